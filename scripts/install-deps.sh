@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything the build, the demo and the tests need on Debian 12.
+# Idempotent: skips apt entirely when every package is already present.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
+      libgtest-dev libgmock-dev libbenchmark-dev libxdp-dev libbpf-dev libpcap-dev
+      iproute2 ethtool iputils-ping curl socat tshark python3 python3-scapy
+      python3-matplotlib procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root or install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs the whole test suite: once in a
+# RelWithDebInfo build and once under ASan+UBSan. Tests that need root or
+# kernel features skip themselves with a message when those are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 300)
+
+if [ "${MVNF_SKIP_ASAN:-0}" != 1 ]; then
+  bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DMVNF_SANITIZE=ON
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600 -LE no_asan)
+fi
+echo "all test suites passed"

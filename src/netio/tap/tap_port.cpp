@@ -1,0 +1,10 @@
+// Placeholder entry point of the tap backend; replaced by the backend itself.
+#include "netio/backends.hpp"
+
+namespace mvnf::netio {
+
+result<std::unique_ptr<port>> open_tap(const port_spec& spec, const port_config&) {
+    return fail(error{errc::unsupported, "tap:" + spec.name + ": backend not built yet"});
+}
+
+}  // namespace mvnf::netio
