@@ -1,0 +1,82 @@
+// The stack's configuration: mTCP's `key = value` file format (mtcp.conf) with
+// mTCP's keys plus this project's own. Parsed once at mtcp_init(); every
+// layer reads the resulting value type. Errors name the file, line and cause.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "wire/addr.hpp"
+
+namespace mvnf::cfg {
+
+enum class dist_mode { hw, sw };
+enum class thread_mode { run_to_completion, stack_thread };
+enum class congestion { reno, cubic };
+
+struct config {
+    // --- mTCP keys ---------------------------------------------------------
+    std::string io = "shm";           // default backend for bare port names
+    int num_cores = 1;                // stack cores (contexts)
+    std::vector<int> core_list;       // from core_mask: CPUs to pin to (empty: 0..n-1)
+    std::vector<std::string> ports;   // port specs, e.g. "shm:link0", "afxdp:veth0"
+    int max_concurrency = 10000;      // connections per core
+    int max_num_buffers = 10000;      // send/receive buffers per core
+    int rcvbuf = 8192;                // bytes, per-connection receive buffer
+    int sndbuf = 8192;                // bytes, per-connection send buffer
+    int tcp_timeout = 30;             // s, idle timeout; -1 disables (as mTCP)
+    int tcp_timewait = 60;            // s, TIME_WAIT hold (2MSL as Linux); 0 skips TIME_WAIT
+    std::vector<std::string> stat_print;  // ports whose counters print each second
+    int udp_send_buffer = 65536;      // bytes per UDP socket
+    int udp_receive_buffer = 262144;  // bytes per UDP socket
+    // --- this project's keys ------------------------------------------------
+    ipv4_addr ip_addr;                // our address (ports the kernel does not configure)
+    ipv4_addr netmask{255, 255, 255, 0};
+    ipv4_addr gateway;                // 0: none
+    mac_addr mac;                     // zero: the port's own MAC
+    dist_mode dist = dist_mode::hw;
+    int dispatcher_threads = 1;       // sw mode: 1 (RX+TX) or 2 (RX, TX)
+    thread_mode threads = thread_mode::run_to_completion;
+    int num_queues = 0;               // port queues; 0: num_cores in hw mode, 1 in sw mode
+    int rx_batch = 64;                // frames per rx_burst
+    int tx_batch = 64;                // frames per tx_burst
+    int ring_size = 1024;             // port ring slots (power of two)
+    int pipe_size = 1024;             // sw mode per-core pipe slots (power of two)
+    int buf_size = 2048;              // port buffer bytes
+    int mtu = 1500;
+    congestion cc = congestion::cubic;
+    int syn_backlog = 1024;           // per listener; beyond it SYN cookies
+    bool syn_cookies = true;
+    int arp_retries = 16;
+    int arp_timeout_ms = 1000;        // first ARP retry interval (doubles, capped)
+    std::string arp_conf;             // path to arp.conf (static entries)
+    std::string route_conf;           // path to route.conf
+    std::string pcap_file;            // capture every frame of the port here
+    int busy_poll_us = 50;            // spin this long before blocking when idle
+};
+
+struct error {
+    std::string file;
+    int line = 0;  // 0: not tied to a line
+    std::string message;
+    std::string str() const;  // "file:line: message"
+};
+
+template <class T>
+using result = mvnf::result<T, error>;
+
+// Parses text (file is only used in error messages).
+result<config> parse(std::string_view text, std::string_view file = "<string>");
+// Reads and parses a file.
+result<config> load(const std::string& path);
+// Checks cross-key constraints (ports present, sizes powers of two...).
+result<void> validate(const config& c, std::string_view file = "<config>");
+
+// Every key the parser accepts, in the order the reference lists them (the
+// documentation test compares this list with docs/).
+const std::vector<std::string_view>& known_keys();
+
+}  // namespace mvnf::cfg

@@ -1,0 +1,127 @@
+// mtcp.conf parsing: mTCP's sample files load, every key sets its field, and
+// each kind of mistake is reported with file, line and cause.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "config/config.hpp"
+
+using namespace mvnf;
+using namespace mvnf::cfg;
+
+TEST(Config, LoadsMtcpSampleFile) {
+    // The shape of mTCP's epserver.conf, with our backend names.
+    auto c = parse(R"(############### mtcp configuration file ###############
+io = afxdp
+num_cores = 2
+num_mem_ch = 4
+port = veth0
+max_concurrency = 10000
+max_num_buffers = 10000
+rcvbuf = 8192
+sndbuf = 8192
+tcp_timeout = 30
+tcp_timewait = 0
+stat_print = veth0
+)");
+    ASSERT_TRUE(c) << c.error().str();
+    EXPECT_EQ(c->io, "afxdp");
+    EXPECT_EQ(c->num_cores, 2);
+    ASSERT_EQ(c->ports.size(), 1u);
+    EXPECT_EQ(c->ports[0], "veth0");
+    EXPECT_EQ(c->tcp_timewait, 0);
+    EXPECT_EQ(c->stat_print.size(), 1u);
+}
+
+TEST(Config, ProjectKeys) {
+    auto c = parse(
+        "port = shm:l0\nip_addr = 10.0.0.1\nnetmask=255.255.0.0\ngateway = 10.0.0.254\n"
+        "mac_addr = 02:00:00:00:00:01\ndist_mode = sw\ndispatcher_threads = 2\n"
+        "thread_mode = thread\nrx_batch = 32\ntx_batch=16\nring_size = 2048\npipe_size=512\n"
+        "buf_size = 9216\nmtu = 9000\ncongestion_control = reno\nsyn_cookies = off\n"
+        "core_mask = 0x6\nnum_cores = 2\ntcp_timeout = -1\npcap_file = /tmp/x.pcap  # trailing\n");
+    ASSERT_TRUE(c) << c.error().str();
+    EXPECT_EQ(c->ip_addr, ipv4_addr(10, 0, 0, 1));
+    EXPECT_EQ(c->netmask, ipv4_addr(255, 255, 0, 0));
+    EXPECT_EQ(c->mac.str(), "02:00:00:00:00:01");
+    EXPECT_EQ(c->dist, dist_mode::sw);
+    EXPECT_EQ(c->dispatcher_threads, 2);
+    EXPECT_EQ(c->threads, thread_mode::stack_thread);
+    EXPECT_EQ(c->cc, congestion::reno);
+    EXPECT_FALSE(c->syn_cookies);
+    EXPECT_EQ(c->core_list, (std::vector<int>{1, 2}));
+    EXPECT_EQ(c->tcp_timeout, -1);
+    EXPECT_EQ(c->mtu, 9000);
+    EXPECT_EQ(c->pcap_file, "/tmp/x.pcap");
+}
+
+TEST(Config, ErrorsNameFileLineAndCause) {
+    struct case_t {
+        const char* text;
+        int line;
+        const char* needle;
+    } cases[] = {
+        {"num_cores = 2\nnum_corez = 2\n", 2, "unknown key 'num_corez'"},
+        {"# c\n\nnum_cores = two\n", 3, "expected an integer"},
+        {"num_cores = 0\n", 1, "out of range"},
+        {"rcvbuf = 12x\n", 1, "expected an integer"},
+        {"io = dpdk\n", 1, "unknown io backend 'dpdk'"},
+        {"ring_size = 1000\n", 1, "power of two"},
+        {"ip_addr = 10.0.0\n", 1, "expected an IPv4 address"},
+        {"mac_addr = 02:00\n", 1, "expected a MAC address"},
+        {"dist_mode = rss\n", 1, "expected hw or sw"},
+        {"just words\n", 1, "expected 'key = value'"},
+        {"= 3\n", 1, "missing key"},
+        {"port =\n", 1, "missing value"},
+        {"core_mask = zz\n", 1, "hexadecimal"},
+        {"syn_cookies = maybe\n", 1, "expected 0/1"},
+    };
+    for (auto& k : cases) {
+        auto c = parse(k.text, "test.conf");
+        ASSERT_FALSE(c) << k.text;
+        EXPECT_EQ(c.error().line, k.line) << k.text;
+        EXPECT_EQ(c.error().file, "test.conf");
+        EXPECT_NE(c.error().str().find(k.needle), std::string::npos) << c.error().str();
+        EXPECT_EQ(c.error().str().rfind("test.conf:", 0), 0u) << c.error().str();
+    }
+}
+
+TEST(Config, CrossKeyValidation) {
+    EXPECT_FALSE(parse("dist_mode = sw\nnum_queues = 2\n"));
+    EXPECT_FALSE(parse("num_cores = 4\nnum_queues = 2\n"));
+    EXPECT_FALSE(parse("num_cores = 3\ncore_mask = 0x3\n"));
+    EXPECT_FALSE(parse("mtu = 2100\n"));  // does not fit buf_size 2048
+    auto e = parse("port = shm:a\nstat_print = b\n");
+    ASSERT_FALSE(e);
+    EXPECT_NE(e.error().message.find("not a configured port"), std::string::npos);
+    EXPECT_TRUE(parse("port = shm:a\nstat_print = a\n"));
+}
+
+TEST(Config, LoadReportsMissingFile) {
+    auto c = load("/nonexistent/mtcp.conf");
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().str().find("/nonexistent/mtcp.conf"), std::string::npos);
+    EXPECT_NE(c.error().str().find("cannot open"), std::string::npos);
+}
+
+TEST(Config, LoadsFromFile) {
+    std::string path = "/tmp/mvnf_cfg_test_" + std::to_string(::getpid()) + ".conf";
+    {
+        std::ofstream f(path);
+        f << "num_cores = 1\nmax_concurrency = 500\n";
+    }
+    auto c = load(path);
+    std::remove(path.c_str());
+    ASSERT_TRUE(c) << c.error().str();
+    EXPECT_EQ(c->max_concurrency, 500);
+}
+
+TEST(Config, KnownKeysAreUniqueAndIncludeMtcpKeys) {
+    auto& k = known_keys();
+    for (size_t i = 0; i < k.size(); ++i)
+        for (size_t j = i + 1; j < k.size(); ++j) EXPECT_NE(k[i], k[j]);
+    for (auto key : {"io", "num_cores", "core_mask", "port", "max_concurrency", "max_num_buffers",
+                     "rcvbuf", "sndbuf", "tcp_timeout", "tcp_timewait", "stat_print",
+                     "udp_send_buffer", "udp_receive_buffer"})
+        EXPECT_NE(std::find(k.begin(), k.end(), key), k.end()) << key;
+}
