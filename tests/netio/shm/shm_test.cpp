@@ -1,0 +1,384 @@
+// shm link tests: open arguments and claims, buffer lending and return,
+// software RSS across two processes (fork) for 1..8 queues, blocking wait,
+// peer close and peer death, stale-region recovery, jumbo frames.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "netio/port.hpp"
+#include "netio/rss/rss.hpp"
+#include "netio/shm/shm_port.hpp"
+#include "test_frames.hpp"
+
+using namespace mvnf;
+using namespace mvnf::netio;
+
+namespace {
+
+class Shm : public ::testing::Test {
+protected:
+    void SetUp() override {
+        static int counter = 0;
+        _name = "t" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+    }
+    void TearDown() override { shm_unlink(shm::region::object_name(_name).c_str()); }
+    std::string spec() const { return "shm:" + _name; }
+    bool exists() const {
+        return access(("/dev/shm" + shm::region::object_name(_name)).c_str(), F_OK) == 0;
+    }
+    std::unique_ptr<port> open(const port_config& cfg = {}) {
+        auto r = open_port(spec(), cfg);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message);
+        return r ? std::move(*r) : nullptr;
+    }
+    std::string _name;
+};
+
+// True while a thread sleeps (or is about to) in wait() on queue q of p: the
+// flag the producer checks, read without touching the queue's own stats.
+bool is_sleeping(port& p, unsigned q) {
+    auto& sp = dynamic_cast<shm::shm_port&>(p);
+    return sp.reg().wake(sp.end(), q).sleeping.load() != 0;
+}
+void until_sleeping(port& p, unsigned q) {
+    while (!is_sleeping(p, q)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// Sends frames seq [from, to) on queue q, retrying until buffers come back.
+void send_frames(queue& q, uint64_t from, uint64_t to, uint32_t len) {
+    packet pk[32];
+    for (uint64_t seq = from; seq < to;) {
+        unsigned want = unsigned(std::min<uint64_t>(32, to - seq));
+        unsigned n = q.alloc_tx(std::span(pk, want));
+        for (unsigned k = 0; k < n; ++k) {
+            test::build_udp_frame(pk[k].data, len, seq + k, uint16_t(1024 + (seq + k) * 7919 % 60000));
+            pk[k].len = len;
+        }
+        unsigned sent = q.tx_burst(std::span(pk, n));
+        if (sent < n) q.free_tx(std::span(pk + sent, n - sent));
+        seq += sent;
+        if (n == 0) std::this_thread::yield();
+    }
+}
+
+}  // namespace
+
+TEST_F(Shm, OpenChecksArguments) {
+    port_config cfg;
+    cfg.mtu = 2040;  // 2040 + 18 > 2048
+    auto r = open_port(spec(), cfg);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::bad_config);
+    EXPECT_NE(r.error().message.find("MTU"), std::string::npos) << r.error().message;
+    EXPECT_FALSE(exists());
+
+    cfg = {};
+    cfg.num_queues = 64;
+    cfg.ring_size = 65536;
+    cfg.buf_size = 9216;
+    r = open_port(spec(), cfg);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, errc::bad_config);
+    EXPECT_NE(r.error().message.find("MiB"), std::string::npos) << r.error().message;
+}
+
+TEST_F(Shm, ClaimsMismatchAndThirdOpener) {
+    port_config cfg;
+    cfg.num_queues = 2;
+    auto a = open(cfg);
+    ASSERT_TRUE(a);
+    EXPECT_FALSE(a->peer_alive());  // nobody on the other end yet
+    port_config other = cfg;
+    other.num_queues = 4;
+    auto bad = open_port(spec(), other);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, errc::bad_config);
+    EXPECT_NE(bad.error().message.find("queue count"), std::string::npos) << bad.error().message;
+    other = cfg;
+    other.buf_size = 4096;
+    bad = open_port(spec(), other);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("buffer size"), std::string::npos);
+
+    auto b = open(cfg);
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(a->peer_alive());
+    EXPECT_TRUE(b->peer_alive());
+    auto c = open_port(spec(), cfg);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().code, errc::busy);
+
+    // Stable, locally administered, distinct MACs; info filled in.
+    EXPECT_EQ(a->info().mac.b[0] & 3, 2);
+    EXPECT_NE(a->info().mac, b->info().mac);
+    EXPECT_EQ(a->info().mtu, 1500u);
+    EXPECT_EQ(a->info().backend, "shm");
+    EXPECT_TRUE(a->info().zero_copy);
+    auto mac_a = a->info().mac;
+
+    b.reset();
+    EXPECT_FALSE(a->peer_alive());
+    EXPECT_TRUE(exists());  // a still holds the link
+    a.reset();
+    EXPECT_FALSE(exists());  // last closer unlinked the name
+    // A fresh session gets the same MAC for the same name and end.
+    a = open(cfg);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->info().mac, mac_a);
+}
+
+TEST_F(Shm, BuffersAreLentAndReturned) {
+    port_config cfg;
+    cfg.ring_size = 64;
+    auto a = open(cfg);
+    auto b = open(cfg);
+    ASSERT_TRUE(a && b);
+    queue& tx = a->q(0);
+    queue& rx = b->q(0);
+    EXPECT_FALSE(rx.wait(0));
+
+    // The pool holds exactly ring_size buffers.
+    std::vector<packet> all(100);
+    unsigned got = tx.alloc_tx(all);
+    EXPECT_EQ(got, 64u);
+    for (unsigned k = 0; k < got; ++k) EXPECT_EQ(all[k].len, 2048u);
+    packet none[1];
+    EXPECT_EQ(tx.alloc_tx(none), 0u);
+    tx.free_tx(std::span(all.data(), got));
+
+    // Bad frames are refused, a prefix is accepted.
+    packet p[2];
+    ASSERT_EQ(tx.alloc_tx(p), 2u);
+    test::build_udp_frame(p[0].data, 60, 1, 1000);
+    p[0].len = 60;
+    p[1].len = 5000;  // beyond the buffer
+    EXPECT_EQ(tx.tx_burst(p), 1u);
+    tx.free_tx(std::span(p + 1, 1));
+    packet forged{p[1].data, 60, 999999};
+    EXPECT_EQ(tx.tx_burst(std::span(&forged, 1)), 0u);
+
+    // Many times the pool size goes through: buffers must come back.
+    uint64_t total = 64 * 50, next = 0;
+    packet in[32];
+    ASSERT_EQ(rx.rx_burst(in), 1u);
+    EXPECT_EQ(test::check_udp_frame(in[0].data, in[0].len), 1);
+    rx.release(std::span(in, 1));
+    std::vector<int> seen(total, 0);
+    uint64_t sent = 0;
+    while (next < total) {
+        packet out[16];
+        unsigned n = tx.alloc_tx(out);
+        for (unsigned k = 0; k < n && sent < total; ++k) {
+            test::build_udp_frame(out[k].data, 128, sent, uint16_t(sent));
+            out[k].len = 128;
+            EXPECT_EQ(tx.tx_burst(std::span(out + k, 1)), 1u);
+            ++sent;
+        }
+        unsigned r = rx.rx_burst(in);
+        for (unsigned k = 0; k < r; ++k) {
+            int64_t s = test::check_udp_frame(in[k].data, in[k].len);
+            ASSERT_GE(s, 0);
+            ASSERT_LT(uint64_t(s), total);
+            EXPECT_EQ(++seen[size_t(s)], 1);
+            ++next;
+        }
+        rx.release(std::span(in, r));
+    }
+    EXPECT_EQ(rx.stats().rx_packets, total + 1);
+    EXPECT_EQ(tx.stats().tx_packets, total + 1);
+    EXPECT_EQ(tx.stats().tx_dropped, 2u);  // the two refusals above
+    // Everything is back in the pool.
+    EXPECT_EQ(tx.alloc_tx(all), 64u);
+    tx.free_tx(std::span(all.data(), 64));
+}
+
+TEST_F(Shm, WaitBlocksAndWakes) {
+    auto a = open();
+    auto b = open();
+    ASSERT_TRUE(a && b);
+    // Times out with nothing to read.
+    EXPECT_FALSE(b->q(0).wait(2'000'000));
+    std::atomic<bool> woke{false};
+    std::thread receiver([&] {
+        woke = b->q(0).wait(-1);
+    });
+    // Let the receiver announce it sleeps, then send: exactly one wakeup.
+    until_sleeping(*b, 0);
+    send_frames(a->q(0), 0, 1, 64);
+    receiver.join();
+    EXPECT_TRUE(woke);
+    EXPECT_EQ(a->q(0).stats().wakeups, 1u);
+    // While the receiver is awake, sending costs no wakeups.
+    send_frames(a->q(0), 1, 100, 64);
+    EXPECT_EQ(a->q(0).stats().wakeups, 1u);
+    packet in[128];
+    EXPECT_EQ(b->q(0).rx_burst(in), 100u);
+    b->q(0).release(std::span(in, 100));
+
+    // Closing one end wakes a forever-waiter on the other.
+    std::thread waiter([&] { EXPECT_FALSE(a->q(0).wait(-1)); });
+    until_sleeping(*a, 0);
+    b.reset();
+    waiter.join();
+    EXPECT_FALSE(a->peer_alive());
+}
+
+TEST_F(Shm, JumboFrames) {
+    port_config cfg;
+    cfg.buf_size = 9216;
+    cfg.num_queues = 2;
+    auto a = open(cfg);
+    auto b = open(cfg);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->info().mtu, 9000u);
+    send_frames(a->q(1), 0, 200, 9014);
+    unsigned got = 0;
+    packet in[32];
+    for (unsigned q = 0; q < 2; ++q) {
+        while (unsigned n = b->q(q).rx_burst(in)) {
+            for (unsigned k = 0; k < n; ++k) {
+                EXPECT_EQ(in[k].len, 9014u);
+                EXPECT_GE(test::check_udp_frame(in[k].data, in[k].len), 0);
+                EXPECT_EQ(rss_pick_queue(parse_flow_key(bytes(in[k].data, in[k].len)), 2), q);
+            }
+            got += n;
+            b->q(q).release(std::span(in, n));
+        }
+    }
+    EXPECT_EQ(got, 200u);
+}
+
+// The child attaches as end 1 and sends `count` frames spread over all its tx
+// queues; the parent checks each frame arrives once, intact, on its RSS queue.
+class ShmQueues : public Shm, public ::testing::WithParamInterface<unsigned> {};
+
+TEST_P(ShmQueues, EveryFrameOnceOnItsHashQueue) {
+    const unsigned nq = GetParam();
+    const uint64_t count = 100000;
+    port_config cfg;
+    cfg.num_queues = nq;
+    cfg.ring_size = 256;
+    auto a = open(cfg);
+    ASSERT_TRUE(a);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto b = open_port(spec(), cfg);
+        if (!b) _exit(2);
+        // One thread drives every tx queue in turn (a queue needs one driver
+        // at a time, not a dedicated thread).
+        const uint64_t chunk = 1000;
+        for (uint64_t s = 0; s < count; s += chunk)
+            send_frames((*b)->q(unsigned(s / chunk % nq)), s, std::min(count, s + chunk),
+                        64 + unsigned(s % 7) * 100);
+        // Stay until the parent has everything, so our buffers come back.
+        while ((*b)->peer_alive()) usleep(1000);
+        (*b).reset();  // a clean close: the last closer removes the name
+        _exit(0);
+    }
+    std::vector<uint8_t> seen(count, 0);
+    uint64_t got = 0, bad = 0, dup = 0, wrong_queue = 0;
+    packet in[64];
+    while (got < count) {
+        bool any = false;
+        for (unsigned q = 0; q < nq; ++q) {
+            unsigned n = a->q(q).rx_burst(in);
+            any |= n > 0;
+            for (unsigned k = 0; k < n; ++k) {
+                int64_t s = test::check_udp_frame(in[k].data, in[k].len);
+                if (s < 0 || uint64_t(s) >= count) {
+                    ++bad;
+                    continue;
+                }
+                if (seen[size_t(s)]++) ++dup;
+                if (rss_pick_queue(parse_flow_key(bytes(in[k].data, in[k].len)), nq) != q)
+                    ++wrong_queue;
+                ++got;
+            }
+            a->q(q).release(std::span(in, n));
+        }
+        if (!any && !a->q(0).wait(100'000'000) && !a->peer_alive() && a->q(0).stats().rx_packets == 0)
+            break;  // the child never came
+        if (bad > 0) break;
+    }
+    EXPECT_EQ(got, count);
+    EXPECT_EQ(bad, 0u);
+    EXPECT_EQ(dup, 0u);
+    EXPECT_EQ(wrong_queue, 0u);
+    if (nq > 1) {
+        // Varying source ports spread the frames over every queue.
+        for (unsigned q = 0; q < nq; ++q) EXPECT_GT(a->q(q).stats().rx_packets, count / nq / 2);
+    }
+    a.reset();  // the child sees us leave and exits
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_FALSE(exists());
+}
+
+INSTANTIATE_TEST_SUITE_P(Queues, ShmQueues, ::testing::Values(1u, 2u, 4u, 8u));
+
+TEST_F(Shm, PeerDeathIsDetectedAndStaleRegionRecovered) {
+    auto a = open();
+    ASSERT_TRUE(a);
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto b = open_port(spec(), port_config{});
+        char c = b ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1) _exit(3);
+        for (;;) pause();
+    }
+    char c = 0;
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+    ASSERT_EQ(c, 'y');
+    EXPECT_TRUE(a->peer_alive());
+    std::thread killer([&] {
+        until_sleeping(*a, 0);
+        kill(child, SIGKILL);
+    });
+    // Forever-wait returns although nothing ever wakes the futex; the child
+    // is still an unreaped zombie here.
+    EXPECT_FALSE(a->q(0).wait(-1));
+    killer.join();
+    EXPECT_FALSE(a->peer_alive());
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(status));
+    close(ready[0]);
+    close(ready[1]);
+    a.reset();
+    EXPECT_FALSE(exists());  // closing next to a dead peer removes the name
+
+    // A creator killed while alone leaves a stale region; the next opener
+    // recovers it and becomes end 0 of a fresh link.
+    child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto b = open_port(spec(), port_config{});
+        if (b) kill(getpid(), SIGKILL);
+        _exit(4);
+    }
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    EXPECT_TRUE(exists());
+    a = open();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(dynamic_cast<shm::shm_port&>(*a).end(), 0u);
+    auto b = open();
+    ASSERT_TRUE(b);
+    send_frames(b->q(0), 0, 10, 64);
+    packet in[16];
+    EXPECT_EQ(a->q(0).rx_burst(in), 10u);
+    a->q(0).release(std::span(in, 10));
+}
