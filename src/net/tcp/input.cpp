@@ -1,0 +1,640 @@
+// Segment arrival (RFC 9293 section 3.10.7): validation and drop counting,
+// demultiplexing to a connection or listener, the LISTEN and SYN-SENT cases,
+// and the synchronized-state steps (sequence test, RST, SYN, ACK, text, FIN)
+// with RFC 5961 hardening, RFC 7323 PAWS and loss detection (RFC 5681/6582/
+// 6675). Called by the stack's IPv4 input through layer::input.
+#include <algorithm>
+
+#include "net/tcp/congestion/congestion.hpp"
+#include "net/tcp/layer.hpp"
+
+namespace mvnf::tcp {
+
+using namespace wire;
+
+namespace {
+constexpr nanos paws_idle_limit = 24ull * 24 * 3600 * sec;  // RFC 7323 5.5: 24 days
+}
+
+void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now) {
+    ++_stats.segs_in;
+    auto v = tcp_view::parse(segment);
+    if (!v) {
+        (v.error() == tcp_parse_error::truncated ? _stats.drop_truncated : _stats.drop_bad_offset)++;
+        return;
+    }
+    if (_cfg.verify_checksum && !v->checksum_ok(src, dst)) {
+        ++_stats.drop_bad_checksum;
+        return;
+    }
+    auto r = tcp_repr::parse(*v);
+    if (!r) {
+        (r.error() == tcp_parse_error::bad_option_length ? _stats.drop_bad_option_len
+                                                         : _stats.drop_bad_option_value)++;
+        return;
+    }
+    const tcp_repr& seg = *r;
+    const bytes payload = v->payload();
+    // RFC 1122 4.2.3.10: never accept segments from broadcast/multicast sources.
+    if (src.is_any() || src.is_broadcast() || src.is_multicast() || dst.is_broadcast() ||
+        dst.is_multicast()) {
+        ++_stats.drop_bad_address;
+        return;
+    }
+    if (seg.src_port == 0 || seg.dst_port == 0) {
+        ++_stats.drop_bad_port;
+        return;
+    }
+    if ((seg.has(tcp_flag::syn) && (seg.has(tcp_flag::fin) || seg.has(tcp_flag::rst))) ||
+        (seg.flags & (tcp_flag::syn | tcp_flag::rst | tcp_flag::ack | tcp_flag::fin)) == 0) {
+        ++_stats.drop_bad_flags;  // SYN+FIN, SYN+RST, or no control bit at all
+        return;
+    }
+    // RFC 9293 3.8.5: the urgent pointer is an offset > 0 into the data (RFC 6093);
+    // URG with a zero pointer or one past a segment without data is malformed.
+    if (seg.has(tcp_flag::urg) && (seg.urgent == 0 || payload.empty())) {
+        ++_stats.drop_bad_urgent;
+        return;
+    }
+    _stats.bytes_in += payload.size();
+    const four_tuple t{dst, src, seg.dst_port, seg.src_port};
+    uint32_t idx = find_flow(t);
+    if (idx != npos && _pool[idx].st == state::time_wait && seg.has(tcp_flag::syn) &&
+        !seg.has(tcp_flag::ack) && seg.seq > _pool[idx].rcv_nxt &&
+        find_listener(dst, seg.dst_port) >= 0) {
+        // RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old sequence space
+        // may reopen a connection in TIME-WAIT.
+        finish(idx, error::none);
+        idx = find_flow(t);
+    }
+    if (idx == npos) {
+        const int li = find_listener(dst, seg.dst_port);
+        if (li >= 0) {
+            input_listen(li, t, seg, payload, now);
+            return;
+        }
+        ++_stats.drop_no_socket;
+        send_rst_for(t, seg, uint32_t(payload.size()));  // RFC 9293 3.10.7.1 CLOSED
+        return;
+    }
+    if (_pool[idx].st == state::syn_sent) input_syn_sent(idx, seg, now);
+    else input_synced(idx, seg, payload, now);
+}
+
+// RFC 9293 3.10.7.2 (LISTEN), with SYN cookies (RFC 4987 3.6) under backlog pressure.
+void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes payload,
+                         nanos now) {
+    listener& l = _listeners[li];
+    if (seg.has(tcp_flag::rst)) return;  // first: ignore RST
+    if (seg.has(tcp_flag::ack)) {
+        uint32_t idx;
+        if (!seg.has(tcp_flag::syn) && accept_cookie(li, t, seg, now, idx)) {
+            input_synced(idx, seg, payload, now);  // the ACK may carry data
+            return;
+        }
+        ++_stats.drop_syn_in_listen_ack;
+        send_rst_for(t, seg, uint32_t(payload.size()));  // second: ACK -> RST
+        return;
+    }
+    if (!seg.has(tcp_flag::syn)) return;  // fourth: anything else is dropped
+    if (l.q_len >= l.backlog) {
+        ++_stats.drop_backlog_full;  // accept queue full: the application is behind
+        return;
+    }
+    if (l.half_open >= l.backlog || _free.empty()) {
+        if (!_cfg.syn_cookies) {
+            ++_stats.drop_backlog_full;
+            return;
+        }
+        l.cookies_until = now + 128 * sec;  // two cookie slots
+        send_synack_cookie(t, seg, now);
+        return;
+    }
+    const uint32_t idx = alloc_tcb(t, now);
+    tcb& c = _pool[idx];
+    init_tcb_options(c, now);
+    c.listener = uint32_t(li);
+    ++l.half_open;
+    c.st = state::syn_received;
+    c.irs = seg.seq;
+    c.rcv_nxt = seg.seq + 1;
+    c.rcv_adv = c.rcv_nxt;
+    adopt_syn_options(c, seg, now);
+    c.iss = make_isn(_cfg.secret, t, now);  // RFC 6528
+    c.snd_una = c.snd_nxt = c.snd_max = c.iss;
+    c.recover = c.iss;
+    c.buf_seq = c.iss + 1;
+    c.snd_wnd = c.max_snd_wnd = seg.window;  // RFC 7323 2.2: a SYN's window is unscaled
+    c.snd_wl1 = seg.seq;
+    c.snd_wl2 = c.iss;
+    ++_stats.passive_opens;
+    output(idx, now);  // SYN-ACK
+}
+
+bool layer::accept_cookie(int li, const four_tuple& t, const tcp_repr& seg, nanos now,
+                          uint32_t& idx_out) {
+    listener& l = _listeners[li];
+    if (!_cfg.syn_cookies || now > l.cookies_until) return false;
+    auto mss = check_syn_cookie(_cfg.secret, t, seg.seq - 1, seg.ack - 1, now);
+    if (!mss) {
+        ++_stats.syn_cookies_bad;
+        return false;
+    }
+    if (l.q_len >= l.backlog || _free.empty()) {
+        ++_stats.drop_backlog_full;
+        return false;
+    }
+    const uint32_t idx = alloc_tcb(t, now);
+    tcb& c = _pool[idx];
+    init_tcb_options(c, now);
+    // Options come back from the TSecr bits when the peer echoes our TSval.
+    c.ts_ok = c.sack_ok = c.ws_ok = false;
+    c.snd_shift = c.rcv_shift = 0;
+    if (_cfg.timestamps && seg.opts.has_timestamps) {
+        const cookie_opts o = cookie_opts_from_tsecr(seg.opts.tsecr);
+        c.ts_ok = true;
+        c.ts_offset = 0;  // our cookie TSvals were sent on the bare clock
+        c.ts_recent = seg.opts.tsval;
+        c.ts_recent_time = now;
+        c.sack_ok = o.sack;
+        if (o.has_wscale) {
+            c.ws_ok = true;
+            c.snd_shift = o.wscale;
+            uint8_t shift = 0;
+            while (shift < 14 && (uint64_t(_cfg.rcvbuf) >> shift) > 65535) ++shift;
+            c.rcv_shift = shift;
+        }
+    }
+    c.mss = std::min<uint16_t>(*mss, _cfg.mss);
+    cc_init(c, _cfg.initial_window_segments);
+    c.irs = seg.seq - 1;
+    c.rcv_nxt = seg.seq;
+    c.rcv_adv = c.rcv_nxt + std::min<uint32_t>(_cfg.rcvbuf, 65535);
+    c.iss = seg.ack - 1;
+    c.snd_una = c.snd_nxt = c.snd_max = c.buf_seq = c.recover = seg.ack;
+    c.snd_wnd = c.max_snd_wnd = uint32_t(seg.window) << c.snd_shift;
+    c.snd_wl1 = seg.seq;
+    c.snd_wl2 = seg.ack;
+    c.listener = uint32_t(li);
+    c.st = state::established;
+    ++_stats.syn_cookies_ok;
+    ++_stats.passive_opens;
+    enqueue_accept(c);
+    on_established(idx, now);
+    idx_out = idx;
+    return true;
+}
+
+// RFC 9293 3.7.1 (MSS), RFC 7323 1.3/2.2/3.2 (WS, TS), RFC 2018 2 (SACK-permitted).
+void layer::adopt_syn_options(tcb& c, const tcp_repr& seg, nanos now) {
+    const uint16_t peer_mss = seg.opts.has_mss ? seg.opts.mss : 536;
+    c.mss = std::max<uint16_t>(std::min<uint16_t>(peer_mss, _cfg.mss), 64);
+    c.ws_ok = c.ws_ok && seg.opts.has_wscale;
+    if (c.ws_ok) {
+        c.snd_shift = std::min<uint8_t>(seg.opts.wscale, 14);  // RFC 7323 2.3: cap at 14
+    } else {
+        c.snd_shift = c.rcv_shift = 0;
+    }
+    c.ts_ok = c.ts_ok && seg.opts.has_timestamps;
+    if (c.ts_ok) {
+        c.ts_recent = seg.opts.tsval;
+        c.ts_recent_time = now;
+    }
+    c.sack_ok = c.sack_ok && seg.opts.sack_permitted;
+    cc_init(c, _cfg.initial_window_segments);  // IW depends on the MSS just learnt
+}
+
+void layer::on_established(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    c.retries = 0;
+    c.t_rexmt = no_deadline;
+    if (c.keepalive || _cfg.idle_timeout) {
+        c.t_keep = now + std::min(c.keepalive ? _cfg.keepalive_idle : no_deadline,
+                                  _cfg.idle_timeout ? _cfg.idle_timeout : no_deadline);
+    }
+    if (c.fin_queued) c.st = state::fin_wait_1;  // a CLOSE issued in SYN-RECEIVED
+    if (c.listener == npos) post(idx, ev::connected | ev::writable);
+    reschedule(idx);
+}
+
+// RFC 9293 3.10.7.3 (SYN-SENT).
+void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, nanos now) {
+    tcb& c = _pool[idx];
+    if (seg.has(tcp_flag::ack) && (seg.ack <= c.iss || seg.ack > c.snd_max)) {
+        ++_stats.drop_bad_ack;  // first: unacceptable ACK -> RST (unless RST)
+        send_rst_for(c.t, seg, 0);
+        return;
+    }
+    if (seg.has(tcp_flag::rst)) {
+        // second: RFC 5961 3.2 / 9293: only an RST acknowledging our SYN counts.
+        if (seg.has(tcp_flag::ack)) {
+            ++_stats.rst_received;
+            finish(idx, error::connection_refused);
+        }
+        return;
+    }
+    if (!seg.has(tcp_flag::syn)) return;  // fifth: neither SYN nor RST
+    c.irs = seg.seq;
+    c.rcv_nxt = seg.seq + 1;
+    c.rcv_adv = c.rcv_nxt;
+    adopt_syn_options(c, seg, now);
+    c.snd_wnd = c.max_snd_wnd = seg.window;  // unscaled in a SYN (RFC 7323 2.2)
+    c.snd_wl1 = seg.seq;
+    c.snd_wl2 = seg.ack;
+    if (seg.has(tcp_flag::ack)) {
+        c.snd_una = seg.ack;
+        if (c.ts_ok && seg.opts.tsecr) {
+            rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+        } else if (c.timing && c.retries == 0) {
+            rtt_sample(c, now - c.rtt_start);  // Karn: only an unretransmitted SYN
+        }
+        c.timing = false;
+        c.st = state::established;
+        c.ack_now = true;
+        on_established(idx, now);
+        output(idx, now);  // ACK the SYN-ACK, plus any queued data
+        return;
+    }
+    // Simultaneous open (RFC 9293 3.5 figure 7): SYN-RECEIVED, resend as SYN-ACK.
+    c.st = state::syn_received;
+    c.snd_nxt = c.iss;
+    c.t_rexmt = no_deadline;
+    output(idx, now);
+}
+
+bool layer::paws_reject(tcb& c, const tcp_repr& seg, nanos now) const {
+    // RFC 7323 5.3 R1: a timestamp older than TS.Recent means an old duplicate,
+    // unless TS.Recent is older than 24 days (5.5).
+    if (!c.ts_ok || !seg.opts.has_timestamps || seg.has(tcp_flag::rst)) return false;
+    if (int32_t(seg.opts.tsval - c.ts_recent) >= 0) return false;
+    return now - c.ts_recent_time < paws_idle_limit;
+}
+
+// RFC 5961 7: challenge ACKs are limited per second across the layer.
+void layer::challenge_ack(tcb& c, nanos now) {
+    if (now - _challenge_window >= sec) {
+        _challenge_window = now;
+        _challenge_count = 0;
+    }
+    if (_challenge_count >= _cfg.challenge_ack_limit) {
+        ++_stats.challenge_acks_suppressed;
+        return;
+    }
+    ++_challenge_count;
+    ++_stats.challenge_acks;
+    send_ack(c, now);
+}
+
+// RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states.
+void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos now) {
+    tcb& c = _pool[idx];
+    const uint32_t gen = c.gen;
+    const bool syn = seg.has(tcp_flag::syn), rst = seg.has(tcp_flag::rst);
+    bool fin = seg.has(tcp_flag::fin);
+
+    if (c.st == state::syn_received && syn && seg.seq == c.irs && !rst) {
+        if (seg.has(tcp_flag::ack) && seg.ack == c.iss + 1) {
+            // Simultaneous open: the peer's SYN-ACK completes our handshake.
+            c.snd_una = seg.ack;
+            c.snd_wnd = c.max_snd_wnd = seg.window;
+            c.snd_wl1 = seg.seq, c.snd_wl2 = seg.ack;
+            c.st = state::established;
+            c.ack_now = true;
+            on_established(idx, now);
+            output(idx, now);
+        } else {
+            c.snd_nxt = c.iss;  // a retransmitted SYN: our SYN-ACK was lost
+            output(idx, now);
+        }
+        return;
+    }
+    if (paws_reject(c, seg, now)) {
+        ++_stats.drop_paws;
+        send_ack(c, now);  // RFC 7323 5.3 R1: ACK and drop
+        return;
+    }
+
+    // First: the sequence number test (RFC 9293 3.10.7.4 table).
+    const uint32_t wnd = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
+    const uint32_t seg_len = uint32_t(payload.size()) + (syn ? 1 : 0) + (fin ? 1 : 0);
+    bool acceptable;
+    if (seg_len == 0) acceptable = wnd == 0 ? seg.seq == c.rcv_nxt : seg.seq.in_window(c.rcv_nxt, wnd);
+    else acceptable = wnd != 0 && (seg.seq.in_window(c.rcv_nxt, wnd) ||
+                                   (seg.seq + seg_len - 1).in_window(c.rcv_nxt, wnd));
+    // 3.10.7.4: with a zero window, still take ACKs and RSTs at RCV.NXT (window probes).
+    const bool zero_window_probe = !acceptable && wnd == 0 && seg.seq == c.rcv_nxt;
+    if (!acceptable && !zero_window_probe) {
+        ++_stats.drop_out_of_window;
+        if (!rst) send_ack(c, now);
+        if (c.st == state::time_wait && fin) {
+            c.t_wait = now + _cfg.time_wait;  // a retransmitted FIN restarts 2MSL
+            reschedule(idx);
+        }
+        return;
+    }
+    // Trim to the window: old octets off the front, excess off the back.
+    seq32 s = seg.seq;
+    if (syn) s += 1;
+    if (zero_window_probe) {
+        payload = {};
+        fin = false;
+    }
+    if (s < c.rcv_nxt) {
+        const uint32_t cut = c.rcv_nxt.since(s);
+        if (cut > payload.size()) fin = false;
+        payload = payload.subspan(std::min<size_t>(cut, payload.size()));
+        s = c.rcv_nxt;
+    }
+    const uint32_t room = wnd > s.since(c.rcv_nxt) ? wnd - s.since(c.rcv_nxt) : 0;
+    if (payload.size() > room) {
+        payload = payload.first(room);
+        fin = false;
+    }
+    // RFC 7323 4.3: update TS.Recent when the segment covers Last.ACK.sent.
+    if (c.ts_ok && seg.opts.has_timestamps && seg.seq <= c.last_ack_sent &&
+        c.last_ack_sent <= seg.seq + seg_len) {
+        c.ts_recent = seg.opts.tsval;
+        c.ts_recent_time = now;
+    }
+    c.last_rx = now;
+    c.keep_sent = 0;
+
+    // Second: RST (RFC 5961 3.2): exact match resets, in-window challenges.
+    if (rst) {
+        if (seg.seq != c.rcv_nxt) {
+            challenge_ack(c, now);
+            return;
+        }
+        ++_stats.rst_received;
+        switch (c.st) {
+            case state::syn_received:  // 3.10.7.4: passive -> back to LISTEN; active -> refused
+                if (c.listener != npos) free_tcb(idx);
+                else finish(idx, error::connection_refused);
+                return;
+            case state::established:  // 3.10.7.4: reset the connection, tell the user
+            case state::fin_wait_1:
+            case state::fin_wait_2:
+            case state::close_wait:
+                finish(idx, error::connection_reset);
+                return;
+            default:  // CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB
+                finish(idx, error::none);
+                return;
+        }
+    }
+    // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK, drop.
+    if (syn) {
+        challenge_ack(c, now);
+        return;
+    }
+    // Fifth: the ACK field.
+    if (!seg.has(tcp_flag::ack)) return;
+    if (!process_ack(idx, seg, uint32_t(payload.size()), now)) return;
+    if (!c.in_use || c.gen != gen) return;
+
+    // Seventh/eighth: text and FIN.
+    if (can_receive_data(c.st)) {
+        if (!payload.empty() || fin) process_text(c, s, payload, fin, now);
+    } else if (fin && c.st == state::time_wait) {
+        c.t_wait = now + _cfg.time_wait;
+        c.ack_now = true;
+    }
+    if (!c.in_use || c.gen != gen) return;
+    if (c.st == state::time_wait) {
+        if (c.ack_now) send_ack(c, now);
+        reschedule(idx);
+        return;
+    }
+    output(idx, now);
+}
+
+uint32_t layer::segment_cap(const tcb& c) const {
+    tcp_options o;
+    o.has_timestamps = c.ts_ok;
+    if (c.sack_ok) sack_fill(c, o);
+    const uint32_t ol = uint32_t(o.length());
+    return c.mss > ol + 64 ? c.mss - ol : c.mss;
+}
+
+void layer::retransmit_first(tcb& c, nanos now) {
+    const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
+    uint32_t len = data_end > c.snd_una ? data_end.since(c.snd_una) : 0;
+    len = std::min(len, segment_cap(c));
+    if (c.sack_ok && !c.scoreboard.empty() && c.scoreboard[0].left > c.snd_una)
+        len = std::min(len, c.scoreboard[0].left.since(c.snd_una));
+    uint8_t flags = tcp_flag::ack;
+    if (c.fin_queued && c.snd_una + len == data_end && c.snd_max > data_end) flags |= tcp_flag::fin;
+    if (len == 0 && !(flags & tcp_flag::fin)) return;
+    send_segment(c, flags, c.snd_una, len, now);
+    c.high_rxt = seq32::max(c.high_rxt, c.snd_una + len);
+    c.timing = false;  // Karn
+    ++_stats.retransmits;
+}
+
+// RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: fast retransmit and recovery.
+void layer::enter_recovery(tcb& c, nanos now) {
+    cc_on_loss(c, now);
+    c.in_recovery = true;
+    c.recover = c.snd_max;
+    c.high_rxt = c.snd_una;
+    ++_stats.fast_retransmits;
+    if (c.sack_ok) {
+        ++_stats.sack_recoveries;
+        c.cwnd = c.ssthresh;  // RFC 6675 5 step (4.2)
+    } else {
+        c.cwnd = c.ssthresh + 3u * c.mss;  // RFC 5681 3.2 step 3
+    }
+    retransmit_first(c, now);
+    arm_rexmt(c, now);
+}
+
+// Fifth step of 3.10.7.4 for a segment that has passed the earlier checks.
+// False when the segment must be dropped or the connection is gone.
+bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len, nanos now) {
+    tcb& c = _pool[idx];
+    if (c.st == state::syn_received) {
+        // 3.10.7.4: SND.UNA < SEG.ACK =< SND.NXT moves us to ESTABLISHED.
+        if (!(c.snd_una < seg.ack && seg.ack <= c.snd_max)) {
+            ++_stats.drop_bad_ack;
+            send_rst_for(c.t, seg, payload_len);
+            return false;
+        }
+        if (c.listener != npos) {
+            listener& l = _listeners[c.listener];
+            if (l.half_open) --l.half_open;
+            if (l.q_len >= l.backlog) {
+                ++_stats.drop_backlog_full;  // no room to accept it after all
+                send_rst(c, now);
+                free_tcb(idx);
+                return false;
+            }
+        }
+        c.snd_wnd = uint32_t(seg.window) << c.snd_shift;
+        c.max_snd_wnd = std::max(c.max_snd_wnd, c.snd_wnd);
+        c.snd_wl1 = seg.seq, c.snd_wl2 = seg.ack;
+        if (c.ts_ok && seg.opts.tsecr) rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+        else if (c.timing && c.retries == 0) rtt_sample(c, now - c.rtt_start);
+        c.timing = false;
+        c.st = state::established;
+        if (c.listener != npos) enqueue_accept(c);
+        on_established(idx, now);
+    }
+    // RFC 5961 5.2: acceptable iff SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
+    if (seg.ack > c.snd_max) {
+        ++_stats.drop_bad_ack;
+        challenge_ack(c, now);  // 3.10.7.4: ACK for unsent data -> ACK, drop
+        return false;
+    }
+    if (seg.ack < c.snd_una - std::max(c.max_snd_wnd, 1u)) {
+        ++_stats.drop_bad_ack;
+        challenge_ack(c, now);
+        return false;
+    }
+    if (c.sack_ok && seg.opts.num_sack) sack_update(c, seg);
+    const uint32_t new_wnd = uint32_t(seg.window) << c.snd_shift;
+    const bool window_changed = new_wnd != c.snd_wnd;
+    // 3.10.7.4: update the send window from the newest segment only.
+    if (c.snd_una <= seg.ack &&
+        (c.snd_wl1 < seg.seq || (c.snd_wl1 == seg.seq && c.snd_wl2 <= seg.ack))) {
+        c.snd_wnd = new_wnd;
+        c.max_snd_wnd = std::max(c.max_snd_wnd, new_wnd);
+        c.snd_wl1 = seg.seq, c.snd_wl2 = seg.ack;
+        if (new_wnd) c.persist_shift = 0;
+    }
+    const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
+    if (seg.ack > c.snd_una) {
+        const uint32_t acked = seg.ack.since(c.snd_una);
+        // RTT: RFC 7323 4.1 from TSecr; otherwise RFC 6298 3 timing with Karn's rule.
+        if (c.ts_ok && seg.opts.has_timestamps && seg.opts.tsecr)
+            rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+        else if (c.timing && seg.ack >= c.rtt_seq) rtt_sample(c, now - c.rtt_start);
+        if (c.timing && seg.ack >= c.rtt_seq) c.timing = false;
+        c.retries = 0;
+        const seq32 lo = seq32::max(c.snd_una, c.buf_seq);
+        const seq32 hi = seq32::min(seg.ack, data_end);
+        if (hi > lo) {
+            c.snd.consume(hi.since(lo));
+            c.buf_seq = hi;
+            post(idx, ev::writable);
+        }
+        c.snd_una = seg.ack;
+        if (c.snd_nxt < c.snd_una) c.snd_nxt = c.snd_una;
+        if (c.high_rxt < c.snd_una) c.high_rxt = c.snd_una;
+        c.scoreboard.trim_below(c.snd_una);
+        if (c.in_recovery) {
+            if (seg.ack >= c.recover) {
+                // RFC 6582 3.2 step 3 (full ACK): deflate, leave recovery.
+                c.in_recovery = false;
+                c.cwnd = std::min(c.ssthresh, c.flight() + c.mss);
+                c.dupacks = 0;
+            } else if (!c.sack_ok) {
+                // RFC 6582 3.2 step 4 (partial ACK): resend the next hole, partial deflation.
+                retransmit_first(c, now);
+                c.cwnd = c.cwnd > acked ? c.cwnd - acked : 0;
+                if (acked >= c.mss) c.cwnd += c.mss;
+                c.cwnd = std::max<uint32_t>(c.cwnd, c.mss);
+            }
+        } else {
+            c.dupacks = 0;
+            cc_on_ack(c, acked, now);
+        }
+        // RFC 6298 5.2/5.3: stop when all is acknowledged, else restart.
+        if (c.flight() == 0) c.t_rexmt = no_deadline;
+        else arm_rexmt(c, now);
+        // Our FIN acknowledged?
+        if (c.fin_queued && c.snd_una > data_end) {
+            switch (c.st) {
+                case state::fin_wait_1:
+                    c.st = state::fin_wait_2;
+                    if (c.user_closed && _cfg.fin_wait_2_timeout)
+                        c.t_keep = now + _cfg.fin_wait_2_timeout;
+                    break;
+                case state::closing:
+                    enter_time_wait(idx, now);
+                    break;
+                case state::last_ack:
+                    finish(idx, error::none);
+                    return false;
+                default:
+                    break;
+            }
+        }
+    } else if (seg.ack == c.snd_una && payload_len == 0 && !seg.has(tcp_flag::fin) &&
+               c.flight() > 0 && (!window_changed || seg.opts.num_sack)) {
+        // RFC 5681 2 duplicate ACK (with SACK, any ACK bringing blocks counts).
+        ++c.dupacks;
+        const bool lost = c.dupacks >= 3 || (c.sack_ok && sack_is_lost(c, c.snd_una));
+        if (!c.in_recovery && lost && c.snd_una >= c.recover) {
+            enter_recovery(c, now);  // RFC 6582 3.2 step 2: only above "recover"
+        } else if (c.in_recovery && !c.sack_ok) {
+            c.cwnd += c.mss;  // RFC 5681 3.2 step 4: inflate per duplicate ACK
+        }
+    }
+    return true;
+}
+
+void layer::process_text(tcb& c, seq32 s, bytes payload, bool fin, nanos now) {
+    const uint32_t idx = uint32_t(&c - _pool.data());
+    const uint32_t len = uint32_t(payload.size());
+    if (len) {
+        if (s == c.rcv_nxt) {
+            const uint32_t n = uint32_t(c.rcv.push(payload));
+            c.rcv_nxt += n;
+            bool filled = false;
+            c.ooo.trim_below(c.rcv_nxt);
+            if (const uint32_t more = c.ooo.pop_at(c.rcv_nxt)) {
+                c.rcv.commit(more);
+                c.rcv_nxt += more;
+                filled = true;
+            }
+            post(idx, ev::readable);
+            c.unacked_bytes += n;
+            // RFC 5681 4.2: ACK at least every second full-sized segment and at
+            // once when a gap is filled; otherwise delay (RFC 1122 4.2.3.2).
+            if (filled || !c.ooo.empty() || c.unacked_bytes >= 2u * c.mss) c.ack_now = true;
+            else if (c.t_delack == no_deadline) c.t_delack = now + _cfg.delayed_ack;
+        } else {
+            // Out of order: park it beyond the in-order data, ACK at once (RFC 5681 4.2).
+            const uint32_t off = s.since(c.rcv_nxt);
+            if (off + len <= c.rcv.free() && c.ooo.add(s, s + len)) {
+                c.rcv.write_at(c.rcv.size() + off, payload);
+                c.last_ooo = {s, s + len};
+            } else {
+                ++_stats.drop_ooo_full;
+            }
+            c.ack_now = true;
+        }
+    }
+    if (fin) {
+        c.fin_pending = true;
+        c.fin_seq = s + len;
+        if (s != c.rcv_nxt && !len) c.ack_now = true;
+    }
+    if (c.fin_pending && c.fin_seq == c.rcv_nxt) process_fin(idx, now);
+}
+
+// Eighth step of 3.10.7.4: the FIN, once everything before it has arrived.
+void layer::process_fin(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    c.fin_pending = false;
+    c.rcv_nxt += 1;
+    c.ack_now = true;
+    post(idx, ev::readable | ev::hangup);
+    switch (c.st) {
+        case state::syn_received:
+        case state::established:
+            c.st = state::close_wait;
+            break;
+        case state::fin_wait_1:  // our FIN not yet acknowledged: simultaneous close
+            c.st = state::closing;
+            break;
+        case state::fin_wait_2:
+            send_ack(c, now);
+            enter_time_wait(idx, now);
+            break;
+        default:
+            break;
+    }
+}
+
+}  // namespace mvnf::tcp

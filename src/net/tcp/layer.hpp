@@ -1,0 +1,182 @@
+// tcp::layer: one core's TCP. Owns the connection pool (max_concurrency control
+// blocks with their rings, allocated once at construction), the 4-tuple flow
+// table, listeners with SYN backlogs, the timer heap and the event queue. The
+// stack feeds it segments (input) and time (poll); the socket API calls the
+// rest. Split by concern: layer.cpp (pool, table, API), input.cpp, output.cpp,
+// timers.cpp, sack.cpp, congestion/.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/result.hpp"
+#include "net/tcp/isn.hpp"
+#include "net/tcp/tcb.hpp"
+#include "net/tcp/types.hpp"
+
+namespace mvnf::tcp {
+
+struct conn_info {
+    state st = state::closed;
+    error err = error::none;
+    uint16_t mss = 0;
+    bool ws_ok = false, ts_ok = false, sack_ok = false;
+    uint8_t snd_shift = 0, rcv_shift = 0;
+    uint32_t cwnd = 0, ssthresh = 0, snd_wnd = 0, flight = 0;
+    nanos srtt = 0, rto = 0;
+    seq32 iss, irs, snd_una, snd_nxt, rcv_nxt;
+    size_t send_queued = 0, recv_queued = 0;
+};
+
+class layer {
+public:
+    layer(const config& cfg, segment_sink& out);
+    layer(const layer&) = delete;
+    layer& operator=(const layer&) = delete;
+
+    // ---- driven by the stack
+    // One segment from IPv4 (addresses as in the IP header).
+    void input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now);
+    // Runs every timer due at or before now.
+    void poll(nanos now);
+    // Earliest pending timer, or no_deadline.
+    nanos next_deadline() const { return _heap.empty() ? no_deadline : _pool[_heap[0]].deadline; }
+
+    // ---- socket-level API
+    [[nodiscard]] result<handle, error> listen(ipv4_addr ip, uint16_t port, uint32_t backlog);
+    [[nodiscard]] result<handle, error> accept(handle listener);
+    // local_port 0 picks an ephemeral port (through the port filter if set).
+    [[nodiscard]] result<handle, error> connect(ipv4_addr local_ip, uint16_t local_port,
+                                                ipv4_addr remote_ip, uint16_t remote_port,
+                                                nanos now);
+    [[nodiscard]] result<size_t, error> send(handle h, bytes data, nanos now);
+    [[nodiscard]] result<size_t, error> recv(handle h, mut_bytes out, nanos now);
+    [[nodiscard]] result<void, error> shutdown_write(handle h, nanos now);
+    // Graceful close; RST instead if unread data remains (RFC 9293 3.10.4 / RFC 1122 4.2.2.13).
+    [[nodiscard]] result<void, error> close(handle h, nanos now);
+    [[nodiscard]] result<void, error> abort(handle h, nanos now);
+
+    [[nodiscard]] result<void, error> set_nodelay(handle h, bool on);
+    [[nodiscard]] result<void, error> set_keepalive(handle h, bool on, nanos now);
+    [[nodiscard]] result<void, error> set_congestion(handle h, congestion_algo a);
+
+    // Level-triggered readiness (ev:: flags) and the edge queue for epoll.
+    uint32_t readiness(handle h) const;
+    bool next_event(event& out);
+
+    std::optional<conn_info> info(handle h) const;
+    const stats& counters() const { return _stats; }
+    const config& cfg() const { return _cfg; }
+    size_t free_connections() const { return _free.size(); }
+    size_t connections_in(state s) const;
+
+    // mTCP's RSS-aware port choice: connect() keeps the first ephemeral port
+    // the filter accepts (e.g. whose hash maps back to this core).
+    using port_filter = bool (*)(void* ctx, const four_tuple& t);
+    void set_port_filter(port_filter f, void* ctx) { _port_filter = f, _port_ctx = ctx; }
+
+private:
+    struct listener {
+        bool in_use = false;
+        uint32_t gen = 0;
+        ipv4_addr ip;
+        uint16_t port = 0;
+        uint32_t backlog = 0;
+        uint32_t half_open = 0;     // SYN-RECEIVED children (the SYN backlog)
+        uint32_t q_head = 0, q_len = 0;  // accept queue in _accept_slots
+        nanos cookies_until = 0;    // accept cookie ACKs until then
+    };
+
+    // ---- layer.cpp
+    tcb* lookup(handle h);
+    const tcb* lookup(handle h) const;
+    listener* lookup_listener(handle h);
+    uint32_t find_flow(const four_tuple& t) const;
+    int find_listener(ipv4_addr ip, uint16_t port) const;
+    uint32_t alloc_tcb(const four_tuple& t, nanos now);
+    void free_tcb(uint32_t idx);
+    void hash_insert(uint32_t idx);
+    void hash_remove(uint32_t idx);
+    uint32_t hash_of(const four_tuple& t) const;
+    handle handle_of(uint32_t idx) const { return {idx, _pool[idx].gen}; }
+    void post(uint32_t idx, uint32_t flags);
+    void post_listener(uint32_t li, uint32_t flags);
+    void enqueue_accept(tcb& c);
+    void init_tcb_options(tcb& c, nanos now);
+    uint32_t tsval(const tcb& c, nanos now) const;
+    // connection finished (CLOSED): free now, or keep for the user to read err
+    void finish(uint32_t idx, error why);
+
+    // ---- timers.cpp (an indexed min-heap over tcb.deadline)
+    void reschedule(uint32_t idx);
+    void heap_remove(uint32_t idx);
+    void heap_up(size_t i);
+    void heap_down(size_t i);
+    void heap_swap(size_t a, size_t b);
+    void on_timers(uint32_t idx, nanos now);
+    void on_rexmt_timeout(uint32_t idx, nanos now);
+    void on_persist_timeout(tcb& c, nanos now);
+    void on_keep_timeout(uint32_t idx, nanos now);
+    void rtt_sample(tcb& c, nanos rtt);
+    void arm_rexmt(tcb& c, nanos now);
+    void enter_time_wait(uint32_t idx, nanos now);
+
+    // ---- input.cpp
+    void input_listen(int li, const four_tuple& t, const wire::tcp_repr& seg, bytes payload,
+                      nanos now);
+    bool accept_cookie(int li, const four_tuple& t, const wire::tcp_repr& seg, nanos now,
+                       uint32_t& idx_out);
+    void input_syn_sent(uint32_t idx, const wire::tcp_repr& seg, nanos now);
+    void input_synced(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now);
+    bool process_ack(uint32_t idx, const wire::tcp_repr& seg, uint32_t payload_len, nanos now);
+    void process_text(tcb& c, seq32 seq, bytes payload, bool fin, nanos now);
+    void process_fin(uint32_t idx, nanos now);
+    void adopt_syn_options(tcb& c, const wire::tcp_repr& seg, nanos now);
+    void on_established(uint32_t idx, nanos now);
+    void enter_recovery(tcb& c, nanos now);
+    void retransmit_first(tcb& c, nanos now);
+    uint32_t segment_cap(const tcb& c) const;
+    bool paws_reject(tcb& c, const wire::tcp_repr& seg, nanos now) const;
+    void challenge_ack(tcb& c, nanos now);
+
+    // ---- output.cpp
+    void output(uint32_t idx, nanos now);
+    void send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now,
+                      bool with_syn_opts = false);
+    void send_ack(tcb& c, nanos now);
+    void send_rst_for(const four_tuple& t, const wire::tcp_repr& seg, uint32_t payload_len);
+    void send_rst(tcb& c, nanos now);
+    void send_synack_cookie(const four_tuple& t, const wire::tcp_repr& seg, nanos now);
+    uint16_t window_field(tcb& c);
+    uint32_t receive_window(const tcb& c) const;
+    bool window_update_due(const tcb& c) const;
+    void after_recv(tcb& c, nanos now);
+
+    // ---- sack.cpp (RFC 2018 / 6675)
+    void sack_fill(const tcb& c, wire::tcp_options& o) const;
+    void sack_update(tcb& c, const wire::tcp_repr& seg);
+    bool sack_is_lost(const tcb& c, seq32 s) const;
+    uint32_t sack_pipe(const tcb& c) const;
+    bool sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const;
+
+    config _cfg;
+    segment_sink& _out;
+    std::vector<tcb> _pool;
+    std::unique_ptr<std::byte[]> _arena;
+    std::vector<uint32_t> _free;        // free slot indices (a stack)
+    std::vector<uint32_t> _buckets;     // flow table heads (power of two)
+    std::vector<uint32_t> _heap;        // timer heap of slot indices
+    std::vector<listener> _listeners;
+    std::vector<uint32_t> _accept_slots;  // max_listeners * max_backlog
+    std::vector<event> _events;
+    size_t _ev_head = 0, _ev_len = 0;
+    stats _stats;
+    uint16_t _next_port = 0;
+    port_filter _port_filter = nullptr;
+    void* _port_ctx = nullptr;
+    nanos _challenge_window = 0;
+    uint32_t _challenge_count = 0;
+    std::vector<std::byte> _scratch;    // one segment's worth, reused
+};
+
+}  // namespace mvnf::tcp

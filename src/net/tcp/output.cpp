@@ -1,0 +1,228 @@
+// Segment output: what to send now (RFC 9293 3.8.6 windows, Nagle RFC 896 /
+// RFC 1122 4.2.3.4, sender and receiver silly-window avoidance 3.8.6.2), how a
+// segment is built (options per RFC 7323 / 2018), ACKs, RSTs and cookie
+// SYN-ACKs. Called from input.cpp, timers.cpp and the API in layer.cpp.
+#include <algorithm>
+
+#include "net/tcp/congestion/congestion.hpp"
+#include "net/tcp/layer.hpp"
+
+namespace mvnf::tcp {
+
+using namespace wire;
+
+uint32_t layer::receive_window(const tcb& c) const { return uint32_t(c.rcv.free()); }
+
+// RFC 9293 3.8.6.2.2: move the right edge only by at least min(RCV.BUFF/2, MSS);
+// never shrink a window already offered (3.8.6: SHOULD NOT shrink).
+uint16_t layer::window_field(tcb& c) {
+    const uint32_t free = receive_window(c);
+    const uint32_t offered = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
+    uint32_t win = free;
+    const uint32_t step = std::min<uint32_t>(uint32_t(c.rcv.capacity() / 2), _cfg.mss);
+    if (win < offered + step) win = std::max(offered, win < step ? 0 : win);
+    win = std::max(win, offered);
+    if (win > free && offered <= free) win = free;
+    const uint32_t field = std::min<uint32_t>(win >> c.rcv_shift, 65535);
+    const seq32 edge = c.rcv_nxt + (field << c.rcv_shift);
+    if (edge > c.rcv_adv) c.rcv_adv = edge;
+    return uint16_t(field);
+}
+
+bool layer::window_update_due(const tcb& c) const {
+    const uint32_t offered = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
+    const uint32_t step = std::min<uint32_t>(uint32_t(c.rcv.capacity() / 2), _cfg.mss);
+    return receive_window(c) >= offered + step;
+}
+
+void layer::after_recv(tcb& c, nanos now) {
+    if (can_receive_data(c.st) && window_update_due(c)) send_ack(c, now);
+}
+
+void layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now,
+                         bool /*with_syn_opts*/) {
+    tcp_repr h;
+    h.src_port = c.t.local_port;
+    h.dst_port = c.t.remote_port;
+    h.seq = seq;
+    h.flags = flags;
+    const bool syn = flags & tcp_flag::syn;
+    if (flags & tcp_flag::ack) h.ack = c.rcv_nxt;
+    if (syn) {
+        // RFC 7323 2.2: the window field of a SYN is never scaled.
+        h.window = uint16_t(std::min<uint32_t>(receive_window(c), 65535));
+        c.rcv_adv = c.rcv_nxt + h.window;
+        h.opts.has_mss = true;
+        h.opts.mss = _cfg.mss;
+        // In a SYN-ACK offer only what the peer offered (RFC 7323 1.3, RFC 2018 2).
+        if (c.ws_ok) h.opts.has_wscale = true, h.opts.wscale = c.rcv_shift;
+        h.opts.sack_permitted = c.sack_ok;
+    } else {
+        h.window = window_field(c);
+    }
+    if (c.ts_ok) {
+        h.opts.has_timestamps = true;
+        h.opts.tsval = tsval(c, now);
+        h.opts.tsecr = (flags & tcp_flag::ack) ? c.ts_recent : 0;
+    }
+    if (!syn && c.sack_ok && (flags & tcp_flag::ack)) sack_fill(c, h.opts);
+    bytes p1, p2;
+    if (len) {
+        const uint32_t off = seq.since(c.buf_seq);
+        std::tie(p1, p2) = c.snd.peek(off, len);
+    }
+    if (flags & tcp_flag::ack) {
+        c.last_ack_sent = c.rcv_nxt;
+        c.ack_now = false;
+        c.unacked_bytes = 0;
+        c.t_delack = no_deadline;
+    }
+    ++_stats.segs_out;
+    _stats.bytes_out += len;
+    _out.emit_segment(c.t.local_ip, c.t.remote_ip, h, p1, p2);
+}
+
+void layer::send_ack(tcb& c, nanos now) { send_segment(c, tcp_flag::ack, c.snd_nxt, 0, now); }
+
+void layer::send_rst(tcb& c, nanos now) {
+    ++_stats.rst_sent;
+    send_segment(c, tcp_flag::rst | tcp_flag::ack, c.snd_nxt, 0, now);
+}
+
+// RFC 9293 3.10.7.1: the reset answering a segment that has no connection.
+void layer::send_rst_for(const four_tuple& t, const tcp_repr& seg, uint32_t payload_len) {
+    if (seg.has(tcp_flag::rst)) return;  // never answer a reset
+    tcp_repr h;
+    h.src_port = t.local_port;
+    h.dst_port = t.remote_port;
+    if (seg.has(tcp_flag::ack)) {
+        h.seq = seg.ack;
+        h.flags = tcp_flag::rst;
+    } else {
+        h.seq = seq32(0);
+        h.ack = seg.seq + payload_len + (seg.has(tcp_flag::syn) ? 1 : 0) +
+                (seg.has(tcp_flag::fin) ? 1 : 0);
+        h.flags = tcp_flag::rst | tcp_flag::ack;
+    }
+    ++_stats.rst_sent;
+    ++_stats.segs_out;
+    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {});
+}
+
+// RFC 4987 3.6: a stateless SYN-ACK whose ISN is the cookie.
+void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, nanos now) {
+    const uint16_t peer_mss = seg.opts.has_mss ? seg.opts.mss : 536;
+    tcp_repr h;
+    h.src_port = t.local_port;
+    h.dst_port = t.remote_port;
+    h.seq = make_syn_cookie(_cfg.secret, t, seg.seq, peer_mss, now);
+    h.ack = seg.seq + 1;
+    h.flags = tcp_flag::syn | tcp_flag::ack;
+    h.window = uint16_t(std::min<uint32_t>(_cfg.rcvbuf, 65535));
+    h.opts.has_mss = true;
+    h.opts.mss = _cfg.mss;
+    // Without timestamps nothing can carry WS/SACK back: offer neither.
+    if (_cfg.timestamps && seg.opts.has_timestamps) {
+        uint8_t shift = 0;
+        while (shift < 14 && (uint64_t(_cfg.rcvbuf) >> shift) > 65535) ++shift;
+        cookie_opts co;
+        co.sack = _cfg.sack && seg.opts.sack_permitted;
+        co.has_wscale = _cfg.window_scaling && seg.opts.has_wscale;
+        co.wscale = co.has_wscale ? std::min<uint8_t>(seg.opts.wscale, 14) : 0;
+        h.opts.has_timestamps = true;
+        h.opts.tsval = cookie_tsval(uint32_t(now / ms), co);
+        h.opts.tsecr = seg.opts.tsval;
+        h.opts.sack_permitted = co.sack;
+        if (co.has_wscale) h.opts.has_wscale = true, h.opts.wscale = shift;
+    }
+    ++_stats.syn_cookies_sent;
+    ++_stats.segs_out;
+    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {});
+}
+
+void layer::output(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    switch (c.st) {
+        case state::closed:
+        case state::listen:
+        case state::time_wait:
+            return;
+        case state::syn_sent:
+        case state::syn_received:
+            // RFC 9293 3.10.1 / 3.10.7.2: (re)send our SYN while it is unacknowledged.
+            if (c.snd_nxt == c.iss) {
+                send_segment(c, c.st == state::syn_sent ? tcp_flag::syn : (tcp_flag::syn | tcp_flag::ack),
+                             c.iss, 0, now);
+                c.snd_nxt = c.iss + 1;
+                c.snd_max = seq32::max(c.snd_max, c.snd_nxt);
+                if (c.retries == 0) c.timing = true, c.rtt_start = now;  // Karn
+                if (c.t_rexmt == no_deadline) arm_rexmt(c, now);
+                reschedule(idx);
+            } else if (c.ack_now && c.st == state::syn_received) {
+                send_ack(c, now);
+            }
+            return;
+        default:
+            break;
+    }
+    // Data segments carry TS (12 bytes) and maybe SACK blocks; RFC 6691: the MSS
+    // excludes options, so the payload shrinks by their length.
+    const uint32_t cap = segment_cap(c);
+    const bool sack_recovery = c.in_recovery && c.sack_ok;
+    // RFC 6675 5 (C): retransmit lost holes first while the pipe has room.
+    if (sack_recovery) {
+        seq32 s;
+        uint32_t len;
+        while (sack_pipe(c) + cap <= c.cwnd && sack_next_seg(c, s, len)) {
+            len = std::min(len, cap);
+            send_segment(c, tcp_flag::ack, s, len, now);
+            c.high_rxt = s + len;
+            ++_stats.retransmits;
+        }
+    }
+    const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
+    for (int guard = 0; guard < 4096; ++guard) {
+        const seq32 s = c.snd_nxt;
+        const uint32_t avail = data_end > s ? data_end.since(s) : 0;
+        const uint32_t in_flight = sack_recovery ? sack_pipe(c) : c.snd_nxt.since(c.snd_una);
+        const uint32_t wnd_edge_room =
+            (c.snd_una + c.snd_wnd) > s ? (c.snd_una + c.snd_wnd).since(s) : 0;
+        const uint32_t cwnd_room = c.cwnd > in_flight ? c.cwnd - in_flight : 0;
+        uint32_t len = std::min({avail, wnd_edge_room, cwnd_room, cap});
+        const bool retransmitting = s < c.snd_max;
+        // The FIN follows the last data octet (RFC 9293 3.10.4 CLOSE).
+        const bool fin_now = c.fin_queued && s + len == data_end;
+        if (len > 0) {
+            bool go = len == cap;                                          // a full segment
+            go = go || ((c.nodelay || c.flight() == 0) && len == avail);   // Nagle, RFC 1122 4.2.3.4
+            go = go || (c.max_snd_wnd && len >= c.max_snd_wnd / 2);        // SWS, RFC 9293 3.8.6.2.1
+            go = go || retransmitting || fin_now;
+            if (!go) break;
+        } else if (!fin_now) {
+            break;
+        }
+        uint8_t flags = tcp_flag::ack;
+        if (fin_now) flags |= tcp_flag::fin;
+        if (len && len == avail) flags |= tcp_flag::psh;
+        send_segment(c, flags, s, len, now);
+        if (!retransmitting && !c.timing && len > 0) {
+            c.timing = true;  // RFC 6298 3 / Karn: time one new segment
+            c.rtt_seq = s + len;
+            c.rtt_start = now;
+        }
+        c.snd_nxt = s + len + (fin_now ? 1 : 0);
+        c.snd_max = seq32::max(c.snd_max, c.snd_nxt);
+        if (c.t_rexmt == no_deadline) arm_rexmt(c, now);  // RFC 6298 5.1
+        if (fin_now) break;
+    }
+    if (c.ack_now) send_ack(c, now);
+    // RFC 9293 3.8.6.1: zero window with data waiting and nothing in flight -> persist.
+    if (c.snd_wnd == 0 && c.unsent() > 0 && c.flight() == 0 && c.t_persist == no_deadline) {
+        c.persist_shift = 0;
+        c.t_persist = now + c.rto;
+    }
+    if (c.snd_wnd != 0) c.t_persist = no_deadline;
+    reschedule(idx);
+}
+
+}  // namespace mvnf::tcp

@@ -1,0 +1,83 @@
+// SACK: generating blocks for the peer from our out-of-order queue (RFC 2018
+// section 4) and using the peer's blocks for loss recovery (RFC 6675: the
+// scoreboard, IsLost, SetPipe, NextSeg). Called from output.cpp and input.cpp.
+#include <algorithm>
+
+#include "net/tcp/layer.hpp"
+
+namespace mvnf::tcp {
+
+// RFC 2018 4: the first block holds the most recently received segment; the
+// rest follow. At most 3 blocks fit beside timestamps, 4 without.
+void layer::sack_fill(const tcb& c, wire::tcp_options& o) const {
+    o.num_sack = 0;
+    if (c.ooo.empty()) return;
+    const size_t max = o.has_timestamps ? 3 : 4;
+    size_t first = c.ooo.count();
+    for (size_t i = 0; i < c.ooo.count(); ++i)
+        if (c.last_ooo.left.in_window(c.ooo[i].left, c.ooo[i].len())) first = i;
+    if (first < c.ooo.count())
+        o.sack[o.num_sack++] = {c.ooo[first].left.raw(), c.ooo[first].right.raw()};
+    for (size_t i = 0; i < c.ooo.count() && o.num_sack < max; ++i) {
+        if (i == first) continue;
+        o.sack[o.num_sack++] = {c.ooo[i].left.raw(), c.ooo[i].right.raw()};
+    }
+}
+
+// Merge the peer's blocks into the scoreboard, ignoring anything outside
+// [SND.UNA, SND.MAX] (stale, D-SACK or bogus blocks, RFC 2018 / RFC 6675 5).
+void layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
+    for (size_t i = 0; i < seg.opts.num_sack; ++i) {
+        seq32 l(seg.opts.sack[i].left), r(seg.opts.sack[i].right);
+        if (!(l < r) || r > c.snd_max || r <= c.snd_una) continue;
+        l = seq32::max(l, c.snd_una);
+        (void)c.scoreboard.add(l, r);  // full scoreboard: the block is just not used
+    }
+    c.scoreboard.trim_below(c.snd_una);
+}
+
+// RFC 6675 4 IsLost: DupThresh (3) discontiguous SACKed ranges above s, or
+// more than (DupThresh - 1) * SMSS SACKed bytes above it.
+bool layer::sack_is_lost(const tcb& c, seq32 s) const {
+    size_t ranges = 0;
+    for (size_t i = 0; i < c.scoreboard.count(); ++i) ranges += c.scoreboard[i].left > s;
+    return ranges >= 3 || c.scoreboard.bytes_above(s + 1) > 2u * c.mss;
+}
+
+// RFC 6675 4 SetPipe, per hole rather than per octet: a hole counts unless it
+// is lost; its retransmitted part (below HighRxt) counts again.
+uint32_t layer::sack_pipe(const tcb& c) const {
+    uint32_t pipe = 0;
+    seq32 cur = c.snd_una;
+    for (size_t i = 0; i <= c.scoreboard.count(); ++i) {
+        const seq32 end = i < c.scoreboard.count() ? c.scoreboard[i].left : c.snd_nxt;
+        if (cur < end) {
+            const uint32_t len = end.since(cur);
+            if (i == c.scoreboard.count() || !sack_is_lost(c, cur)) {
+                pipe += len;
+            } else if (c.high_rxt > cur) {
+                pipe += std::min(len, seq32::min(c.high_rxt, end).since(cur));
+            }
+        }
+        if (i < c.scoreboard.count()) cur = seq32::max(cur, c.scoreboard[i].right);
+    }
+    return pipe;
+}
+
+// RFC 6675 4 NextSeg rule 1: the first lost, unSACKed octets above HighRxt.
+bool layer::sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const {
+    seq32 cur = c.snd_una;
+    for (size_t i = 0; i < c.scoreboard.count(); ++i) {
+        const seq32 end = c.scoreboard[i].left;
+        const seq32 start = seq32::max(cur, c.high_rxt);
+        if (start < end && sack_is_lost(c, start)) {
+            s = start;
+            len = end.since(start);
+            return true;
+        }
+        cur = seq32::max(cur, c.scoreboard[i].right);
+    }
+    return false;
+}
+
+}  // namespace mvnf::tcp

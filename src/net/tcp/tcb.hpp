@@ -1,0 +1,100 @@
+// The connection control block (RFC 9293 section 3.3.1): one per pool slot in
+// a tcp::layer. Plain data; input.cpp, output.cpp, timers.cpp, sack.cpp and
+// congestion/ act on it. Rings point into the layer's preallocated arena.
+#pragma once
+
+#include "net/tcp/ranges.hpp"
+#include "net/tcp/ring.hpp"
+#include "net/tcp/types.hpp"
+
+namespace mvnf::tcp {
+
+inline constexpr uint32_t npos = ~0u;
+
+struct cubic_state {
+    double w_max = 0;        // segments, at the last congestion event (RFC 9438 4.2)
+    double k = 0;            // seconds to reach w_max again (4.2 eq. 2)
+    double w_est = 0;        // Reno-friendly estimate, segments (4.3)
+    double cwnd_prior = 0;
+    nanos epoch_start = 0;   // 0 = no epoch yet
+    bool epoch_valid = false;
+};
+
+struct tcb {
+    // ---- slot bookkeeping (layer.cpp)
+    uint32_t gen = 0;
+    bool in_use = false;
+    uint32_t hash_next = npos;
+    uint32_t heap_pos = npos;
+    nanos deadline = no_deadline;  // min of the timers below; key in the layer's heap
+    uint32_t listener = npos;      // listener that spawned us, until accept()
+    bool in_accept_queue = false;
+    bool user_closed = false;      // close() called: the slot frees itself when done
+    uint32_t events = 0;           // readiness edges not yet posted
+
+    four_tuple t;
+    state st = state::closed;
+    error err = error::none;
+
+    // ---- negotiated (RFC 9293 3.7.1, RFC 7323 2.2/3.2, RFC 2018 2)
+    uint16_t mss = 536;          // effective send MSS (RFC 9293 3.7.1: 536 when absent)
+    bool ws_ok = false, ts_ok = false, sack_ok = false;
+    uint8_t snd_shift = 0, rcv_shift = 0;
+    bool nodelay = false, keepalive = false;
+    congestion_algo cc = congestion_algo::reno;
+
+    // ---- send sequence space (RFC 9293 3.3.1)
+    seq32 iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+    uint32_t snd_wnd = 0, max_snd_wnd = 0;
+    seq32 buf_seq;             // sequence number of snd ring byte 0
+    bool fin_queued = false;   // user shut the write side: FIN follows the data
+    ring snd;
+
+    // ---- receive sequence space
+    seq32 irs, rcv_nxt, rcv_adv;  // rcv_adv: right edge we advertised
+    ring rcv;
+    range_set ooo;                // parked out-of-order data beyond rcv_nxt
+    seq_range last_ooo{};         // most recent out-of-order arrival (first SACK block)
+    bool fin_pending = false;     // FIN seen out of order at fin_seq
+    seq32 fin_seq;
+    bool ack_now = false;
+    uint32_t unacked_bytes = 0;   // in-order bytes received but not yet ACKed
+
+    // ---- timestamps (RFC 7323 4.3, 5.3)
+    uint32_t ts_recent = 0;
+    nanos ts_recent_time = 0;
+    uint32_t ts_offset = 0;
+    seq32 last_ack_sent;
+
+    // ---- RTT / RTO (RFC 6298)
+    nanos srtt = 0, rttvar = 0, rto = 0;
+    bool have_rtt = false;
+    bool timing = false;          // Karn: one un-retransmitted segment timed
+    seq32 rtt_seq;
+    nanos rtt_start = 0;
+    uint8_t retries = 0;          // consecutive RTO expiries (RFC 1122 R2)
+
+    // ---- timers: absolute deadlines, no_deadline when off (timers.cpp)
+    nanos t_rexmt = no_deadline, t_persist = no_deadline, t_delack = no_deadline,
+          t_keep = no_deadline, t_wait = no_deadline;
+    nanos last_rx = 0;            // for keep-alive and idle timeout
+    uint8_t persist_shift = 0, keep_sent = 0;
+
+    // ---- congestion (RFC 5681, 6582, 6675, 9438)
+    uint32_t cwnd = 0, ssthresh = 0, bytes_acked = 0;
+    uint8_t dupacks = 0;
+    bool in_recovery = false;
+    seq32 recover;                // RFC 6582 "recover"
+    seq32 high_rxt;               // RFC 6675 HighRxt
+    range_set scoreboard;         // SACKed ranges above snd_una
+    cubic_state cubic;
+
+    uint32_t flight() const { return snd_max.since(snd_una); }
+    // Bytes of data in the send ring not yet sent.
+    uint32_t unsent() const {
+        const uint32_t sent = snd_nxt > buf_seq ? snd_nxt.since(buf_seq) : 0;
+        return sent >= snd.size() ? 0 : uint32_t(snd.size()) - sent;
+    }
+};
+
+}  // namespace mvnf::tcp

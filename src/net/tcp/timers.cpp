@@ -1,0 +1,237 @@
+// Per-connection timers: an indexed min-heap over each tcb's earliest deadline
+// (so next_deadline() is O(1) and poll() touches only due connections), RTT
+// estimation (RFC 6298), retransmission with exponential backoff, zero-window
+// persist, keep-alive (RFC 1122 4.2.3.6), idle timeout, TIME-WAIT expiry.
+#include <algorithm>
+
+#include "net/tcp/congestion/congestion.hpp"
+#include "net/tcp/layer.hpp"
+
+namespace mvnf::tcp {
+
+// ---------------------------------------------------------------- heap
+
+void layer::heap_swap(size_t a, size_t b) {
+    std::swap(_heap[a], _heap[b]);
+    _pool[_heap[a]].heap_pos = uint32_t(a);
+    _pool[_heap[b]].heap_pos = uint32_t(b);
+}
+
+void layer::heap_up(size_t i) {
+    while (i > 0) {
+        const size_t p = (i - 1) / 2;
+        if (_pool[_heap[p]].deadline <= _pool[_heap[i]].deadline) break;
+        heap_swap(i, p);
+        i = p;
+    }
+}
+
+void layer::heap_down(size_t i) {
+    for (;;) {
+        size_t m = i;
+        const size_t l = 2 * i + 1, r = l + 1;
+        if (l < _heap.size() && _pool[_heap[l]].deadline < _pool[_heap[m]].deadline) m = l;
+        if (r < _heap.size() && _pool[_heap[r]].deadline < _pool[_heap[m]].deadline) m = r;
+        if (m == i) return;
+        heap_swap(i, m);
+        i = m;
+    }
+}
+
+void layer::heap_remove(uint32_t idx) {
+    tcb& c = _pool[idx];
+    if (c.heap_pos == npos) return;
+    const size_t i = c.heap_pos;
+    heap_swap(i, _heap.size() - 1);
+    _heap.pop_back();
+    c.heap_pos = npos;
+    if (i < _heap.size()) {
+        heap_up(i);
+        heap_down(i);
+    }
+}
+
+void layer::reschedule(uint32_t idx) {
+    tcb& c = _pool[idx];
+    const nanos d = std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait});
+    if (d == no_deadline || !c.in_use) {
+        heap_remove(idx);
+        c.deadline = no_deadline;
+        return;
+    }
+    c.deadline = d;
+    if (c.heap_pos == npos) {
+        c.heap_pos = uint32_t(_heap.size());
+        _heap.push_back(idx);  // capacity reserved at construction
+    }
+    heap_up(c.heap_pos);
+    heap_down(c.heap_pos);
+}
+
+void layer::poll(nanos now) {
+    while (!_heap.empty() && _pool[_heap[0]].deadline <= now) {
+        const uint32_t idx = _heap[0];
+        on_timers(idx, now);
+        if (_pool[idx].in_use && _pool[idx].heap_pos == 0 && _pool[idx].deadline <= now) {
+            // Defensive: a handler that left a due deadline would spin.
+            _pool[idx].deadline = now + 1;
+            heap_down(0);
+        }
+    }
+}
+
+void layer::on_timers(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    const uint32_t gen = c.gen;
+    auto alive = [&] { return c.in_use && c.gen == gen; };
+    if (c.t_wait <= now) {
+        c.t_wait = no_deadline;
+        ++_stats.time_wait_expired;
+        finish(idx, error::none);  // RFC 9293 3.10.8: 2MSL over, delete the TCB
+        return;
+    }
+    if (c.t_delack <= now) {
+        c.t_delack = no_deadline;
+        ++_stats.delayed_acks;
+        send_ack(c, now);
+    }
+    if (c.t_rexmt <= now) {
+        c.t_rexmt = no_deadline;
+        on_rexmt_timeout(idx, now);
+        if (!alive()) return;
+    }
+    if (c.t_persist <= now) {
+        c.t_persist = no_deadline;
+        on_persist_timeout(c, now);
+    }
+    if (c.t_keep <= now) {
+        c.t_keep = no_deadline;
+        on_keep_timeout(idx, now);
+        if (!alive()) return;
+    }
+    reschedule(idx);
+}
+
+// ---------------------------------------------------------------- RTT / RTO
+
+// RFC 6298 2.2/2.3 (alpha 1/8, beta 1/4, K 4), clamped per 2.4/2.5.
+void layer::rtt_sample(tcb& c, nanos r) {
+    if (r == 0) r = 1;
+    if (!c.have_rtt) {
+        c.srtt = r;
+        c.rttvar = r / 2;
+        c.have_rtt = true;
+    } else {
+        const nanos diff = c.srtt > r ? c.srtt - r : r - c.srtt;
+        c.rttvar = (3 * c.rttvar + diff) / 4;
+        c.srtt = (7 * c.srtt + r) / 8;
+    }
+    const nanos g = ms;  // clock granularity G
+    c.rto = std::clamp(c.srtt + std::max(g, 4 * c.rttvar), _cfg.rto_min, _cfg.rto_max);
+}
+
+// RFC 6298 5.1/5.3: (re)start the timer for the current RTO.
+void layer::arm_rexmt(tcb& c, nanos now) {
+    nanos rto = c.rto;
+    for (uint8_t i = 0; i < c.retries && rto < _cfg.rto_max; ++i) rto *= 2;  // 5.5 backoff
+    c.t_rexmt = now + std::min(rto, _cfg.rto_max);
+}
+
+void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    if (c.flight() == 0 && c.st != state::syn_sent && c.st != state::syn_received) return;
+    ++_stats.rto_timeouts;
+    ++c.retries;
+    const uint8_t limit = c.st == state::syn_sent       ? _cfg.syn_retries
+                          : c.st == state::syn_received ? _cfg.synack_retries
+                                                        : _cfg.max_retries;
+    if (c.retries > limit) {
+        // RFC 1122 4.2.3.5 R2 reached: give up on the connection.
+        if (is_synchronized(c.st)) send_rst(c, now);
+        c.user_closed = c.user_closed || c.listener != npos;
+        finish(idx, error::timed_out);
+        return;
+    }
+    if (is_synchronized(c.st) || c.st == state::syn_received) {
+        // RFC 5681 3.1 eq. 4 on the first timeout; cwnd to the loss window.
+        if (c.retries == 1) cc_on_rto(c, now);
+        else c.cwnd = c.mss;
+        c.in_recovery = false;
+        c.dupacks = 0;
+        c.recover = c.snd_max;  // RFC 6582 4: no fast retransmit for pre-RTO data
+        c.scoreboard.clear();   // RFC 2018 8: the receiver may renege after an RTO
+        c.high_rxt = c.snd_una;
+    }
+    c.timing = false;  // Karn: never time a retransmitted segment
+    c.snd_nxt = c.snd_una;  // go back N from the first unacknowledged octet
+    ++_stats.retransmits;
+    output(idx, now);
+    if (c.in_use) arm_rexmt(c, now);
+}
+
+// RFC 9293 3.8.6.1: probe a zero window with one octet, backing off like the RTO.
+void layer::on_persist_timeout(tcb& c, nanos now) {
+    if (c.snd_wnd != 0 || (c.unsent() == 0 && c.flight() == 0)) {
+        c.persist_shift = 0;
+        return;
+    }
+    ++_stats.zero_window_probes;
+    if (c.flight() > 0) {
+        send_segment(c, wire::tcp_flag::ack, c.snd_una, 1, now);
+    } else {
+        send_segment(c, wire::tcp_flag::ack, c.snd_nxt, 1, now);
+        c.snd_nxt += 1;
+        c.snd_max = seq32::max(c.snd_max, c.snd_nxt);
+    }
+    if (c.persist_shift < 10) ++c.persist_shift;
+    nanos d = c.rto;
+    for (uint8_t i = 0; i < c.persist_shift && d < _cfg.rto_max; ++i) d *= 2;
+    c.t_persist = now + std::min(std::max(d, c.rto), _cfg.rto_max);
+}
+
+// Keep-alive (RFC 1122 4.2.3.6), idle timeout and the orphaned FIN-WAIT-2 timeout.
+void layer::on_keep_timeout(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    if (c.st == state::fin_wait_2 && c.user_closed) {
+        finish(idx, error::none);
+        return;
+    }
+    nanos next = no_deadline;
+    if (_cfg.idle_timeout && is_synchronized(c.st)) {
+        if (now - c.last_rx >= _cfg.idle_timeout) {
+            send_rst(c, now);
+            finish(idx, error::timed_out);
+            return;
+        }
+        next = c.last_rx + _cfg.idle_timeout;
+    }
+    if (c.keepalive && is_synchronized(c.st)) {
+        const nanos idle = now - c.last_rx;
+        if (idle < _cfg.keepalive_idle) {
+            c.keep_sent = 0;
+            next = std::min(next, c.last_rx + _cfg.keepalive_idle);
+        } else if (c.keep_sent >= _cfg.keepalive_probes) {
+            send_rst(c, now);
+            finish(idx, error::timed_out);
+            return;
+        } else {
+            // A probe is an old sequence number with no data: the peer must ACK it.
+            ++_stats.keepalive_probes;
+            ++c.keep_sent;
+            send_segment(c, wire::tcp_flag::ack, c.snd_una - 1, 0, now);
+            next = std::min(next, now + _cfg.keepalive_interval);
+        }
+    }
+    c.t_keep = next;
+}
+
+void layer::enter_time_wait(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    c.st = state::time_wait;
+    c.t_rexmt = c.t_persist = c.t_keep = c.t_delack = no_deadline;
+    c.t_wait = now + _cfg.time_wait;  // RFC 9293 3.10.7.4: 2MSL
+    post(idx, ev::hangup | ev::readable);
+    reschedule(idx);
+}
+
+}  // namespace mvnf::tcp

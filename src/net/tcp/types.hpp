@@ -1,0 +1,167 @@
+// Vocabulary of the TCP engine: states with named predicates, the error enum of
+// the socket-level API, configuration, counters, handles, events and the output
+// sink. Included by every file of net/tcp and by whoever drives a tcp::layer.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "common/bytes.hpp"
+#include "wire/addr.hpp"
+#include "wire/tcp.hpp"
+
+namespace mvnf::tcp {
+
+using wire::seq32;
+using nanos = uint64_t;  // virtual time in nanoseconds; the engine never reads a clock
+inline constexpr nanos ms = 1'000'000, sec = 1'000'000'000;
+inline constexpr nanos no_deadline = ~nanos(0);
+
+// RFC 9293 section 3.3.2. Code asks the predicates below, never compares order.
+enum class state : uint8_t {
+    closed,
+    listen,
+    syn_sent,
+    syn_received,
+    established,
+    fin_wait_1,
+    fin_wait_2,
+    close_wait,
+    closing,
+    last_ack,
+    time_wait,
+};
+
+// RFC 9293 3.5.2: ESTABLISHED onwards; LISTEN/SYN-SENT/SYN-RECEIVED are not.
+constexpr bool is_synchronized(state s) {
+    switch (s) {
+        case state::established: case state::fin_wait_1: case state::fin_wait_2:
+        case state::close_wait: case state::closing: case state::last_ack:
+        case state::time_wait:
+            return true;
+        default:
+            return false;
+    }
+}
+// States in which arriving text is delivered to the receive buffer (3.10.7.4 step 7).
+constexpr bool can_receive_data(state s) {
+    return s == state::established || s == state::fin_wait_1 || s == state::fin_wait_2;
+}
+// States in which the user may still queue data (3.10.4 SEND).
+constexpr bool can_send_data(state s) {
+    return s == state::established || s == state::close_wait || s == state::syn_sent ||
+           s == state::syn_received;
+}
+// States in which our FIN has been queued.
+constexpr bool has_sent_fin(state s) {
+    return s == state::fin_wait_1 || s == state::fin_wait_2 || s == state::closing ||
+           s == state::last_ack || s == state::time_wait;
+}
+constexpr bool has_received_fin(state s) {
+    return s == state::close_wait || s == state::closing || s == state::last_ack ||
+           s == state::time_wait;
+}
+const char* state_name(state s);
+
+// Errors of the socket-level API (mapped to errno at the C boundary).
+enum class error : uint8_t {
+    none,
+    would_block,         // EAGAIN
+    in_progress,         // EINPROGRESS
+    invalid,             // EINVAL / EBADF: unknown or stale handle, wrong state
+    not_connected,       // ENOTCONN
+    already_connected,   // EISCONN
+    address_in_use,      // EADDRINUSE
+    no_resources,        // ENOMEM / ENOBUFS: pool exhausted
+    connection_refused,  // ECONNREFUSED: RST in SYN-SENT
+    connection_reset,    // ECONNRESET
+    timed_out,           // ETIMEDOUT: retransmissions or keep-alive exhausted
+    broken_pipe,         // EPIPE: send after shutdown
+};
+const char* error_name(error e);
+
+enum class congestion_algo : uint8_t { reno, cubic };
+
+struct config {
+    uint32_t max_concurrency = 1024;  // connection pool size (mTCP `max_concurrency`)
+    uint32_t max_listeners = 8;
+    uint32_t max_backlog = 128;       // accept queue + SYN backlog bound per listener
+    uint32_t rcvbuf = 64 * 1024;      // per-connection receive ring (mTCP `rcvbuf`)
+    uint32_t sndbuf = 64 * 1024;      // per-connection send ring (mTCP `sndbuf`)
+    uint32_t event_queue = 4096;
+    uint16_t mss = 1460;              // MSS we advertise: MTU 1500 - 40
+    uint16_t initial_window_segments = 10;  // RFC 6928
+    uint8_t max_ooo_ranges = 8;       // bounded out-of-order queue (holes tracked)
+    bool window_scaling = true, timestamps = true, sack = true;
+    bool syn_cookies = true;
+    bool verify_checksum = true;      // off when the NIC has verified it
+    congestion_algo cc = congestion_algo::cubic;
+    nanos rto_initial = 1 * sec, rto_min = 200 * ms, rto_max = 60 * sec;  // RFC 6298 2.1/2.4, min as Linux
+    nanos delayed_ack = 40 * ms;      // RFC 1122 4.2.3.2 allows up to 500; DESIGN says <= 200
+    nanos time_wait = 60 * sec;       // 2MSL (mTCP `tcp_timewait`)
+    nanos idle_timeout = 0;           // 0 = off (mTCP `tcp_timeout`)
+    nanos fin_wait_2_timeout = 60 * sec;  // orphaned FIN-WAIT-2, as Linux tcp_fin_timeout
+    nanos keepalive_idle = 7200 * sec, keepalive_interval = 75 * sec;  // RFC 1122 4.2.3.6
+    uint8_t keepalive_probes = 9;
+    uint8_t syn_retries = 6, synack_retries = 5, max_retries = 15;  // R2 (RFC 1122 4.2.3.5)
+    uint32_t challenge_ack_limit = 1000;  // per second per layer (RFC 5961 7)
+    std::array<uint8_t, 16> secret{};  // keys ISNs (RFC 6528) and SYN cookies (RFC 4987)
+};
+
+// Drop reasons and activity counters (per layer, i.e. per core).
+struct stats {
+    // malformed input, dropped
+    uint64_t drop_truncated = 0, drop_bad_offset = 0, drop_bad_option_len = 0,
+             drop_bad_option_value = 0, drop_bad_checksum = 0, drop_bad_flags = 0,
+             drop_bad_port = 0, drop_bad_address = 0, drop_bad_urgent = 0;
+    // protocol-level drops
+    uint64_t drop_no_socket = 0, drop_out_of_window = 0, drop_paws = 0, drop_bad_ack = 0,
+             drop_backlog_full = 0, drop_no_tcb = 0, drop_ooo_full = 0, drop_syn_in_listen_ack = 0;
+    uint64_t segs_in = 0, segs_out = 0, bytes_in = 0, bytes_out = 0;
+    uint64_t rst_sent = 0, rst_received = 0, challenge_acks = 0, challenge_acks_suppressed = 0;
+    uint64_t retransmits = 0, fast_retransmits = 0, rto_timeouts = 0, sack_recoveries = 0,
+             zero_window_probes = 0, keepalive_probes = 0, delayed_acks = 0;
+    uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
+    uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
+};
+
+// A socket: a connection slot or a listener, with a generation so a stale
+// handle never reaches a reused slot.
+struct handle {
+    uint32_t index = ~0u;
+    uint32_t gen = 0;
+    bool valid() const { return index != ~0u; }
+    friend bool operator==(const handle&, const handle&) = default;
+};
+
+namespace ev {
+inline constexpr uint32_t readable = 1u << 0;   // data, FIN or a pending accept
+inline constexpr uint32_t writable = 1u << 1;   // send ring has room
+inline constexpr uint32_t connected = 1u << 2;  // handshake completed
+inline constexpr uint32_t hangup = 1u << 3;     // peer sent FIN (read side done)
+inline constexpr uint32_t error = 1u << 4;      // reset / timeout / refused
+inline constexpr uint32_t closed = 1u << 5;     // fully closed (slot awaits close())
+}  // namespace ev
+
+struct event {
+    handle h;
+    uint32_t flags = 0;
+};
+
+struct four_tuple {
+    ipv4_addr local_ip, remote_ip;
+    uint16_t local_port = 0, remote_port = 0;
+    friend bool operator==(const four_tuple&, const four_tuple&) = default;
+};
+
+// Where the engine's segments go: the IPv4 output in the stack, a link in
+// tests. Payload comes as two pieces because the send ring may wrap; use
+// tcp_repr::emit to write header, payload and checksum in one pass.
+class segment_sink {
+public:
+    virtual ~segment_sink() = default;
+    virtual void emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
+                              bytes p2) = 0;
+};
+
+}  // namespace mvnf::tcp
