@@ -1,0 +1,98 @@
+// The per-core ARP resolver (RFC 826): one per stack core, plugged into the
+// stack through net::neighbor. All cores share one arp::table (lock-free);
+// each core keeps its own pending destinations, queued frames and retries,
+// so nothing here is touched by two threads. Time is an input (`now`).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "net/arp/table.hpp"
+#include "net/neighbor.hpp"
+#include "wire/arp.hpp"
+
+namespace mvnf::arp {
+
+struct resolver_config {
+    uint32_t max_pending = 64;       // destinations being resolved at once
+    uint32_t queue_per_dest = 16;    // frames held per destination; more are refused
+    uint32_t max_retries = 16;       // requests after the first one (mTCP's seed: 16)
+    nanos retry_initial = net::msec(100);  // wait before the first retry; doubles
+    nanos retry_max = net::sec(1);         // backoff cap
+    // While a destination is pending, how often to look at the shared table:
+    // the reply may be handled by another core (ARP frames go to one core).
+    nanos table_poll = net::msec(1);
+    bool answer_requests = true;  // reply to requests for our IP (RFC 826)
+    bool gratuitous = true;       // announce our IP once (RFC 5227 section 3)
+};
+
+struct resolver_stats {
+    uint64_t rx_frames = 0;                             // ARP frames given to input()
+    uint64_t rx_invalid[wire::arp_error_count] = {};    // dropped, by wire::arp_error
+    uint64_t rx_not_for_us = 0;      // Ethernet destination neither us nor broadcast
+    uint64_t rx_unsolicited = 0;     // about an IP not in the table, not targeting us: ignored
+    uint64_t address_conflicts = 0;  // someone else claims our IP
+    uint64_t static_conflicts = 0;   // ARP disagrees with a static entry (static kept)
+    uint64_t learnt = 0;             // table writes from ARP
+    uint64_t table_full = 0;
+    uint64_t requests_sent = 0, replies_sent = 0, gratuitous_sent = 0;
+    uint64_t queued = 0;             // frames held while resolving
+    uint64_t flushed = 0;            // held frames sent on resolution
+    uint64_t dropped_queue_full = 0;    // refused: destination queue full
+    uint64_t dropped_pending_full = 0;  // refused: too many destinations pending
+    uint64_t dropped_failed = 0;        // refused: destination failed recently
+    uint64_t dropped_gave_up = 0;       // held frames dropped when retries ran out
+    uint64_t gave_up = 0;               // destinations given up on
+    uint64_t alloc_failures = 0;        // no TX buffer for a request/reply
+};
+
+class resolver final : public net::neighbor {
+public:
+    resolver(table& t, const resolver_config& cfg = {});
+    ~resolver() override;
+    resolver(const resolver&) = delete;
+    resolver& operator=(const resolver&) = delete;
+
+    void attach(net::link_output& link) override { _link = &link; }
+    outcome resolve(ipv4_addr next_hop, const netio::packet& frame, nanos now,
+                    mac_addr& mac) override;
+    void input(bytes frame, nanos now) override;
+    void poll_timers(nanos now) override;
+    nanos next_deadline() const override;
+
+    // Frees every held frame (called at shutdown; the destructor does it too).
+    void clear();
+
+    const resolver_stats& stats() const { return _stats; }
+    size_t pending() const { return _active; }
+    size_t held_frames() const;
+    const table& tbl() const { return _table; }
+
+private:
+    struct pending_dest {
+        ipv4_addr ip;  // 0: slot free
+        uint32_t head = 0, count = 0;
+        uint32_t requests = 0;  // sent so far (first + retries)
+        nanos deadline = 0;     // next retry or give-up
+        nanos next_check = 0;   // next look at the shared table
+    };
+
+    pending_dest* find_pending(ipv4_addr ip);
+    void send_arp(uint16_t op, mac_addr eth_dst, mac_addr tha, ipv4_addr tpa, ipv4_addr spa);
+    void send_request(pending_dest& p, nanos now);
+    void flush(pending_dest& p, mac_addr mac);
+    void drop_all(pending_dest& p);
+    void release_slot(pending_dest& p);
+    nanos backoff(uint32_t requests) const;
+
+    table& _table;
+    resolver_config _cfg;
+    net::link_output* _link = nullptr;
+    std::vector<pending_dest> _pending;
+    std::vector<netio::packet> _frames;  // _cfg.queue_per_dest per pending slot
+    size_t _active = 0;
+    bool _announce = false;
+    resolver_stats _stats;
+};
+
+}  // namespace mvnf::arp
