@@ -349,11 +349,13 @@ int main(int argc, char** argv) {
         start = now_ns();
     }
     auto print_header = [&] {
-        std::printf("mvnf-pktgen %s on %s (%s, mac %s, mtu %u, %u queue%s, burst %u)",
+        std::printf("mvnf-pktgen %s on %s (%s, mac %s, mtu %u, %u queue%s, burst %u",
                     to_string(o.m), o.spec.c_str(), info.backend.c_str(), info.mac.str().c_str(),
                     info.mtu, info.num_queues, info.num_queues == 1 ? "" : "s", o.burst);
-        if (sender) std::printf(", %u-byte frames", o.m == mode::ping ? std::max(o.frame_len, ts_frame) : o.frame_len);
-        std::printf("\n");
+        if (sender)
+            std::printf(", %u-byte frames",
+                        o.m == mode::ping ? std::max(o.frame_len, ts_frame) : o.frame_len);
+        std::printf(")\n");
         std::fflush(stdout);
     };
     if (!o.quiet_start) print_header();
