@@ -203,7 +203,11 @@ void stack::icmp_input(const ipv4_view& ip, bool to_bcast, nanos now) {
             }
             return;
         }
-        case icmp_type::echo_reply: return;  // no raw sockets to deliver to
+        case icmp_type::echo_reply:  // no raw sockets: remembered for ping()
+            ++_stats.icmp_echo_reply_rx;
+            _last_echo = {ip.src(), m->ident(), m->seq(), m->data().size(),
+                          csum_fold(csum_add(0, m->data().data(), m->data().size()))};
+            return;
         default: break;
     }
     if (!icmp_is_error(m->type())) return count(drop_reason::icmp_unhandled);
@@ -219,6 +223,17 @@ void stack::icmp_input(const ipv4_view& ip, bool to_bcast, nanos now) {
     if (quoted.src != _cfg.ip) return count(drop_reason::icmp_bad_quote);
     if (transport* t = _transports[quoted.protocol])
         t->icmp_error(m->type(), m->code(), quoted, m->quoted_payload(), now);
+}
+
+send_status stack::ping(ipv4_addr dst, uint16_t ident, uint16_t seq, bytes data, nanos now) {
+    std::array<std::byte, 8> head{};
+    icmp_repr r{icmp_type::echo_request, 0, ident, seq, 0, {}};
+    r.emit(head.data());
+    store_be16(head.data() + icmp_view::off_csum, 0);
+    store_be16(head.data() + icmp_view::off_csum, icmp_checksum(head, data));
+    send_status st = send_l4(ipproto::icmp, dst, head, data, now);
+    if (st == send_status::queued) ++_stats.icmp_tx;
+    return st;
 }
 
 bool stack::may_send_icmp_error(const ipv4_view& bad, bool to_bcast, nanos now) {

@@ -83,6 +83,18 @@ public:
     void udp_close(int s);
     size_t udp_queued(int s) const;  // datagrams waiting
 
+    // --- ICMP echo (ping) ---------------------------------------------------
+    // Sends an echo request (fragmented if large); replies count in
+    // stats().icmp_echo_reply_rx and the last one is kept for tools/tests.
+    send_status ping(ipv4_addr dst, uint16_t ident, uint16_t seq, bytes data, nanos now);
+    struct echo_seen {
+        ipv4_addr from;
+        uint16_t ident = 0, seq = 0;
+        size_t len = 0;
+        uint32_t data_sum = 0;  // ones'-complement sum of the data, to compare content
+    };
+    const echo_seen& last_echo_reply() const { return _last_echo; }
+
     // --- introspection -----------------------------------------------------
     const stack_config& config() const { return _cfg; }
     const stack_stats& stats() const { return _stats; }
@@ -162,6 +174,7 @@ private:
     std::vector<udp_rec> _udp_recs;
     std::vector<int16_t> _udp_port;  // port -> socket index, -1 if none (64 K entries)
     uint16_t _next_ephemeral = 49152;
+    echo_seen _last_echo;
 };
 
 }  // namespace mvnf::net

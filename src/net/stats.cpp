@@ -42,6 +42,7 @@ std::string stack_stats::to_json() const {
     field("icmp_unreach_sent", icmp_unreach_sent);
     field("icmp_rate_limited", icmp_rate_limited);
     field("icmp_errors_rx", icmp_errors_rx);
+    field("icmp_echo_reply_rx", icmp_echo_reply_rx);
     field("udp_rx", udp_rx);
     field("udp_tx", udp_tx);
     s += ",\"drops\":{";

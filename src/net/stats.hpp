@@ -41,7 +41,7 @@ struct stack_stats {
     uint64_t frags_rx = 0, frags_tx = 0, reasm_ok = 0;
     uint64_t arp_rx = 0, tcp_rx = 0;
     uint64_t icmp_rx = 0, icmp_tx = 0, icmp_echo_replies = 0, icmp_unreach_sent = 0,
-             icmp_rate_limited = 0, icmp_errors_rx = 0;
+             icmp_rate_limited = 0, icmp_errors_rx = 0, icmp_echo_reply_rx = 0;
     uint64_t udp_rx = 0, udp_tx = 0;
     std::array<uint64_t, num_drop_reasons> drops{};
 
