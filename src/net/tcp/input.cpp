@@ -338,6 +338,7 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     if (zero_window_probe) {
         payload = {};
         fin = false;
+        c.ack_now = true;  // answer the probe with our (still zero) window
     }
     if (s < c.rcv_nxt) {
         const uint32_t cut = c.rcv_nxt.since(s);

@@ -1,0 +1,614 @@
+// Scripted-peer tests of the TCP engine: inject exact segments, expect exact
+// answers. Handshakes, close paths, retransmission, loss recovery, RFC 5961,
+// PAWS, zero window, wrap-around, SYN cookies, delayed ACK, Nagle, malformed.
+#include "harness.hpp"
+
+using namespace mvnf;
+using namespace mvnf::tcp;
+using namespace mvnf::tcp::test;
+
+namespace {
+tcp_options full_opts(uint32_t tsval = 1000) {
+    return {.has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 7, .sack_permitted = true,
+            .has_timestamps = true, .tsval = tsval};
+}
+constexpr uint8_t A = tcp_flag::ack;
+}  // namespace
+
+TEST_F(scripted, PassiveOpenNegotiatesOptions) {
+    lh = do_listen();
+    inject(seg({.seq = seq32(5000), .flags = tcp_flag::syn, .opts = full_opts()}));
+    auto sa = expect();
+    EXPECT_EQ(sa.h.flags, tcp_flag::syn | A);
+    EXPECT_EQ(sa.h.ack, seq32(5001));
+    EXPECT_TRUE(sa.h.opts.has_mss);
+    EXPECT_EQ(sa.h.opts.mss, 1460);
+    EXPECT_TRUE(sa.h.opts.has_wscale);
+    EXPECT_TRUE(sa.h.opts.sack_permitted);
+    EXPECT_TRUE(sa.h.opts.has_timestamps);
+    EXPECT_EQ(sa.h.opts.tsecr, 1000u);
+    EXPECT_FALSE(l->accept(lh));  // not yet established
+    inject(seg({.seq = seq32(5001), .ack = sa.h.seq + 1, .flags = A,
+                .opts = {.has_timestamps = true, .tsval = 1001, .tsecr = sa.h.opts.tsval}}));
+    auto h = l->accept(lh);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto i = l->info(*h);
+    EXPECT_EQ(i->st, state::established);
+    EXPECT_TRUE(i->ws_ok && i->ts_ok && i->sack_ok);
+    EXPECT_EQ(i->snd_shift, 7);
+    expect_none();
+}
+
+TEST_F(scripted, PassiveOpenWithoutOptionsUsesDefaults) {
+    lh = do_listen();
+    inject(seg({.seq = seq32(1), .flags = tcp_flag::syn}));
+    auto sa = expect();
+    // RFC 7323 / 2018: nothing offered back that the peer did not offer.
+    EXPECT_FALSE(sa.h.opts.has_wscale);
+    EXPECT_FALSE(sa.h.opts.sack_permitted);
+    EXPECT_FALSE(sa.h.opts.has_timestamps);
+    inject(seg({.seq = seq32(2), .ack = sa.h.seq + 1, .flags = A}));
+    auto h = l->accept(lh);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    EXPECT_EQ(l->info(*h)->mss, 536);  // RFC 9293 3.7.1: 536 when absent
+}
+
+TEST_F(scripted, ActiveOpen) {
+    auto h = l->connect(ip_a, 0, ip_b, peer_port, now);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto syn = expect();
+    EXPECT_EQ(syn.h.flags, tcp_flag::syn);
+    EXPECT_TRUE(syn.h.opts.has_mss && syn.h.opts.sack_permitted && syn.h.opts.has_timestamps);
+    EXPECT_EQ(l->info(*h)->st, state::syn_sent);
+    tcp_repr sa = seg({.src_port = peer_port, .dst_port = syn.h.src_port, .seq = seq32(9000),
+                       .ack = syn.h.seq + 1, .flags = tcp_flag::syn | A,
+                       .opts = full_opts(50)});
+    sa.opts.tsecr = syn.h.opts.tsval;
+    inject(sa);
+    auto ack = expect();
+    EXPECT_EQ(ack.h.flags, A);
+    EXPECT_EQ(ack.h.ack, seq32(9001));
+    EXPECT_EQ(ack.h.seq, syn.h.seq + 1);
+    EXPECT_EQ(l->info(*h)->st, state::established);
+    event e;
+    ASSERT_TRUE(l->next_event(e));
+    EXPECT_EQ(e.h, *h);
+    EXPECT_TRUE(e.flags & ev::connected);
+}
+
+TEST_F(scripted, ActiveOpenRefusedByRst) {
+    auto h = l->connect(ip_a, 1234, ip_b, peer_port, now);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto syn = expect();
+    // An RST that does not acknowledge our SYN is ignored (RFC 5961 3.2).
+    inject(seg({.dst_port = 1234, .seq = seq32(0), .ack = syn.h.seq, .flags = tcp_flag::rst | A}));
+    expect_none();  // an RST is never answered
+    EXPECT_EQ(l->info(*h)->st, state::syn_sent);
+}
+
+TEST_F(scripted, ActiveOpenRefused) {
+    auto h = l->connect(ip_a, 1234, ip_b, peer_port, now);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto syn = expect();
+    inject(seg({.dst_port = 1234, .ack = syn.h.seq + 1, .flags = tcp_flag::rst | A}));
+    EXPECT_EQ(l->info(*h)->st, state::closed);
+    EXPECT_EQ(l->info(*h)->err, error::connection_refused);
+    char buf[4];
+    auto r = l->recv(*h, as_writable_bytes(std::span(buf)), now);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), error::connection_refused);
+}
+
+TEST_F(scripted, SimultaneousOpen) {
+    auto h = l->connect(ip_a, 1234, ip_b, peer_port, now);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto syn = expect();
+    inject(seg({.dst_port = 1234, .seq = seq32(700), .flags = tcp_flag::syn}));
+    auto sa = expect();  // RFC 9293 figure 8: SYN,ACK with our original ISN
+    EXPECT_EQ(sa.h.flags, tcp_flag::syn | A);
+    EXPECT_EQ(sa.h.seq, syn.h.seq);
+    EXPECT_EQ(sa.h.ack, seq32(701));
+    EXPECT_EQ(l->info(*h)->st, state::syn_received);
+    inject(seg({.dst_port = 1234, .seq = seq32(700), .ack = syn.h.seq + 1,
+                .flags = tcp_flag::syn | A}));
+    auto ack = expect();
+    EXPECT_EQ(ack.h.flags, A);
+    EXPECT_EQ(l->info(*h)->st, state::established);
+}
+
+TEST_F(scripted, DataBothWaysAndDelayedAck) {
+    auto h = passive_open(seq32(100));
+    auto d = pattern(300);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A | tcp_flag::psh}), d);
+    expect_none();  // delayed (RFC 1122 4.2.3.2)
+    advance(cfg.delayed_ack);
+    auto ack = expect();
+    EXPECT_EQ(ack.h.ack, seq32(401));
+    EXPECT_EQ(l->counters().delayed_acks, 1u);
+    std::vector<std::byte> got(1000);
+    auto n = l->recv(h, got, now);
+    ASSERT_TRUE(n);
+    ASSERT_EQ(*n, 300u);
+    EXPECT_TRUE(std::equal(d.begin(), d.end(), got.begin()));
+    // Two full-sized segments are ACKed at once (RFC 5681 4.2).
+    auto full = pattern(536);
+    inject(seg({.seq = seq32(401), .ack = our_iss + 1, .flags = A}), full);
+    expect_none();
+    inject(seg({.seq = seq32(937), .ack = our_iss + 1, .flags = A}), full);
+    EXPECT_EQ(expect().h.ack, seq32(1473));
+    // Our data goes out and is acknowledged.
+    auto s = l->send(h, pattern(100), now);
+    ASSERT_TRUE(s);
+    auto out = expect();
+    EXPECT_EQ(out.len(), 100u);
+    EXPECT_EQ(out.h.seq, our_iss + 1);
+    inject(seg({.seq = seq32(1473), .ack = our_iss + 101, .flags = A}));
+    EXPECT_EQ(l->info(h)->flight, 0u);
+}
+
+TEST_F(scripted, OutOfOrderAckedAtOnceWithSack) {
+    auto h = passive_open(seq32(100), full_opts());
+    const uint32_t tsv = 2000;
+    tcp_options ts{.has_timestamps = true, .tsval = tsv};
+    inject(seg({.seq = seq32(201), .ack = our_iss + 1, .flags = A, .window = 512, .opts = ts}),
+           pattern(100, 1));
+    auto a1 = expect();  // immediate duplicate ACK with a SACK block (RFC 2018 4)
+    EXPECT_EQ(a1.h.ack, seq32(101));
+    ASSERT_EQ(a1.h.opts.num_sack, 1);
+    EXPECT_EQ(a1.h.opts.sack[0], (sack_block{201, 301}));
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A, .window = 512, .opts = ts}),
+           pattern(100, 0));
+    auto a2 = expect();  // gap filled: immediate ACK
+    EXPECT_EQ(a2.h.ack, seq32(301));
+    EXPECT_EQ(a2.h.opts.num_sack, 0);
+    std::vector<std::byte> got(200);
+    ASSERT_EQ(*l->recv(h, got, now), 200u);
+    auto p0 = pattern(100, 0), p1 = pattern(100, 1);
+    EXPECT_TRUE(std::equal(p0.begin(), p0.end(), got.begin()));
+    EXPECT_TRUE(std::equal(p1.begin(), p1.end(), got.begin() + 100));
+}
+
+TEST_F(scripted, ActiveCloseThroughTimeWait) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->close(h, now));
+    open_handles.clear();
+    auto fin = expect();
+    EXPECT_EQ(fin.h.flags, tcp_flag::fin | A);
+    EXPECT_EQ(l->connections_in(state::fin_wait_1), 1u);
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A}));
+    EXPECT_EQ(l->connections_in(state::fin_wait_2), 1u);
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A | tcp_flag::fin}));
+    EXPECT_EQ(expect().h.ack, seq32(102));
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u);
+    // A retransmitted FIN is ACKed again in TIME-WAIT.
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A | tcp_flag::fin}));
+    EXPECT_EQ(expect().h.ack, seq32(102));
+    advance(cfg.time_wait - 1 * sec);
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u);
+    advance(2 * sec);
+    EXPECT_EQ(l->connections_in(state::time_wait), 0u);
+    EXPECT_EQ(l->free_connections(), start_free);
+}
+
+TEST_F(scripted, PassiveClose) {
+    auto h = passive_open(seq32(100));
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A | tcp_flag::fin}));
+    EXPECT_EQ(expect().h.ack, seq32(102));
+    EXPECT_EQ(l->info(h)->st, state::close_wait);
+    EXPECT_TRUE(l->readiness(h) & ev::hangup);
+    std::vector<std::byte> buf(10);
+    EXPECT_EQ(*l->recv(h, buf, now), 0u);  // EOF
+    ASSERT_TRUE(l->close(h, now));
+    open_handles.clear();
+    auto fin = expect();
+    EXPECT_EQ(fin.h.flags, tcp_flag::fin | A);
+    EXPECT_EQ(l->connections_in(state::last_ack), 1u);
+    inject(seg({.seq = seq32(102), .ack = fin.h.seq + 1, .flags = A}));
+    EXPECT_EQ(l->free_connections(), start_free);
+}
+
+TEST_F(scripted, SimultaneousClose) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->close(h, now));
+    open_handles.clear();
+    auto fin = expect();
+    // The peer's FIN crosses ours: it does not acknowledge our FIN.
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq, .flags = A | tcp_flag::fin}));
+    EXPECT_EQ(expect().h.ack, seq32(102));
+    EXPECT_EQ(l->connections_in(state::closing), 1u);
+    inject(seg({.seq = seq32(102), .ack = fin.h.seq + 1, .flags = A}));
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u);
+    advance(cfg.time_wait + 1);
+    EXPECT_EQ(l->free_connections(), start_free);
+}
+
+TEST_F(scripted, ResetInEstablished) {
+    auto h = passive_open(seq32(100));
+    inject(seg({.seq = seq32(101), .flags = tcp_flag::rst}));
+    EXPECT_EQ(l->info(h)->st, state::closed);
+    EXPECT_EQ(l->info(h)->err, error::connection_reset);
+    EXPECT_TRUE(l->readiness(h) & ev::error);
+    expect_none();
+}
+
+TEST_F(scripted, AbortSendsRstAndCloseWithUnreadDataResets) {
+    auto h = passive_open(seq32(100));
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A}), pattern(10));
+    ASSERT_TRUE(l->close(h, now));  // unread data -> RST (RFC 1122 4.2.2.13)
+    open_handles.clear();
+    auto r = expect();
+    EXPECT_TRUE(r.h.has(tcp_flag::rst));
+    EXPECT_EQ(l->free_connections(), start_free);
+}
+
+TEST_F(scripted, NoListenerAnswersRst) {
+    inject(seg({.dst_port = 9, .seq = seq32(77), .flags = tcp_flag::syn}));
+    auto r = expect();
+    EXPECT_EQ(r.h.flags, tcp_flag::rst | A);
+    EXPECT_EQ(r.h.ack, seq32(78));
+    inject(seg({.dst_port = 9, .seq = seq32(77), .ack = seq32(555), .flags = A}));
+    r = expect();
+    EXPECT_EQ(r.h.flags, tcp_flag::rst);
+    EXPECT_EQ(r.h.seq, seq32(555));
+    inject(seg({.dst_port = 9, .seq = seq32(77), .flags = tcp_flag::rst}));
+    expect_none();  // never answer an RST
+    EXPECT_EQ(l->counters().drop_no_socket, 3u);
+}
+
+TEST_F(scripted, RetransmissionWithExponentialBackoff) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->send(h, pattern(100), now));
+    auto first = expect();
+    const nanos rto = l->info(h)->rto;
+    EXPECT_GE(rto, cfg.rto_min);
+    nanos last = now;
+    for (int i = 0; i < 4; ++i) {
+        const nanos due = l->next_deadline();
+        EXPECT_EQ(due - last, rto << i) << "backoff step " << i;  // RFC 6298 5.5
+        advance(due - now);
+        auto re = expect();
+        EXPECT_EQ(re.h.seq, first.h.seq);
+        EXPECT_EQ(re.len(), 100u);
+        last = now;
+    }
+    EXPECT_EQ(l->counters().rto_timeouts, 4u);
+    EXPECT_EQ(l->info(h)->cwnd, l->info(h)->mss);  // RFC 5681 3.1 loss window
+    inject(seg({.seq = seq32(101), .ack = first.h.seq + 100, .flags = A}));
+    EXPECT_EQ(l->next_deadline(), no_deadline);
+}
+
+TEST_F(scripted, RetransmissionGivesUpAfterMaxRetries) {
+    config c = small_config();
+    c.max_retries = 3;
+    make(c);
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->send(h, pattern(10), now));
+    advance(600 * sec);
+    EXPECT_EQ(l->info(h)->st, state::closed);
+    EXPECT_EQ(l->info(h)->err, error::timed_out);
+    sink.out.clear();
+}
+
+TEST_F(scripted, SynRetransmittedThenTimesOut) {
+    auto h = l->connect(ip_a, 1234, ip_b, peer_port, now);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    expect();
+    advance(cfg.rto_initial);
+    EXPECT_EQ(expect().h.flags, tcp_flag::syn);
+    advance(2 * cfg.rto_initial);
+    EXPECT_EQ(expect().h.flags, tcp_flag::syn);
+    advance(1000 * sec);
+    EXPECT_EQ(l->info(*h)->err, error::timed_out);
+    sink.out.clear();
+}
+
+TEST_F(scripted, FastRetransmitNewReno) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000});
+    ASSERT_TRUE(l->send(h, pattern(5000), now));
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(expect().len(), 1000u);
+    const seq32 base = our_iss + 1;
+    // First segment lost: three duplicate ACKs (RFC 5681 3.2).
+    for (int i = 0; i < 2; ++i) inject(seg({.seq = seq32(101), .ack = base, .flags = A}));
+    expect_none();
+    inject(seg({.seq = seq32(101), .ack = base, .flags = A}));
+    auto re = expect();
+    EXPECT_EQ(re.h.seq, base);
+    EXPECT_EQ(re.len(), 1000u);
+    EXPECT_EQ(l->counters().fast_retransmits, 1u);
+    // Partial ACK (RFC 6582): the next hole is resent at once.
+    inject(seg({.seq = seq32(101), .ack = base + 2000, .flags = A}));
+    bool saw = false;
+    while (!sink.out.empty()) saw |= expect().h.seq == base + 2000;
+    EXPECT_TRUE(saw);
+    inject(seg({.seq = seq32(101), .ack = base + 5000, .flags = A}));
+    EXPECT_EQ(l->info(h)->flight, 0u);
+    EXPECT_LE(l->info(h)->cwnd, l->info(h)->ssthresh);
+}
+
+TEST_F(scripted, SackRecoveryRetransmitsOnlyHoles) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
+    ASSERT_TRUE(l->send(h, pattern(6000), now));
+    for (int i = 0; i < 6; ++i) expect();
+    const uint32_t b = (our_iss + 1).raw();
+    // Segments 0 and 2 lost; 1, 3, 4, 5 SACKed.
+    auto sack_ack = [&](std::initializer_list<sack_block> blocks) {
+        tcp_repr r = seg({.seq = seq32(101), .ack = seq32(b), .flags = A});
+        for (auto bl : blocks) r.opts.sack[r.opts.num_sack++] = bl;
+        inject(r);
+    };
+    sack_ack({{b + 1000, b + 2000}});
+    sack_ack({{b + 3000, b + 4000}, {b + 1000, b + 2000}});
+    sack_ack({{b + 3000, b + 5000}, {b + 1000, b + 2000}});
+    sack_ack({{b + 3000, b + 6000}, {b + 1000, b + 2000}});
+    std::vector<uint32_t> resent;
+    while (!sink.out.empty()) {
+        auto s = expect();
+        if (s.len()) resent.push_back(s.h.seq.raw() - b);
+    }
+    EXPECT_EQ(resent, (std::vector<uint32_t>{0, 2000}));
+    EXPECT_EQ(l->counters().sack_recoveries, 1u);
+    inject(seg({.seq = seq32(101), .ack = seq32(b + 6000), .flags = A}));
+    EXPECT_EQ(l->info(h)->flight, 0u);
+}
+
+TEST_F(scripted, PawsDropsOldTimestamp) {
+    auto h = passive_open(seq32(100), full_opts(5000));
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A,
+                .opts = {.has_timestamps = true, .tsval = 4000}}),
+           pattern(10));
+    EXPECT_EQ(l->counters().drop_paws, 1u);
+    EXPECT_EQ(expect().h.ack, seq32(101));  // ACK and drop (RFC 7323 5.3)
+    EXPECT_EQ(l->info(h)->recv_queued, 0u);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A,
+                .opts = {.has_timestamps = true, .tsval = 5002}}),
+           pattern(10));
+    EXPECT_EQ(l->info(h)->recv_queued, 10u);
+}
+
+TEST_F(scripted, ChallengeAckForInWindowRstAndSyn) {
+    auto h = passive_open(seq32(100));
+    inject(seg({.seq = seq32(150), .flags = tcp_flag::rst}));  // in window, not exact
+    auto c1 = expect();
+    EXPECT_EQ(c1.h.flags, A);
+    EXPECT_EQ(c1.h.ack, seq32(101));
+    EXPECT_EQ(l->info(h)->st, state::established);
+    inject(seg({.seq = seq32(100000), .flags = tcp_flag::rst}));  // out of window: dropped
+    expect_none();
+    inject(seg({.seq = seq32(120), .flags = tcp_flag::syn}));  // RFC 5961 4.2
+    EXPECT_EQ(expect().h.flags, A);
+    EXPECT_EQ(l->info(h)->st, state::established);
+    // An ACK for data never sent (RFC 5961 5.2) is challenged and dropped.
+    inject(seg({.seq = seq32(101), .ack = our_iss + 5000, .flags = A}), pattern(5));
+    EXPECT_EQ(expect().h.ack, seq32(101));
+    EXPECT_EQ(l->info(h)->recv_queued, 0u);
+    EXPECT_EQ(l->counters().challenge_acks, 3u);
+}
+
+TEST_F(scripted, ChallengeAcksAreRateLimited) {
+    config c = small_config();
+    c.challenge_ack_limit = 2;
+    make(c);
+    passive_open(seq32(100));
+    for (int i = 0; i < 5; ++i) inject(seg({.seq = seq32(150 + i), .flags = tcp_flag::rst}));
+    EXPECT_EQ(sink.out.size(), 2u);
+    sink.out.clear();
+    EXPECT_EQ(l->counters().challenge_acks_suppressed, 3u);
+    advance(1 * sec);
+    inject(seg({.seq = seq32(150), .flags = tcp_flag::rst}));
+    EXPECT_EQ(sink.out.size(), 1u);
+    sink.out.clear();
+}
+
+TEST_F(scripted, ZeroWindowProbesBackOffUntilWindowOpens) {
+    auto h = passive_open(seq32(100));
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A, .window = 0}));
+    ASSERT_TRUE(l->send(h, pattern(300), now));
+    expect_none();
+    nanos prev_gap = 0, last = now;
+    for (int i = 0; i < 3; ++i) {
+        advance(l->next_deadline() - now);
+        auto probe = expect();
+        EXPECT_EQ(probe.len(), 1u);  // RFC 9293 3.8.6.1: one octet
+        EXPECT_EQ(probe.h.seq, our_iss + 1);
+        EXPECT_GT(now - last, prev_gap);
+        prev_gap = now - last;
+        last = now;
+        inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A, .window = 0}));
+    }
+    EXPECT_EQ(l->counters().zero_window_probes, 3u);
+    EXPECT_EQ(l->info(h)->st, state::established);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A, .window = 1000}));
+    uint32_t sent = 0;
+    while (!sink.out.empty()) sent += expect().len();
+    EXPECT_EQ(sent, 300u);
+}
+
+TEST_F(scripted, ReceiverZeroWindowAndUpdate) {
+    config c = small_config();
+    c.rcvbuf = 2048;
+    make(c);
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1024});
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A}), pattern(1024));
+    inject(seg({.seq = seq32(1125), .ack = our_iss + 1, .flags = A}), pattern(1024));
+    auto a = expect();
+    EXPECT_EQ(a.h.window, 0);
+    // A probe into the closed window is not accepted but is answered.
+    inject(seg({.seq = seq32(2149), .ack = our_iss + 1, .flags = A}), pattern(1));
+    auto pa = expect();
+    EXPECT_EQ(pa.h.ack, seq32(2149));
+    EXPECT_EQ(pa.h.window, 0);
+    std::vector<std::byte> buf(2048);
+    ASSERT_EQ(*l->recv(h, buf, now), 2048u);
+    auto upd = expect();  // window update once reading frees space
+    EXPECT_GT(upd.h.window, 0);
+}
+
+TEST_F(scripted, SequenceWrapBothDirections) {
+    // Pick `now` so that our ISN lands 1000 below 2^32 (RFC 6528: M + F).
+    const four_tuple t{ip_a, ip_b, port, peer_port};
+    const uint32_t f = make_isn(cfg.secret, t, 0).raw();
+    now = nanos(uint32_t(0u - 1000u - f)) * 4000;
+    ASSERT_EQ(make_isn(cfg.secret, t, now).raw(), 0xfffffc18u);
+    auto h = passive_open(seq32(0xfffffff0), {.has_mss = true, .mss = 1000});
+    EXPECT_EQ(our_iss.raw(), 0xfffffc18u);
+    ASSERT_TRUE(l->send(h, pattern(3000), now));
+    uint32_t sent = 0;
+    seq32 last_end;
+    while (!sink.out.empty()) {
+        auto s = expect();
+        sent += s.len();
+        last_end = s.h.seq + s.len();
+    }
+    EXPECT_EQ(sent, 3000u);
+    EXPECT_EQ(last_end, seq32(0xfffffc19u + 3000));  // wrapped past zero
+    auto in = pattern(100);
+    inject(seg({.seq = seq32(0xfffffff1), .ack = last_end, .flags = A}), in);
+    EXPECT_EQ(l->info(h)->flight, 0u);
+    EXPECT_EQ(l->info(h)->rcv_nxt, seq32(0x55));
+    std::vector<std::byte> got(100);
+    ASSERT_EQ(*l->recv(h, got, now), 100u);
+    EXPECT_EQ(got, in);
+}
+
+TEST_F(scripted, SynCookiesWhenBacklogFull) {
+    auto h0 = l->listen(ip_a, port, 1);
+    ASSERT_TRUE(h0);
+    lh = *h0;
+    inject(seg({.src_port = 1000, .seq = seq32(10), .flags = tcp_flag::syn}));
+    expect();  // a real half-open connection fills the SYN backlog of 1
+    tcp_options o = full_opts(777);
+    inject(seg({.src_port = 1001, .seq = seq32(20), .flags = tcp_flag::syn, .opts = o}));
+    auto sa = expect();
+    EXPECT_EQ(l->counters().syn_cookies_sent, 1u);
+    EXPECT_EQ(sa.h.flags, tcp_flag::syn | A);
+    EXPECT_TRUE(sa.h.opts.has_timestamps && sa.h.opts.has_wscale && sa.h.opts.sack_permitted);
+    const size_t free_before = l->free_connections();
+    EXPECT_EQ(free_before, start_free - 1);  // the cookie SYN took no slot
+    // A forged ACK is refused.
+    inject(seg({.src_port = 1001, .seq = seq32(21), .ack = sa.h.seq + 2, .flags = A}));
+    EXPECT_EQ(expect().h.flags, tcp_flag::rst);
+    EXPECT_EQ(l->counters().syn_cookies_bad, 1u);
+    // The real ACK creates the connection, options restored from TSecr.
+    inject(seg({.src_port = 1001, .seq = seq32(21), .ack = sa.h.seq + 1, .flags = A,
+                .opts = {.has_timestamps = true, .tsval = 778, .tsecr = sa.h.opts.tsval}}));
+    EXPECT_EQ(l->counters().syn_cookies_ok, 1u);
+    auto h = l->accept(lh);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto i = l->info(*h);
+    EXPECT_EQ(i->st, state::established);
+    EXPECT_EQ(i->mss, 1460);
+    EXPECT_TRUE(i->ws_ok && i->sack_ok && i->ts_ok);
+    EXPECT_EQ(i->snd_shift, 7);
+    // The half-open one times out (SYN-ACK retries) and frees its slot.
+    advance(300 * sec);
+    sink.out.clear();
+}
+
+TEST_F(scripted, NagleHoldsSmallSegmentsUnlessNodelay) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->send(h, pattern(10), now));
+    EXPECT_EQ(expect().len(), 10u);  // nothing in flight: goes at once
+    ASSERT_TRUE(l->send(h, pattern(10), now));
+    expect_none();  // RFC 1122 4.2.3.4: held while data is unacknowledged
+    inject(seg({.seq = seq32(101), .ack = our_iss + 11, .flags = A}));
+    EXPECT_EQ(expect().len(), 10u);
+    ASSERT_TRUE(l->set_nodelay(h, true));
+    ASSERT_TRUE(l->send(h, pattern(10), now));
+    EXPECT_EQ(expect().len(), 10u);  // TCP_NODELAY: no waiting
+}
+
+TEST_F(scripted, KeepaliveProbesThenTimesOut) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->set_keepalive(h, true, now));
+    advance(cfg.keepalive_idle);
+    auto p = expect();
+    EXPECT_EQ(p.h.seq, our_iss);  // SEG.SEQ = SND.NXT - 1 (RFC 1122 4.2.3.6)
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A}));  // answered
+    advance(cfg.keepalive_idle - 1 * sec);
+    expect_none();
+    advance(cfg.keepalive_idle + 20 * cfg.keepalive_interval);
+    EXPECT_EQ(l->info(h)->err, error::timed_out);
+    EXPECT_GE(l->counters().keepalive_probes, 1u + cfg.keepalive_probes);
+    sink.out.clear();
+}
+
+TEST_F(scripted, IdleTimeoutResets) {
+    config c = small_config();
+    c.idle_timeout = 30 * sec;
+    make(c);
+    auto h = passive_open(seq32(100));
+    advance(31 * sec);
+    EXPECT_EQ(l->info(h)->err, error::timed_out);
+    EXPECT_TRUE(expect().h.has(tcp_flag::rst));
+}
+
+TEST_F(scripted, MalformedSegmentsDroppedAndCounted) {
+    lh = do_listen();
+    auto good = serialize(ip_b, ip_a, seg({.seq = seq32(1), .flags = tcp_flag::syn}), {});
+    auto fix = [](std::vector<std::byte> b) {  // recompute the checksum
+        store_be16(b.data() + 16, 0);
+        const uint64_t ph = pseudo_header_sum(ip_b, ip_a, 6, uint16_t(b.size()));
+        store_be16(b.data() + 16, checksum(b.data(), b.size(), ph));
+        return b;
+    };
+    inject_raw(std::vector<std::byte>(good.begin(), good.begin() + 12));
+    EXPECT_EQ(l->counters().drop_truncated, 1u);
+    auto b = good;
+    b[12] = std::byte(0x30);
+    inject_raw(fix(b));
+    EXPECT_EQ(l->counters().drop_bad_offset, 1u);
+    b = good;
+    b[16] ^= std::byte(1);
+    inject_raw(b);
+    EXPECT_EQ(l->counters().drop_bad_checksum, 1u);
+    // Options: length 0, then a wrong-length MSS.
+    auto with_opts = [&](std::initializer_list<int> o) {
+        std::vector<std::byte> s(good.begin(), good.begin() + 20);
+        for (int x : o) s.push_back(std::byte(x));
+        s[12] = std::byte((s.size() / 4) << 4);
+        return fix(s);
+    };
+    inject_raw(with_opts({2, 0, 0, 0}));
+    EXPECT_EQ(l->counters().drop_bad_option_len, 1u);
+    inject_raw(with_opts({1, 1, 1, 8}));
+    EXPECT_EQ(l->counters().drop_bad_option_len, 2u);
+    inject_raw(with_opts({2, 3, 5, 0}));
+    EXPECT_EQ(l->counters().drop_bad_option_value, 1u);
+    inject(seg({.seq = seq32(1), .flags = tcp_flag::syn | tcp_flag::fin}));
+    inject(seg({.seq = seq32(1), .flags = 0}));
+    EXPECT_EQ(l->counters().drop_bad_flags, 2u);
+    inject(seg({.src_port = 0, .seq = seq32(1), .flags = tcp_flag::syn}));
+    EXPECT_EQ(l->counters().drop_bad_port, 1u);
+    inject(seg({.seq = seq32(1), .flags = tcp_flag::syn | tcp_flag::urg}));
+    EXPECT_EQ(l->counters().drop_bad_urgent, 1u);
+    auto bc = serialize(ipv4_addr(255, 255, 255, 255), ip_a, seg({.seq = seq32(1), .flags = tcp_flag::syn}), {});
+    l->input(ipv4_addr(255, 255, 255, 255), ip_a, bc, now);
+    EXPECT_EQ(l->counters().drop_bad_address, 1u);
+    expect_none();
+    EXPECT_EQ(l->free_connections(), start_free);
+}
+
+TEST_F(scripted, TimeWaitReopenedByNewSyn) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->close(h, now));
+    open_handles.clear();
+    auto fin = expect();
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A | tcp_flag::fin}));
+    expect();
+    ASSERT_EQ(l->connections_in(state::time_wait), 1u);
+    inject(seg({.seq = seq32(100000), .flags = tcp_flag::syn}));
+    auto sa = expect();
+    EXPECT_EQ(sa.h.flags, tcp_flag::syn | A);
+    EXPECT_EQ(l->connections_in(state::time_wait), 0u);
+    EXPECT_EQ(l->connections_in(state::syn_received), 1u);
+    advance(300 * sec);
+    sink.out.clear();
+}
