@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,7 +88,9 @@ netns::netns(const std::string& tag) {
         return;
     }
     _ok = true;
-    (void)exec("ip link set lo up");
+    // No IPv6: keeps router solicitations and MLD reports off test links.
+    (void)exec("ip link set lo up; sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+               "net.ipv6.conf.default.disable_ipv6=1");
 }
 
 netns::~netns() {
@@ -96,6 +99,28 @@ netns::~netns() {
 
 cmd_result netns::exec(const std::string& cmd) const {
     return run("ip netns exec " + _name + " sh -c '" + cmd + "'");
+}
+
+int socket_in(const netns& ns, int domain, int type, int protocol) {
+    ns_enter in(ns);
+    if (!in.ok()) return -1;
+    return socket(domain, type | SOCK_CLOEXEC, protocol);
+}
+
+int run_without_caps(const std::function<int()>& fn) {
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        // Child: clear every capability set (uid stays 0, which alone grants
+        // nothing for sockets or bpf), then run fn.
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[2]{};
+        if (syscall(SYS_capset, &hdr, data) != 0) _exit(120);
+        _exit(fn() & 0x7f);
+    }
+    int st = 0;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 ns_enter::ns_enter(const netns& ns) {

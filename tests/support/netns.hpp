@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,16 @@ struct cmd_result {
 };
 // Runs `sh -c cmd` in the current namespace and captures its output.
 cmd_result run(const std::string& cmd);
+
+class netns;
+// Opens a socket inside ns (the calling thread returns to its own namespace
+// afterwards; the socket stays in ns). -1 with errno on failure.
+int socket_in(const netns& ns, int domain, int type, int protocol);
+
+// Runs fn in a forked child with every capability dropped and returns its
+// exit status (0..127), or 120 when dropping failed, -1 when it crashed.
+// For testing the "not root" error paths while running as root.
+int run_without_caps(const std::function<int()>& fn);
 
 // A named network namespace (`ip netns add`), deleted in the destructor.
 class netns {
