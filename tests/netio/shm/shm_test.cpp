@@ -215,10 +215,13 @@ TEST_F(Shm, WaitBlocksAndWakes) {
     send_frames(a->q(0), 0, 1, 64);
     receiver.join();
     EXPECT_TRUE(woke);
-    EXPECT_EQ(a->q(0).stats().wakeups, 1u);
+    // One wakeup at most: zero if the frame landed while the receiver was
+    // between two of its periodic (peer-liveness) sleeps.
+    const uint64_t wakeups = a->q(0).stats().wakeups;
+    EXPECT_LE(wakeups, 1u);
     // While the receiver is awake, sending costs no wakeups.
     send_frames(a->q(0), 1, 100, 64);
-    EXPECT_EQ(a->q(0).stats().wakeups, 1u);
+    EXPECT_EQ(a->q(0).stats().wakeups, wakeups);
     packet in[128];
     EXPECT_EQ(b->q(0).rx_burst(in), 100u);
     b->q(0).release(std::span(in, 100));
