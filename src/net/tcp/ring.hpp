@@ -52,8 +52,7 @@ public:
     void consume(size_t n) {
         n = std::min(n, _len);
         _head = wrap(_head + n);
-        _len -= n;
-        if (_len == 0) _head = 0;
+        _len -= n;  // head is not reset when empty: parked data sits past the end
     }
     // Up to two pieces covering [off, off+n) of the contents.
     std::pair<bytes, bytes> peek(size_t off, size_t n) const {
