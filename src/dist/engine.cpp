@@ -1,0 +1,510 @@
+// The distribution engine (see engine.hpp): `hw` passthrough and the `sw`
+// dispatcher — RX validate/hash/steer through SPSC pipes with a per-core
+// overflow queue and credit-based flow control, TX merge of per-core egress
+// pipes onto the port. Allocates in create() only; no locks anywhere.
+#include "dist/engine.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "dist/sleeper.hpp"
+#include "dist/spsc_pipe.hpp"
+#include "netio/rss/rss.hpp"
+#include "wire/ethernet.hpp"
+
+namespace mvnf::dist {
+
+using netio::packet;
+
+namespace {
+
+// A counter with one writer and any readers: plain load+store, no RMW.
+struct stat {
+    std::atomic<uint64_t> v{0};
+    void add(uint64_t n) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void set(uint64_t n) { v.store(n, std::memory_order_relaxed); }
+    uint64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+inline void cpu_relax() { __builtin_ia32_pause(); }
+
+}  // namespace
+
+struct engine::shared {
+    sleeper tx_sleep;  // the TX dispatcher (split layout) sleeps here
+    alignas(64) stat rx_received, rx_runt, rx_oversize, rx_bad_src, sleeps;
+    std::vector<packet> rx_buf, drop_buf, ret_buf, tx_buf, port_buf;
+    std::vector<uint32_t> tx_src;  // per port buffer: index of its frame in tx_buf
+};
+
+// One core's side of the sw mode: the netio::queue the stack drives, plus
+// the dispatcher's private state for that core.
+struct engine::core_state final : netio::queue {
+    core_state(engine& e, unsigned c, uint32_t bsize)
+        : eng(e), idx(c), rx(e._cfg.pipe_size), ret(e._cfg.pipe_size), egress(e._cfg.pipe_size),
+          tx_done(e._cfg.tx_pool_size), overflow(e._cfg.overflow_size),
+          stage(e._cfg.rx_batch), pool_bufs(e._cfg.tx_pool_size), buf_size(bsize) {
+        // The credit rule below relies on the return pipe holding a full rx pipe.
+        arena = std::make_unique<std::byte[]>(size_t(pool_bufs) * buf_size);
+        free_list.reserve(pool_bufs);
+        for (uint32_t i = pool_bufs; i-- > 0;) free_list.push_back(i);
+        drain_buf.resize(std::max(e._cfg.tx_batch, 64u));
+    }
+
+    // ---- netio::queue, driven by the core's thread ----
+    unsigned rx_burst(std::span<packet> out) override {
+        unsigned n = rx.pop(out);
+        if (n) {
+            uint64_t b = 0;
+            for (unsigned i = 0; i < n; ++i) b += out[i].len;
+            consumed.add(n);
+            rx_bytes.add(b);
+        }
+        return n;
+    }
+    void release(std::span<const packet> pkts) override {
+        // Cannot fall short: the dispatcher never lets more than the return
+        // pipe's capacity be outstanding at this core (credit rule).
+        while (!pkts.empty()) {
+            unsigned n = ret.push(pkts);
+            pkts = pkts.subspan(n);
+            if (!pkts.empty()) cpu_relax();
+        }
+    }
+    unsigned alloc_tx(std::span<packet> out) override {
+        if (free_list.size() < out.size()) reclaim();
+        unsigned n = unsigned(std::min(out.size(), free_list.size()));
+        for (unsigned i = 0; i < n; ++i) {
+            uint32_t h = free_list.back();
+            free_list.pop_back();
+            out[i] = packet{arena.get() + size_t(h) * buf_size, buf_size, h};
+        }
+        return n;
+    }
+    unsigned tx_burst(std::span<packet> pkts) override {
+        unsigned n = egress.push(pkts);
+        if (n) {
+            uint64_t b = 0;
+            for (unsigned i = 0; i < n; ++i) b += pkts[i].len;
+            submitted.add(n);
+            tx_bytes.add(b);
+            tx_dirty = true;
+        }
+        if (n < pkts.size()) refused.add(pkts.size() - n);
+        return n;
+    }
+    void free_tx(std::span<const packet> pkts) override {
+        for (const packet& p : pkts)
+            if (p.handle < pool_bufs && free_list.size() < pool_bufs) free_list.push_back(p.handle);
+    }
+    void flush() override {
+        // One check per loop iteration; a syscall only if the TX thread sleeps.
+        if (tx_dirty) {
+            tx_dirty = false;
+            eng._s->tx_sleep.wake();
+        }
+    }
+    bool wait(int64_t timeout_ns) override {
+        if (!rx.empty()) return true;
+        if (timeout_ns == 0) return false;
+        if (rx_sleep.sleep(timeout_ns, [this] { return !rx.empty(); })) sleeps.add(1);
+        return !rx.empty();
+    }
+    netio::queue_stats stats() const override {
+        netio::queue_stats s;
+        s.rx_packets = consumed.get();
+        s.rx_bytes = rx_bytes.get();
+        s.tx_packets = submitted.get();
+        s.tx_bytes = tx_bytes.get();
+        s.rx_dropped = dropped_overflow.get();
+        s.tx_dropped = tx_oversize.get();
+        s.sleeps = sleeps.get();
+        return s;
+    }
+
+    void reclaim() {
+        for (;;) {
+            unsigned n = tx_done.pop(drain_buf);
+            for (unsigned i = 0; i < n; ++i) free_list.push_back(drain_buf[i].handle);
+            if (n < drain_buf.size()) break;
+        }
+    }
+
+    engine& eng;
+    const unsigned idx;
+    spsc_pipe<packet> rx;       // dispatcher -> core: received frames (port buffers)
+    spsc_pipe<packet> ret;      // core -> dispatcher: released port buffers
+    spsc_pipe<packet> egress;   // core -> dispatcher: frames to send (pool buffers)
+    spsc_pipe<packet> tx_done;  // dispatcher -> core: sent pool buffers
+    sleeper rx_sleep;
+
+    // Dispatcher RX thread only.
+    std::vector<packet> overflow;
+    uint32_t ov_head = 0, ov_count = 0;
+    uint64_t delivered_n = 0, returned_n = 0;  // credit: outstanding = delivered - returned
+    std::vector<packet> stage;
+    unsigned nstage = 0;
+
+    // Core thread only.
+    const uint32_t pool_bufs, buf_size;
+    std::unique_ptr<std::byte[]> arena;
+    std::vector<uint32_t> free_list;
+    std::vector<packet> drain_buf;
+    bool tx_dirty = false;
+
+    // Dispatcher-written counters.
+    alignas(64) stat delivered, via_overflow, dropped_overflow, in_overflow, tx_sent, tx_oversize,
+        wakeups;
+    // Core-written counters.
+    alignas(64) stat consumed, rx_bytes, submitted, tx_bytes, refused, sleeps;
+};
+
+uint64_t counters::rx_delivered() const {
+    uint64_t s = 0;
+    for (const auto& c : cores) s += c.rx_delivered;
+    return s;
+}
+uint64_t counters::rx_dropped() const {
+    uint64_t s = rx_dropped_runt + rx_dropped_oversize + rx_dropped_bad_src;
+    for (const auto& c : cores) s += c.rx_dropped_overflow;
+    return s;
+}
+uint64_t counters::rx_in_overflow() const {
+    uint64_t s = 0;
+    for (const auto& c : cores) s += c.rx_in_overflow;
+    return s;
+}
+
+engine::engine(netio::port& port, const engine_config& cfg) : _port(port), _cfg(cfg) {}
+
+engine::~engine() {
+    stop();
+}
+
+netio::result<std::unique_ptr<engine>> engine::create(netio::port& port, const engine_config& cfg) {
+    auto bad = [&](std::string why) {
+        return fail(netio::error{netio::errc::bad_config,
+                                 "dist on " + port.info().spec + ": " + std::move(why)});
+    };
+    if (cfg.ncores == 0 || cfg.ncores > 64) return bad("ncores must be 1..64");
+    if (cfg.dist_mode == mode::hw) {
+        if (port.num_queues() < cfg.ncores)
+            return bad("hw mode needs one port queue per core (" + std::to_string(cfg.ncores) +
+                       " cores, port has " + std::to_string(port.num_queues()) + " queues)");
+        return std::unique_ptr<engine>(new engine(port, cfg));
+    }
+    if (port.num_queues() != 1)
+        return bad("sw mode drives a single-queue port (port has " +
+                   std::to_string(port.num_queues()) + " queues; use hw mode)");
+    if (cfg.rx_batch == 0 || cfg.rx_batch > 1024) return bad("rx_batch must be 1..1024");
+    if (cfg.tx_batch == 0 || cfg.tx_batch > 1024) return bad("tx_batch must be 1..1024");
+    if (cfg.pipe_size < 2 || cfg.pipe_size > (1u << 20)) return bad("pipe_size must be 2..1048576");
+    if (cfg.overflow_size > (1u << 20)) return bad("overflow_size must be at most 1048576");
+    if (cfg.tx_pool_size < cfg.tx_batch || cfg.tx_pool_size > (1u << 20))
+        return bad("tx_pool_size must be tx_batch..1048576");
+    if (cfg.unhashed_core >= cfg.ncores) return bad("unhashed_core must be below ncores");
+
+    std::unique_ptr<engine> e(new engine(port, cfg));
+    // Pipes are rounded up to powers of two; use what they really hold.
+    e->_cfg.pipe_size = std::bit_ceil(cfg.pipe_size);
+    e->_s = std::make_unique<shared>();
+    const uint32_t buf_size = port.info().buf_size;
+    for (unsigned c = 0; c < cfg.ncores; ++c)
+        e->_cores.push_back(std::make_unique<core_state>(*e, c, buf_size));
+    auto& s = *e->_s;
+    s.rx_buf.resize(cfg.rx_batch);
+    s.drop_buf.resize(cfg.rx_batch);
+    s.ret_buf.resize(std::max<uint32_t>(cfg.rx_batch, 64));
+    s.tx_buf.resize(cfg.tx_batch);
+    s.port_buf.resize(cfg.tx_batch);
+    s.tx_src.resize(cfg.tx_batch);
+    return e;
+}
+
+netio::queue& engine::core_queue(unsigned c) {
+    if (_cfg.dist_mode == mode::hw) return _port.q(c);
+    return *_cores.at(c);
+}
+
+void engine::start() {
+    if (_running || _cfg.dist_mode == mode::hw) return;
+    _stop.store(false);
+    _running = true;
+    if (_cfg.dist_layout == layout::single) {
+        _threads.emplace_back([this] { single_loop(); });
+    } else {
+        _threads.emplace_back([this] { rx_loop(); });
+        _threads.emplace_back([this] { tx_loop(); });
+    }
+}
+
+void engine::stop() {
+    if (!_running) return;
+    _stop.store(true);
+    _s->tx_sleep.wake_always();
+    for (auto& t : _threads) t.join();
+    _threads.clear();
+    _running = false;
+    drain_all();
+}
+
+// Returns every port buffer the engine still holds to the port, and every
+// pool buffer waiting for TX to its core's free list.
+void engine::drain_all() {
+    netio::queue& q = _port.q(0);
+    auto& s = *_s;
+    for (auto& cp : _cores) {
+        core_state& c = *cp;
+        for (unsigned n; (n = c.ret.pop(s.ret_buf)) > 0;) {
+            q.release(std::span(s.ret_buf).first(n));
+            c.returned_n += n;
+        }
+        for (unsigned n; (n = c.rx.pop(s.ret_buf)) > 0;) {
+            q.release(std::span(s.ret_buf).first(n));
+            c.returned_n += n;  // never reached the core: undo the credit
+        }
+        for (; c.ov_count; --c.ov_count) {
+            q.release(std::span(&c.overflow[c.ov_head], 1));
+            c.ov_head = (c.ov_head + 1) % uint32_t(c.overflow.size());
+        }
+        c.in_overflow.set(0);
+        for (unsigned n; (n = c.egress.pop(s.ret_buf)) > 0;)
+            c.tx_done.push(std::span<const packet>(s.ret_buf).first(n));
+    }
+}
+
+unsigned engine::rx_step() {
+    netio::queue& q = _port.q(0);
+    auto& s = *_s;
+    const uint32_t cap = _cfg.pipe_size;
+    unsigned work = 0;
+
+    // 1. Buffers the cores are done with go back to the port.
+    for (auto& cp : _cores) {
+        core_state& c = *cp;
+        for (unsigned n; (n = c.ret.pop(s.ret_buf)) > 0;) {
+            q.release(std::span(s.ret_buf).first(n));
+            c.returned_n += n;
+            work += n;
+        }
+    }
+    // 2. Overflow first, so a core's frames stay in arrival order.
+    for (auto& cp : _cores) {
+        core_state& c = *cp;
+        if (!c.ov_count) continue;
+        uint64_t credit = cap - (c.delivered_n - c.returned_n);
+        unsigned moved = 0;
+        const uint32_t osz = uint32_t(c.overflow.size());
+        while (c.ov_count && credit) {
+            uint32_t run = std::min<uint64_t>({c.ov_count, osz - c.ov_head, credit});
+            unsigned n = c.rx.push(std::span<const packet>(&c.overflow[c.ov_head], run));
+            c.ov_head = (c.ov_head + n) % osz;
+            c.ov_count -= n;
+            credit -= n;
+            moved += n;
+            if (n < run) break;
+        }
+        if (moved) {
+            c.delivered_n += moved;
+            c.delivered.add(moved);
+            c.in_overflow.set(c.ov_count);
+            if (c.rx_sleep.wake()) c.wakeups.add(1);
+            work += moved;
+        }
+    }
+    // 3. New frames: validate, hash with the symmetric key, steer.
+    unsigned n = q.rx_burst(s.rx_buf);
+    if (n == 0) return work;
+    s.rx_received.add(n);
+    unsigned ndrop = 0;
+    const uint32_t max_len = _port.info().buf_size;
+    for (unsigned i = 0; i < n; ++i) {
+        const packet& p = s.rx_buf[i];
+        bytes frame(p.data, p.len);
+        auto eth = wire::ethernet_view::parse(frame);
+        if (!eth) {
+            s.rx_runt.add(1);
+            s.drop_buf[ndrop++] = p;
+            continue;
+        }
+        if (p.len > max_len) {
+            s.rx_oversize.add(1);
+            s.drop_buf[ndrop++] = p;
+            continue;
+        }
+        if (eth->src().is_multicast()) {  // IEEE 802.3: a source is never a group address
+            s.rx_bad_src.add(1);
+            s.drop_buf[ndrop++] = p;
+            continue;
+        }
+        netio::flow_key k = netio::parse_flow_key(frame);
+        unsigned c_idx = k.kind == netio::flow_kind::none
+                             ? _cfg.unhashed_core
+                             : netio::rss_queue(netio::rss_hash(k), _cfg.ncores);
+        core_state& c = *_cores[c_idx];
+        if (c.ov_count == 0 && c.delivered_n - c.returned_n + c.nstage < cap) {
+            c.stage[c.nstage++] = p;
+        } else if (c.ov_count < c.overflow.size()) {
+            c.overflow[(c.ov_head + c.ov_count) % c.overflow.size()] = p;
+            ++c.ov_count;
+            c.via_overflow.add(1);
+        } else {
+            c.dropped_overflow.add(1);
+            c.via_overflow.add(1);
+            s.drop_buf[ndrop++] = p;
+        }
+    }
+    for (auto& cp : _cores) {
+        core_state& c = *cp;
+        c.in_overflow.set(c.ov_count);
+        if (!c.nstage) continue;
+        unsigned pushed = c.rx.push(std::span<const packet>(c.stage).first(c.nstage));
+        // The credit check above guarantees room (occupancy <= outstanding).
+        c.delivered_n += pushed;
+        c.delivered.add(pushed);
+        c.nstage = 0;
+        if (c.rx_sleep.wake()) c.wakeups.add(1);
+    }
+    if (ndrop) q.release(std::span(s.drop_buf).first(ndrop));
+    return work + n;
+}
+
+// Merges the cores' egress pipes onto the port. The port's TX buffers belong
+// to this thread (ring order, backend memory), so each frame is copied once
+// from the core's pool buffer into one; see docs/dist.md "Copies".
+unsigned engine::tx_step() {
+    netio::queue& q = _port.q(0);
+    auto& s = *_s;
+    unsigned work = 0;
+    for (auto& cp : _cores) {
+        core_state& c = *cp;
+        unsigned n = c.egress.peek(s.tx_buf);
+        if (!n) continue;
+        const uint32_t max_len = _port.info().buf_size;
+        auto fits = [&](const packet& f) { return f.len != 0 && f.len <= max_len; };
+        unsigned need = 0;
+        for (unsigned i = 0; i < n; ++i) need += fits(s.tx_buf[i]);
+        unsigned k = need ? q.alloc_tx(std::span(s.port_buf).first(need)) : 0;
+        unsigned i = 0, j = 0;
+        for (; i < n; ++i) {
+            const packet& f = s.tx_buf[i];
+            if (!fits(f)) continue;  // oversize or empty: consumed, counted below
+            if (j == k) break;       // no port buffer left for this frame
+            if (f.len > s.port_buf[j].len) continue;  // buffer smaller than advertised
+            std::memcpy(s.port_buf[j].data, f.data, f.len);
+            s.port_buf[j].len = f.len;
+            s.tx_src[j++] = i;
+        }
+        unsigned accepted = j ? q.tx_burst(std::span(s.port_buf).first(j)) : 0;
+        if (accepted < k) q.free_tx(std::span(s.port_buf).subspan(accepted, k - accepted));
+        // Frames up to the first unaccepted one are done; the rest stay in the
+        // egress pipe for the next round (backpressure, not loss).
+        unsigned consumed = accepted < j ? s.tx_src[accepted] : i;
+        unsigned oversize = consumed - accepted;
+        if (oversize) c.tx_oversize.add(oversize);
+        if (consumed) {
+            c.tx_done.push(std::span<const packet>(s.tx_buf).first(consumed));
+            c.egress.consume(consumed);
+            c.tx_sent.add(accepted);
+            work += consumed;
+        }
+    }
+    if (work) q.flush();
+    return work;
+}
+
+void engine::single_loop() {
+    uint32_t idle = 0;
+    while (!_stop.load(std::memory_order_relaxed)) {
+        if (rx_step() + tx_step()) {
+            idle = 0;
+            continue;
+        }
+        if (++idle < _cfg.spin_rounds) {
+            cpu_relax();
+            continue;
+        }
+        // Adaptive: spun long enough; block on the port (bounded, so core TX
+        // is still picked up within max_block_ns).
+        if (_port.q(0).wait(_cfg.max_block_ns)) idle = 0;
+        _s->sleeps.add(1);
+    }
+}
+
+void engine::rx_loop() {
+    uint32_t idle = 0;
+    while (!_stop.load(std::memory_order_relaxed)) {
+        if (rx_step()) {
+            idle = 0;
+            continue;
+        }
+        if (++idle < _cfg.spin_rounds) {
+            cpu_relax();
+            continue;
+        }
+        if (_port.q(0).wait(_cfg.max_block_ns)) idle = 0;
+        _s->sleeps.add(1);
+    }
+}
+
+void engine::tx_loop() {
+    uint32_t idle = 0;
+    auto has_work = [this] {
+        if (_stop.load(std::memory_order_relaxed)) return true;
+        for (auto& c : _cores)
+            if (!c->egress.empty()) return true;
+        return false;
+    };
+    while (!_stop.load(std::memory_order_relaxed)) {
+        if (tx_step()) {
+            idle = 0;
+            continue;
+        }
+        if (++idle < _cfg.spin_rounds) {
+            cpu_relax();
+            continue;
+        }
+        // Cores' flush() wakes us as soon as they queue something.
+        if (_s->tx_sleep.sleep(100'000'000, has_work)) _s->sleeps.add(1);
+        idle = 0;
+    }
+}
+
+counters engine::read_counters() const {
+    counters out;
+    out.cores.resize(_cfg.ncores);
+    if (_cfg.dist_mode == mode::hw) {
+        for (unsigned c = 0; c < _cfg.ncores; ++c) {
+            auto st = _port.q(c).stats();
+            out.rx_received += st.rx_packets;
+            out.cores[c].rx_delivered = out.cores[c].rx_consumed = st.rx_packets;
+            out.cores[c].tx_submitted = out.cores[c].tx_sent = st.tx_packets;
+            out.cores[c].core_sleeps = st.sleeps;
+        }
+        return out;
+    }
+    out.rx_received = _s->rx_received.get();
+    out.rx_dropped_runt = _s->rx_runt.get();
+    out.rx_dropped_oversize = _s->rx_oversize.get();
+    out.rx_dropped_bad_src = _s->rx_bad_src.get();
+    out.dispatcher_sleeps = _s->sleeps.get();
+    for (unsigned i = 0; i < _cfg.ncores; ++i) {
+        const core_state& c = *_cores[i];
+        auto& o = out.cores[i];
+        o.rx_delivered = c.delivered.get();
+        o.rx_via_overflow = c.via_overflow.get();
+        o.rx_dropped_overflow = c.dropped_overflow.get();
+        o.rx_in_overflow = c.in_overflow.get();
+        o.rx_consumed = c.consumed.get();
+        o.tx_submitted = c.submitted.get();
+        o.tx_refused = c.refused.get();
+        o.tx_sent = c.tx_sent.get();
+        o.tx_dropped_oversize = c.tx_oversize.get();
+        o.core_sleeps = c.sleeps.get();
+        o.core_wakeups = c.wakeups.get();
+    }
+    return out;
+}
+
+}  // namespace mvnf::dist
