@@ -189,6 +189,7 @@ bool layer::accept_cookie(int li, const four_tuple& t, const tcp_repr& seg, nano
 void layer::adopt_syn_options(tcb& c, const tcp_repr& seg, nanos now) {
     const uint16_t peer_mss = seg.opts.has_mss ? seg.opts.mss : 536;
     c.mss = std::max<uint16_t>(std::min<uint16_t>(peer_mss, _cfg.mss), 64);
+    if (c.user_mss) c.mss = std::min(c.mss, c.user_mss);  // TCP_MAXSEG
     c.ws_ok = c.ws_ok && seg.opts.has_wscale;
     if (c.ws_ok) {
         c.snd_shift = std::min<uint8_t>(seg.opts.wscale, 14);  // RFC 7323 2.3: cap at 14
@@ -209,7 +210,7 @@ void layer::on_established(uint32_t idx, nanos now) {
     c.retries = 0;
     c.t_rexmt = no_deadline;
     if (c.keepalive || _cfg.idle_timeout) {
-        c.t_keep = now + std::min(c.keepalive ? _cfg.keepalive_idle : no_deadline,
+        c.t_keep = now + std::min(c.keepalive ? keep_idle(c) : no_deadline,
                                   _cfg.idle_timeout ? _cfg.idle_timeout : no_deadline);
     }
     if (c.fin_queued) c.st = state::fin_wait_1;  // a CLOSE issued in SYN-RECEIVED

@@ -4,6 +4,7 @@
 #include "net/tcp/layer.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "net/tcp/congestion/congestion.hpp"
 
@@ -214,7 +215,7 @@ uint32_t layer::readiness(handle h) const {
     uint32_t r = 0;
     if (!c->rcv.empty() || has_received_fin(c->st) || c->st == state::closed) r |= ev::readable;
     if (has_received_fin(c->st)) r |= ev::hangup;
-    if (is_synchronized(c->st) && can_send_data(c->st) && !c->fin_queued && c->snd.free() > 0)
+    if (is_synchronized(c->st) && can_send_data(c->st) && !c->fin_queued && c->snd_room() > 0)
         r |= ev::writable;
     if (c->err != error::none) r |= ev::error;
     if (c->st == state::closed) r |= ev::closed | ev::hangup;
@@ -303,7 +304,7 @@ result<size_t, error> layer::send(handle h, bytes data, nanos now) {
     if (!c) return fail(error::invalid);
     if (c->st == state::closed) return fail(c->err != error::none ? c->err : error::not_connected);
     if (!can_send_data(c->st) || c->fin_queued) return fail(error::broken_pipe);
-    const size_t n = c->snd.push(data);
+    const size_t n = c->snd.push(data.first(std::min(data.size(), c->snd_room())));
     if (n == 0) return fail(error::would_block);
     if (is_synchronized(c->st)) output(h.index, now);
     return n;
@@ -350,6 +351,10 @@ result<void, error> layer::shutdown_write(handle h, nanos now) {
 }
 
 result<void, error> layer::close(handle h, nanos now) {
+    if (listener* l = lookup_listener(h)) {
+        close_listener(*l, now);
+        return {};
+    }
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     if (c->st == state::closed) {
@@ -390,7 +395,7 @@ result<void, error> layer::set_keepalive(handle h, bool on, nanos now) {
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     c->keepalive = on;
-    if (on && is_synchronized(c->st)) c->t_keep = now + _cfg.keepalive_idle;
+    if (on && is_synchronized(c->st)) c->t_keep = now + keep_idle(*c);
     else if (!on && c->st == state::established) c->t_keep = no_deadline;
     reschedule(h.index);
     return {};
@@ -402,6 +407,69 @@ result<void, error> layer::set_congestion(handle h, congestion_algo a) {
     c->cc = a;
     cc_switch(*c);
     return {};
+}
+
+// Linux: closing a listener resets the connections still in its queues.
+void layer::close_listener(listener& l, nanos now) {
+    const uint32_t li = uint32_t(&l - _listeners.data());
+    for (uint32_t i = 0; i < _pool.size(); ++i) {
+        tcb& c = _pool[i];
+        if (!c.in_use || c.listener != li) continue;
+        if (c.st != state::closed && c.st != state::time_wait) send_rst(c, now);
+        c.in_accept_queue = false;
+        c.listener = npos;
+        c.user_closed = true;
+        free_tcb(i);
+    }
+    l.in_use = false;
+    l.q_len = l.q_head = 0;
+    l.half_open = 0;
+    ++l.gen;
+}
+
+result<void, error> layer::set_keepalive_params(handle h, nanos idle, nanos interval,
+                                                uint8_t probes) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    c->keep_idle = idle, c->keep_intvl = interval, c->keep_probes = probes;
+    return {};
+}
+
+result<void, error> layer::set_max_segment(handle h, uint16_t mss) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    if (mss && mss < 64) return fail(error::invalid);
+    c->user_mss = mss;
+    if (mss && is_synchronized(c->st)) c->mss = std::min(c->mss, mss);
+    return {};
+}
+
+result<void, error> layer::set_buffer_limits(handle h, uint32_t snd, uint32_t rcv) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    c->snd_limit = snd, c->rcv_limit = rcv;
+    return {};
+}
+
+result<size_t, error> layer::peek(handle h, mut_bytes out) const {
+    const tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    if (c->rcv.empty()) {
+        if (c->st == state::closed && c->err != error::none) return fail(c->err);
+        if (has_received_fin(c->st) || c->st == state::closed) return size_t{0};
+        return fail(error::would_block);
+    }
+    const size_t n = std::min(out.size(), c->rcv.size());
+    auto [a, b] = c->rcv.peek(0, n);
+    std::memcpy(out.data(), a.data(), a.size());
+    std::memcpy(out.data() + a.size(), b.data(), b.size());
+    return n;
+}
+
+std::optional<four_tuple> layer::tuple(handle h) const {
+    const tcb* c = lookup(h);
+    if (!c) return std::nullopt;
+    return c->t;
 }
 
 std::optional<conn_info> layer::info(handle h) const {

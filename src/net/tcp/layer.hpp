@@ -53,12 +53,25 @@ public:
     [[nodiscard]] result<size_t, error> recv(handle h, mut_bytes out, nanos now);
     [[nodiscard]] result<void, error> shutdown_write(handle h, nanos now);
     // Graceful close; RST instead if unread data remains (RFC 9293 3.10.4 / RFC 1122 4.2.2.13).
+    // On a listener: stops listening and resets connections not yet accepted.
     [[nodiscard]] result<void, error> close(handle h, nanos now);
     [[nodiscard]] result<void, error> abort(handle h, nanos now);
 
     [[nodiscard]] result<void, error> set_nodelay(handle h, bool on);
     [[nodiscard]] result<void, error> set_keepalive(handle h, bool on, nanos now);
     [[nodiscard]] result<void, error> set_congestion(handle h, congestion_algo a);
+
+    // Socket options of the C API (setsockopt). 0 restores the config value.
+    [[nodiscard]] result<void, error> set_keepalive_params(handle h, nanos idle, nanos interval,
+                                                           uint8_t probes);
+    // TCP_MAXSEG: caps the send MSS (applied to the handshake if still pending).
+    [[nodiscard]] result<void, error> set_max_segment(handle h, uint16_t mss);
+    // SO_SNDBUF / SO_RCVBUF: usable part of the rings, at most the configured size.
+    [[nodiscard]] result<void, error> set_buffer_limits(handle h, uint32_t snd, uint32_t rcv);
+    // MSG_PEEK: copies unread bytes without consuming them (0 at EOF).
+    [[nodiscard]] result<size_t, error> peek(handle h, mut_bytes out) const;
+    // The connection's addresses (getsockname/getpeername after accept).
+    std::optional<four_tuple> tuple(handle h) const;
 
     // Level-triggered readiness (ev:: flags) and the edge queue for epoll.
     uint32_t readiness(handle h) const;
@@ -104,6 +117,14 @@ private:
     void enqueue_accept(tcb& c);
     void init_tcb_options(tcb& c, nanos now);
     uint32_t tsval(const tcb& c, nanos now) const;
+    nanos keep_idle(const tcb& c) const { return c.keep_idle ? c.keep_idle : _cfg.keepalive_idle; }
+    nanos keep_intvl(const tcb& c) const {
+        return c.keep_intvl ? c.keep_intvl : _cfg.keepalive_interval;
+    }
+    uint8_t keep_probes(const tcb& c) const {
+        return c.keep_probes ? c.keep_probes : _cfg.keepalive_probes;
+    }
+    void close_listener(listener& l, nanos now);
     // connection finished (CLOSED): free now, or keep for the user to read err
     void finish(uint32_t idx, error why);
 

@@ -11,7 +11,11 @@ namespace mvnf::tcp {
 
 using namespace wire;
 
-uint32_t layer::receive_window(const tcb& c) const { return uint32_t(c.rcv.free()); }
+uint32_t layer::receive_window(const tcb& c) const {
+    if (c.rcv_limit && c.rcv_limit < c.rcv.capacity())  // SO_RCVBUF
+        return c.rcv.size() >= c.rcv_limit ? 0 : uint32_t(c.rcv_limit - c.rcv.size());
+    return uint32_t(c.rcv.free());
+}
 
 // RFC 9293 3.8.6.2.2: move the right edge only by at least min(RCV.BUFF/2, MSS);
 // never shrink a window already offered (3.8.6: SHOULD NOT shrink).

@@ -3,6 +3,8 @@
 // congestion/ act on it. Rings point into the layer's preallocated arena.
 #pragma once
 
+#include <algorithm>
+
 #include "net/tcp/ranges.hpp"
 #include "net/tcp/ring.hpp"
 #include "net/tcp/types.hpp"
@@ -79,6 +81,16 @@ struct tcb {
           t_keep = no_deadline, t_wait = no_deadline;
     nanos last_rx = 0;            // for keep-alive and idle timeout
     uint8_t persist_shift = 0, keep_sent = 0;
+    // ---- per-socket options set through the API (0: the layer's config)
+    nanos keep_idle = 0, keep_intvl = 0;  // TCP_KEEPIDLE / TCP_KEEPINTVL
+    uint8_t keep_probes = 0;              // TCP_KEEPCNT
+    uint16_t user_mss = 0;                // TCP_MAXSEG cap on the send MSS
+    uint32_t snd_limit = 0, rcv_limit = 0;  // SO_SNDBUF / SO_RCVBUF (<= ring capacity)
+    // Send ring room under the SO_SNDBUF limit.
+    size_t snd_room() const {
+        const size_t cap = snd_limit ? std::min<size_t>(snd_limit, snd.capacity()) : snd.capacity();
+        return snd.size() >= cap ? 0 : cap - snd.size();
+    }
 
     // ---- congestion (RFC 5681, 6582, 6675, 9438)
     uint32_t cwnd = 0, ssthresh = 0, bytes_acked = 0;

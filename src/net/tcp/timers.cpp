@@ -207,10 +207,10 @@ void layer::on_keep_timeout(uint32_t idx, nanos now) {
     }
     if (c.keepalive && is_synchronized(c.st)) {
         const nanos idle = now - c.last_rx;
-        if (idle < _cfg.keepalive_idle) {
+        if (idle < keep_idle(c)) {
             c.keep_sent = 0;
-            next = std::min(next, c.last_rx + _cfg.keepalive_idle);
-        } else if (c.keep_sent >= _cfg.keepalive_probes) {
+            next = std::min(next, c.last_rx + keep_idle(c));
+        } else if (c.keep_sent >= keep_probes(c)) {
             send_rst(c, now);
             finish(idx, error::timed_out);
             return;
@@ -219,7 +219,7 @@ void layer::on_keep_timeout(uint32_t idx, nanos now) {
             ++_stats.keepalive_probes;
             ++c.keep_sent;
             send_segment(c, wire::tcp_flag::ack, c.snd_una - 1, 0, now);
-            next = std::min(next, now + _cfg.keepalive_interval);
+            next = std::min(next, now + keep_intvl(c));
         }
     }
     c.t_keep = next;
