@@ -14,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,11 @@ public:
     veth_lab& lab() { return _lab; }
     ipv4_addr kern_ip() const { return {10, 66, 0, 1}; }
     ipv4_addr our_ip() const { return {10, 66, 0, 2}; }
-    mac_addr kern_mac() const { return *mac_addr::parse(_lab.mac_of(_lab.a(), _lab.a_if())); }
+    // Read once (a shell command), then cached: frame builders call it per frame.
+    mac_addr kern_mac() const {
+        if (!_kern_mac) _kern_mac = mac_addr::parse(_lab.mac_of(_lab.a(), _lab.a_if()));
+        return _kern_mac.value_or(mac_addr{});
+    }
 
     // Opens `backend:b_if` from inside namespace b and points the kernel's
     // neighbour entry for our IP at the port's MAC.
@@ -97,6 +102,7 @@ public:
 
 private:
     veth_lab _lab;
+    mutable std::optional<mac_addr> _kern_mac;
 };
 
 struct rx_record {
