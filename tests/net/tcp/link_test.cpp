@@ -104,6 +104,7 @@ void run_transfer(const grid_case& g) {
     EXPECT_EQ(ba.received, ba.total);
     EXPECT_EQ(ab.tx.final(), ab.rx.final()) << g.name;
     EXPECT_EQ(ba.tx.final(), ba.rx.final()) << g.name;
+    if (getenv("TCP_DEBUG")) printf("%s: vt=%.3fs retx a=%lu b=%lu fr=%lu/%lu rto=%lu/%lu dropped=%lu delivered=%lu\n", g.name, double(lp.now) / 1e9, (unsigned long)lp.a.counters().retransmits, (unsigned long)lp.b.counters().retransmits, (unsigned long)lp.a.counters().fast_retransmits, (unsigned long)lp.b.counters().fast_retransmits, (unsigned long)lp.a.counters().rto_timeouts, (unsigned long)lp.b.counters().rto_timeouts, (unsigned long)lp.dropped, (unsigned long)lp.delivered);
     ASSERT_TRUE(lp.a.close(ha, lp.now));
     ASSERT_TRUE(lp.b.close(*hb, lp.now));
     lp.drain();
@@ -144,19 +145,19 @@ TEST(TcpLink, SimultaneousOpenEndToEnd) {
 }
 
 // The integrity grid (issue 4): 256 KiB - 8 MiB, 0-10% loss/reorder/dup, both
-// congestion controls, with and without SACK and timestamps.
-TEST(TcpLink, IntegrityGrid) {
-    const grid_case cases[] = {
-        {"1%loss-cubic-sack-ts", 1 << 20, 256 << 10, {.loss = 0.01}, congestion_algo::cubic, true, true, 11},
-        {"5%loss-reno-nosack-nots", 512 << 10, 512 << 10, {.loss = 0.05}, congestion_algo::reno, false, false, 12},
-        {"10%loss+reorder-cubic-sack", 256 << 10, 256 << 10, {.loss = 0.10, .reorder = 0.10}, congestion_algo::cubic, true, false, 13},
-        {"reorder+dup-reno-sack-ts", 1 << 20, 1 << 20, {.dup = 0.05, .reorder = 0.10}, congestion_algo::reno, true, true, 14},
-        {"corrupt+loss-cubic", 512 << 10, 512 << 10, {.loss = 0.02, .corrupt = 0.02}, congestion_algo::cubic, true, true, 15},
-        {"8MiB-2%loss-1%dup-cubic", 8 << 20, 256 << 10, {.loss = 0.02, .dup = 0.01, .reorder = 0.02}, congestion_algo::cubic, true, true, 16},
-        {"2MiB-10%all-reno", 2 << 20, 2 << 20, {.loss = 0.10, .dup = 0.10, .reorder = 0.10}, congestion_algo::reno, true, true, 17},
-    };
-    for (const auto& g : cases) {
-        SCOPED_TRACE(g.name);
-        run_transfer(g);
-    }
-}
+// congestion controls, with and without SACK and timestamps. One test per row.
+class TcpIntegrity : public ::testing::TestWithParam<grid_case> {};
+
+TEST_P(TcpIntegrity, Sha256Matches) { run_transfer(GetParam()); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Grid, TcpIntegrity,
+    ::testing::Values(
+        grid_case{"loss1_cubic_sack_ts", 1 << 20, 256 << 10, {.loss = 0.01}, congestion_algo::cubic, true, true, 11},
+        grid_case{"loss5_reno_nosack_nots", 512 << 10, 512 << 10, {.loss = 0.05}, congestion_algo::reno, false, false, 12},
+        grid_case{"loss10_reorder_cubic_sack", 256 << 10, 256 << 10, {.loss = 0.10, .reorder = 0.10}, congestion_algo::cubic, true, false, 13},
+        grid_case{"reorder_dup_reno_sack_ts", 1 << 20, 1 << 20, {.dup = 0.05, .reorder = 0.10}, congestion_algo::reno, true, true, 14},
+        grid_case{"corrupt_loss_cubic", 512 << 10, 512 << 10, {.loss = 0.02, .corrupt = 0.02}, congestion_algo::cubic, true, true, 15},
+        grid_case{"big8MiB_loss2_dup1_cubic", 8 << 20, 256 << 10, {.loss = 0.02, .dup = 0.01, .reorder = 0.02}, congestion_algo::cubic, true, true, 16},
+        grid_case{"all10_reno", 2 << 20, 2 << 20, {.loss = 0.10, .dup = 0.10, .reorder = 0.10}, congestion_algo::reno, true, true, 17}),
+    [](const ::testing::TestParamInfo<grid_case>& i) { return std::string(i.param.name); });

@@ -1,0 +1,48 @@
+// net::transport <-> tcp::layer glue (see transport_adapter.hpp).
+#include "net/tcp/transport_adapter.hpp"
+
+#include <algorithm>
+
+namespace mvnf::tcp {
+
+config transport_adapter::adjust(config c, const net::ip_output& ip) {
+    const uint32_t mtu = ip.mtu();
+    if (mtu > 40 + 64) c.mss = uint16_t(std::min<uint32_t>(c.mss, mtu - 40));
+    return c;
+}
+
+transport_adapter::transport_adapter(const config& cfg, net::ip_output& ip)
+    : _ip(ip), _layer(adjust(cfg, ip), *this) {}
+
+void transport_adapter::input(const wire::ipv4_repr& ip, bytes segment, nanos now) {
+    _now = now;
+    _layer.input(ip.src, ip.dst, segment, now);
+}
+
+void transport_adapter::poll_timers(nanos now) {
+    _now = now;
+    _layer.poll(now);
+}
+
+void transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wire::tcp_repr& hdr,
+                                     bytes p1, bytes p2) {
+    net::tx_buffer buf;
+    if (!_ip.alloc_tx(buf)) {
+        ++_tx_no_buffer;  // the segment is lost; TCP's timers recover it
+        return;
+    }
+    const size_t len = hdr.header_len() + p1.size() + p2.size();
+    if (len > buf.l4_capacity()) {
+        _ip.free_tx(buf);
+        ++_tx_failed;
+        return;
+    }
+    // The checksum is over the source the stack will put in the IP header.
+    hdr.emit(mut_bytes(buf.l4(), buf.l4_capacity()), _ip.local_ip(), dst, p1, p2);
+    net::ipv4_send h;
+    h.dst = dst;
+    h.protocol = wire::ipproto::tcp;
+    if (_ip.send_ipv4(buf, h, uint32_t(len), _now) != net::send_status::queued) ++_tx_failed;
+}
+
+}  // namespace mvnf::tcp
