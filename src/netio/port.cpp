@@ -4,6 +4,7 @@
 #include "netio/port.hpp"
 
 #include "netio/backends.hpp"
+#include "netio/pcap/pcap_port.hpp"
 #include "netio/spec.hpp"
 
 namespace mvnf::netio {
@@ -20,14 +21,18 @@ result<std::unique_ptr<port>> open_port(std::string_view spec_str, const port_co
     if (cfg.buf_size < 256 || cfg.buf_size > 9216)
         return bad("buffer size must be 256..9216 bytes");
 
-    switch (spec->kind) {
-        case backend_kind::shm: return open_shm(*spec, cfg);
-        case backend_kind::afxdp: return open_afxdp(*spec, cfg);
-        case backend_kind::afpacket: return open_afpacket(*spec, cfg);
-        case backend_kind::tap: return open_tap(*spec, cfg);
-        case backend_kind::netmap: return open_netmap(*spec, cfg);
-    }
-    return bad("unknown backend");
+    auto opened = [&]() -> result<std::unique_ptr<port>> {
+        switch (spec->kind) {
+            case backend_kind::shm: return open_shm(*spec, cfg);
+            case backend_kind::afxdp: return open_afxdp(*spec, cfg);
+            case backend_kind::afpacket: return open_afpacket(*spec, cfg);
+            case backend_kind::tap: return open_tap(*spec, cfg);
+            case backend_kind::netmap: return open_netmap(*spec, cfg);
+        }
+        return bad("unknown backend");
+    }();
+    if (!opened || cfg.pcap_file.empty()) return opened;
+    return wrap_pcap(std::move(*opened), cfg.pcap_file);
 }
 
 }  // namespace mvnf::netio
