@@ -426,9 +426,10 @@ void engine::single_loop() {
             continue;
         }
         // Adaptive: spun long enough; block on the port (bounded, so core TX
-        // is still picked up within max_block_ns).
-        if (_port.q(0).wait(_cfg.max_block_ns)) idle = 0;
-        _s->sleeps.add(1);
+        // is still picked up within max_block_ns) — unless cores still hold
+        // port buffers: their release cannot wake us, and a peer (shm) may be
+        // waiting for exactly those buffers, so only yield the CPU.
+        idle_block();
     }
 }
 
@@ -443,9 +444,23 @@ void engine::rx_loop() {
             cpu_relax();
             continue;
         }
-        if (_port.q(0).wait(_cfg.max_block_ns)) idle = 0;
-        _s->sleeps.add(1);
+        idle_block();
     }
+}
+
+bool engine::holding_port_buffers() const {
+    for (const auto& c : _cores)
+        if (c->delivered_n != c->returned_n || c->ov_count) return true;
+    return false;
+}
+
+void engine::idle_block() {
+    if (holding_port_buffers()) {
+        std::this_thread::yield();
+        return;
+    }
+    _port.q(0).wait(_cfg.max_block_ns);
+    _s->sleeps.add(1);
 }
 
 void engine::tx_loop() {

@@ -111,6 +111,8 @@ private:
     unsigned rx_step();
     unsigned tx_step();
     void drain_all();
+    bool holding_port_buffers() const;
+    void idle_block();
 
     netio::port& _port;
     engine_config _cfg;
