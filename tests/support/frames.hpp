@@ -82,7 +82,8 @@ inline std::optional<udp_seen> parse_udp(std::span<const std::byte> fr) {
     uint16_t ulen = load_be16(udp + 4);
     if (ulen < 8 || ihl + ulen > tot) return {};
     if (load_be16(udp + 6) != 0 &&
-        wire::checksum(udp, ulen, wire::pseudo_header_sum(s.flow.src_ip, s.flow.dst_ip, 17, ulen)) != 0)
+        wire::checksum(udp, ulen,
+                       wire::pseudo_header_sum(s.flow.src_ip, s.flow.dst_ip, 17, ulen)) != 0)
         return {};
     s.flow.src_port = load_be16(udp);
     s.flow.dst_port = load_be16(udp + 2);

@@ -30,7 +30,9 @@ uint64_t effective_caps() {
     return uint64_t(data[0].effective) | (uint64_t(data[1].effective) << 32);
 }
 
-bool has_cap(uint64_t caps, int cap) { return (caps >> cap) & 1; }
+bool has_cap(uint64_t caps, int cap) {
+    return (caps >> cap) & 1;
+}
 
 // Namespaces left behind by a test process that crashed (name carries the
 // pid): removed so they do not pile up across runs.
@@ -89,8 +91,9 @@ netns::netns(const std::string& tag) {
     }
     _ok = true;
     // No IPv6: keeps router solicitations and MLD reports off test links.
-    (void)exec("ip link set lo up; sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-               "net.ipv6.conf.default.disable_ipv6=1");
+    (void)exec(
+        "ip link set lo up; sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+        "net.ipv6.conf.default.disable_ipv6=1");
 }
 
 netns::~netns() {
@@ -165,7 +168,8 @@ veth_lab::veth_lab(const veth_options& opt) {
             auto m = ns.exec("ip link set " + ifn + " mtu " + std::to_string(opt.mtu));
             if (!m.ok()) return "mtu on " + ifn + ": " + m.output;
         }
-        if (opt.offloads_off) (void)ns.exec("ethtool -K " + ifn + " tx off tso off gso off gro off");
+        if (opt.offloads_off)
+            (void)ns.exec("ethtool -K " + ifn + " tx off tso off gso off gro off");
         if (!addr.empty()) {
             auto a = ns.exec("ip addr add " + addr + " dev " + ifn);
             if (!a.ok()) return "ip addr add " + addr + ": " + a.output;

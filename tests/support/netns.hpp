@@ -39,7 +39,7 @@ int run_without_caps(const std::function<int()>& fn);
 
 // A named network namespace (`ip netns add`), deleted in the destructor.
 class netns {
-public:
+  public:
     // tag is a short readable part of the name ("a", "kern"...).
     explicit netns(const std::string& tag);
     ~netns();
@@ -52,7 +52,7 @@ public:
     // Runs `sh -c cmd` inside the namespace (ip netns exec).
     cmd_result exec(const std::string& cmd) const;
 
-private:
+  private:
     std::string _name, _error;
     bool _ok = false;
 };
@@ -60,7 +60,7 @@ private:
 // Switches the calling thread into a namespace and back on destruction.
 // Sockets opened meanwhile stay in that namespace for their whole life.
 class ns_enter {
-public:
+  public:
     explicit ns_enter(const netns& ns);
     ~ns_enter();
     ns_enter(const ns_enter&) = delete;
@@ -68,26 +68,26 @@ public:
     bool ok() const { return _ok; }
     const std::string& error() const { return _error; }
 
-private:
+  private:
     int _saved = -1;
     bool _ok = false;
     std::string _error;
 };
 
 struct veth_options {
-    unsigned queues = 1;        // numtxqueues/numrxqueues of both ends
-    std::string addr_a;         // e.g. "10.9.0.1/24" on end a ("" = none)
-    std::string addr_b;         // e.g. "10.9.0.2/24" on end b
-    bool offloads_off = true;   // ethtool -K tx/tso/gso/gro off on both ends, so
-                                // frames carry real checksums and are <= MTU
-    uint32_t mtu = 0;           // 0 = default 1500
+    unsigned queues = 1;       // numtxqueues/numrxqueues of both ends
+    std::string addr_a;        // e.g. "10.9.0.1/24" on end a ("" = none)
+    std::string addr_b;        // e.g. "10.9.0.2/24" on end b
+    bool offloads_off = true;  // ethtool -K tx/tso/gso/gro off on both ends, so
+                               // frames carry real checksums and are <= MTU
+    uint32_t mtu = 0;          // 0 = default 1500
 };
 
 // Two namespaces `a` and `b` joined by a veth pair (a_if in a, b_if in b),
 // both ends up, with optional addresses. Typical use: the kernel talks from
 // `a`, our port opens b_if after ns_enter(lab.b()).
 class veth_lab {
-public:
+  public:
     explicit veth_lab(const veth_options& opt = {});
     ~veth_lab();
     veth_lab(const veth_lab&) = delete;
@@ -107,7 +107,7 @@ public:
     // RX packet counter of an interface as the kernel counts it.
     std::optional<uint64_t> rx_packets(const netns& ns, const std::string& ifname) const;
 
-private:
+  private:
     std::optional<netns> _a, _b;
     std::string _a_if, _b_if, _error;
     bool _ok = false;

@@ -25,7 +25,7 @@
 namespace mvnf::test {
 
 class port_lab {
-public:
+  public:
     static constexpr uint16_t base_src_port = 20000;
 
     explicit port_lab(unsigned queues) : _lab({.queues = queues, .addr_a = "10.66.0.1/24"}) {}
@@ -100,7 +100,7 @@ public:
         return s;
     }
 
-private:
+  private:
     veth_lab _lab;
     mutable std::optional<mac_addr> _kern_mac;
 };
@@ -127,8 +127,10 @@ inline std::vector<rx_record> collect_udp(netio::port& p, uint16_t dport, size_t
             for (unsigned i = 0; i < n; ++i) {
                 auto s = parse_udp({burst[i].data, burst[i].len});
                 bool to_us = burst[i].len >= 38 && load_be16(burst[i].data + 36) == dport;
-                if (s && s->flow.dst_port == dport) got.push_back({q, *s});
-                else if (to_us && !s) got.push_back({q, udp_seen{{}, "<corrupt>"}});
+                if (s && s->flow.dst_port == dport)
+                    got.push_back({q, *s});
+                else if (to_us && !s)
+                    got.push_back({q, udp_seen{{}, "<corrupt>"}});
             }
             p.q(q).release({burst, n});
         }

@@ -41,11 +41,15 @@ constexpr uint32_t rx_block_timeout_ms = 1;   // max latency of a partly filled 
 constexpr uint32_t tx_data_off = TPACKET_ALIGN(sizeof(tpacket3_hdr));
 const std::string needs_caps = "CAP_NET_RAW";
 
-uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-void store_release(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+uint32_t load_acquire(const uint32_t* p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+void store_release(uint32_t* p, uint32_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 
 class afpacket_queue final : public queue {
-public:
+  public:
     afpacket_queue(std::string who, uint32_t buf_size, uint32_t max_frame)
         : _who(std::move(who)), _buf_size(buf_size), _max_frame(max_frame) {}
 
@@ -107,8 +111,8 @@ public:
 
         size_t rx_len = size_t(_blk_nr) * rx_block_size;
         _map_len = rx_len + size_t(tx.tp_block_nr) * tx_block;
-        _map = mmap(nullptr, _map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED |
-                    MAP_POPULATE, _fd, 0);
+        _map = mmap(nullptr, _map_len, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_LOCKED | MAP_POPULATE, _fd, 0);
         if (_map == MAP_FAILED)  // MAP_LOCKED may exceed RLIMIT_MEMLOCK; not needed
             _map = mmap(nullptr, _map_len, PROT_READ | PROT_WRITE, MAP_SHARED, _fd, 0);
         if (_map == MAP_FAILED) return fail(sys("mmap rings"));
@@ -129,8 +133,7 @@ public:
         sll.sll_family = AF_PACKET;
         sll.sll_protocol = htons(ETH_P_ALL);
         sll.sll_ifindex = ifindex;
-        if (bind(_fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0)
-            return fail(sys("bind"));
+        if (bind(_fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0) return fail(sys("bind"));
         return {};
     }
 
@@ -141,7 +144,9 @@ public:
         // our symmetric Toeplitz: see docs/netio/afpacket.md). DEFRAG keeps
         // fragments of one datagram together for reassembly.
         int arg = (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG |
-                   (first ? PACKET_FANOUT_FLAG_UNIQUEID : 0)) << 16 | id;
+                   (first ? PACKET_FANOUT_FLAG_UNIQUEID : 0))
+                      << 16 |
+                  id;
         if (setsockopt(_fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0)
             return fail(sys("PACKET_FANOUT"));
         if (first) {
@@ -270,7 +275,7 @@ public:
         return s;
     }
 
-private:
+  private:
     tpacket_block_desc* block(uint32_t i) {
         return reinterpret_cast<tpacket_block_desc*>(_rx_ring + size_t(i) * rx_block_size);
     }
@@ -306,7 +311,7 @@ private:
 };
 
 class afpacket_port final : public port {
-public:
+  public:
     port_info _info;
     std::vector<std::unique_ptr<afpacket_queue>> _queues;
 
@@ -331,8 +336,14 @@ result<std::unique_ptr<port>> open_afpacket(const port_spec& spec, const port_co
                                                 " (have " + std::to_string(cfg.buf_size) + ")"});
 
     auto p = std::make_unique<afpacket_port>();
-    p->_info = port_info{std::string("afpacket:") + spec.name, "afpacket", spec.name, facts->mac,
-                         facts->mtu, cfg.num_queues, cfg.buf_size, false};
+    p->_info = port_info{std::string("afpacket:") + spec.name,
+                         "afpacket",
+                         spec.name,
+                         facts->mac,
+                         facts->mtu,
+                         cfg.num_queues,
+                         cfg.buf_size,
+                         false};
     bool fanout = cfg.num_queues > 1;
     uint16_t group = 0;
     for (uint32_t i = 0; i < cfg.num_queues; ++i) {

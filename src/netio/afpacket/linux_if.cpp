@@ -23,10 +23,14 @@ error from_errno(int err, const std::string& who, const std::string& what,
         case EACCES:
             return {errc::permission, msg + " (needs root or " + needs + ")"};
         case ENODEV:
-        case ENXIO: return {errc::no_such_device, msg};
-        case EBUSY: return {errc::busy, msg};
-        case EOPNOTSUPP: return {errc::unsupported, msg};
-        default: return {errc::system, msg};
+        case ENXIO:
+            return {errc::no_such_device, msg};
+        case EBUSY:
+            return {errc::busy, msg};
+        case EOPNOTSUPP:
+            return {errc::unsupported, msg};
+        default:
+            return {errc::system, msg};
     }
 }
 

@@ -36,7 +36,7 @@ constexpr uint32_t frames_per_ring = 4;  // UMEM frames = 4 x ring_size per queu
 const std::string needs_caps = "CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF";
 
 class afxdp_queue final : public queue {
-public:
+  public:
     afxdp_queue(std::string who, uint32_t frame_size, uint32_t ring_size, uint32_t max_frame)
         : _who(std::move(who)), _fs(frame_size), _ring(ring_size), _max_frame(max_frame) {}
 
@@ -229,7 +229,7 @@ public:
         return s;
     }
 
-private:
+  private:
     bool valid_tx(const packet& p) const {
         if (p.handle >= _nframes || p.len < eth_hdr_len || p.len > _max_frame) return false;
         std::byte* frame = _base + size_t(p.handle) * _fs;
@@ -275,7 +275,7 @@ private:
 };
 
 class afxdp_port final : public port {
-public:
+  public:
     // Members are destroyed bottom-up: the program (its link) goes before
     // the sockets, so no frame is redirected to a socket being deleted.
     std::vector<std::unique_ptr<afxdp_queue>> _queues;
@@ -291,7 +291,9 @@ public:
 
 result<std::unique_ptr<port>> open_afxdp(const port_spec& spec, const port_config& cfg) {
     std::string who = "afxdp:" + spec.name;
-    auto bad = [&](const std::string& why) { return fail(error{errc::bad_config, who + ": " + why}); };
+    auto bad = [&](const std::string& why) {
+        return fail(error{errc::bad_config, who + ": " + why});
+    };
     // Aligned UMEM chunks must be a power of two from 2048 up to the page size.
     uint32_t page = uint32_t(sysconf(_SC_PAGESIZE));
     if (cfg.buf_size < 2048 || cfg.buf_size > page || (cfg.buf_size & (cfg.buf_size - 1)))
@@ -300,9 +302,8 @@ result<std::unique_ptr<port>> open_afxdp(const port_spec& spec, const port_confi
     auto facts = linux_if::lookup(spec.name, who);
     if (!facts) return fail(facts.error());
     if (cfg.num_queues > facts->rx_queues)
-        return bad(std::to_string(cfg.num_queues) + " queues requested but " + spec.name +
-                   " has " + std::to_string(facts->rx_queues) +
-                   " (ethtool -L, or numrxqueues on veth)");
+        return bad(std::to_string(cfg.num_queues) + " queues requested but " + spec.name + " has " +
+                   std::to_string(facts->rx_queues) + " (ethtool -L, or numrxqueues on veth)");
     if (cfg.mtu && cfg.mtu != facts->mtu)
         return bad("configured MTU " + std::to_string(cfg.mtu) + " differs from the device's " +
                    std::to_string(facts->mtu));
@@ -328,8 +329,8 @@ result<std::unique_ptr<port>> open_afxdp(const port_spec& spec, const port_confi
     // Sockets are in the map before the program goes live, so the first
     // redirected frame already has a socket to land in.
     if (auto r = p->_prog.attach(facts->ifindex, who); !r) return fail(r.error());
-    p->_info = port_info{who, "afxdp", spec.name, facts->mac, facts->mtu, cfg.num_queues,
-                         cfg.buf_size, zc};
+    p->_info = port_info{who,        "afxdp",        spec.name,    facts->mac,
+                         facts->mtu, cfg.num_queues, cfg.buf_size, zc};
     return std::unique_ptr<port>(std::move(p));
 }
 

@@ -95,15 +95,18 @@ result<void> xdp_redirect::claim(int ifindex, const std::string& ifname, const s
         std::string name = prog_name_of(q.prog_id);
         if (name != prog_name)
             return fail(error{errc::busy, who + ": XDP program '" + name + "' (id " +
-                                              std::to_string(q.prog_id) + ") is already attached; "
-                                              "remove it (ip link set dev " + ifname +
-                                              " xdp off) or use afpacket"});
+                                              std::to_string(q.prog_id) +
+                                              ") is already attached; "
+                                              "remove it (ip link set dev " +
+                                              ifname + " xdp off) or use afpacket"});
         // Ours. A netlink-attached leftover (older run, crash) detaches; one
         // held by a live process's bpf_link refuses, and that is a real clash.
         uint32_t mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
         if (bpf_xdp_detach(ifindex, mode, nullptr) != 0)
-            return fail(error{errc::busy, who + ": another process has this interface open "
-                                              "(XDP program " + std::string(prog_name) + " id " +
+            return fail(error{errc::busy, who +
+                                              ": another process has this interface open "
+                                              "(XDP program " +
+                                              std::string(prog_name) + " id " +
                                               std::to_string(q.prog_id) + ")"});
     }
     return {};

@@ -15,7 +15,7 @@ namespace mvnf::netio::afxdp {
 inline constexpr const char* prog_name = "mvnf_xsk";
 
 class xdp_redirect {
-public:
+  public:
     xdp_redirect() = default;
     ~xdp_redirect();
     xdp_redirect(const xdp_redirect&) = delete;
@@ -32,7 +32,7 @@ public:
     result<void> attach(int ifindex, const std::string& who);
     bool native() const { return _native; }
 
-private:
+  private:
     int _map_fd = -1, _prog_fd = -1, _link_fd = -1;
     bool _native = false;
 };

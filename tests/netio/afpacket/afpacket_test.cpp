@@ -12,8 +12,8 @@ namespace {
 
 using netio::errc;
 
-#define NEED_NETNS()                                                       \
-    do {                                                                   \
+#define NEED_NETNS()                                                                  \
+    do {                                                                              \
         if (auto why = netns_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
     } while (0)
 

@@ -16,7 +16,7 @@ namespace {
 using netio::errc;
 
 // Opens the port or skips when this kernel/container cannot do AF_XDP at all.
-#define OPEN_OR_SKIP(var, lab, ...)                                                   \
+#define OPEN_OR_SKIP(var, lab, ...)                                                         \
     auto var = (lab).open("afxdp", __VA_ARGS__);                                            \
     if (!var && var.error().code == errc::unsupported) GTEST_SKIP() << var.error().message; \
     ASSERT_TRUE(var) << var.error().message
