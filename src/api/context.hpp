@@ -1,0 +1,203 @@
+// The API layer's state: the process-wide instance (config, ports, shared ARP
+// table) and the per-core context behind an mctx_t (stack, TCP layer, socket
+// table, epoll ready lists). Only src/api/*.cpp include this.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "api/tcp_glue.hpp"
+#include "config/config.hpp"
+#include "net/arp/resolver.hpp"
+#include "net/arp/table.hpp"
+#include "net/stack.hpp"
+#include "net/tcp/layer.hpp"
+#include "netio/port.hpp"
+#include "mtcp/mtcp_api.h"
+
+namespace mvnf::api {
+
+using net::nanos;
+
+// Errors of the API layer's internals; mapped to errno only at the C boundary.
+// Values are errno numbers so the mapping is the identity.
+using err = int;
+
+enum class sock_kind : uint8_t { unused, stream, listener, epoll, pipe, dgram };
+
+// One registration of a socket in an epoll instance. A socket may sit in up
+// to max_regs epoll instances; registrations of one instance that may be
+// ready form an intrusive list (prev/next are registration ids).
+struct epoll_reg {
+    int epid = -1;  // owning epoll sockid, -1: slot free
+    uint32_t events = 0;
+    uint64_t data = 0;
+    bool queued = false;    // on epid's ready list
+    bool disabled = false;  // ONESHOT fired; re-armed by EPOLL_CTL_MOD
+    int prev = -1, next = -1;
+};
+inline constexpr int max_regs = 4;
+
+struct pipe_buf {
+    std::vector<char> data;
+    size_t head = 0, len = 0;
+    bool write_closed = false, read_closed = false;
+};
+
+struct socket_entry {
+    sock_kind kind = sock_kind::unused;
+    bool nonblock = false;
+    // addressing (host byte order)
+    bool bound = false;
+    ipv4_addr local_ip;
+    uint16_t local_port = 0;
+    ipv4_addr peer_ip;
+    uint16_t peer_port = 0;
+    // stream / listener
+    tcp::handle h;
+    bool connecting = false, connected = false;
+    bool shut_rd = false, shut_wr = false;
+    int so_error = 0;  // pending error reported once by SO_ERROR
+    // dgram
+    int udp = -1;
+    size_t udp_seen = 0;  // datagrams queued at the last check (edge detection)
+    // pipe
+    int pipe = -1;
+    bool pipe_writer = false;
+    // epoll instance (when kind == epoll): its ready list
+    int ready_head = -1, ready_tail = -1;
+    // options
+    bool reuseaddr = false, reuseport = false, keepalive = false, nodelay = false;
+    bool linger_on = false;
+    int linger_s = 0;
+    int rcvbuf = 0, sndbuf = 0, maxseg = 0;
+    int keepidle = 0, keepintvl = 0, keepcnt = 0;
+    tcp::congestion_algo cc = tcp::congestion_algo::cubic;
+    std::array<epoll_reg, max_regs> regs{};
+};
+
+struct instance;
+
+}  // namespace mvnf::api
+
+// The opaque type behind mctx_t (named by the public header).
+struct mtcp_context {
+    using nanos = mvnf::net::nanos;
+
+    int cpu = 0;
+    pid_t owner = 0;  // thread id of the creating thread
+    std::atomic<bool> warned{false};
+    mvnf::api::instance* inst = nullptr;
+    mvnf::netio::queue* q = nullptr;
+    std::unique_ptr<mvnf::net::stack> st;
+    std::unique_ptr<mvnf::arp::resolver> arp;
+    std::unique_ptr<mvnf::api::tcp_glue> glue;
+    std::unique_ptr<mvnf::tcp::layer> tcp;
+    std::vector<mvnf::api::socket_entry> socks;
+    std::vector<int> free_socks;            // LIFO of free sockids
+    std::vector<int> handle_to_sock;        // tcp handle index -> sockid (-1 none)
+    std::vector<mvnf::api::pipe_buf> pipes;
+    std::vector<int> udp_socks;             // sockids of open UDP sockets
+    nanos now = 0;
+    nanos idle_since = 0;
+    // stat_print bookkeeping (read by the owning thread only)
+    nanos stat_next = 0;
+    uint64_t stat_rx_pkts = 0, stat_tx_pkts = 0, stat_rx_bytes = 0, stat_tx_bytes = 0;
+    bool rss_filter = false;
+    uint32_t rss_queues = 1;
+    // Snapshot published for other threads (mtcp_get_stats on any context).
+    struct published {
+        std::atomic<uint64_t> rx_packets{0}, tx_packets{0}, rx_bytes{0}, tx_bytes{0};
+        std::atomic<uint64_t> drops{0}, flows{0};
+    } pub;
+
+    // ---- driving (loop.cpp)
+    // Reads the clock, runs one stack iteration and turns TCP/UDP activity
+    // into epoll notifications. Returns frames received.
+    unsigned run_once();
+    // Runs the stack until ready() or the deadline (never: forever). Idle
+    // iterations busy-poll for busy_poll_us, then block on the queue.
+    template <class F>
+    bool run_until(F ready, nanos deadline);
+    void block_idle(nanos deadline);
+    void sync_after_user_call();  // flush TX queued by a send/close
+
+    // ---- sockets (sockets.cpp)
+    mvnf::api::socket_entry* sock(int id);
+    int alloc_sock(mvnf::api::sock_kind k);
+    void free_sock(int id);
+    void notify(int sockid);  // readiness may have changed
+    uint32_t poll_events(int sockid);  // current MTCP_EPOLL* level
+    void unregister_all(int sockid);
+    void map_handle(int sockid, mvnf::tcp::handle h);
+};
+
+namespace mvnf::api {
+
+struct instance {
+    cfg::config conf;
+    std::vector<std::unique_ptr<netio::port>> ports;
+    std::unique_ptr<arp::table> arp_table;
+    std::vector<mtcp_context*> ctxs;
+    std::array<uint8_t, 16> secret{};
+    mac_addr mac;
+    bool pcap = false;
+};
+
+// The one instance (mTCP's model: one per process). Null before mtcp_init.
+instance* the_instance();
+// The config to use at mtcp_init: mtcp_setconf may change it before.
+cfg::config& pending_conf();
+bool& conf_overridden();
+struct mtcp_conf& conf_override();
+
+nanos mono_now();
+
+// Checks that ctx is live and owned by the calling thread; sets errno and
+// returns false otherwise (EINVAL for null, EPERM from another thread).
+bool enter(mtcp_context* ctx);
+
+// Tears down every context and port.
+void destroy_instance();
+
+// Per-second stat_print lines (stats.cpp), called from run_once.
+void stat_tick(mtcp_context& c);
+void publish_stats(mtcp_context& c);
+
+pid_t current_tid();
+// Epoll ready lists (sockets.cpp); rid = sockid * max_regs + slot.
+void ready_push(mtcp_context& c, int rid);
+void ready_remove(mtcp_context& c, int rid);
+epoll_reg& registration(mtcp_context& c, int rid);
+// tcp::error -> errno (the one table, used by every call).
+int map_tcp_error(tcp::error e);
+// sockaddr_in helpers for the C boundary.
+bool read_sockaddr(const struct sockaddr* a, socklen_t len, ipv4_addr& ip, uint16_t& port,
+                   int& error_out);
+void write_sockaddr(struct sockaddr* a, socklen_t* len, ipv4_addr ip, uint16_t port);
+
+inline int set_errno_ret(int e) {
+    errno = e;
+    return -1;
+}
+
+}  // namespace mvnf::api
+
+template <class F>
+bool mtcp_context::run_until(F ready, nanos deadline) {
+    for (bool first = true;; first = false) {
+        const unsigned n = run_once();
+        if (first) idle_since = now;
+        if (ready()) return true;
+        if (now >= deadline) return false;
+        if (n == 0) block_idle(deadline);
+        else idle_since = now;
+    }
+}

@@ -1,0 +1,272 @@
+// Process and context life cycle of the C API: mtcp_init (config, port,
+// neighbours), mtcp_destroy, get/setconf, core affinity, per-core contexts,
+// signals. Opening happens in stages; a failed call leaves nothing behind.
+#include <sched.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "api/context.hpp"
+#include "net/arp/conf.hpp"
+
+namespace mvnf::api {
+
+static std::unique_ptr<instance> g_inst;
+static cfg::config g_pending;
+static bool g_overridden = false;
+static mtcp_conf g_override{};
+
+instance* the_instance() { return g_inst.get(); }
+
+static void fill_conf(const cfg::config& c, mtcp_conf& out) {
+    out.num_cores = c.num_cores;
+    out.max_concurrency = c.max_concurrency;
+    out.max_num_buffers = c.max_num_buffers;
+    out.rcvbuf_size = c.rcvbuf;
+    out.sndbuf_size = c.sndbuf;
+    out.tcp_timewait = c.tcp_timewait;
+    out.tcp_timeout = c.tcp_timeout;
+}
+
+// mtcp_setconf before mtcp_init: fields that differ from the defaults win
+// over the file (programs call getconf, change one field, then setconf).
+static void apply_override(cfg::config& c) {
+    if (!g_overridden) return;
+    mtcp_conf d{};
+    fill_conf(cfg::config{}, d);
+    if (g_override.num_cores != d.num_cores) c.num_cores = g_override.num_cores;
+    if (g_override.max_concurrency != d.max_concurrency)
+        c.max_concurrency = g_override.max_concurrency;
+    if (g_override.max_num_buffers != d.max_num_buffers)
+        c.max_num_buffers = g_override.max_num_buffers;
+    if (g_override.rcvbuf_size != d.rcvbuf_size) c.rcvbuf = g_override.rcvbuf_size;
+    if (g_override.sndbuf_size != d.sndbuf_size) c.sndbuf = g_override.sndbuf_size;
+    if (g_override.tcp_timewait != d.tcp_timewait) c.tcp_timewait = g_override.tcp_timewait;
+    if (g_override.tcp_timeout != d.tcp_timeout) c.tcp_timeout = g_override.tcp_timeout;
+}
+
+static int init_error(const std::string& msg, int e) {
+    std::fprintf(stderr, "%s\n", msg.c_str());
+    return set_errno_ret(e);
+}
+
+static int do_init(const char* path) {
+    if (g_inst) return init_error("mtcp_init: already initialised (call mtcp_destroy first)", EBUSY);
+    if (!path) return init_error("mtcp_init: no configuration file given", EINVAL);
+    auto loaded = cfg::load(path);
+    if (!loaded) return init_error(loaded.error().str(), EINVAL);
+    cfg::config c = std::move(*loaded);
+    apply_override(c);
+    if (c.num_cores < 1 || c.max_concurrency < 1 || c.rcvbuf < 1024 || c.sndbuf < 1024)
+        return init_error(std::string(path) + ": values set by mtcp_setconf are out of range",
+                          EINVAL);
+    if (auto v = cfg::validate(c, path); !v) return init_error(v.error().str(), EINVAL);
+    if (c.ports.empty())
+        return init_error(std::string(path) + ": no 'port' configured", EINVAL);
+    if (c.ports.size() > 1)
+        return init_error(std::string(path) +
+                              ": several ports are not supported yet; configure one 'port'",
+                          EINVAL);
+    if (c.dist == cfg::dist_mode::sw)
+        return init_error(std::string(path) +
+                              ": dist_mode = sw needs the software dispatcher (src/dist), "
+                              "which this build does not have yet; use dist_mode = hw",
+                          ENOTSUP);
+    if (c.threads == cfg::thread_mode::stack_thread)
+        return init_error(std::string(path) +
+                              ": thread_mode = thread is not implemented yet; use thread_mode = rtc",
+                          ENOTSUP);
+    if (c.ip_addr.is_any())
+        return init_error(std::string(path) + ": 'ip_addr' is required for a user-space port",
+                          EINVAL);
+
+    auto inst = std::make_unique<instance>();
+    inst->conf = c;
+
+    // Neighbours: static arp.conf entries in the table shared by all cores.
+    inst->arp_table = std::make_unique<arp::table>(4096);
+    if (!c.arp_conf.empty()) {
+        auto e = arp::load_arp_conf(c.arp_conf);
+        if (!e) return init_error(e.error().message(), EINVAL);
+        if (auto r = arp::add_static_entries(*inst->arp_table, *e, c.arp_conf); !r)
+            return init_error(r.error().message(), EINVAL);
+    }
+    if (!c.route_conf.empty()) {
+        auto r = arp::load_route_conf(c.route_conf);
+        if (!r) return init_error(r.error().message(), EINVAL);
+        // The stack routes on-link or through one gateway: take the default route.
+        for (const auto& e : *r)
+            if (e.prefix_len == 0 && inst->conf.gateway.is_any()) inst->conf.gateway = e.gateway;
+    }
+
+    // The port: a bare name takes the `io` backend's prefix.
+    std::string spec = c.ports[0];
+    if (spec.find(':') == std::string::npos && !spec.starts_with("vale"))
+        spec = c.io + ":" + spec;
+    netio::port_config pc;
+    pc.num_queues = uint32_t(c.num_queues ? c.num_queues : c.num_cores);
+    pc.ring_size = uint32_t(c.ring_size);
+    pc.buf_size = uint32_t(c.buf_size);
+    pc.pcap_file = c.pcap_file;
+    auto port = netio::open_port(spec, pc);
+    if (!port) return init_error("mtcp_init: " + port.error().message, ENODEV);
+    if ((*port)->num_queues() < unsigned(c.num_cores))
+        return init_error("mtcp_init: port " + spec + " has fewer queues than num_cores", EINVAL);
+    inst->mac = c.mac.is_zero() ? (*port)->info().mac : c.mac;
+    inst->ports.push_back(std::move(*port));
+
+    if (getrandom(inst->secret.data(), inst->secret.size(), 0) != ssize_t(inst->secret.size()))
+        for (size_t i = 0; i < inst->secret.size(); ++i)
+            inst->secret[i] = uint8_t(mono_now() >> (i % 8));
+    g_inst = std::move(inst);
+    return 0;
+}
+
+static void destroy_context(mtcp_context* ctx) {
+    if (!ctx) return;
+    // The stack references the resolver and TCP: tear down from the top.
+    ctx->st->flush();
+    ctx->st->set_transport(6, nullptr);
+    ctx->st->set_neighbor(nullptr);
+    delete ctx;
+}
+
+void destroy_instance() {
+    if (!g_inst) return;
+    for (auto* c : g_inst->ctxs) destroy_context(c);
+    g_inst->ctxs.clear();
+    g_inst.reset();
+    g_overridden = false;
+}
+
+}  // namespace mvnf::api
+
+using namespace mvnf;
+using namespace mvnf::api;
+
+extern "C" {
+
+int mtcp_init(const char* config_file) { return do_init(config_file); }
+
+void mtcp_destroy(void) { destroy_instance(); }
+
+int mtcp_getconf(struct mtcp_conf* conf) {
+    if (!conf) return set_errno_ret(EINVAL);
+    if (g_inst) fill_conf(g_inst->conf, *conf);
+    else if (g_overridden) *conf = g_override;
+    else fill_conf(cfg::config{}, *conf);
+    return 0;
+}
+
+int mtcp_setconf(const struct mtcp_conf* conf) {
+    if (!conf) return set_errno_ret(EINVAL);
+    if (g_inst) {
+        std::fprintf(stderr, "mtcp_setconf: call it before mtcp_init\n");
+        return set_errno_ret(EBUSY);
+    }
+    if (conf->num_cores < 1 || conf->num_cores > 64 || conf->max_concurrency < 1 ||
+        conf->max_num_buffers < 1 || conf->rcvbuf_size < 1024 || conf->sndbuf_size < 1024 ||
+        conf->tcp_timewait < 0)
+        return set_errno_ret(EINVAL);
+    g_override = *conf;
+    g_overridden = true;
+    return 0;
+}
+
+int mtcp_core_affinitize(int cpu) {
+    int target = cpu;
+    if (g_inst && cpu >= 0 && size_t(cpu) < g_inst->conf.core_list.size())
+        target = g_inst->conf.core_list[size_t(cpu)];
+    const long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    if (target < 0 || target >= ncpu || target >= CPU_SETSIZE) return set_errno_ret(EINVAL);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(target, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) return -1;  // errno from the kernel
+    return 0;
+}
+
+mctx_t mtcp_create_context(int cpu) {
+    instance* inst = g_inst.get();
+    if (!inst) return set_errno_ret(EINVAL), nullptr;
+    const cfg::config& c = inst->conf;
+    if (cpu < 0 || cpu >= c.num_cores) return set_errno_ret(EINVAL), nullptr;
+    for (auto* x : inst->ctxs)
+        if (x->cpu == cpu) return set_errno_ret(EEXIST), nullptr;
+
+    auto ctx = std::make_unique<mtcp_context>();
+    ctx->cpu = cpu;
+    ctx->owner = current_tid();
+    ctx->inst = inst;
+    ctx->q = &inst->ports[0]->q(unsigned(cpu));
+
+    net::stack_config sc = net::stack_config::from(c);
+    sc.mac = inst->mac;
+    sc.gateway = c.gateway.is_any() ? inst->conf.gateway : c.gateway;
+    sc.max_udp_sockets = 256;
+    ctx->st = std::make_unique<net::stack>(sc, *ctx->q);
+
+    arp::resolver_config rc;
+    rc.max_retries = uint32_t(c.arp_retries);
+    rc.retry_initial = net::msec(uint64_t(c.arp_timeout_ms));
+    rc.retry_max = std::max(rc.retry_initial, net::sec(1));
+    ctx->arp = std::make_unique<arp::resolver>(*inst->arp_table, rc);
+    ctx->st->set_neighbor(ctx->arp.get());
+
+    tcp::config tc;
+    tc.max_concurrency = uint32_t(c.max_concurrency);
+    tc.max_listeners = 16;
+    tc.max_backlog = uint32_t(std::min(c.syn_backlog, 65536));
+    tc.rcvbuf = uint32_t(c.rcvbuf);
+    tc.sndbuf = uint32_t(c.sndbuf);
+    tc.event_queue = std::max<uint32_t>(4096, 4 * tc.max_concurrency);
+    tc.mss = uint16_t(c.mtu - 40);
+    tc.syn_cookies = c.syn_cookies;
+    tc.cc = c.cc == cfg::congestion::reno ? tcp::congestion_algo::reno
+                                          : tcp::congestion_algo::cubic;
+    tc.time_wait = net::sec(uint64_t(c.tcp_timewait));
+    tc.idle_timeout = c.tcp_timeout > 0 ? net::sec(uint64_t(c.tcp_timeout)) : 0;
+    tc.secret = inst->secret;
+    ctx->glue = std::make_unique<tcp_glue>(*ctx->st);
+    ctx->tcp = std::make_unique<tcp::layer>(tc, *ctx->glue);
+    ctx->glue->bind(*ctx->tcp);
+    ctx->st->set_transport(6, ctx->glue.get());
+
+    const size_t nsocks = size_t(c.max_concurrency) + 64 + tc.max_listeners;
+    ctx->socks.resize(nsocks);
+    ctx->free_socks.reserve(nsocks);
+    for (size_t i = nsocks; i-- > 0;) ctx->free_socks.push_back(int(i));
+    ctx->handle_to_sock.assign(size_t(tc.max_concurrency) + tc.max_listeners, -1);
+    ctx->udp_socks.reserve(sc.max_udp_sockets);
+    ctx->now = mono_now();
+    ctx->stat_next = ctx->now + net::sec(1);
+    inst->ctxs.push_back(ctx.get());
+    return ctx.release();
+}
+
+void mtcp_destroy_context(mctx_t mctx) {
+    if (!enter(mctx)) return;
+    auto& v = mctx->inst->ctxs;
+    for (size_t i = 0; i < v.size(); ++i)
+        if (v[i] == mctx) {
+            v.erase(v.begin() + ptrdiff_t(i));
+            break;
+        }
+    destroy_context(mctx);
+}
+
+mtcp_sighandler_t mtcp_register_signal(int signum, mtcp_sighandler_t handler) {
+    struct sigaction sa {}, old {};
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(signum, &sa, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+}
+
+int GetNumCPUs(void) { return int(sysconf(_SC_NPROCESSORS_ONLN)); }
+
+}  // extern "C"
