@@ -1,0 +1,228 @@
+// pd::host, second half: socket options, fcntl/ioctl, the wire (netdev_send,
+// netdev_receive) and the virtual clock (usleep, gettimeofday). Split from
+// host.cpp, which holds the socket calls proper.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+
+#include "packetdrill/host.hpp"
+#include "wire/ipv4.hpp"
+
+namespace mvnf::pd {
+
+namespace {
+long put_int(void* val, socklen_t* len, int v) {
+    if (!val || !len || *len < socklen_t(sizeof(int))) return -EINVAL;
+    std::memcpy(val, &v, sizeof v);
+    *len = sizeof v;
+    return 0;
+}
+bool get_int(const void* val, socklen_t len, int& v) {
+    if (!val || len < socklen_t(sizeof(int))) return false;
+    std::memcpy(&v, val, sizeof v);
+    return true;
+}
+}  // namespace
+
+long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
+    sock* s = find(fd);
+    if (!s) return -EBADF;
+    const bool conn = s->k == kind::conn;
+    tcp::conn_info ci{};
+    bool have = false;
+    if (conn)
+        if (auto i = _tcp.info(s->h)) ci = *i, have = true;
+    if (level == SOL_SOCKET) {
+        switch (name) {
+            case SO_ERROR: {
+                int e = 0;
+                if (have && ci.err != tcp::error::none && !s->err_reported) {
+                    e = int(-errno_of(ci.err));
+                    s->err_reported = true;
+                }
+                return put_int(val, len, e);
+            }
+            case SO_TYPE: return put_int(val, len, SOCK_STREAM);
+            case SO_ACCEPTCONN: return put_int(val, len, s->k == kind::listener);
+            case SO_REUSEADDR: return put_int(val, len, s->reuseaddr);
+            case SO_KEEPALIVE: return put_int(val, len, s->keepalive);
+            case SO_RCVBUF: return put_int(val, len, s->rcvbuf ? s->rcvbuf : int(_o.tcp.rcvbuf));
+            case SO_SNDBUF: return put_int(val, len, s->sndbuf ? s->sndbuf : int(_o.tcp.sndbuf));
+            default: return -EOPNOTSUPP;
+        }
+    }
+    if (level == IPPROTO_TCP) {
+        switch (name) {
+            case TCP_NODELAY: return put_int(val, len, s->nodelay);
+            case TCP_MAXSEG: return put_int(val, len, have && ci.mss ? ci.mss : _o.tcp.mss);
+            case TCP_CONGESTION: {
+                if (!val || !len) return -EINVAL;
+                const char* n = _o.tcp.cc == tcp::congestion_algo::reno ? "reno" : "cubic";
+                const size_t l = std::min<size_t>(*len, std::strlen(n) + 1);
+                std::memcpy(val, n, l);
+                *len = socklen_t(l);
+                return 0;
+            }
+            default: return -EOPNOTSUPP;  // TCP_INFO among them: see docs/packetdrill.md
+        }
+    }
+    return -EOPNOTSUPP;
+}
+
+long host::setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
+    sock* s = find(fd);
+    if (!s) return -EBADF;
+    const bool conn = s->k == kind::conn;
+    int v = 0;
+    if (level == SOL_SOCKET) {
+        switch (name) {
+            case SO_REUSEADDR:
+            case SO_REUSEPORT:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->reuseaddr = v != 0;
+                return 0;
+            case SO_KEEPALIVE:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->keepalive = v != 0;
+                if (conn) {
+                    auto r = _tcp.set_keepalive(s->h, v != 0, _now);
+                    run();
+                    if (!r) return errno_of(r.error());
+                }
+                return 0;
+            case SO_RCVBUF:
+            case SO_SNDBUF:
+                // Recorded only: rings are sized once per layer (--rcvbuf/--sndbuf).
+                if (!get_int(val, len, v)) return -EINVAL;
+                (name == SO_RCVBUF ? s->rcvbuf : s->sndbuf) = v;
+                return 0;
+            default: return -EOPNOTSUPP;
+        }
+    }
+    if (level == IPPROTO_TCP) {
+        switch (name) {
+            case TCP_NODELAY:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->nodelay = v != 0;
+                if (conn) {
+                    auto r = _tcp.set_nodelay(s->h, v != 0);
+                    run();  // turning Nagle off may release a held segment
+                    if (!r) return errno_of(r.error());
+                }
+                return 0;
+            case TCP_CONGESTION: {
+                if (!val || len == 0) return -EINVAL;
+                const std::string_view n(static_cast<const char*>(val),
+                                         strnlen(static_cast<const char*>(val), len));
+                tcp::congestion_algo a;
+                if (n == "reno") a = tcp::congestion_algo::reno;
+                else if (n == "cubic") a = tcp::congestion_algo::cubic;
+                else return -ENOENT;  // as Linux for an unknown algorithm
+                if (!conn) return -EOPNOTSUPP;  // per-socket before connect: not kept
+                auto r = _tcp.set_congestion(s->h, a);
+                return r ? 0 : errno_of(r.error());
+            }
+            default: return -EOPNOTSUPP;
+        }
+    }
+    return -EOPNOTSUPP;
+}
+
+long host::fcntl(int fd, int cmd, long arg) {
+    sock* s = find(fd);
+    if (!s) return -EBADF;
+    switch (cmd) {
+        case F_GETFL: return O_RDWR | (s->nonblock ? O_NONBLOCK : 0);
+        case F_SETFL: s->nonblock = (arg & O_NONBLOCK) != 0; return 0;
+        case F_GETFD: return 0;
+        case F_SETFD: return 0;  // close-on-exec has no meaning here
+        default: return -EOPNOTSUPP;
+    }
+}
+
+long host::ioctl(int fd, unsigned long request, void* arg) {
+    sock* s = find(fd);
+    if (!s) return -EBADF;
+    switch (request) {
+        case FIONBIO: {
+            int v = 0;
+            if (!arg) return -EFAULT;
+            std::memcpy(&v, arg, sizeof v);
+            s->nonblock = v != 0;
+            return 0;
+        }
+        case SIOCINQ:  // == FIONREAD
+        case SIOCOUTQ: {
+            if (!arg) return -EFAULT;
+            if (s->k == kind::listener) return -EINVAL;
+            int v = 0;
+            if (s->k == kind::conn)
+                if (auto i = _tcp.info(s->h))
+                    v = int(request == SIOCINQ ? i->recv_queued : i->send_queued);
+            std::memcpy(arg, &v, sizeof v);
+            return 0;
+        }
+        default: return -EOPNOTSUPP;
+    }
+}
+
+// ----------------------------------------------------------- wire + clock --
+long host::netdev_send(bytes ip) {
+    auto v = wire::ipv4_view::parse(ip);
+    if (!v) return -EINVAL;  // not a whole IPv4 packet (IPv6 is not offered)
+    if (!_stack) ensure_stack(v->dst());  // the script talks to us: that is our address
+    if (!_link.inject(ip)) return -ENOBUFS;
+    run();
+    ++_gen;
+    _cv.notify_all();
+    return 0;
+}
+
+long host::netdev_receive(void* buf, size_t* count, long long* time_usecs) {
+    if (!count || (*count > 0 && !buf)) return -EINVAL;
+    // Nothing sent yet: what packetdrill waits for can only come from a
+    // timer (retransmission, delayed ACK, probe), so let those fire at their
+    // own times, up to max_wait ahead.
+    if (_link.sent_pending() == 0 && _stack) {
+        const nanos limit = _now + _o.max_wait;
+        while (_link.sent_pending() == 0) {
+            const nanos d = _stack->next_deadline();
+            if (d == net::never || d > limit) break;
+            advance_to(std::max(d, _now));
+        }
+    }
+    size_t len = 0;
+    nanos when = 0;
+    if (!_link.pop_sent(mut_bytes(static_cast<std::byte*>(buf), *count), len, when)) {
+        *count = 0;
+        return 0;
+    }
+    *count = std::min(len, *count);
+    if (time_usecs) *time_usecs = (long long)(_o.epoch_us + when / 1000);
+    return 0;
+}
+
+void host::usleep(uint64_t usec) {
+    advance_to(_now + net::usec(usec));
+    ++_gen;
+    _cv.notify_all();
+}
+
+uint64_t host::gettimeofday_us() {
+    // packetdrill spins on gettimeofday for the last microseconds before an
+    // event; a clock that never moves would spin forever. Back-to-back calls
+    // (nothing else in between) therefore advance the clock 1 us each.
+    if (_spins++ > 0) {
+        advance_to(_now + net::usec(1));
+        ++_gen;
+        _cv.notify_all();
+    }
+    return _o.epoch_us + _now / 1000;
+}
+
+}  // namespace mvnf::pd
