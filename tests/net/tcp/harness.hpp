@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -199,15 +200,10 @@ public:
 
     // Steps virtual time to the next event (delivery or timer); false if none.
     bool step() {
-        nanos t = std::min(a.next_deadline(), b.next_deadline());
-        size_t best = _q.size();
-        for (size_t i = 0; i < _q.size(); ++i)
-            if (best == _q.size() || _q[i].at < _q[best].at ||
-                (_q[i].at == _q[best].at && _q[i].order < _q[best].order))
-                best = i;
-        if (best < _q.size() && _q[best].at <= t) {
-            pending p = std::move(_q[best]);
-            _q.erase(_q.begin() + long(best));
+        const nanos t = std::min(a.next_deadline(), b.next_deadline());
+        if (!_q.empty() && _q.begin()->first.first <= t) {
+            auto node = _q.extract(_q.begin());
+            pending& p = node.mapped();
             now = std::max(now, p.at);
             (p.to == 0 ? a : b).input(p.src, p.dst, p.bytes, now);
             return true;
@@ -257,14 +253,15 @@ private:
                 copy[_rng.next() % copy.size()] ^= std::byte(1u << (_rng.next() % 8));
             nanos at = now + _imp.delay;
             if (_rng.uniform() < _imp.reorder) at += _imp.reorder_extra;
-            _q.push_back({at, _order++, 1 - from, src, dst, std::move(copy)});
+            const uint64_t order = _order++;
+            _q.emplace(std::make_pair(at, order), pending{at, order, 1 - from, src, dst, std::move(copy)});
             ++delivered;
         }
     }
     impairments _imp;
     prng _rng;
     uint64_t _order = 0;
-    std::vector<pending> _q;
+    std::map<std::pair<nanos, uint64_t>, pending> _q;  // delivery order
     side_sink _sa, _sb;
 
 public:

@@ -30,16 +30,24 @@ struct stream {
     sha256 tx, rx;
     std::vector<std::byte> chunk = std::vector<std::byte>(64 * 1024);
 
-    std::byte at(size_t i) const {
-        uint64_t z = seed + (i / 8) * 0x9e3779b97f4a7c15ULL;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z ^= z >> 27;
-        return std::byte(uint8_t(z >> ((i % 8) * 8)));
+    // Byte i of the stream: a keyed mix of i / 8 (so any offset is reproducible).
+    void fill(size_t off, std::span<std::byte> out) const {
+        for (size_t i = 0; i < out.size();) {
+            const size_t pos = off + i;
+            uint64_t z = seed + (pos / 8) * 0x9e3779b97f4a7c15ULL;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            z ^= z >> 27;
+            for (size_t k = pos % 8; k < 8 && i < out.size(); ++k, ++i)
+                out[i] = std::byte(uint8_t(z >> (k * 8)));
+        }
     }
     void pump_send(layer& l, handle h, nanos now) {
         while (sent < total) {
-            const size_t n = std::min(chunk.size(), total - sent);
-            for (size_t i = 0; i < n; ++i) chunk[i] = at(sent + i);
+            // Generate only what the send ring can take (this runs every step).
+            const size_t room = l.cfg().sndbuf - l.info(h)->send_queued;
+            const size_t n = std::min({chunk.size(), total - sent, room});
+            if (n == 0) break;
+            fill(sent, std::span(chunk).first(n));
             auto r = l.send(h, std::span(chunk).first(n), now);
             if (!r) break;
             tx.update(std::span(chunk).first(*r));
@@ -159,5 +167,9 @@ INSTANTIATE_TEST_SUITE_P(
         grid_case{"reorder_dup_reno_sack_ts", 1 << 20, 1 << 20, {.dup = 0.05, .reorder = 0.10}, congestion_algo::reno, true, true, 14},
         grid_case{"corrupt_loss_cubic", 512 << 10, 512 << 10, {.loss = 0.02, .corrupt = 0.02}, congestion_algo::cubic, true, true, 15},
         grid_case{"big8MiB_loss2_dup1_cubic", 8 << 20, 256 << 10, {.loss = 0.02, .dup = 0.01, .reorder = 0.02}, congestion_algo::cubic, true, true, 16},
-        grid_case{"all10_reno", 2 << 20, 2 << 20, {.loss = 0.10, .dup = 0.10, .reorder = 0.10}, congestion_algo::reno, true, true, 17}),
+        grid_case{"all10_reno", 2 << 20, 2 << 20, {.loss = 0.10, .dup = 0.10, .reorder = 0.10}, congestion_algo::reno, true, true, 17},
+        grid_case{"big8MiB_ba_loss3_reno_nosack", 256 << 10, 8 << 20, {.loss = 0.03}, congestion_algo::reno, false, true, 18},
+        grid_case{"loss10_cubic_nosack_nots", 1 << 20, 1 << 20, {.loss = 0.10}, congestion_algo::cubic, false, false, 19},
+        grid_case{"dup10_reorder10_cubic", 2 << 20, 2 << 20, {.dup = 0.10, .reorder = 0.10}, congestion_algo::cubic, true, true, 20},
+        grid_case{"clean_8MiB_both", 8 << 20, 8 << 20, {}, congestion_algo::cubic, true, true, 21}),
     [](const ::testing::TestParamInfo<grid_case>& i) { return std::string(i.param.name); });

@@ -2,6 +2,7 @@
 // digest must equal the sent stream's. Test-only; streaming update/final.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -12,11 +13,14 @@ namespace mvnf::tcp::test {
 class sha256 {
 public:
     void update(std::span<const std::byte> d) {
-        for (std::byte b : d) {
-            _buf[_n++] = uint8_t(b);
+        _len += d.size();
+        size_t i = 0;
+        while (i < d.size()) {
+            const size_t n = std::min<size_t>(64 - _n, d.size() - i);
+            std::memcpy(_buf + _n, d.data() + i, n);
+            _n += n, i += n;
             if (_n == 64) block(), _n = 0;
         }
-        _len += d.size();
     }
     std::array<uint8_t, 32> final() {
         const uint64_t bits = _len * 8;
