@@ -562,7 +562,8 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             }
         }
     } else if (seg.ack == c.snd_una && payload_len == 0 && !seg.has(tcp_flag::fin) &&
-               c.flight() > 0 && (!window_changed || seg.opts.num_sack)) {
+               c.flight() > 0 && new_wnd != 0 && (!window_changed || seg.opts.num_sack)) {
+        // (A zero window answers probes; those ACKs are not loss signals.)
         // RFC 5681 2 duplicate ACK (with SACK, any ACK bringing blocks counts).
         ++c.dupacks;
         const bool lost = c.dupacks >= 3 || (c.sack_ok && sack_is_lost(c, c.snd_una));
@@ -591,9 +592,10 @@ void layer::process_text(tcb& c, seq32 s, bytes payload, bool fin, nanos now) {
             }
             post(idx, ev::readable);
             c.unacked_bytes += n;
+            c.rcv_mss = std::max(c.rcv_mss, len);
             // RFC 5681 4.2: ACK at least every second full-sized segment and at
             // once when a gap is filled; otherwise delay (RFC 1122 4.2.3.2).
-            if (filled || !c.ooo.empty() || c.unacked_bytes >= 2u * c.mss) c.ack_now = true;
+            if (filled || !c.ooo.empty() || c.unacked_bytes >= 2u * c.rcv_mss) c.ack_now = true;
             else if (c.t_delack == no_deadline) c.t_delack = now + _cfg.delayed_ack;
         } else {
             // Out of order: park it beyond the in-order data, ACK at once (RFC 5681 4.2).

@@ -147,9 +147,6 @@ void layer::free_tcb(uint32_t idx) {
 void layer::finish(uint32_t idx, error why) {
     tcb& c = _pool[idx];
     const bool user_holds = !c.user_closed && c.listener == npos;
-    if (c.listener != npos && c.in_accept_queue) {
-        // Queued for accept but dead: leave it for accept() to skip.
-    }
     if (c.st == state::syn_received && c.listener != npos && _listeners[c.listener].half_open) {
         --_listeners[c.listener].half_open;
         c.listener = c.in_accept_queue ? c.listener : npos;
@@ -157,6 +154,7 @@ void layer::finish(uint32_t idx, error why) {
     c.st = state::closed;
     if (why != error::none && c.err == error::none) c.err = why;
     c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = no_deadline;
+    // Queued for accept but dead: accept() skips and frees it.
     if (user_holds || c.in_accept_queue) {
         hash_remove(idx);
         heap_remove(idx);

@@ -162,8 +162,7 @@ private:
 
     // ---- output.cpp
     void output(uint32_t idx, nanos now);
-    void send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now,
-                      bool with_syn_opts = false);
+    void send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now);
     void send_ack(tcb& c, nanos now);
     void send_rst_for(const four_tuple& t, const wire::tcp_repr& seg, uint32_t payload_len);
     void send_rst(tcb& c, nanos now);
@@ -197,7 +196,6 @@ private:
     void* _port_ctx = nullptr;
     nanos _challenge_window = 0;
     uint32_t _challenge_count = 0;
-    std::vector<std::byte> _scratch;    // one segment's worth, reused
 };
 
 }  // namespace mvnf::tcp

@@ -22,11 +22,10 @@ uint32_t layer::receive_window(const tcb& c) const {
 uint16_t layer::window_field(tcb& c) {
     const uint32_t free = receive_window(c);
     const uint32_t offered = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
-    uint32_t win = free;
     const uint32_t step = std::min<uint32_t>(uint32_t(c.rcv.capacity() / 2), _cfg.mss);
-    if (win < offered + step) win = std::max(offered, win < step ? 0 : win);
-    win = std::max(win, offered);
-    if (win > free && offered <= free) win = free;
+    // Offered space is always still free (data arriving in it uses it up), so
+    // keeping `offered` never promises space we lack.
+    const uint32_t win = free >= offered + step ? free : std::min(offered, free);
     const uint32_t field = std::min<uint32_t>(win >> c.rcv_shift, 65535);
     const seq32 edge = c.rcv_nxt + (field << c.rcv_shift);
     if (edge > c.rcv_adv) c.rcv_adv = edge;
@@ -43,8 +42,7 @@ void layer::after_recv(tcb& c, nanos now) {
     if (can_receive_data(c.st) && window_update_due(c)) send_ack(c, now);
 }
 
-void layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now,
-                         bool /*with_syn_opts*/) {
+void layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now) {
     tcp_repr h;
     h.src_port = c.t.local_port;
     h.dst_port = c.t.remote_port;
@@ -172,6 +170,13 @@ void layer::output(uint32_t idx, nanos now) {
     // Data segments carry TS (12 bytes) and maybe SACK blocks; RFC 6691: the MSS
     // excludes options, so the payload shrinks by their length.
     const uint32_t cap = segment_cap(c);
+    if (c.t_persist != no_deadline && c.snd_wnd != 0) {
+        // The window reopened: leave persist and resend from SND.UNA, so an
+        // unacknowledged probe octet goes out again with the data behind it.
+        c.t_persist = no_deadline;
+        c.persist_shift = 0;
+        c.snd_nxt = c.snd_una;
+    }
     const bool sack_recovery = c.in_recovery && c.sack_ok;
     // RFC 6675 5 (C): retransmit lost holes first while the pipe has room.
     if (sack_recovery) {
@@ -225,7 +230,9 @@ void layer::output(uint32_t idx, nanos now) {
         c.persist_shift = 0;
         c.t_persist = now + c.rto;
     }
-    if (c.snd_wnd != 0) c.t_persist = no_deadline;
+    // Whatever is in flight must be covered by a timer (RFC 6298 5.1).
+    if (c.flight() > 0 && c.t_rexmt == no_deadline && c.t_persist == no_deadline)
+        arm_rexmt(c, now);
     reschedule(idx);
 }
 

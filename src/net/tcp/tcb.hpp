@@ -61,6 +61,7 @@ struct tcb {
     seq32 fin_seq;
     bool ack_now = false;
     uint32_t unacked_bytes = 0;   // in-order bytes received but not yet ACKed
+    uint32_t rcv_mss = 536;       // largest segment seen: "full-sized" for delayed ACK
 
     // ---- timestamps (RFC 7323 4.3, 5.3)
     uint32_t ts_recent = 0;

@@ -140,6 +140,12 @@ void layer::arm_rexmt(tcb& c, nanos now) {
 void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
     tcb& c = _pool[idx];
     if (c.flight() == 0 && c.st != state::syn_sent && c.st != state::syn_received) return;
+    if (is_synchronized(c.st) && c.snd_wnd == 0) {
+        // The peer closed its window under data in flight: probe (persist)
+        // instead of counting retransmissions towards R2 (RFC 1122 4.2.2.17).
+        on_persist_timeout(c, now);
+        return;
+    }
     ++_stats.rto_timeouts;
     ++c.retries;
     const uint8_t limit = c.st == state::syn_sent       ? _cfg.syn_retries
