@@ -514,6 +514,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         c.retries = 0;
         const seq32 lo = seq32::max(c.snd_una, c.buf_seq);
         const seq32 hi = seq32::min(seg.ack, data_end);
+        const uint32_t data_acked = hi > lo ? hi.since(lo) : 0;  // SYN/FIN do not grow cwnd
         if (hi > lo) {
             c.snd.consume(hi.since(lo));
             c.buf_seq = hi;
@@ -538,7 +539,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             }
         } else {
             c.dupacks = 0;
-            cc_on_ack(c, acked, now);
+            if (data_acked) cc_on_ack(c, data_acked, now);
         }
         // RFC 6298 5.2/5.3: stop when all is acknowledged, else restart.
         if (c.flight() == 0) c.t_rexmt = no_deadline;

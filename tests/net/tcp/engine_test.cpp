@@ -612,3 +612,34 @@ TEST_F(scripted, TimeWaitReopenedByNewSyn) {
     advance(300 * sec);
     sink.out.clear();
 }
+
+TEST_F(scripted, ClosingListenerResetsUnaccepted) {
+    lh = do_listen();
+    inject(seg({.seq = seq32(10), .flags = tcp_flag::syn}));
+    auto sa = expect();
+    inject(seg({.seq = seq32(11), .ack = sa.h.seq + 1}));
+    inject(seg({.src_port = 40001, .seq = seq32(50), .flags = tcp_flag::syn}));
+    expect();  // a second one stays half-open
+    EXPECT_TRUE(l->readiness(lh) & ev::readable);
+    ASSERT_TRUE(l->close(lh, now));
+    EXPECT_TRUE(expect().h.has(tcp_flag::rst));
+    EXPECT_FALSE(l->accept(lh));
+    inject(seg({.src_port = 40002, .seq = seq32(90), .flags = tcp_flag::syn}));
+    EXPECT_TRUE(expect().h.has(tcp_flag::rst));  // nobody listens any more
+    advance(300 * sec);  // the orphaned half-open one gives up
+    sink.out.clear();
+}
+
+TEST_F(scripted, CongestionControlSelectablePerConnection) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000});
+    ASSERT_TRUE(l->set_congestion(h, congestion_algo::reno));
+    ASSERT_TRUE(l->send(h, pattern(10000), now));
+    const uint32_t cwnd0 = l->info(h)->cwnd;
+    EXPECT_EQ(cwnd0, 10u * 1000);  // RFC 6928 initial window
+    uint32_t sent = 0;
+    while (!sink.out.empty()) sent += expect().len();
+    EXPECT_EQ(sent, 10000u);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1 + 10000}));
+    EXPECT_GT(l->info(h)->cwnd, cwnd0);  // slow start grew it
+    EXPECT_FALSE(l->set_congestion(handle{}, congestion_algo::cubic));
+}
