@@ -442,8 +442,8 @@ long host::connect(lock& lk, int fd, const sockaddr* addr, socklen_t len) {
 long host::readv(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     sock* s = find(fd);
     if (!s) return -EBADF;
-    if (s->k != kind::conn) return -ENOTCONN;
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return -EOPNOTSUPP;  // MSG_PEEK, MSG_WAITALL...
+    if (s->k != kind::conn) return -ENOTCONN;
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
     if (s->shut_rd) return 0;
     const tcp::handle h = s->h;

@@ -263,5 +263,179 @@ TEST(packetdrill_so, rst_cases) {
     EXPECT_EQ(d.ifc.close(d.u, cfd), 0);
 }
 
+TEST(packetdrill_so, syn_retransmission_on_usleep_exact) {
+    driver d(exact);
+    const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    auto to = sin_of(remote_ip, 80);
+    EXPECT_ERRNO(d.ifc.connect(d.u, fd, reinterpret_cast<sockaddr*>(&to), sizeof to), EINPROGRESS);
+    sent syn = d.expect();
+    EXPECT_EQ(syn.t_us, 0);
+    // RFC 6298 2.1: initial RTO 1 s, then doubled (5.5).
+    d.sleep_us(999999);
+    d.expect_none();
+    d.sleep_us(1);
+    sent r1 = d.expect();
+    EXPECT_EQ(r1.t_us, 1000000);
+    EXPECT_EQ(r1.tcp.flags, tcp_flag::syn);
+    EXPECT_EQ(r1.tcp.seq, syn.tcp.seq);
+    d.sleep_us(2000000);
+    sent r2 = d.expect();
+    EXPECT_EQ(r2.t_us, 3000000);
+    EXPECT_EQ(d.now_us(), 3000000);
+}
+
+TEST(packetdrill_so, data_retransmission_after_rto_exact) {
+    // Default flags but the address: netdev_receive lets timers run until
+    // something is sent, as packetdrill expects of a sniffer.
+    driver d("--local_ip=192.168.7.2 --block_wait_ms=0");
+    sent sa;
+    const int fd = passive_open(d, &sa);  // RTT sample: 100 ms
+    const uint32_t iss = sa.tcp.seq.raw();
+    const long long t0 = d.now_us();
+    EXPECT_EQ(d.ifc.write(d.u, fd, "abc", 3), 3);
+    sent first = d.expect();
+    EXPECT_EQ(first.t_us, t0);
+    // RFC 6298: the RTO from the handshake's 100 ms sample lies between
+    // rto_min (200 ms) and SRTT + 4 * RTTVAR (300 ms); each timeout doubles
+    // it (5.5), and every copy carries the virtual time its timer fired at.
+    sent again = d.expect();
+    const long long rto = again.t_us - t0;
+    EXPECT_GE(rto, 200000);
+    EXPECT_LE(rto, 300000);
+    EXPECT_EQ(again.tcp.flags, tcp_flag::psh | tcp_flag::ack);
+    EXPECT_EQ(again.tcp.seq.raw(), iss + 1);
+    EXPECT_EQ(again.data, "abc");
+    sent third = d.expect();
+    EXPECT_EQ(third.t_us, again.t_us + 2 * rto);
+    EXPECT_EQ(third.data, "abc");
+    EXPECT_EQ(d.now_us(), third.t_us);
+    // ACK it: no more timers that send anything.
+    d.inject({.seq = 1, .ack = iss + 4, .win = 229, .opts = ts(900, third.tcp.opts.tsval)});
+    EXPECT_EQ(d.ifc.close(d.u, fd), 0);
+    sent fin = d.expect();
+    EXPECT_EQ(fin.tcp.flags, tcp_flag::fin | tcp_flag::ack);
+    EXPECT_EQ(fin.t_us, third.t_us);
+}
+
+TEST(packetdrill_so, unsupported_calls_fail_cleanly) {
+    driver d(exact);
+    EXPECT_ERRNO(d.ifc.epoll_create(d.u, 1), ENOSYS);
+    EXPECT_ERRNO(d.ifc.epoll_ctl(d.u, 1000, EPOLL_CTL_ADD, 1001, nullptr), ENOSYS);
+    EXPECT_ERRNO(d.ifc.epoll_wait(d.u, 1000, nullptr, 1, 0), ENOSYS);
+    int fds[2];
+    EXPECT_ERRNO(d.ifc.pipe(d.u, fds), ENOSYS);
+    EXPECT_ERRNO(d.ifc.splice(d.u, 1000, nullptr, 1001, nullptr, 10, 0), ENOSYS);
+    EXPECT_ERRNO(d.ifc.socket(d.u, AF_INET, SOCK_DGRAM, 0), EOPNOTSUPP);
+    EXPECT_ERRNO(d.ifc.socket(d.u, AF_INET6, SOCK_STREAM, 0), EAFNOSUPPORT);
+
+    const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(fd, 1000);
+    char info[256];
+    socklen_t len = sizeof info;
+    EXPECT_ERRNO(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_INFO, info, &len), EOPNOTSUPP);
+    int one = 1;
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one), EOPNOTSUPP);
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_IP, IP_TOS, &one, sizeof one), EOPNOTSUPP);
+    EXPECT_EQ(d.ifc.setsockopt(d.u, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    EXPECT_EQ(d.ifc.setsockopt(d.u, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
+    EXPECT_ERRNO(d.ifc.fcntl(d.u, fd, F_GETLK, nullptr), EOPNOTSUPP);
+    EXPECT_ERRNO(d.ifc.ioctl(d.u, fd, SIOCATMARK, &one), EOPNOTSUPP);
+    char c;
+    EXPECT_ERRNO(d.ifc.read(d.u, fd, &c, 1), ENOTCONN);
+    EXPECT_ERRNO(d.ifc.recv(d.u, fd, &c, 1, MSG_PEEK), EOPNOTSUPP);
+    msghdr m{};
+    char ctl[32];
+    m.msg_control = ctl, m.msg_controllen = sizeof ctl;
+    EXPECT_ERRNO(d.ifc.recvmsg(d.u, fd, &m, 0), EOPNOTSUPP);
+
+    // Not ours: fds below the range (packetdrill's own), closed ones.
+    EXPECT_ERRNO(d.ifc.close(d.u, 3), EBADF);
+    EXPECT_ERRNO(d.ifc.read(d.u, 999, &c, 1), EBADF);
+    EXPECT_EQ(d.ifc.close(d.u, fd), 0);
+    EXPECT_ERRNO(d.ifc.close(d.u, fd), EBADF);
+    pollfd p{fd, POLLIN, 0};
+    EXPECT_EQ(d.ifc.poll(d.u, &p, 1, 0), 1);
+    EXPECT_EQ(p.revents, POLLNVAL);
+
+    // Not an IPv4 packet; an empty one.
+    const std::byte junk[8] = {std::byte{0x60}};
+    EXPECT_EQ(d.ifc.netdev_send(d.u, junk, sizeof junk), -1);
+    EXPECT_EQ(d.ifc.netdev_send(d.u, junk, 0), -1);
+    d.expect_none();
+}
+
+TEST(packetdrill_so, adopts_local_address_from_first_packet) {
+    driver d("--max_wait_us=0 --block_wait_ms=0");
+    // No address yet: an active open cannot pick a source.
+    const int c = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    auto to = sin_of(remote_ip, 80);
+    EXPECT_ERRNO(d.ifc.connect(d.u, c, reinterpret_cast<sockaddr*>(&to), sizeof to), EADDRNOTAVAIL);
+
+    const int lfd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    auto any = sin_of(ipv4_addr(0u), 8080);
+    EXPECT_EQ(d.ifc.bind(d.u, lfd, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+    EXPECT_EQ(d.ifc.listen(d.u, lfd, 4), 0);
+    const ipv4_addr mine(192, 168, 33, 44);
+    d.inject({.flags = tcp_flag::syn, .seq = 0, .opts = linux_syn_opts(1), .dst = mine});
+    sent sa = d.expect();
+    EXPECT_EQ(sa.ip.src, mine);
+    EXPECT_EQ(sa.tcp.flags, tcp_flag::syn | tcp_flag::ack);
+    // From now on that is our address: packets to another are not for us.
+    d.inject({.flags = tcp_flag::syn, .seq = 0, .opts = linux_syn_opts(1), .sport = 1,
+              .dst = ipv4_addr(192, 168, 33, 45)});
+    d.expect_none();
+}
+
+TEST(packetdrill_so, adopts_local_address_from_bind) {
+    driver d("--max_wait_us=0 --block_wait_ms=0");
+    const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    auto me = sin_of(local_ip, 0);
+    EXPECT_EQ(d.ifc.bind(d.u, fd, reinterpret_cast<sockaddr*>(&me), sizeof me), 0);
+    auto to = sin_of(remote_ip, 80);
+    EXPECT_ERRNO(d.ifc.connect(d.u, fd, reinterpret_cast<sockaddr*>(&to), sizeof to), EINPROGRESS);
+    sent syn = d.expect();
+    EXPECT_EQ(syn.ip.src, local_ip);
+    const int other = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    auto wrong = sin_of(ipv4_addr(10, 9, 8, 7), 0);
+    EXPECT_ERRNO(d.ifc.bind(d.u, other, reinterpret_cast<sockaddr*>(&wrong), sizeof wrong),
+                 EADDRNOTAVAIL);
+}
+
+TEST(packetdrill_so, virtual_clock) {
+    driver d(exact);
+    EXPECT_EQ(d.now_us(), 0);
+    // Back-to-back gettimeofday calls are a spin: each moves 1 us so
+    // packetdrill's wait loop ends; any other call resets that.
+    EXPECT_EQ(d.now_us(), 1);
+    EXPECT_EQ(d.now_us(), 2);
+    d.sleep_us(1000);
+    EXPECT_EQ(d.now_us(), 1002);
+    EXPECT_EQ(d.now_us(), 1003);
+    // poll() with a timeout sleeps in virtual time.
+    const int fd = d.listen_on(8080);
+    pollfd p{fd, POLLIN, 0};
+    EXPECT_EQ(d.ifc.poll(d.u, &p, 1, 250), 0);
+    EXPECT_EQ(d.now_us(), 251003);
+    // A blocking accept with nothing that can ever arrive gives up at once
+    // (block_wait_ms=0, no timers) without moving the clock.
+    EXPECT_ERRNO(d.ifc.accept(d.u, fd, nullptr, nullptr), EAGAIN);
+    EXPECT_EQ(d.now_us(), 251003);
+}
+
+TEST(packetdrill_so, blocking_accept_on_another_thread) {
+    // packetdrill runs a blocking call on a second thread while its main
+    // thread injects the packets that complete it.
+    driver d("--local_ip=192.168.7.2 --max_wait_us=0 --block_wait_ms=10000");
+    const int lfd = d.listen_on(8080);
+    int got = -2;
+    std::thread t([&] { got = d.ifc.accept(d.u, lfd, nullptr, nullptr); });
+    d.inject({.flags = tcp_flag::syn, .seq = 0, .opts = linux_syn_opts(100)});
+    sent sa = d.expect();
+    d.sleep_us(1000);
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .opts = ts(101, sa.tcp.opts.tsval)});
+    t.join();
+    EXPECT_EQ(got, 1001);
+}
+
 }  // namespace
 }  // namespace mvnf::pd::test
