@@ -219,9 +219,12 @@ result<nmreq_register> register_fd(int fd, const std::string& who, const nm_requ
     reg.nr_ringid = ringid;
     reg.nr_flags = req.flags;
     reg.nr_mem_id = mem_id;
-    // Hints: honoured when a VALE port or pipe is created, ignored by NICs.
-    reg.nr_tx_slots = reg.nr_rx_slots = cfg.ring_size;
-    reg.nr_tx_rings = reg.nr_rx_rings = uint16_t(cfg.num_queues);
+    // Geometry hints only where netmap creates the port (VALE ports, pipes);
+    // a NIC keeps its own (0 = no request), we never reconfigure hardware.
+    if (req.vale || req.pipe) {
+        reg.nr_tx_slots = reg.nr_rx_slots = cfg.ring_size;
+        reg.nr_tx_rings = reg.nr_rx_rings = uint16_t(cfg.num_queues);
+    }
     if (::ioctl(fd, nioc_ctrl, &hdr) < 0)
         return fail(os_error(who, "NIOCCTRL(NETMAP_REQ_REGISTER)", errno));
     return reg;
