@@ -172,6 +172,11 @@ void stat_tick(mtcp_context& c);
 void publish_stats(mtcp_context& c);
 
 pid_t current_tid();
+// Applies the options a socket carries to its connection (set before
+// connect, or inherited from the listener on accept, as Linux does).
+void apply_options(mtcp_context* c, const socket_entry& s, tcp::handle h);
+// Closes any kind of socket (abort: RST for TCP) and frees its id.
+int close_socket(mtcp_context* c, int sockid, bool abort);
 // Epoll ready lists (sockets.cpp); rid = sockid * max_regs + slot.
 void ready_push(mtcp_context& c, int rid);
 void ready_remove(mtcp_context& c, int rid);

@@ -46,6 +46,37 @@ static uint16_t pick_port(mtcp_context* c, int self, ipv4_addr ip) {
     return 0;
 }
 
+int close_socket(mtcp_context* c, int sockid, bool abort) {
+    socket_entry& s = c->socks[size_t(sockid)];
+    c->unregister_all(sockid);
+    switch (s.kind) {
+        case sock_kind::stream:
+            if (s.h.valid()) {
+                if (abort || (s.linger_on && s.linger_s == 0)) (void)c->tcp->abort(s.h, c->now);
+                else (void)c->tcp->close(s.h, c->now);
+            }
+            break;
+        case sock_kind::listener: (void)c->tcp->close(s.h, c->now); break;
+        case sock_kind::dgram: c->st->udp_close(s.udp); break;
+        case sock_kind::pipe: {
+            pipe_buf& p = c->pipes[size_t(s.pipe)];
+            (s.pipe_writer ? p.write_closed : p.read_closed) = true;
+            // Wake the other end's pollers (HUP / ERR).
+            for (size_t i = 0; i < c->socks.size(); ++i)
+                if (int(i) != sockid && c->socks[i].kind == sock_kind::pipe &&
+                    c->socks[i].pipe == s.pipe)
+                    c->notify(int(i));
+            if (p.write_closed && p.read_closed) p = pipe_buf{};
+            break;
+        }
+        case sock_kind::epoll:
+        case sock_kind::unused: break;
+    }
+    c->free_sock(sockid);
+    c->sync_after_user_call();
+    return 0;
+}
+
 }  // namespace mvnf::api
 
 using namespace mvnf;
@@ -135,10 +166,6 @@ int mtcp_listen(mctx_t mctx, int sockid, int backlog) {
     return 0;
 }
 
-// Applies the options a socket carries to its connection (set before
-// connect, or inherited from the listener on accept, as Linux does).
-void apply_options(mtcp_context* c, const socket_entry& s, tcp::handle h);
-
 int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) {
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -219,37 +246,6 @@ int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t
     const int err = s->so_error ? s->so_error : ECONNREFUSED;
     s->so_error = 0;
     return set_errno_ret(err);
-}
-
-int close_socket(mtcp_context* c, int sockid, bool abort) {
-    socket_entry& s = c->socks[size_t(sockid)];
-    c->unregister_all(sockid);
-    switch (s.kind) {
-        case sock_kind::stream:
-            if (s.h.valid()) {
-                if (abort || (s.linger_on && s.linger_s == 0)) (void)c->tcp->abort(s.h, c->now);
-                else (void)c->tcp->close(s.h, c->now);
-            }
-            break;
-        case sock_kind::listener: (void)c->tcp->close(s.h, c->now); break;
-        case sock_kind::dgram: c->st->udp_close(s.udp); break;
-        case sock_kind::pipe: {
-            pipe_buf& p = c->pipes[size_t(s.pipe)];
-            (s.pipe_writer ? p.write_closed : p.read_closed) = true;
-            // Wake the other end's pollers (HUP / ERR).
-            for (size_t i = 0; i < c->socks.size(); ++i)
-                if (int(i) != sockid && c->socks[i].kind == sock_kind::pipe &&
-                    c->socks[i].pipe == s.pipe)
-                    c->notify(int(i));
-            if (p.write_closed && p.read_closed) p = pipe_buf{};
-            break;
-        }
-        case sock_kind::epoll:
-        case sock_kind::unused: break;
-    }
-    c->free_sock(sockid);
-    c->sync_after_user_call();
-    return 0;
 }
 
 int mtcp_close(mctx_t mctx, int sockid) {

@@ -7,7 +7,6 @@
 namespace mvnf::api {
 
 socket_entry* lookup(mtcp_context* c, int sockid);
-int close_socket(mtcp_context* c, int sockid, bool abort);
 
 static int udp_errno(net::udp_errc e) {
     switch (e) {

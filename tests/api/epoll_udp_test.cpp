@@ -1,0 +1,336 @@
+// Epoll semantics (level vs edge, ONESHOT, pipes), the UDP extension, config
+// errors and the one-owner-thread rule, through the public C API only.
+#include <arpa/inet.h>
+
+#include <thread>
+
+#include "api_harness.hpp"
+
+using namespace api_test;
+
+namespace {
+
+// Peer for the epoll tests: accepts one connection; for every byte it reads
+// it answers with "data" (so the test decides when new data arrives).
+int on_demand_server(mctx_t ctx, int ready_fd) {
+    const int ls = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    auto a = addr("0.0.0.0", port_echo);
+    if (mtcp_bind(ctx, ls, sa(a), sizeof a) != 0 || mtcp_listen(ctx, ls, 4) != 0) return 10;
+    signal_ready(ready_fd);
+    const int c = mtcp_accept(ctx, ls, nullptr, nullptr);
+    if (c < 0) return 11;
+    char b;
+    for (;;) {
+        const ssize_t r = mtcp_read(ctx, c, &b, 1);
+        if (r == 0) break;
+        if (r < 0) return 12;
+        if (mtcp_write(ctx, c, "data", 4) != 4) return 13;
+    }
+    mtcp_close(ctx, c);
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    mtcp_epoll_event e[1];
+    for (int i = 0; i < 20; ++i) (void)mtcp_epoll_wait(ctx, ep, e, 1, 10);
+    return 0;
+}
+
+int wait_n(mctx_t c, int ep, int timeout_ms, uint32_t* events = nullptr) {
+    mtcp_epoll_event e[8];
+    const int n = mtcp_epoll_wait(c, ep, e, 8, timeout_ms);
+    if (events) *events = n > 0 ? e[0].events : 0;
+    return n;
+}
+
+}  // namespace
+
+TEST(ApiEpoll, LevelEdgeAndOneshot) {
+    alarm(40);
+    peer_process peer;
+    peer.start(unique_link("ep"), on_demand_server);
+    {
+        local_side me(peer.link);
+        mctx_t c = me.ctx;
+        const int s = mtcp_socket(c, AF_INET, SOCK_STREAM, 0);
+        auto a = addr(ip_child, port_echo);
+        ASSERT_EQ(mtcp_connect(c, s, sa(a), sizeof a), 0);
+        ASSERT_EQ(mtcp_setsock_nonblock(c, s), 0);
+        const int lt = mtcp_epoll_create1(c, 0);
+        const int et = mtcp_epoll_create1(c, 0);
+        const int os = mtcp_epoll_create1(c, 0);
+        mtcp_epoll_event ev{};
+        ev.data.sockid = s;
+        ev.events = MTCP_EPOLLIN;
+        ASSERT_EQ(mtcp_epoll_ctl(c, lt, MTCP_EPOLL_CTL_ADD, s, &ev), 0);
+        ev.events = MTCP_EPOLLIN | MTCP_EPOLLET;
+        ASSERT_EQ(mtcp_epoll_ctl(c, et, MTCP_EPOLL_CTL_ADD, s, &ev), 0);
+        ev.events = MTCP_EPOLLIN | MTCP_EPOLLONESHOT;
+        ASSERT_EQ(mtcp_epoll_ctl(c, os, MTCP_EPOLL_CTL_ADD, s, &ev), 0);
+
+        EXPECT_EQ(wait_n(c, lt, 50), 0);  // nothing to read yet: the wait times out
+        ASSERT_EQ(mtcp_write(c, s, "1", 1), 1);
+        uint32_t e = 0;
+        ASSERT_EQ(wait_n(c, lt, 5000, &e), 1);
+        EXPECT_EQ(e, uint32_t(MTCP_EPOLLIN));
+        // Level-triggered: reported again while the data stays unread.
+        EXPECT_EQ(wait_n(c, lt, 0), 1);
+        // Edge-triggered: once for the arrival, then not again without new data.
+        EXPECT_EQ(wait_n(c, et, 0), 1);
+        EXPECT_EQ(wait_n(c, et, 50), 0);
+        // One-shot: once, then disarmed until EPOLL_CTL_MOD.
+        EXPECT_EQ(wait_n(c, os, 0), 1);
+        EXPECT_EQ(wait_n(c, os, 50), 0);
+
+        // New data is a new edge.
+        ASSERT_EQ(mtcp_write(c, s, "2", 1), 1);
+        EXPECT_EQ(wait_n(c, et, 5000), 1);
+        EXPECT_EQ(wait_n(c, et, 50), 0);
+        EXPECT_EQ(wait_n(c, os, 50), 0);  // still disarmed
+        ev.events = MTCP_EPOLLIN | MTCP_EPOLLONESHOT;
+        ASSERT_EQ(mtcp_epoll_ctl(c, os, MTCP_EPOLL_CTL_MOD, s, &ev), 0);
+        EXPECT_EQ(wait_n(c, os, 0), 1);  // re-armed and still readable
+
+        // Reading everything ends level-triggered readiness.
+        char b[16];
+        size_t got = 0;
+        while (got < 8) {
+            const ssize_t r = mtcp_read(c, s, b, sizeof b);
+            if (r > 0) got += size_t(r);
+            else (void)wait_n(c, lt, 10);
+        }
+        EXPECT_EQ(got, 8u);
+        EXPECT_EQ(wait_n(c, lt, 20), 0);
+
+        // EPOLLOUT while there is send space; ctl errors.
+        const int out = mtcp_epoll_create1(c, 0);
+        ev.events = MTCP_EPOLLOUT;
+        ASSERT_EQ(mtcp_epoll_ctl(c, out, MTCP_EPOLL_CTL_ADD, s, &ev), 0);
+        EXPECT_EQ(wait_n(c, out, 0, &e), 1);
+        EXPECT_EQ(e, uint32_t(MTCP_EPOLLOUT));
+        EXPECT_EQ(mtcp_epoll_ctl(c, out, MTCP_EPOLL_CTL_DEL, s, nullptr), 0);
+        EXPECT_EQ(mtcp_epoll_ctl(c, out, MTCP_EPOLL_CTL_DEL, s, nullptr), -1);
+        EXPECT_EQ(errno, ENOENT);
+        EXPECT_EQ(mtcp_epoll_ctl(c, out, MTCP_EPOLL_CTL_MOD, s, &ev), -1);
+        EXPECT_EQ(errno, ENOENT);
+        EXPECT_EQ(mtcp_epoll_ctl(c, s, MTCP_EPOLL_CTL_ADD, out, &ev), -1);
+        EXPECT_EQ(errno, EINVAL);  // s is not an epoll instance
+        EXPECT_EQ(mtcp_epoll_ctl(c, out, 42, s, &ev), -1);
+        EXPECT_EQ(errno, EINVAL);
+        mtcp_epoll_event one[1];
+        EXPECT_EQ(mtcp_epoll_wait(c, out, one, 0, 0), -1);
+        EXPECT_EQ(errno, EINVAL);
+
+        ASSERT_EQ(mtcp_close(c, s), 0);
+        for (int i = 0; i < 20; ++i) (void)wait_n(c, lt, 10);
+    }
+    EXPECT_EQ(peer.finish(), 0);
+    alarm(0);
+}
+
+// Peer: UDP echo on port_echo for `count` datagrams.
+static int udp_echo(mctx_t ctx, int ready_fd, int count) {
+    const int u = mtcp_socket(ctx, AF_INET, SOCK_DGRAM, 0);
+    auto a = addr("0.0.0.0", port_echo);
+    if (u < 0 || mtcp_bind(ctx, u, sa(a), sizeof a) != 0) return 10;
+    signal_ready(ready_fd);
+    char buf[2048];
+    for (int i = 0; i < count; ++i) {
+        sockaddr_in from{};
+        socklen_t fl = sizeof from;
+        const ssize_t n = mudp_recvfrom(ctx, u, buf, sizeof buf, 0,
+                                        reinterpret_cast<sockaddr*>(&from), &fl);
+        if (n < 0) return 11;
+        if (mudp_sendto(ctx, u, buf, size_t(n), 0, sa(from), fl) != n) return 12;
+    }
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    mtcp_epoll_event e[1];
+    for (int i = 0; i < 20; ++i) (void)mtcp_epoll_wait(ctx, ep, e, 1, 10);
+    return mudp_close(ctx, u) == 0 ? 0 : 13;
+}
+
+TEST(ApiUdp, SendRecvEpollAndErrors) {
+    alarm(40);
+    peer_process peer;
+    peer.start(unique_link("udp"), [](mctx_t c, int fd) { return udp_echo(c, fd, 3); });
+    {
+        local_side me(peer.link);
+        mctx_t c = me.ctx;
+        const int u = mtcp_socket(c, AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+        ASSERT_GE(u, 0);
+        auto any = addr("0.0.0.0", 0);
+        ASSERT_EQ(mtcp_bind(c, u, sa(any), sizeof any), 0);
+        char buf[2048];
+        EXPECT_EQ(mudp_recvfrom(c, u, buf, sizeof buf, 0, nullptr, nullptr), -1);
+        EXPECT_EQ(errno, EAGAIN);
+        const int ep = mtcp_epoll_create1(c, 0);
+        mtcp_epoll_event ev{};
+        ev.events = MTCP_EPOLLIN | MTCP_EPOLLOUT;
+        ev.data.sockid = u;
+        ASSERT_EQ(mtcp_epoll_ctl(c, ep, MTCP_EPOLL_CTL_ADD, u, &ev), 0);
+        uint32_t e = 0;
+        ASSERT_EQ(wait_n(c, ep, 0, &e), 1);
+        EXPECT_EQ(e, uint32_t(MTCP_EPOLLOUT));  // room to send, nothing to read
+
+        auto peer_addr = addr(ip_child, port_echo);
+        for (int i = 0; i < 3; ++i) {
+            const std::string m = "datagram " + std::to_string(i) + std::string(size_t(i) * 500, 'x');
+            ASSERT_EQ(mudp_sendto(c, u, m.data(), m.size(), 0, sa(peer_addr), sizeof peer_addr),
+                      ssize_t(m.size()));
+            ASSERT_EQ(wait_n(c, ep, 5000, &e), 1);
+            while (!(e & MTCP_EPOLLIN)) ASSERT_EQ(wait_n(c, ep, 5000, &e), 1);
+            sockaddr_in from{};
+            socklen_t fl = sizeof from;
+            const ssize_t n =
+                mudp_recvfrom(c, u, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
+            ASSERT_EQ(n, ssize_t(m.size()));
+            EXPECT_EQ(std::string(buf, size_t(n)), m);
+            EXPECT_EQ(ntohs(from.sin_port), port_echo);
+        }
+        // Errors of the UDP surface.
+        EXPECT_EQ(mudp_sendto(c, u, "x", 1, 0, nullptr, 0), -1);
+        EXPECT_EQ(errno, EDESTADDRREQ);
+        const int t = mtcp_socket(c, AF_INET, SOCK_STREAM, 0);
+        EXPECT_EQ(mudp_sendto(c, t, "x", 1, 0, sa(peer_addr), sizeof peer_addr), -1);
+        EXPECT_EQ(errno, EOPNOTSUPP);
+        EXPECT_EQ(mudp_recvfrom(c, ep, buf, 1, 0, nullptr, nullptr), -1);
+        EXPECT_EQ(errno, ENOTSOCK);
+        const int u2 = mtcp_socket(c, AF_INET, SOCK_DGRAM, 0);
+        auto same = addr("0.0.0.0", port_echo + 3);
+        ASSERT_EQ(mtcp_bind(c, u2, sa(same), sizeof same), 0);
+        const int u3 = mtcp_socket(c, AF_INET, SOCK_DGRAM, 0);
+        EXPECT_EQ(mtcp_bind(c, u3, sa(same), sizeof same), -1);
+        EXPECT_EQ(errno, EADDRINUSE);
+        EXPECT_EQ(mtcp_close(c, u3), 0);  // mtcp_close works on UDP too
+        EXPECT_EQ(mudp_close(c, u2), 0);
+        EXPECT_EQ(mudp_close(c, u), 0);
+    }
+    EXPECT_EQ(peer.finish(), 0);
+    alarm(0);
+}
+
+// A single instance with no peer: the shm link's other end stays free.
+class ApiSolo : public ::testing::Test {
+protected:
+    void SetUp() override {
+        link = unique_link("solo");
+        conf = write_conf(link, true);
+        ASSERT_EQ(mtcp_init(conf.c_str()), 0);
+        ctx = mtcp_create_context(0);
+        ASSERT_NE(ctx, nullptr);
+    }
+    void TearDown() override {
+        if (ctx) mtcp_destroy_context(ctx);
+        mtcp_destroy();
+    }
+    std::string link, conf;
+    mctx_t ctx = nullptr;
+};
+
+TEST_F(ApiSolo, PipesWithEpoll) {
+    int p[2];
+    ASSERT_EQ(mtcp_pipe(ctx, p), 0);
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    mtcp_epoll_event ev{};
+    ev.events = MTCP_EPOLLIN | MTCP_EPOLLET;
+    ev.data.sockid = p[0];
+    ASSERT_EQ(mtcp_epoll_ctl(ctx, ep, MTCP_EPOLL_CTL_ADD, p[0], &ev), 0);
+    ev.events = MTCP_EPOLLOUT;
+    ev.data.sockid = p[1];
+    ASSERT_EQ(mtcp_epoll_ctl(ctx, ep, MTCP_EPOLL_CTL_ADD, p[1], &ev), 0);
+    mtcp_epoll_event got[4];
+    ASSERT_EQ(mtcp_epoll_wait(ctx, ep, got, 4, 0), 1);
+    EXPECT_EQ(got[0].data.sockid, p[1]);
+    ASSERT_EQ(mtcp_write(ctx, p[1], "ping", 4), 4);
+    const int n = mtcp_epoll_wait(ctx, ep, got, 4, 0);
+    ASSERT_EQ(n, 2);  // reader (edge) + writer (level)
+    char b[8];
+    EXPECT_EQ(mtcp_read(ctx, p[1], b, 1), -1);  // wrong end
+    EXPECT_EQ(errno, EBADF);
+    ASSERT_EQ(mtcp_read(ctx, p[0], b, sizeof b), 4);
+    EXPECT_EQ(std::string(b, 4), "ping");
+    ASSERT_EQ(mtcp_setsock_nonblock(ctx, p[0]), 0);
+    EXPECT_EQ(mtcp_read(ctx, p[0], b, sizeof b), -1);
+    EXPECT_EQ(errno, EAGAIN);
+    // Closing the writer: the reader sees HUP and EOF.
+    ASSERT_EQ(mtcp_close(ctx, p[1]), 0);
+    ASSERT_EQ(mtcp_epoll_wait(ctx, ep, got, 4, 0), 1);
+    EXPECT_TRUE(got[0].events & MTCP_EPOLLHUP);
+    EXPECT_EQ(mtcp_read(ctx, p[0], b, sizeof b), 0);
+    EXPECT_EQ(mtcp_close(ctx, p[0]), 0);
+    EXPECT_EQ(mtcp_close(ctx, ep), 0);
+}
+
+TEST_F(ApiSolo, WrongThreadIsEperm) {
+    int rc = 0, err = 0;
+    std::thread([&] {
+        rc = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+        err = errno;
+    }).join();
+    EXPECT_EQ(rc, -1);
+    EXPECT_EQ(err, EPERM);
+    // The owner still works.
+    EXPECT_GE(mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0), 0);
+    mtcp_stats st{};
+    std::thread([&] { rc = mtcp_get_stats(ctx, &st); }).join();
+    EXPECT_EQ(rc, 0);  // counters are readable from anywhere
+}
+
+TEST_F(ApiSolo, ContextAndConfCalls) {
+    EXPECT_EQ(mtcp_create_context(0), nullptr);
+    EXPECT_EQ(errno, EEXIST);
+    EXPECT_EQ(mtcp_create_context(5), nullptr);
+    EXPECT_EQ(errno, EINVAL);
+    mtcp_conf mc{};
+    ASSERT_EQ(mtcp_getconf(&mc), 0);
+    EXPECT_EQ(mc.num_cores, 1);
+    EXPECT_EQ(mc.max_concurrency, 128);
+    EXPECT_EQ(mc.rcvbuf_size, 65536);
+    EXPECT_EQ(mtcp_setconf(&mc), -1);  // only before mtcp_init
+    EXPECT_EQ(errno, EBUSY);
+    EXPECT_EQ(mtcp_init(conf.c_str()), -1);
+    EXPECT_GT(GetNumCPUs(), 0);
+    EXPECT_EQ(mtcp_core_affinitize(-1), -1);
+    EXPECT_EQ(errno, EINVAL);
+    EXPECT_EQ(mtcp_socket(nullptr, AF_INET, SOCK_STREAM, 0), -1);
+    EXPECT_EQ(errno, EINVAL);
+}
+
+static volatile sig_atomic_t g_sig = 0;
+static void on_sig(int s) { g_sig = s; }
+
+TEST(ApiInit, ConfigErrorsAndSetconf) {
+    const std::string bad = tmpdir() + "/bad.conf";
+    {
+        std::ofstream f(bad);
+        f << "port = shm:x\nnum_corez = 2\n";
+    }
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(mtcp_init(bad.c_str()), -1);
+    EXPECT_EQ(errno, EINVAL);
+    const std::string msg = testing::internal::GetCapturedStderr();
+    EXPECT_NE(msg.find(bad + ":2:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("num_corez"), std::string::npos) << msg;
+    EXPECT_EQ(mtcp_init((tmpdir() + "/missing.conf").c_str()), -1);
+    EXPECT_EQ(errno, EINVAL);
+    EXPECT_EQ(mtcp_init(nullptr), -1);
+
+    // setconf before init overrides the file's value.
+    mtcp_conf mc{};
+    ASSERT_EQ(mtcp_getconf(&mc), 0);
+    mc.max_concurrency = 77;
+    ASSERT_EQ(mtcp_setconf(&mc), 0);
+    const std::string link = unique_link("conf");
+    ASSERT_EQ(mtcp_init(write_conf(link, true).c_str()), 0);
+    mtcp_conf now{};
+    ASSERT_EQ(mtcp_getconf(&now), 0);
+    EXPECT_EQ(now.max_concurrency, 77);
+    EXPECT_EQ(now.rcvbuf_size, 65536);  // untouched fields keep the file's values
+    mtcp_destroy();
+
+    mc.num_cores = 0;
+    EXPECT_EQ(mtcp_setconf(&mc), -1);
+    EXPECT_EQ(errno, EINVAL);
+
+    EXPECT_EQ(mtcp_register_signal(SIGUSR1, on_sig), SIG_DFL);
+    raise(SIGUSR1);
+    EXPECT_EQ(g_sig, SIGUSR1);
+    EXPECT_EQ(mtcp_register_signal(SIGUSR1, SIG_DFL), on_sig);
+}
