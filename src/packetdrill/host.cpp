@@ -108,10 +108,6 @@ options parse_flags(const char* flags) {
             auto a = ipv4_addr::parse(val);
             ok = a.has_value();
             if (ok) o.local_ip = *a;
-        } else if (key == "remote_ip") {
-            auto a = ipv4_addr::parse(val);
-            ok = a.has_value();
-            if (ok) o.remote_ip = *a;
         } else if (key == "fd_base") {
             ok = parse_u64(val, n) && n >= 3 && n < (1u << 30);
             if (ok) o.fd_base = int(n);

@@ -28,7 +28,6 @@ using net::nanos;
 // Parsed from the --so_flags string (see docs/packetdrill.md).
 struct options {
     std::optional<ipv4_addr> local_ip;      // --local_ip: else adopted (see host)
-    ipv4_addr remote_ip{192, 0, 2, 1};      // --remote_ip: only for documentation/checks
     int fd_base = 1000;                     // --fd_base: first fd handed out
     uint32_t max_sockets = 1024;            // --max_sockets
     uint32_t mtu = 1500;                    // --mtu (IP MTU; our MSS = mtu - 40)
