@@ -51,15 +51,21 @@ bool stack_init(const std::string& conf, int cores, std::string& err) {
         err = "cannot open configuration '" + conf + "': " + strerror(errno);
         return false;
     }
+    if (cores > 0) {  // mTCP's way: -N overrides num_cores before mtcp_init
+        mtcp_conf mc{};
+        mtcp_getconf(&mc);
+        mc.num_cores = cores;
+        mtcp_setconf(&mc);
+    }
     if (mtcp_init(conf.c_str()) < 0) {
         err = "mtcp_init(" + conf + ") failed: " + strerror(errno) + " (see the message above)";
         return false;
     }
     if (cores > 0) {
         mtcp_conf mc{};
-        if (mtcp_getconf(&mc) == 0 && mc.num_cores < cores) {
-            err = "-N " + std::to_string(cores) + " exceeds num_cores = " +
-                  std::to_string(mc.num_cores) + " in " + conf;
+        if (mtcp_getconf(&mc) == 0 && mc.num_cores != cores) {
+            err = "-N " + std::to_string(cores) + " but num_cores = " +
+                  std::to_string(mc.num_cores) + " in " + conf + ": make them agree";
             mtcp_destroy();
             return false;
         }

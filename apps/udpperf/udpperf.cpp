@@ -65,7 +65,7 @@ const char* usage =
     "  -h, --help      this text\n";
 
 struct core_stats {
-    counter datagrams, bytes, would_block, errors, lost, flows_ended, flows, out_of_order, bad;
+    counter datagrams, bytes, would_block, errors, flows, out_of_order, bad;
     std::atomic<uint64_t> first_ns{0}, last_ns{0};
 };
 
@@ -109,10 +109,14 @@ int open_socket(io& n, bool server) {
 }
 
 // ---------------------------------------------------------------- server
+// Per-core flow tables are merged after the run: a flow's datagrams may reach
+// more than one core (the kernel's SO_REUSEPORT choice is not guaranteed to be
+// stable per 4-tuple), so loss is computed over all cores together.
 struct flow {
     uint64_t received = 0, next_seq = 0;
-    bool ended = false;
 };
+std::vector<std::unordered_map<uint64_t, flow>> g_flows;  // per core
+std::unordered_map<uint64_t, uint64_t> g_ended;           // flow -> datagrams sent (g_mu)
 
 void run_server(io& n, core_stats& st, uint64_t deadline, std::atomic<int>& ready) {
     int s = open_socket(n, true);
@@ -122,12 +126,10 @@ void run_server(io& n, core_stats& st, uint64_t deadline, std::atomic<int>& read
                g_opt.port, g_opt.cores);
         fflush(stdout);
     }
-    std::unordered_map<uint64_t, flow> flows;
+    auto& flows = g_flows[size_t(n.core())];
     std::vector<uint8_t> buf(65536);
-    event evs[16];
-    while (!stop_requested() && (deadline == 0 || now_ns() < deadline)) {
-        if (g_opt.exit_flows && g_flows_ended.load() >= g_opt.exit_flows) break;
-        if (n.ep_wait(evs, 16, 50) < 0) return fail(fmt("epoll wait: %s", strerror(errno)));
+    // Reads every queued datagram.
+    auto drain = [&] {
         for (;;) {
             ssize_t r = n.recvfrom(s, buf.data(), buf.size(), nullptr);
             if (r < 0) {
@@ -139,19 +141,12 @@ void run_server(io& n, core_stats& st, uint64_t deadline, std::atomic<int>& read
                 continue;
             }
             uint64_t id = get64(&buf[8]), seq = get64(&buf[16]);
-            auto [it, fresh] = flows.try_emplace(id);
-            flow& f = it->second;
-            if (fresh) st.flows.add();
             if (buf[4] == 1) {  // end: seq is the number of datagrams sent
-                if (!f.ended) {
-                    f.ended = true;
-                    st.lost.add(seq >= f.received ? seq - f.received : 0);
-                    st.flows_ended.add();
-                    g_flows_ended.fetch_add(1);
-                }
+                std::lock_guard<std::mutex> l(g_mu);
+                if (g_ended.emplace(id, seq).second) g_flows_ended.fetch_add(1);
                 continue;
             }
-            if (f.ended) continue;  // straggler after the end marker: already counted lost
+            flow& f = flows[id];
             uint64_t t = now_ns();
             if (st.first_ns.load() == 0) st.first_ns.store(t);
             st.last_ns.store(t);
@@ -161,11 +156,42 @@ void run_server(io& n, core_stats& st, uint64_t deadline, std::atomic<int>& read
             st.datagrams.add();
             st.bytes.add(uint64_t(r));
         }
+    };
+    event evs[16];
+    while (!stop_requested() && (deadline == 0 || now_ns() < deadline)) {
+        if (g_opt.exit_flows && g_flows_ended.load() >= g_opt.exit_flows) break;
+        if (n.ep_wait(evs, 16, 50) < 0) return fail(fmt("epoll wait: %s", strerror(errno)));
+        drain();
     }
-    // Flows without an end marker: count the gaps we can see.
-    for (auto& [id, f] : flows)
-        if (!f.ended && f.next_seq > f.received) st.lost.add(f.next_seq - f.received);
+    // The end marker may reach another core first: take what is still queued.
+    n.ep_wait(evs, 16, 10);
+    drain();
     n.close(s);
+}
+
+struct loss_report {
+    uint64_t flows = 0, ended = 0, lost = 0;
+};
+// Ended flows: sent - received over all cores. Unfinished flows: the gaps
+// below the highest sequence number seen (a lower bound).
+loss_report merge_flows() {
+    std::unordered_map<uint64_t, flow> all;
+    for (auto& m : g_flows)
+        for (auto& [id, f] : m) {
+            auto& a = all[id];
+            a.received += f.received;
+            a.next_seq = std::max(a.next_seq, f.next_seq);
+        }
+    for (auto& [id, total] : g_ended) all.try_emplace(id);
+    loss_report r;
+    r.flows = all.size();
+    for (auto& [id, f] : all) {
+        auto e = g_ended.find(id);
+        uint64_t sent = e != g_ended.end() ? e->second : f.next_seq;
+        r.ended += e != g_ended.end();
+        r.lost += sent > f.received ? sent - f.received : 0;
+    }
+    return r;
 }
 
 // ---------------------------------------------------------------- client
@@ -306,6 +332,7 @@ int main(int argc, char** argv) {
     }
     const int N = g_opt.cores;
     g_stats = std::vector<core_stats>(size_t(N));
+    g_flows.resize(size_t(N));
     auto sum = [](counter core_stats::*f) {
         uint64_t t = 0;
         for (auto& s : g_stats) t += (s.*f).get();
@@ -344,10 +371,11 @@ int main(int argc, char** argv) {
         [&](double t) {
             if (g_opt.quiet) return;
             uint64_t d = sum(&core_stats::datagrams), b = sum(&core_stats::bytes);
-            printf("[%5.1fs] %s: %s datagrams/s %.3f Gbps | total %llu | lost %llu would-block %llu\n",
-                   t, role, human_rate(double(d - last_d)).c_str(), double(b - last_b) * 8 / 1e9,
-                   (unsigned long long)d, (unsigned long long)sum(&core_stats::lost),
-                   (unsigned long long)sum(&core_stats::would_block));
+            printf("[%5.1fs] %s: %s datagrams/s %.3f Gbps | total %llu | %s %llu\n", t, role,
+                   human_rate(double(d - last_d)).c_str(), double(b - last_b) * 8 / 1e9,
+                   (unsigned long long)d, g_opt.server ? "flows ended" : "would-block",
+                   (unsigned long long)(g_opt.server ? g_flows_ended.load()
+                                                     : sum(&core_stats::would_block)));
             fflush(stdout);
             last_d = d, last_b = b;
         });
@@ -363,8 +391,8 @@ int main(int argc, char** argv) {
         last = std::max(last, s.last_ns.load());
     }
     const double secs = last > first ? double(last - first) / 1e9 : 1e-9;
-    const uint64_t d = sum(&core_stats::datagrams), b = sum(&core_stats::bytes),
-                   lost = sum(&core_stats::lost);
+    const loss_report lr = g_opt.server ? merge_flows() : loss_report{};
+    const uint64_t d = sum(&core_stats::datagrams), b = sum(&core_stats::bytes), lost = lr.lost;
     const double loss_pct = d + lost ? 100.0 * double(lost) / double(d + lost) : 0;
     if (g_opt.json) {
         json j;
@@ -375,9 +403,9 @@ int main(int argc, char** argv) {
             .num("bytes", b)
             .num("pps", double(d) / secs)
             .num("gbps", double(b) * 8 / secs / 1e9)
-            .num("flows", sum(&core_stats::flows));
+            .num("flows", g_opt.server ? lr.flows : sum(&core_stats::flows));
         if (g_opt.server)
-            j.num("flows_ended", sum(&core_stats::flows_ended))
+            j.num("flows_ended", lr.ended)
                 .num("lost", lost)
                 .num("loss_pct", loss_pct)
                 .num("out_of_order", sum(&core_stats::out_of_order))
@@ -394,8 +422,7 @@ int main(int argc, char** argv) {
         if (g_opt.server)
             printf("%-12s %llu datagrams (%.3f%%) over %llu flow(s), %llu ended; %llu out of order\n",
                    "lost", (unsigned long long)lost, loss_pct,
-                   (unsigned long long)sum(&core_stats::flows),
-                   (unsigned long long)sum(&core_stats::flows_ended),
+                   (unsigned long long)lr.flows, (unsigned long long)lr.ended,
                    (unsigned long long)sum(&core_stats::out_of_order));
         else
             printf("%-12s %llu (send buffer full, retried)\n", "would-block",

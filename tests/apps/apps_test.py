@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the apps through their command lines, asserting on the
+--json summaries. Usage: apps_test.py BIN_DIR STACK CASE
+  STACK: kernel (the -kernel binaries over 127.0.0.1) or mtcp (two processes,
+         each with its own stack, joined by an shm port)
+  CASE:  http | tcpperf | udpperf | args
+Every process has a time limit; everything started is killed and every shm
+name removed on exit."""
+import glob, json, os, random, signal, socket, subprocess, sys, tempfile, time
+
+BIN, STACK, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+TMP = tempfile.mkdtemp(prefix="apps_test_")
+LINK = "appst%d" % os.getpid()
+procs = []
+
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for f in glob.glob("/dev/shm/*%s*" % LINK):
+        try:
+            os.unlink(f)
+        except OSError:
+            pass
+    subprocess.call(["rm", "-rf", TMP])
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    cleanup()
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def exe(tool):
+    name = "mvnf-%s%s" % (tool, "-kernel" if STACK == "kernel" else "")
+    return os.path.join(BIN, tool, name)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def conf(role, cores):
+    """mtcp.conf for one end of the shm link: server 10.0.0.1, client .2."""
+    path = os.path.join(TMP, "%s.conf" % role)
+    with open(path, "w") as f:
+        f.write("port = shm:%s\nnum_cores = %d\nip_addr = 10.0.0.%d\n"
+                "tcp_timewait = 0\nmax_concurrency = 4096\nmax_num_buffers = 4096\n"
+                "rcvbuf = 65536\nsndbuf = 65536\n"
+                % (LINK, cores, 1 if role == "server" else 2))
+    return path
+
+
+def stack_args(role, cores):
+    return ["-N", str(cores)] + (["-f", conf(role, cores)] if STACK == "mtcp" else [])
+
+
+def server_addr():
+    return "127.0.0.1" if STACK == "kernel" else "10.0.0.1"
+
+
+def start_server(args, ready_word="listening", timeout=10):
+    out = open(os.path.join(TMP, "server.out"), "w+")
+    p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    procs.append(p)
+    t = time.time()
+    while time.time() - t < timeout:
+        out.seek(0)
+        if ready_word in out.read():
+            return p, out
+        if p.poll() is not None:
+            out.seek(0)
+            fail("server exited early: %s" % out.read())
+        time.sleep(0.05)
+    out.seek(0)
+    fail("server not ready after %ds: %s" % (timeout, out.read()))
+
+
+def last_json(text, who):
+    lines = [l for l in text.splitlines() if l.startswith("{")]
+    check(lines, "%s printed no JSON summary:\n%s" % (who, text))
+    return json.loads(lines[-1])
+
+
+def run(args, timeout=25, expect_rc=0):
+    try:
+        r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        fail("timed out: %s" % " ".join(args))
+    if expect_rc is not None and r.returncode != expect_rc:
+        fail("%s exited %d (wanted %d):\n%s%s" % (" ".join(args), r.returncode, expect_rc,
+                                                  r.stdout, r.stderr))
+    return r
+
+
+def stop_server(p, out, timeout=10):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        fail("server did not stop on SIGTERM")
+    out.seek(0)
+    text = out.read()
+    check(p.returncode == 0, "server exited %d:\n%s" % (p.returncode, text))
+    return last_json(text, "server")
+
+
+def wait_server(p, out, timeout=15):
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        fail("server did not finish on its own")
+    out.seek(0)
+    text = out.read()
+    check(p.returncode == 0, "server exited %d:\n%s" % (p.returncode, text))
+    return last_json(text, "server")
+
+
+def raw_http(port, payload, expect_close):
+    """Sends payload on one connection; returns all bytes until close or 1 s idle."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    s.sendall(payload)
+    data = b""
+    s.settimeout(1.0)
+    closed = False
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                closed = True
+                break
+            data += b
+    except socket.timeout:
+        pass
+    s.close()
+    check(closed == expect_close, "connection %s closed by the server for %r" %
+          ("was not" if expect_close else "was", payload[:40]))
+    return data
+
+
+# ------------------------------------------------------------------ cases
+def case_http():
+    www = os.path.join(TMP, "www")
+    os.makedirs(os.path.join(www, "sub"))
+    index = b"<html><body>mtcp-vnf</body></html>\n"
+    big = bytes(random.getrandbits(8) for _ in range(300 * 1024))
+    open(os.path.join(www, "index.html"), "wb").write(index)
+    open(os.path.join(www, "big.bin"), "wb").write(big)
+    open(os.path.join(www, "sub", "a.txt"), "wb").write(b"a\n")
+    port = free_port() if STACK == "kernel" else 8080
+    srv, out = start_server([exe("httpd"), "-p", www, "--port", str(port), "-d", "25", "--json",
+                             "-q"] + stack_args("server", 2))
+    url = "http://%s:%d" % (server_addr(), port)
+    wget = [exe("wget")] + stack_args("client", 2)
+    n = 1000 if STACK == "kernel" else 300
+
+    # 1. One connection per request: every request completes, exact bytes.
+    j = last_json(run(wget + [url + "/index.html", str(n), "-c", "8", "--json", "-q"]).stdout, "wget")
+    check(j["completed"] == n, "completed %d of %d: %s" % (j["completed"], n, j))
+    check(j["errors"]["total"] == 0, "errors: %s" % j["errors"])
+    check(j["connections"] == n, "connections %d != %d" % (j["connections"], n))
+    check(j["body_bytes"] == n * len(index), "body bytes %d != %d" % (j["body_bytes"], n * len(index)))
+    check(j["latency"]["count"] == n and j["latency"]["max_us"] > 0, "latency: %s" % j["latency"])
+    print("ok: %d GETs, one connection each, exact bytes" % n)
+
+    # 2. Keep-alive, large body written as send space opens; -o saves it intact.
+    saved = os.path.join(TMP, "saved.bin")
+    j = last_json(run(wget + [url + "/big.bin", "40", "-c", "4", "--keepalive", "--json", "-q",
+                              "-o", saved]).stdout, "wget")
+    check(j["completed"] == 40 and j["errors"]["total"] == 0, "keep-alive run: %s" % j)
+    check(j["connections"] == 4, "keep-alive opened %d connections, wanted 4" % j["connections"])
+    check(j["body_bytes"] == 40 * len(big), "keep-alive body bytes %d" % j["body_bytes"])
+    check(open(saved, "rb").read() == big, "-o file differs from the served file")
+    print("ok: 40 x 300 KiB over 4 keep-alive connections, body intact")
+
+    # 3. 404s are counted as HTTP errors; the tool exits 3 when nothing succeeded.
+    r = run(wget + [url + "/missing", "5", "--json", "-q"], expect_rc=3)
+    j = last_json(r.stdout, "wget")
+    check(j["status"]["4xx"] == 5 and j["errors"]["http_status"] == 5, "404 run: %s" % j)
+    print("ok: 404s reported as http_status errors")
+
+    extra = 0
+    if STACK == "kernel":
+        # 4. Protocol details, checked on the wire with plain sockets.
+        d = raw_http(port, b"GET /index.html HTTP/1.0\r\n\r\n", expect_close=True)
+        check(d.startswith(b"HTTP/1.0 200 OK\r\n"), "HTTP/1.0 status line: %r" % d[:40])
+        check(b"Content-Length: %d\r\n" % len(index) in d and b"Content-Type: text/html\r\n" in d,
+              "headers: %r" % d)
+        check(d.endswith(index), "HTTP/1.0 body")
+        d = raw_http(port, b"GET /sub/a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                           b"HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+                           b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                     expect_close=True)
+        check(d.count(b"HTTP/1.1 ") == 3, "pipelined responses: %r" % d)
+        check(b"Content-Length: 2\r\nContent-Type: text/plain\r\n" in d and b"\r\n\r\na\nHTTP/1.1" in d,
+              "a.txt response: %r" % d)
+        check(b"HTTP/1.1 404 Not Found" in d.split(b"HTTP/1.1 200 OK")[-1], "404 last: %r" % d)
+        d = raw_http(port, b"GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+                     expect_close=False)
+        check(b"Connection: keep-alive" in d and d.endswith(index), "1.0 keep-alive: %r" % d)
+        d = raw_http(port, b"garbage\r\n\r\n", expect_close=True)
+        check(d.startswith(b"HTTP/1.1 400 "), "bad request: %r" % d[:40])
+        extra = 6
+        print("ok: HTTP/1.0, pipelining, HEAD, 404, 1.0 keep-alive, 400 on the wire")
+
+    s = stop_server(srv, out)
+    want = n + 40 + 5 + extra
+    check(s["requests"] == want, "server counted %d requests, wanted %d" % (s["requests"], want))
+    check(s["status_404"] == 5 + (1 if extra else 0), "server 404s: %s" % s)
+    check(s["errors"] == 0, "server errors: %s" % s)
+    print("ok: server summary agrees (%d requests, 0 errors)" % want)
+
+
+def case_tcpperf():
+    port = free_port() if STACK == "kernel" else 5201
+    cli = [exe("tcpperf"), "-c", server_addr(), "--port", str(port), "--json", "-q"]
+    srv_base = [exe("tcpperf"), "-s", "--port", str(port), "--json", "-q", "-d", "20"]
+
+    # stream: what the client wrote is exactly what the server read.
+    srv, out = start_server(srv_base + ["--exit-after", "4"] + stack_args("server", 2))
+    c = last_json(run(cli + ["--mode", "stream", "-m", "2", "-t", "1"] + stack_args("client", 2)).stdout, "client")
+    s = wait_server(srv, out)
+    check(c["bytes_sent"] > 0 and c["errors"]["total"] == 0, "stream client: %s" % c)
+    check(s["bytes_received"] == c["bytes_sent"], "stream: server read %d, client wrote %d" %
+          (s["bytes_received"], c["bytes_sent"]))
+    check(s["connections"] == 4 and s["errors"]["total"] == 0, "stream server: %s" % s)
+    print("ok: stream %.2f Gbps, %d bytes, exact" % (c["gbps_sent"], c["bytes_sent"]))
+
+    # rr: exactly -n transactions, each answered once.
+    n = 4000 if STACK == "kernel" else 1000
+    srv, out = start_server(srv_base + ["--exit-after", "4"] + stack_args("server", 2))
+    c = last_json(run(cli + ["--mode", "rr", "-m", "2", "-n", str(n), "-l", "100"] + stack_args("client", 2)).stdout, "client")
+    s = wait_server(srv, out)
+    check(c["transactions"] == n and s["transactions"] == n, "rr transactions %d/%d != %d" %
+          (c["transactions"], s["transactions"], n))
+    check(c["bytes_sent"] == n * 100 == s["bytes_received"] == s["bytes_sent"] == c["bytes_received"],
+          "rr bytes: client %s server %s" % (c, s))
+    check(c["latency"]["count"] == n and c["errors"]["total"] == 0, "rr: %s" % c)
+    print("ok: rr %d transactions, p99 %.0f us" % (n, c["latency"]["p99_us"]))
+
+    # crr: one connection per transaction.
+    n = 600 if STACK == "kernel" else 200
+    srv, out = start_server(srv_base + ["--exit-after", str(n)] + stack_args("server", 2))
+    c = last_json(run(cli + ["--mode", "crr", "-m", "4", "-n", str(n)] + stack_args("client", 2)).stdout, "client")
+    s = wait_server(srv, out)
+    check(c["connections"] == n == c["transactions"] == s["connections"] == s["transactions"],
+          "crr: client %s server %s" % (c, s))
+    check(c["errors"]["total"] == 0 and s["errors"]["total"] == 0, "crr errors: %s %s" % (c, s))
+    print("ok: crr %d connections, %.0f conn/s" % (n, c["connections_per_s"]))
+
+
+def case_udpperf():
+    port = free_port() if STACK == "kernel" else 5301
+    cli = [exe("udpperf"), "-c", server_addr(), "--port", str(port), "--json", "-q"]
+    srv_base = [exe("udpperf"), "-s", "--port", str(port), "--json", "-q", "-d", "20",
+                "--exit-flows", "2"]
+
+    # Paced: nothing lost, every datagram counted once.
+    srv, out = start_server(srv_base + stack_args("server", 2))
+    c = last_json(run(cli + ["-r", "4000", "-n", "4000", "-l", "200"] + stack_args("client", 2)).stdout, "client")
+    s = wait_server(srv, out)
+    check(c["datagrams"] == 4000 and c["bytes"] == 4000 * 200 and c["errors"] == 0, "client: %s" % c)
+    check(s["flows_ended"] == 2 and s["malformed"] == 0, "server flows: %s" % s)
+    check(s["datagrams"] + s["lost"] == 4000, "received %d + lost %d != 4000" % (s["datagrams"], s["lost"]))
+    check(s["lost"] == 0 and s["bytes"] == 800000, "paced run lost datagrams: %s" % s)
+    print("ok: 4000 paced datagrams, none lost")
+
+    # Flood: loss may happen, but received + lost == sent exactly.
+    srv, out = start_server(srv_base + stack_args("server", 2))
+    c = last_json(run(cli + ["-t", "1", "-l", "1000"] + stack_args("client", 2)).stdout, "client")
+    s = wait_server(srv, out)
+    check(c["datagrams"] > 0, "flood sent nothing: %s" % c)
+    check(s["datagrams"] + s["lost"] == c["datagrams"], "flood: received %d + lost %d != sent %d" %
+          (s["datagrams"], s["lost"], c["datagrams"]))
+    check(s["bytes"] == s["datagrams"] * 1000, "flood bytes: %s" % s)
+    print("ok: flood %d sent, %d received, %d lost (%.2f%%): counters add up" %
+          (c["datagrams"], s["datagrams"], s["lost"], s["loss_pct"]))
+
+
+def case_args():
+    # Clear errors for bad input, exit code 2, never a crash.
+    bad = [
+        (["httpd"], "missing -p"),
+        (["httpd", "-p", "/nonexistent-dir", "--port", "1"], "does not exist"),
+        (["httpd", "-p", "/tmp", "-N", "0"], "out of range"),
+        (["wget"], "missing URL"),
+        (["wget", "ftp://1.2.3.4/", "3"], "only http://"),
+        (["wget", "http://example.com/", "3"], "IPv4 address"),
+        (["wget", "http://127.0.0.1/", "many"], "not a number"),
+        (["wget", "http://127.0.0.1/", "3", "-N", "4", "-c", "2"], "less than -N"),
+        (["tcpperf"], "exactly one of -s"),
+        (["tcpperf", "-c", "127.0.0.1", "--mode", "bulk"], "not stream, rr or crr"),
+        (["tcpperf", "-c", "127.0.0.1", "--mode", "stream", "-n", "5"], "rr or crr"),
+        (["udpperf", "-c", "127.0.0.1", "-l", "8"], "out of range"),
+        (["udpperf", "-s", "--bogus"], "unknown option"),
+    ]
+    for args, words in bad:
+        r = run([exe(args[0])] + args[1:], expect_rc=None, timeout=10)
+        check(r.returncode in (1, 2), "%s: exit %d" % (args, r.returncode))
+        check(words in r.stderr, "%s: message %r lacks %r" % (args, r.stderr, words))
+    for tool in ("httpd", "wget", "tcpperf", "udpperf"):
+        r = run([exe(tool), "--help"], timeout=10)
+        check("usage:" in r.stdout, "%s --help" % tool)
+    if STACK == "mtcp":
+        r = run([exe("wget"), "http://10.0.0.1/", "1"], expect_rc=1, timeout=10)
+        check("-f mtcp.conf" in r.stderr, "mtcp build without -f: %r" % r.stderr)
+    print("ok: %d bad command lines rejected with clear messages; --help works" % len(bad))
+
+
+try:
+    {"http": case_http, "tcpperf": case_tcpperf, "udpperf": case_udpperf, "args": case_args}[CASE]()
+finally:
+    cleanup()
+print("PASS %s %s" % (STACK, CASE))
