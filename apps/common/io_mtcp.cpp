@@ -14,6 +14,10 @@
 #include "mtcp/mudp_api.h"
 #include "net_io.hpp"
 
+// Weak until src/api provides it everywhere: without it the stack picks source
+// ports itself (correct with one core; replies may reach the wrong core with more).
+#pragma weak mtcp_init_rss
+
 namespace mvnf::app {
 
 namespace {
@@ -101,7 +105,7 @@ bool io::open(int core, std::string& err) {
 }
 
 int io::tcp_socket() {
-    int s = mtcp_socket(ctx(_ctx), AF_INET, MTCP_SOCK_STREAM, 0);
+    int s = mtcp_socket(ctx(_ctx), AF_INET, SOCK_STREAM, 0);
     if (s >= 0) {
         mtcp_setsock_nonblock(ctx(_ctx), s);
         int one = 1;
@@ -110,7 +114,8 @@ int io::tcp_socket() {
     return s;
 }
 int io::udp_socket() {
-    int s = mtcp_socket(ctx(_ctx), AF_INET, MTCP_SOCK_DGRAM, 0);
+    // SOCK_DGRAM as mTCP apps pass it (the API rejects MTCP_SOCK_DGRAM).
+    int s = mtcp_socket(ctx(_ctx), AF_INET, SOCK_DGRAM, 0);
     if (s >= 0) mtcp_setsock_nonblock(ctx(_ctx), s);
     return s;
 }
@@ -162,6 +167,7 @@ ssize_t io::recvfrom(int s, void* buf, size_t len, sockaddr_in* from) {
                          from ? &fl : nullptr);
 }
 int io::init_rss(in_addr_t saddr, in_addr_t daddr, uint16_t dport_host) {
+    if (!&mtcp_init_rss) return 0;
     return mtcp_init_rss(ctx(_ctx), saddr, 1, daddr, htons(dport_host));
 }
 

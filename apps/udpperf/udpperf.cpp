@@ -220,7 +220,10 @@ void run_client(io& n, core_stats& st, uint64_t deadline, uint64_t quota, uint64
             put64(&pkt[16], seq);
             ssize_t w = n.sendto(s, pkt.data(), pkt.size(), dst);
             if (w < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                // EHOSTUNREACH early on: the stack's ARP queue is full while the
+                // server's address resolves (mTCP build); retry for a few seconds.
+                bool resolving = errno == EHOSTUNREACH && t - t0 < 3000000000ull;
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || resolving) {
                     st.would_block.add();
                     break;  // not sent: retried with the same sequence number
                 }

@@ -237,7 +237,7 @@ private:
             }
             size_t n = size_t(r) - off;
             if (c.has_length && c.body + n > c.length) return finish(s, c, e_malformed);
-            save_body(buf + off, n);
+            save_body(s, buf + off, n);
             c.body += n;
             _st.body_bytes.add(n);
             if (c.has_length && c.body == c.length) return complete(s, c, false);
@@ -276,19 +276,22 @@ private:
         return true;
     }
 
-    void save_body(const char* p, size_t n) {
-        if (g_opt.out_file.empty() || _saving_done) return;
+    // Saves the body of the first response (-o): the first connection to get
+    // body bytes owns the file until its response completes or fails.
+    void save_body(int s, const char* p, size_t n) {
+        if (g_opt.out_file.empty() || _saving_done || (_saving_sock >= 0 && _saving_sock != s)) return;
         std::lock_guard<std::mutex> l(g_mu);
-        if (g_saved && !_saving) {
+        if (g_saved && _saving_sock != s) {
             _saving_done = true;
             return;
         }
-        g_saved = _saving = true;
+        g_saved = true;
+        _saving_sock = s;
         g_first_body.append(p, n);
     }
 
     void complete(int s, conn& c, bool eof) {
-        if (_saving) _saving = false, _saving_done = true;
+        if (_saving_sock == s) _saving_sock = -1, _saving_done = true;
         uint64_t lat = now_ns() - c.t_start;
         _st.hist.record(lat);
         _st.lat_sum.add(lat);
@@ -322,10 +325,11 @@ private:
     }
 
     void finish(int s, conn&, err_kind k) {
-        if (_saving) {
+        if (_saving_sock == s) {
             std::lock_guard<std::mutex> l(g_mu);
             g_first_body.clear();
-            g_saved = _saving = false;
+            g_saved = false;
+            _saving_sock = -1;
         }
         _st.errs[k].add();
         _st.failed.add();
@@ -340,7 +344,8 @@ private:
     std::string _req;
     sockaddr_in _dst{};
     std::unordered_map<int, conn> _conns;
-    bool _saving = false, _saving_done = false;
+    int _saving_sock = -1;
+    bool _saving_done = false;
 };
 
 bool parse_args(int argc, char** argv, std::string& err) {
