@@ -207,6 +207,8 @@ void layer::adopt_syn_options(tcb& c, const tcp_repr& seg, nanos now) {
 
 void layer::on_established(uint32_t idx, nanos now) {
     tcb& c = _pool[idx];
+    // RFC 6298 5.7: a lost SYN/SYN-ACK with no RTT sample -> RTO back to 3 s.
+    if (!c.have_rtt && c.retries > 0) c.rto = std::max<nanos>(c.rto, 3 * sec);
     c.retries = 0;
     c.t_rexmt = no_deadline;
     if (c.keepalive || _cfg.idle_timeout) {
@@ -318,10 +320,25 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     // First: the sequence number test (RFC 9293 3.10.7.4 table).
     const uint32_t wnd = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
     const uint32_t seg_len = uint32_t(payload.size()) + (syn ? 1 : 0) + (fin ? 1 : 0);
-    bool acceptable;
-    if (seg_len == 0) acceptable = wnd == 0 ? seg.seq == c.rcv_nxt : seg.seq.in_window(c.rcv_nxt, wnd);
-    else acceptable = wnd != 0 && (seg.seq.in_window(c.rcv_nxt, wnd) ||
-                                   (seg.seq + seg_len - 1).in_window(c.rcv_nxt, wnd));
+    enum class shape : uint8_t { empty_zero_wnd, empty_open_wnd, data_zero_wnd, data_open_wnd };
+    const shape sh = seg_len == 0 ? (wnd == 0 ? shape::empty_zero_wnd : shape::empty_open_wnd)
+                                  : (wnd == 0 ? shape::data_zero_wnd : shape::data_open_wnd);
+    bool acceptable = false;
+    switch (sh) {
+        case shape::empty_zero_wnd:  // 3.10.7.4 table row 1: SEG.SEQ = RCV.NXT
+            acceptable = seg.seq == c.rcv_nxt;
+            break;
+        case shape::empty_open_wnd:  // row 2: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+            acceptable = seg.seq.in_window(c.rcv_nxt, wnd);
+            break;
+        case shape::data_zero_wnd:  // row 3: not acceptable
+            acceptable = false;
+            break;
+        case shape::data_open_wnd:  // row 4: first or last octet inside the window
+            acceptable = seg.seq.in_window(c.rcv_nxt, wnd) ||
+                         (seg.seq + seg_len - 1).in_window(c.rcv_nxt, wnd);
+            break;
+    }
     // 3.10.7.4: with a zero window, still take ACKs and RSTs at RCV.NXT (window probes).
     const bool zero_window_probe = !acceptable && wnd == 0 && seg.seq == c.rcv_nxt;
     if (!acceptable && !zero_window_probe) {
@@ -639,6 +656,39 @@ void layer::process_fin(uint32_t idx, nanos now) {
             break;
         default:
             break;
+    }
+}
+
+void layer::icmp_error(const four_tuple& t, seq32 quoted_seq, icmp_kind kind, uint16_t next_mtu,
+                       nanos now) {
+    const uint32_t idx = find_flow(t);
+    if (idx == npos) {
+        ++_stats.icmp_ignored;
+        return;
+    }
+    tcb& c = _pool[idx];
+    // RFC 5927 4.1: only believe errors quoting a sequence number in flight.
+    if (!(c.snd_una <= quoted_seq && quoted_seq < c.snd_max)) {
+        ++_stats.icmp_ignored;
+        return;
+    }
+    ++_stats.icmp_accepted;
+    switch (kind) {
+        case icmp_kind::hard_unreachable:  // RFC 1122 4.2.3.9: abort only while connecting (as Linux)
+            if (c.st == state::syn_sent) finish(idx, error::connection_refused);
+            return;
+        case icmp_kind::frag_needed: {  // RFC 1191 5: shrink the MSS, resend at once
+            const uint32_t mtu = next_mtu >= 576 ? next_mtu : 576;
+            const uint16_t mss = uint16_t(std::min<uint32_t>(mtu - 40, c.mss));
+            if (mss < c.mss) {
+                c.mss = mss;
+                c.snd_nxt = c.snd_una;
+                output(idx, now);
+            }
+            return;
+        }
+        case icmp_kind::soft:  // RFC 1122 4.2.3.9: soft errors do not abort
+            return;
     }
 }
 

@@ -39,6 +39,10 @@ public:
     void input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now);
     // Runs every timer due at or before now.
     void poll(nanos now);
+    // An ICMP error quoting one of our segments (RFC 1122 4.2.3.9, RFC 5927).
+    enum class icmp_kind : uint8_t { hard_unreachable, frag_needed, soft };
+    void icmp_error(const four_tuple& t, seq32 quoted_seq, icmp_kind kind, uint16_t next_mtu,
+                    nanos now);
     // Earliest pending timer, or no_deadline.
     nanos next_deadline() const { return _heap.empty() ? no_deadline : _pool[_heap[0]].deadline; }
 

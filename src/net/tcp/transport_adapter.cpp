@@ -45,4 +45,19 @@ void transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wir
     if (_ip.send_ipv4(buf, h, uint32_t(len), _now) != net::send_status::queued) ++_tx_failed;
 }
 
+// The quoted datagram is one of ours: its source is local. The seam does not
+// pass the next-hop MTU, so frag-needed falls back to 576 (RFC 1191 5).
+void transport_adapter::icmp_error(uint8_t type, uint8_t code, const wire::ipv4_repr& quoted,
+                                   bytes quoted_l4, nanos now) {
+    if (quoted_l4.size() < 8) return;
+    const four_tuple t{quoted.src, quoted.dst, load_be16(quoted_l4.data()),
+                       load_be16(quoted_l4.data() + 2)};
+    const seq32 seq(load_be32(quoted_l4.data() + 4));
+    layer::icmp_kind kind = layer::icmp_kind::soft;
+    if (type == 3 && (code == 2 || code == 3)) kind = layer::icmp_kind::hard_unreachable;
+    else if (type == 3 && code == 4) kind = layer::icmp_kind::frag_needed;
+    _now = now;
+    _layer.icmp_error(t, seq, kind, 0, now);
+}
+
 }  // namespace mvnf::tcp

@@ -22,6 +22,8 @@ public:
     void input(const wire::ipv4_repr& ip, bytes segment, nanos now) override;
     void poll_timers(nanos now) override;
     nanos next_deadline() const override { return _layer.next_deadline(); }
+    void icmp_error(uint8_t type, uint8_t code, const wire::ipv4_repr& quoted, bytes quoted_l4,
+                    nanos now) override;
 
     uint64_t tx_no_buffer() const { return _tx_no_buffer; }
     uint64_t tx_failed() const { return _tx_failed; }

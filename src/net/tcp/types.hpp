@@ -123,6 +123,7 @@ struct stats {
              zero_window_probes = 0, keepalive_probes = 0, delayed_acks = 0;
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
+    uint64_t icmp_accepted = 0, icmp_ignored = 0;
 };
 
 // A socket: a connection slot or a listener, with a generation so a stale

@@ -697,3 +697,31 @@ TEST_F(scripted, RandomMutationsNeverCrash) {
     EXPECT_GT(s.drop_bad_option_len + s.drop_bad_option_value + s.drop_bad_offset, 0u);
     (void)h;
 }
+
+TEST_F(scripted, IcmpErrorsValidatedAndApplied) {
+    auto h = l->connect(ip_a, 1234, ip_b, peer_port, now);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto syn = expect();
+    const four_tuple t{ip_a, ip_b, 1234, peer_port};
+    // A quoted sequence number outside what we have in flight is ignored (RFC 5927).
+    l->icmp_error(t, syn.h.seq + 100, layer::icmp_kind::hard_unreachable, 0, now);
+    EXPECT_EQ(l->info(*h)->st, state::syn_sent);
+    EXPECT_EQ(l->counters().icmp_ignored, 1u);
+    l->icmp_error(t, syn.h.seq, layer::icmp_kind::hard_unreachable, 0, now);
+    EXPECT_EQ(l->info(*h)->err, error::connection_refused);
+}
+
+TEST_F(scripted, FragNeededShrinksMss) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1460});
+    ASSERT_TRUE(l->send(h, pattern(3000), now));
+    EXPECT_EQ(expect().len(), 1460u);
+    while (!sink.out.empty()) expect();
+    l->icmp_error({ip_a, ip_b, port, peer_port}, our_iss + 1, layer::icmp_kind::frag_needed, 1000,
+                  now);
+    EXPECT_EQ(l->info(h)->mss, 960);
+    auto re = expect();  // resent at once in smaller segments
+    EXPECT_EQ(re.h.seq, our_iss + 1);
+    EXPECT_EQ(re.len(), 960u);
+    sink.out.clear();
+}
