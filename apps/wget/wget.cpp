@@ -20,7 +20,7 @@ using namespace mvnf::app;
 namespace {
 
 struct options {
-    std::string url, host, path, conf, out_file;
+    std::string url, host, path, conf, out_file, json_file;
     uint32_t addr = 0;
     uint16_t port = 80;
     uint64_t requests = 0;
@@ -42,6 +42,7 @@ const char* usage =
     "  --keepalive   reuse connections (HTTP/1.1 keep-alive); default: one per request\n"
     "  --timeout S   per-request timeout in seconds (default 10)\n"
     "  --json        print the final summary as one JSON line\n"
+    "  --json-out F  also write the JSON summary to file F (keeps the text summary)\n"
     "  -q            no once-a-second progress line\n"
     "  -h, --help    this text\n";
 
@@ -349,9 +350,10 @@ private:
 };
 
 bool parse_args(int argc, char** argv, std::string& err) {
-    enum { o_keep = 1000, o_json, o_timeout };
+    enum { o_keep = 1000, o_json, o_timeout, o_json_out };
     static option longs[] = {{"keepalive", no_argument, nullptr, o_keep},
                              {"json", no_argument, nullptr, o_json},
+                             {"json-out", required_argument, nullptr, o_json_out},
                              {"timeout", required_argument, nullptr, o_timeout},
                              {"help", no_argument, nullptr, 'h'},
                              {nullptr, 0, nullptr, 0}};
@@ -375,6 +377,7 @@ bool parse_args(int argc, char** argv, std::string& err) {
             case 'q': g_opt.quiet = true; break;
             case o_keep: g_opt.keepalive = true; break;
             case o_json: g_opt.json = true; break;
+            case o_json_out: g_opt.json_file = optarg; break;
             case o_timeout:
                 if (!parse_double(optarg, 0.001, 3600, "--timeout", g_opt.timeout, err)) return false;
                 break;
@@ -487,8 +490,7 @@ int main(int argc, char** argv) {
         errs.num(err_names[k], v);
         if (v) err_text += fmt(" %s %llu", err_names[k], (unsigned long long)v);
     }
-    if (g_opt.json) {
-        printf("%s\n", json()
+    const std::string summary = json()
                            .str("tool", "mvnf-wget")
                            .str("stack", stack_name())
                            .str("url", g_opt.url)
@@ -513,7 +515,18 @@ int main(int argc, char** argv) {
                                               .done())
                            .raw("errors", errs.done())
                            .done()
-                           .c_str());
+                           ;
+    if (!g_opt.json_file.empty()) {
+        FILE* f = fopen(g_opt.json_file.c_str(), "w");
+        if (!f || fprintf(f, "%s\n", summary.c_str()) < 0) {
+            fprintf(stderr, "mvnf-wget: cannot write %s: %s\n", g_opt.json_file.c_str(), strerror(errno));
+            if (f) fclose(f);
+            return 1;
+        }
+        fclose(f);
+    }
+    if (g_opt.json) {
+        printf("%s\n", summary.c_str());
     } else {
         printf("\n== mvnf-wget summary (%s stack) ==\n", stack_name());
         printf("requests   %llu of %llu completed in %.2f s  ->  %s requests/s\n",
