@@ -35,11 +35,14 @@ python3 -c "print('<html><body>' + 'mtcp-vnf ' * 110 + '</body></html>')" >"$tmp
 size=$(stat -c %s "$tmp/www/index.html")
 
 # Two mtcp.conf files: the two ends of one shm link, each with its own IPv4
-# address. ARP between the two stacks resolves on its own.
+# address. ARP between the two stacks resolves on its own. With 2+ CPUs the
+# two stacks are pinned to different CPUs.
 for end in 1 2; do
+  mask=1; [ "$(nproc)" -ge 2 ] && mask=$end
   cat >"$tmp/end$end.conf" <<CONF
 port = shm:$link
 num_cores = 1
+core_mask = 0x$mask
 ip_addr = 10.0.0.$end
 tcp_timewait = 0
 max_concurrency = 4096
