@@ -267,3 +267,36 @@ int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) {
 }
 
 }  // extern "C"
+
+// ---- mtcp_init_rss: mTCP's RSS-aware source ports. The replies of a flow
+// reach the queue the port's symmetric hash picks; connect() keeps only
+// ephemeral ports whose 4-tuple hashes to this context's queue.
+#include "netio/rss/rss.hpp"
+
+namespace mvnf::api {
+
+static bool rss_port_ok(void* ctx, const tcp::four_tuple& t) {
+    auto* c = static_cast<mtcp_context*>(ctx);
+    netio::flow_key k;
+    k.kind = netio::flow_kind::ipv4_ports;
+    k.proto = 6;
+    k.src = t.remote_ip, k.dst = t.local_ip;  // as the reply arrives
+    k.sport = t.remote_port, k.dport = t.local_port;
+    return netio::rss_pick_queue(k, c->rss_queues) == unsigned(c->cpu);
+}
+
+}  // namespace mvnf::api
+
+extern "C" int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in_addr_t daddr,
+                             in_addr_t dport) {
+    if (!enter(mctx)) return -1;
+    (void)daddr, (void)dport;  // the filter hashes each candidate's real 4-tuple
+    if (num_addr < 1) return set_errno_ret(EINVAL);
+    const ipv4_addr base(ntohl(saddr_base));
+    // One address per port here: the source must be ours (or INADDR_ANY).
+    if (!base.is_any() && base != mctx->st->local_ip()) return set_errno_ret(EADDRNOTAVAIL);
+    mctx->rss_queues = mctx->q ? mctx->inst->ports[0]->num_queues() : 1;
+    mctx->rss_filter = true;
+    mctx->tcp->set_port_filter(&rss_port_ok, mctx);
+    return 0;
+}
