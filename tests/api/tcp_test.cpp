@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -465,6 +466,113 @@ TEST(ApiTcp, SocketOptionsApply) {
         }
         ASSERT_EQ(mtcp_get_stats(c, &st), 0);
         EXPECT_GE(st.tcp_rst_sent, 1u);
+    }
+    EXPECT_EQ(peer.finish(), 0);
+    alarm(0);
+}
+
+// Two cores on each side (hw mode: one shm queue per core). The client runs
+// on core 1 only: with mtcp_init_rss its ephemeral ports hash back to queue
+// 1, so the handshake completes; nobody polls queue 0.
+TEST(ApiTcp, InitRssSteersRepliesToTheConnectingCore) {
+    alarm(40);
+    peer_process peer;
+    peer.start(
+        unique_link("rss"),
+        [](mctx_t ctx0, int fd) {
+            std::atomic<int> served{0}, ready{0};
+            auto serve = [&](mctx_t c) {
+                const int ls = mtcp_socket(c, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+                auto a = addr("0.0.0.0", port_echo);
+                if (mtcp_bind(c, ls, sa(a), sizeof a) != 0 || mtcp_listen(c, ls, 16) != 0)
+                    return;
+                const int ep = mtcp_epoll_create1(c, 0);
+                mtcp_epoll_event ev{};
+                ev.events = MTCP_EPOLLIN;
+                ev.data.sockid = ls;
+                mtcp_epoll_ctl(c, ep, MTCP_EPOLL_CTL_ADD, ls, &ev);
+                ++ready;
+                char b[256];
+                int conn = -1;
+                while (served.load() < 3) {
+                    mtcp_epoll_event e[4];
+                    const int n = mtcp_epoll_wait(c, ep, e, 4, 20);
+                    for (int i = 0; i < n; ++i) {
+                        if (e[i].data.sockid == ls) {
+                            conn = mtcp_accept(c, ls, nullptr, nullptr);
+                            if (conn < 0) continue;
+                            mtcp_epoll_event ce{};
+                            ce.events = MTCP_EPOLLIN;
+                            ce.data.sockid = conn;
+                            mtcp_epoll_ctl(c, ep, MTCP_EPOLL_CTL_ADD, conn, &ce);
+                        } else {
+                            const ssize_t r = mtcp_read(c, e[i].data.sockid, b, sizeof b);
+                            if (r > 0) mtcp_write(c, e[i].data.sockid, b, size_t(r));
+                            else if (r == 0) {
+                                mtcp_close(c, e[i].data.sockid);
+                                ++served;
+                            }
+                        }
+                    }
+                }
+                for (int i = 0; i < 10; ++i) {
+                    mtcp_epoll_event e[1];
+                    (void)mtcp_epoll_wait(c, ep, e, 1, 10);
+                }
+            };
+            std::thread t1([&] {
+                mctx_t c1 = mtcp_create_context(1);
+                if (!c1) return;
+                serve(c1);
+                mtcp_destroy_context(c1);
+            });
+            // Core 0 serves from this thread; it signals once both listen.
+            std::thread sig([&] {
+                while (ready.load() < 2) usleep(1000);
+                signal_ready(fd);
+            });
+            serve(ctx0);
+            sig.join();
+            t1.join();
+            return served.load() == 3 ? 0 : 20;
+        },
+        "num_cores = 2\n");
+    {
+        local_side me(peer.link);
+        ASSERT_NE(me.ctx, nullptr);
+        bool ok = true;
+        std::string why;
+        std::thread([&] {
+            mctx_t c1 = mtcp_create_context(1);
+            if (!c1) return void(ok = false);
+            auto fail = [&](std::string w) { ok = false, why = w + ": " + strerror(errno); };
+            auto peer_addr = addr(ip_child, port_echo);
+            auto foreign = inet_addr("10.1.1.1");
+            if (mtcp_init_rss(c1, foreign, 1, peer_addr.sin_addr.s_addr, htons(port_echo)) != -1 ||
+                errno != EADDRNOTAVAIL)
+                fail("init_rss with a foreign address");
+            if (mtcp_init_rss(c1, INADDR_ANY, 1, peer_addr.sin_addr.s_addr, htons(port_echo)) != 0)
+                fail("init_rss");
+            for (int i = 0; i < 3 && ok; ++i) {
+                const int s = mtcp_socket(c1, AF_INET, SOCK_STREAM, 0);
+                if (mtcp_connect(c1, s, sa(peer_addr), sizeof peer_addr) != 0) {
+                    fail("connect " + std::to_string(i));
+                    break;
+                }
+                char b[8];
+                if (mtcp_write(c1, s, "rss", 3) != 3 || mtcp_read(c1, s, b, 3) != 3 ||
+                    std::string(b, 3) != "rss")
+                    fail("echo");
+                mtcp_close(c1, s);
+            }
+            const int ep = mtcp_epoll_create1(c1, 0);
+            for (int i = 0; i < 20; ++i) {
+                mtcp_epoll_event e[1];
+                (void)mtcp_epoll_wait(c1, ep, e, 1, 10);
+            }
+            mtcp_destroy_context(c1);
+        }).join();
+        EXPECT_TRUE(ok) << why;
     }
     EXPECT_EQ(peer.finish(), 0);
     alarm(0);
