@@ -125,6 +125,14 @@ def write_md(path, res, pngs):
                 t = stat(c, st, "tx_pps")
                 if s and t:
                     extra.append("udp %s: sent %s pkt/s, loss %.1f%%" % (st, fmt(t["median"]), s["median"]))
+    mem = [(int(c["id"][5:-1]) * 1000, stat(c, "ours", "server_rss_kib")) for c in res["cells"]
+           if c["id"].startswith("scale")]
+    mem = sorted((n, s["median"]) for n, s in mem if s)
+    if len(mem) >= 2:
+        (n0, r0), (n1, r1) = mem[0], mem[-1]
+        extra.append("ours: marginal server memory %s B/conn between %d and %d connections (RSS delta; the "
+                     "per-core pools are sized by max_concurrency = conns + 1024, rcvbuf = sndbuf = 8 KiB)"
+                     % (fmt((r1 - r0) * 1024 / (n1 - n0)), n0, n1))
     if extra:
         L += ["", "Notes from the runs: " + "; ".join(extra) + "."]
     L += ["", "Raw data: `results.csv` (one row per repetition and metric), `results.json` (everything)."]
@@ -164,8 +172,8 @@ def plots(outdir, res):
     # 1: ratios ours/Linux with the targets
     rs = [r for r in rows(res) if r["ratio"] is not None]
     if rs:
-        fig, ax = plt.subplots(figsize=(8, 4))
-        labels = ["%s\n%s" % (r["id"], NAMES.get(r["metric"], r["metric"])) for r in rs]
+        fig, ax = plt.subplots(figsize=(8, 4.6))
+        labels = ["%s %s" % (r["id"], NAMES.get(r["metric"], r["metric"])) for r in rs]
         ax.bar(range(len(rs)), [r["ratio"] for r in rs], color=C["ours"])
         for i, r in enumerate(rs):
             if r["target"]:
@@ -174,7 +182,7 @@ def plots(outdir, res):
         ax.axhline(1, color="gray", lw=0.8, ls="--")
         ax.set_yscale("log")
         ax.set_xticks(range(len(rs)))
-        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_xticklabels(labels, fontsize=7, rotation=40, ha="right")
         ax.set_ylabel("ours / Linux (log)")
         ax.set_title("Ratio ours/Linux per cell (red: target)")
         fig.tight_layout()
