@@ -480,13 +480,13 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         }
         if (c.listener != npos) {
             listener& l = _listeners[c.listener];
-            if (l.half_open) --l.half_open;
             if (l.q_len >= l.backlog) {
                 ++_stats.drop_backlog_full;  // no room to accept it after all
                 send_rst(c, now);
-                free_tcb(idx);
+                free_tcb(idx);  // also gives back its SYN-backlog place
                 return false;
             }
+            if (l.half_open) --l.half_open;
         }
         c.snd_wnd = uint32_t(seg.window) << c.snd_shift;
         c.max_snd_wnd = std::max(c.max_snd_wnd, c.snd_wnd);

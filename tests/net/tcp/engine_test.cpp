@@ -725,3 +725,27 @@ TEST_F(scripted, FragNeededShrinksMss) {
     EXPECT_EQ(re.len(), 960u);
     sink.out.clear();
 }
+
+TEST_F(scripted, FullAcceptQueueRefusesAndKeepsBacklogCounts) {
+    auto h0 = l->listen(ip_a, port, 1);
+    ASSERT_TRUE(h0);
+    lh = *h0;
+    // Two SYNs before any ACK: the second gets a cookie (SYN backlog is 1).
+    inject(seg({.src_port = 1000, .seq = seq32(10), .flags = tcp_flag::syn}));
+    auto sa1 = expect();
+    inject(seg({.src_port = 1000, .seq = seq32(11), .ack = sa1.h.seq + 1}));
+    // The accept queue (1) is now full: further SYNs are dropped, not cookied.
+    inject(seg({.src_port = 1001, .seq = seq32(20), .flags = tcp_flag::syn}));
+    expect_none();
+    EXPECT_EQ(l->counters().drop_backlog_full, 1u);
+    auto h = l->accept(lh);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    // Room again: a normal half-open connection (not a cookie) is created.
+    inject(seg({.src_port = 1002, .seq = seq32(30), .flags = tcp_flag::syn}));
+    expect();
+    EXPECT_EQ(l->counters().syn_cookies_sent, 0u);
+    EXPECT_EQ(l->connections_in(state::syn_received), 1u);
+    advance(300 * sec);
+    sink.out.clear();
+}
