@@ -77,7 +77,7 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now) {
         send_rst_for(t, seg, uint32_t(payload.size()));  // RFC 9293 3.10.7.1 CLOSED
         return;
     }
-    if (_pool[idx].st == state::syn_sent) input_syn_sent(idx, seg, now);
+    if (_pool[idx].st == state::syn_sent) input_syn_sent(idx, seg, payload, now);
     else input_synced(idx, seg, payload, now);
 }
 
@@ -221,7 +221,7 @@ void layer::on_established(uint32_t idx, nanos now) {
 }
 
 // RFC 9293 3.10.7.3 (SYN-SENT).
-void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, nanos now) {
+void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, bytes payload, nanos now) {
     tcb& c = _pool[idx];
     if (seg.has(tcp_flag::ack) && (seg.ack <= c.iss || seg.ack > c.snd_max)) {
         ++_stats.drop_bad_ack;  // first: unacceptable ACK -> RST (unless RST)
@@ -255,7 +255,14 @@ void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, nanos now) {
         c.st = state::established;
         c.ack_now = true;
         on_established(idx, now);
-        output(idx, now);  // ACK the SYN-ACK, plus any queued data
+        // 3.10.7.3: continue at the sixth step: text and FIN riding on the SYN-ACK.
+        const uint32_t gen = c.gen;
+        if (!payload.empty() || seg.has(tcp_flag::fin)) {
+            const uint32_t room = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
+            const bool fits = payload.size() <= std::max<uint32_t>(room, uint32_t(c.rcv.free()));
+            process_text(c, c.rcv_nxt, fits ? payload : bytes{}, fits && seg.has(tcp_flag::fin), now);
+        }
+        if (c.in_use && c.gen == gen) output(idx, now);  // ACK the SYN-ACK, plus queued data
         return;
     }
     // Simultaneous open (RFC 9293 3.5 figure 7): SYN-RECEIVED, resend as SYN-ACK.

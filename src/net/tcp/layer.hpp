@@ -151,7 +151,7 @@ private:
                       nanos now);
     bool accept_cookie(int li, const four_tuple& t, const wire::tcp_repr& seg, nanos now,
                        uint32_t& idx_out);
-    void input_syn_sent(uint32_t idx, const wire::tcp_repr& seg, nanos now);
+    void input_syn_sent(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now);
     void input_synced(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now);
     bool process_ack(uint32_t idx, const wire::tcp_repr& seg, uint32_t payload_len, nanos now);
     void process_text(tcb& c, seq32 seq, bytes payload, bool fin, nanos now);

@@ -730,7 +730,7 @@ TEST_F(scripted, FullAcceptQueueRefusesAndKeepsBacklogCounts) {
     auto h0 = l->listen(ip_a, port, 1);
     ASSERT_TRUE(h0);
     lh = *h0;
-    // Two SYNs before any ACK: the second gets a cookie (SYN backlog is 1).
+    // One connection completes and waits in the accept queue (backlog 1).
     inject(seg({.src_port = 1000, .seq = seq32(10), .flags = tcp_flag::syn}));
     auto sa1 = expect();
     inject(seg({.src_port = 1000, .seq = seq32(11), .ack = sa1.h.seq + 1}));
@@ -748,4 +748,21 @@ TEST_F(scripted, FullAcceptQueueRefusesAndKeepsBacklogCounts) {
     EXPECT_EQ(l->connections_in(state::syn_received), 1u);
     advance(300 * sec);
     sink.out.clear();
+}
+
+TEST_F(scripted, DataOnSynAckIsDelivered) {
+    auto h = l->connect(ip_a, 1234, ip_b, peer_port, now);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    auto syn = expect();
+    auto d = pattern(20);
+    inject(seg({.dst_port = 1234, .seq = seq32(9000), .ack = syn.h.seq + 1,
+                .flags = tcp_flag::syn | A}),
+           d);  // (SYN+FIN together is dropped as malformed)
+    auto ack = expect();
+    EXPECT_EQ(ack.h.ack, seq32(9000 + 1 + 20));
+    EXPECT_EQ(l->info(*h)->st, state::established);
+    std::vector<std::byte> got(64);
+    ASSERT_EQ(*l->recv(*h, got, now), 20u);
+    EXPECT_TRUE(std::equal(d.begin(), d.end(), got.begin()));
 }
