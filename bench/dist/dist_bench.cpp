@@ -2,14 +2,26 @@
 // cores against the direct hw path (core reads its port queue), 64-byte
 // frames over one shm link inside this process. Results go to docs/dist.md.
 //
-//   dist_bench [seconds=2] [mode=all|hw1|hw2|sw1|sw2|sw1split|sw2split]
+//   dist_bench [seconds=2] [case=all]         wall clock, threads pinned
+//   dist_bench --count N [case=all]           lockstep: one thread plays
+//       generator, dispatcher and core in turn, N frames; deterministic work,
+//       for instruction counts (valgrind --tool=callgrind; see docs/dist.md)
+//
+// Cases: hw1 hw2 sw1 sw2 sw1split sw2split. Pinning (wall clock): the
+// generator on CPU 0; everything on the receiving side (hw cores, or the
+// dispatcher thread(s) and the sw cores) on CPU 1 when the machine has 2
+// CPUs, so both modes get the same receive-side CPU budget; with >= 4 CPUs
+// dispatcher and cores get CPUs of their own (printed per case).
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "common/bytes.hpp"
@@ -36,72 +48,164 @@ std::vector<std::byte> frame64(uint32_t flow) {
     return f;
 }
 
+void pin_self(int cpu) {
+    if (cpu < 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+struct bench_case {
+    const char* name;
+    dist::mode m;
+    dist::layout lay;
+    unsigned n;
+};
+
+// Which CPU each role runs on (wall-clock mode).
+struct placement {
+    int gen = -1, rx = -1, tx = -1;
+    std::vector<int> cores;
+    std::string describe(const bench_case& c) const {
+        std::string s = "gen@" + std::to_string(gen);
+        if (c.m == dist::mode::sw) {
+            s += " disp@" + std::to_string(rx);
+            if (c.lay == dist::layout::split) s += " txdisp@" + std::to_string(tx);
+        }
+        for (unsigned i = 0; i < cores.size(); ++i)
+            s += " core" + std::to_string(i) + "@" + std::to_string(cores[i]);
+        return s;
+    }
+};
+
+placement place(const bench_case& c) {
+    placement p;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    p.gen = 0;
+    if (ncpu < 2) {
+        p.gen = -1;
+        p.cores.assign(c.n, -1);
+        return p;
+    }
+    if (ncpu < 4) {  // 2-3 CPUs: the whole receive side shares CPU 1
+        p.rx = p.tx = 1;
+        p.cores.assign(c.n, 1);
+        return p;
+    }
+    int next = 1;
+    if (c.m == dist::mode::sw) {
+        p.rx = next++;
+        p.tx = c.lay == dist::layout::split ? next++ : p.rx;
+    }
+    for (unsigned i = 0; i < c.n; ++i) p.cores.push_back(next < ncpu ? next++ : int(ncpu - 1));
+    return p;
+}
+
+struct link {
+    std::unique_ptr<netio::port> gen, dut;
+    std::unique_ptr<dist::engine> eng;
+};
+
+bool open_link(const bench_case& c, const placement& pl, link& l) {
+    std::string spec = "shm:dist_bench_" + std::to_string(getpid()) + "_" + c.name;
+    netio::port_config pc;
+    pc.num_queues = c.m == dist::mode::hw ? c.n : 1;
+    auto a = netio::open_port(spec, pc);
+    if (!a) {
+        std::fprintf(stderr, "open %s: %s\n", spec.c_str(), a.error().message.c_str());
+        return false;
+    }
+    auto b = netio::open_port(spec, pc);
+    if (!b) {
+        std::fprintf(stderr, "open %s: %s\n", spec.c_str(), b.error().message.c_str());
+        return false;
+    }
+    l.gen = std::move(*a);
+    l.dut = std::move(*b);
+    dist::engine_config cfg;
+    cfg.dist_mode = c.m;
+    cfg.dist_layout = c.lay;
+    cfg.ncores = c.n;
+    cfg.rx_cpu = pl.rx;
+    cfg.tx_cpu = pl.tx;
+    auto e = dist::engine::create(*l.dut, cfg);
+    if (!e) {
+        std::fprintf(stderr, "%s\n", e.error().message.c_str());
+        return false;
+    }
+    l.eng = std::move(*e);
+    return true;
+}
+
+// One generator burst: up to 32 frames copied in and sent.
+[[gnu::noinline]] unsigned gen_round(netio::queue& q, const std::vector<std::vector<std::byte>>& frames,
+                                     uint32_t& fi) {
+    netio::packet p[32];
+    unsigned k = q.alloc_tx(p);
+    for (unsigned i = 0; i < k; ++i) {
+        std::memcpy(p[i].data, frames[fi++ & 255].data(), 64);
+        p[i].len = 64;
+    }
+    unsigned acc = q.tx_burst(std::span(p, k));
+    q.free_tx(std::span(p + acc, k - acc));
+    q.flush();
+    return acc;
+}
+
+// One stack-core burst: receive up to 32, touch each frame, release.
+[[gnu::noinline]] unsigned core_round(netio::queue& q, uint64_t& sink) {
+    netio::packet p[32];
+    unsigned n = q.rx_burst(p);
+    for (unsigned i = 0; i < n; ++i) sink += uint8_t(p[i].data[23]);
+    if (n) q.release(std::span(p, n));
+    return n;
+}
+
+std::vector<std::vector<std::byte>> make_frames() {
+    std::vector<std::vector<std::byte>> frames;
+    for (uint32_t f = 0; f < 256; ++f) frames.push_back(frame64(f));
+    return frames;
+}
+
 struct result_row {
     double rx_mpps, tx_mpps;
     uint64_t dropped;
 };
 
-result_row run(const std::string& name, dist::mode m, dist::layout lay, unsigned ncores,
-               double seconds) {
-    std::string spec = "shm:dist_bench_" + std::to_string(getpid()) + "_" + name;
-    netio::port_config pc;
-    pc.num_queues = m == dist::mode::hw ? ncores : 1;
-    auto a = netio::open_port(spec, pc);
-    auto b = a ? netio::open_port(spec, pc) : decltype(a)(fail(netio::error{}));
-    if (!a || !b) {
-        std::fprintf(stderr, "open %s: %s\n", spec.c_str(),
-                     (!a ? a.error() : b.error()).message.c_str());
-        return {0, 0, 0};
-    }
-    netio::port& gen = **a;
-    dist::engine_config cfg;
-    cfg.dist_mode = m;
-    cfg.dist_layout = lay;
-    cfg.ncores = ncores;
-    auto e = dist::engine::create(**b, cfg);
-    if (!e) {
-        std::fprintf(stderr, "%s\n", e.error().message.c_str());
-        return {0, 0, 0};
-    }
-    (*e)->start();
+result_row run_wall(const bench_case& bc, double seconds) {
+    placement pl = place(bc);
+    std::printf("  [%s: %s]\n", bc.name, pl.describe(bc).c_str());
+    link l;
+    if (!open_link(bc, pl, l)) return {0, 0, 0};
+    dist::engine& e = *l.eng;
+    e.start();
     std::atomic<bool> stop{false};
-    std::vector<std::atomic<uint64_t>> got(ncores);
+    std::vector<std::atomic<uint64_t>> got(bc.n);
     std::atomic<uint64_t> sent{0};
     std::vector<std::thread> th;
-    for (unsigned c = 0; c < ncores; ++c)
+    for (unsigned c = 0; c < bc.n; ++c)
         th.emplace_back([&, c] {
-            netio::queue& q = (*e)->core_queue(c);
-            netio::packet p[32];
+            pin_self(pl.cores[c]);
+            netio::queue& q = e.core_queue(c);
             uint64_t n_total = 0, sink = 0;
             while (!stop.load(std::memory_order_relaxed)) {
-                unsigned n = q.rx_burst(p);
-                if (!n) {
-                    q.wait(1'000'000);
-                    continue;
-                }
-                for (unsigned i = 0; i < n; ++i) sink += uint8_t(p[i].data[23]);  // touch the frame
-                q.release(std::span(p, n));
+                unsigned n = core_round(q, sink);
+                if (!n) q.wait(1'000'000);
                 n_total += n;
             }
             got[c] = n_total + (sink & 0);
         });
-    std::vector<std::vector<std::byte>> frames;
-    for (uint32_t f = 0; f < 256; ++f) frames.push_back(frame64(f));
+    auto frames = make_frames();
     th.emplace_back([&] {
-        netio::packet p[32];
+        pin_self(pl.gen);
+        netio::queue& q = l.gen->q(0);
         uint64_t n_total = 0;
         uint32_t fi = 0;
         while (!stop.load(std::memory_order_relaxed)) {
-            unsigned k = gen.q(0).alloc_tx(p);
-            for (unsigned i = 0; i < k; ++i) {
-                std::memcpy(p[i].data, frames[fi++ & 255].data(), 64);
-                p[i].len = 64;
-            }
-            unsigned acc = gen.q(0).tx_burst(std::span(p, k));
-            gen.q(0).free_tx(std::span(p + acc, k - acc));
-            gen.q(0).flush();
+            unsigned acc = gen_round(q, frames, fi);
             n_total += acc;
-            if (!k) std::this_thread::yield();
+            if (!acc) std::this_thread::yield();
         }
         sent = n_total;
     });
@@ -110,31 +214,60 @@ result_row run(const std::string& name, dist::mode m, dist::layout lay, unsigned
     for (auto& t : th) t.join();
     uint64_t total = 0;
     for (auto& g : got) total += g;
-    auto c = (*e)->read_counters();
-    if (getenv("DIST_BENCH_VERBOSE") && m == dist::mode::sw)
-        for (unsigned i = 0; i < ncores; ++i)
-            std::fprintf(stderr, "  core %u: delivered %llu via_overflow %llu sleeps %llu wakeups %llu; dispatcher sleeps %llu\n", i,
-                         (unsigned long long)c.cores[i].rx_delivered,
+    auto c = e.read_counters();
+    if (getenv("DIST_BENCH_VERBOSE") && bc.m == dist::mode::sw)
+        for (unsigned i = 0; i < bc.n; ++i)
+            std::fprintf(stderr,
+                         "  core %u: delivered %llu via_overflow %llu sleeps %llu wakeups %llu; "
+                         "dispatcher sleeps %llu\n",
+                         i, (unsigned long long)c.cores[i].rx_delivered,
                          (unsigned long long)c.cores[i].rx_via_overflow,
                          (unsigned long long)c.cores[i].core_sleeps,
                          (unsigned long long)c.cores[i].core_wakeups,
                          (unsigned long long)c.dispatcher_sleeps);
-    (*e)->stop();
+    e.stop();
     return {total / seconds / 1e6, sent / seconds / 1e6, c.rx_dropped()};
+}
+
+// Lockstep: generator burst, dispatcher round (sw), one burst per core, until
+// `count` frames were consumed. No spinning, no sleeping: every instruction
+// executed is per-frame work, so callgrind's totals divided by the count are
+// the per-packet cost (take the difference of two counts to cancel set-up).
+uint64_t run_lockstep(const bench_case& bc, uint64_t count) {
+    link l;
+    if (!open_link(bc, placement{}, l)) return 0;
+    dist::engine& e = *l.eng;
+    auto frames = make_frames();
+    netio::queue& gq = l.gen->q(0);
+    uint64_t got = 0, sink = 0;
+    uint32_t fi = 0;
+    const bool sw = bc.m == dist::mode::sw;
+    while (got < count) {
+        gen_round(gq, frames, fi);
+        if (sw) e.poll_once(true, false);
+        for (unsigned c = 0; c < bc.n; ++c) got += core_round(e.core_queue(c), sink);
+        // single: one thread also polls the (empty) egress pipes every round.
+        if (sw && bc.lay == dist::layout::single) e.poll_once(false, true);
+    }
+    if (sw) e.poll_once(true, false);  // return the last released buffers
+    return got + (sink & 0);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    double secs = argc > 1 ? std::atof(argv[1]) : 2.0;
-    std::string which = argc > 2 ? argv[2] : "all";
-    struct cfg {
-        const char* name;
-        dist::mode m;
-        dist::layout lay;
-        unsigned n;
-    };
-    const cfg cases[] = {
+    int a = 1;
+    uint64_t count = 0;
+    double secs = 2.0;
+    if (argc > 2 && std::string(argv[1]) == "--count") {
+        count = std::strtoull(argv[2], nullptr, 10);
+        a = 3;
+    } else if (argc > 1) {
+        secs = std::atof(argv[1]);
+        a = 2;
+    }
+    std::string which = argc > a ? argv[a] : "all";
+    const bench_case cases[] = {
         {"hw1", dist::mode::hw, dist::layout::single, 1},
         {"sw1", dist::mode::sw, dist::layout::single, 1},
         {"sw1split", dist::mode::sw, dist::layout::split, 1},
@@ -142,10 +275,18 @@ int main(int argc, char** argv) {
         {"sw2", dist::mode::sw, dist::layout::single, 2},
         {"sw2split", dist::mode::sw, dist::layout::split, 2},
     };
+    if (count) {
+        for (const auto& c : cases) {
+            if (which != "all" && which != c.name) continue;
+            uint64_t got = run_lockstep(c, count);
+            std::printf("%-9s lockstep %llu frames consumed\n", c.name, (unsigned long long)got);
+        }
+        return 0;
+    }
     std::printf("%-9s %6s %12s %12s %10s\n", "case", "cores", "rx Mpps", "gen Mpps", "dropped");
     for (const auto& c : cases) {
         if (which != "all" && which != c.name) continue;
-        auto r = run(c.name, c.m, c.lay, c.n, secs);
+        auto r = run_wall(c, secs);
         std::printf("%-9s %6u %12.2f %12.2f %10llu\n", c.name, c.n, r.rx_mpps, r.tx_mpps,
                     (unsigned long long)r.dropped);
     }

@@ -4,12 +4,16 @@
 // pipes onto the port. Allocates in create() only; no locks anywhere.
 #include "dist/engine.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
 
 #include "dist/sleeper.hpp"
 #include "dist/spsc_pipe.hpp"
+#include "dist/steer.hpp"
 #include "netio/rss/rss.hpp"
 #include "wire/ethernet.hpp"
 
@@ -31,11 +35,26 @@ inline void cpu_relax() { __builtin_ia32_pause(); }
 
 }  // namespace
 
+// Who drives the port's TX half in the single layout (engine::shared::tx_owner).
+// The dispatcher owns it while awake; before it blocks on the port it sets
+// tx_free, and a core whose flush() finds it free takes it, runs one TX round
+// itself and gives it back. The port wait cannot be interrupted by cores
+// (shm sleeps on a futex in the region, fd backends in poll()), so instead
+// of waking the dispatcher, the work moves to the core: no syscall beyond the
+// port's own flush, no latency. Dekker handshake, both sides seq_cst fences:
+//   core:       push egress; fence; if (owner == free) take, tx_step, free; fence; recheck
+//   dispatcher: owner = free; fence; if (egress pending) skip the block
+enum : uint32_t { tx_dispatcher = 0, tx_free = 1, tx_core = 2 };
+
 struct engine::shared {
     sleeper tx_sleep;  // the TX dispatcher (split layout) sleeps here
-    alignas(64) stat rx_received, rx_runt, rx_oversize, rx_bad_src, sleeps;
+    alignas(64) std::atomic<uint32_t> tx_owner{tx_dispatcher};
+    alignas(64) stat rx_received, rx_runt, rx_oversize, rx_bad_src, sleeps, blocked;
+    stat tx_core_rounds;  // written by whoever holds tx_owner
     std::vector<packet> rx_buf, drop_buf, ret_buf, tx_buf, port_buf;
     std::vector<uint32_t> tx_src;  // per port buffer: index of its frame in tx_buf
+    symmetric_hasher hash;         // == netio::rss_hash, fewer instructions
+    uint32_t port_buf_size = 0;
 };
 
 // One core's side of the sw mode: the netio::queue the stack drives, plus
@@ -99,10 +118,11 @@ struct engine::core_state final : netio::queue {
             if (p.handle < pool_bufs && free_list.size() < pool_bufs) free_list.push_back(p.handle);
     }
     void flush() override {
-        // One check per loop iteration; a syscall only if the TX thread sleeps.
+        // One check per loop iteration; a syscall only if the split TX thread
+        // sleeps (or, single layout, the port's own flush when we transmit).
         if (tx_dirty) {
             tx_dirty = false;
-            eng._s->tx_sleep.wake();
+            eng.kick_tx();
         }
     }
     bool wait(int64_t timeout_ns) override {
@@ -219,6 +239,7 @@ netio::result<std::unique_ptr<engine>> engine::create(netio::port& port, const e
     s.tx_buf.resize(cfg.tx_batch);
     s.port_buf.resize(cfg.tx_batch);
     s.tx_src.resize(cfg.tx_batch);
+    s.port_buf_size = buf_size;
     return e;
 }
 
@@ -227,15 +248,33 @@ netio::queue& engine::core_queue(unsigned c) {
     return *_cores.at(c);
 }
 
+namespace {
+
+// Best effort: a CPU that does not exist or is not allowed leaves the thread
+// where the scheduler put it.
+void pin_to(std::thread& t, int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(t.native_handle(), sizeof(set), &set);
+}
+
+}  // namespace
+
 void engine::start() {
     if (_running || _cfg.dist_mode == mode::hw) return;
     _stop.store(false);
+    _s->tx_owner.store(tx_dispatcher);
     _running = true;
     if (_cfg.dist_layout == layout::single) {
         _threads.emplace_back([this] { single_loop(); });
+        pin_to(_threads.back(), _cfg.rx_cpu);
     } else {
         _threads.emplace_back([this] { rx_loop(); });
+        pin_to(_threads.back(), _cfg.rx_cpu);
         _threads.emplace_back([this] { tx_loop(); });
+        pin_to(_threads.back(), _cfg.tx_cpu);
     }
 }
 
@@ -318,12 +357,13 @@ unsigned engine::rx_step() {
     if (n == 0) return work;
     s.rx_received.add(n);
     unsigned ndrop = 0;
-    const uint32_t max_len = _port.info().buf_size;
+    const uint32_t max_len = s.port_buf_size;
+    const unsigned ncores = _cfg.ncores;
     for (unsigned i = 0; i < n; ++i) {
+        // The headers were written on another CPU: start fetching a few ahead.
+        if (i + 4 < n) __builtin_prefetch(s.rx_buf[i + 4].data);
         const packet& p = s.rx_buf[i];
-        bytes frame(p.data, p.len);
-        auto eth = wire::ethernet_view::parse(frame);
-        if (!eth) {
+        if (p.len < wire::ethernet_view::header_len) {
             s.rx_runt.add(1);
             s.drop_buf[ndrop++] = p;
             continue;
@@ -333,15 +373,19 @@ unsigned engine::rx_step() {
             s.drop_buf[ndrop++] = p;
             continue;
         }
-        if (eth->src().is_multicast()) {  // IEEE 802.3: a source is never a group address
+        // IEEE 802.3: a source is never a group address (I/G bit of octet 6).
+        if (load8(p.data + 6) & 1) {
             s.rx_bad_src.add(1);
             s.drop_buf[ndrop++] = p;
             continue;
         }
-        netio::flow_key k = netio::parse_flow_key(frame);
-        unsigned c_idx = k.kind == netio::flow_kind::none
-                             ? _cfg.unhashed_core
-                             : netio::rss_queue(netio::rss_hash(k), _cfg.ncores);
+        // One core: nothing to choose, skip parsing (unhashed_core is 0 too).
+        unsigned c_idx = 0;
+        if (ncores > 1) {
+            netio::flow_key k = netio::parse_flow_key(bytes(p.data, p.len));
+            c_idx = k.kind == netio::flow_kind::none ? _cfg.unhashed_core
+                                                     : netio::rss_queue(s.hash(k), ncores);
+        }
         core_state& c = *_cores[c_idx];
         if (c.ov_count == 0 && c.delivered_n - c.returned_n + c.nstage < cap) {
             c.stage[c.nstage++] = p;
@@ -433,6 +477,11 @@ void engine::single_loop() {
     }
 }
 
+unsigned engine::poll_once(bool rx, bool tx) {
+    if (_running || _cfg.dist_mode == mode::hw) return 0;
+    return (rx ? rx_step() : 0) + (tx ? tx_step() : 0);
+}
+
 void engine::rx_loop() {
     uint32_t idle = 0;
     while (!_stop.load(std::memory_order_relaxed)) {
@@ -454,13 +503,63 @@ bool engine::holding_port_buffers() const {
     return false;
 }
 
+bool engine::egress_pending() const {
+    for (const auto& c : _cores)
+        if (!c->egress.empty()) return true;
+    return false;
+}
+
 void engine::idle_block() {
     if (holding_port_buffers()) {
         std::this_thread::yield();
         return;
     }
-    _port.q(0).wait(_cfg.max_block_ns);
-    _s->sleeps.add(1);
+    auto& s = *_s;
+    if (_cfg.dist_layout == layout::split) {  // the RX thread: TX has its own
+        _port.q(0).wait(_cfg.max_block_ns);
+        s.sleeps.add(1);
+        return;
+    }
+    // Single layout: lend the TX half to the cores while we sleep on the port.
+    s.tx_owner.store(tx_free, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!egress_pending()) {
+        s.blocked.set(1);
+        _port.q(0).wait(_cfg.max_block_ns);
+        s.blocked.set(0);
+        s.sleeps.add(1);
+    }
+    // Take it back; a core holding it finishes one TX round (bounded).
+    for (uint32_t want = tx_free; !s.tx_owner.compare_exchange_weak(
+             want, tx_dispatcher, std::memory_order_acquire, std::memory_order_relaxed);
+         want = tx_free)
+        cpu_relax();
+}
+
+// A core's flush() after it queued frames. Split layout: wake the TX thread
+// if it sleeps. Single layout: if the dispatcher is blocked on the port (TX
+// half free), transmit here; see tx_owner above.
+void engine::kick_tx() {
+    auto& s = *_s;
+    if (_cfg.dist_layout == layout::split) {
+        s.tx_sleep.wake();
+        return;
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    while (s.tx_owner.load(std::memory_order_relaxed) == tx_free) {
+        uint32_t want = tx_free;
+        if (!s.tx_owner.compare_exchange_strong(want, tx_core, std::memory_order_acquire,
+                                                std::memory_order_relaxed))
+            return;  // the dispatcher or another core has it and will see our frames
+        unsigned done = tx_step();
+        s.tx_core_rounds.add(1);
+        s.tx_owner.store(tx_free, std::memory_order_release);
+        // Another core may have pushed while we held it and seen tx_core: look
+        // again (Dekker with its fence). No progress means the port is full:
+        // leave the rest to the dispatcher rather than spin here.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (!done || !egress_pending()) return;
+    }
 }
 
 void engine::tx_loop() {
@@ -504,6 +603,8 @@ counters engine::read_counters() const {
     out.rx_dropped_oversize = _s->rx_oversize.get();
     out.rx_dropped_bad_src = _s->rx_bad_src.get();
     out.dispatcher_sleeps = _s->sleeps.get();
+    out.dispatcher_blocked = _s->blocked.get();
+    out.tx_core_rounds = _s->tx_core_rounds.get();
     for (unsigned i = 0; i < _cfg.ncores; ++i) {
         const core_state& c = *_cores[i];
         auto& o = out.cores[i];

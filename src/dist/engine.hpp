@@ -44,10 +44,14 @@ struct engine_config {
     uint32_t tx_pool_size = 1024;  // per core: private TX buffers (sw mode)
     unsigned unhashed_core = 0;    // where frames without an IPv4 flow key go (ARP...)
     uint32_t spin_rounds = 2000;   // idle loop rounds before a dispatcher blocks
-    // Longest single block of a dispatcher waiting on the port. In the single
-    // layout this bounds the TX latency after idle (the thread cannot be woken
-    // by cores while it sleeps on the port); in split layout only shutdown.
+    // Longest single block of a dispatcher waiting on the port. Bounds how
+    // long stop() waits for it. TX latency does not depend on it: while the
+    // single-layout dispatcher sleeps on the port it hands the port's TX half
+    // to the cores, whose flush() then transmits at once (see docs/dist.md).
     int64_t max_block_ns = 200'000;
+    // CPUs to pin the dispatcher threads to (-1: leave to the scheduler). In
+    // the split layout tx_cpu pins the TX thread; single uses rx_cpu only.
+    int rx_cpu = -1, tx_cpu = -1;
 };
 
 // Counters written by the dispatcher(s) for one core, plus the core's own.
@@ -71,6 +75,8 @@ struct counters {
     uint64_t rx_dropped_oversize = 0;  // longer than the port's buffer size
     uint64_t rx_dropped_bad_src = 0;   // multicast/broadcast source MAC
     uint64_t dispatcher_sleeps = 0;
+    uint64_t dispatcher_blocked = 0;   // gauge: 1 while the single dispatcher sleeps on the port
+    uint64_t tx_core_rounds = 0;       // TX rounds a core's flush() ran while the dispatcher slept
     std::vector<core_counters> cores;
 
     // received == delivered + dropped + in_overflow, exactly, at any quiet moment.
@@ -100,6 +106,12 @@ public:
     const engine_config& config() const { return _cfg; }
     counters read_counters() const;
 
+    // One dispatcher round (RX step, then TX step) on the caller's thread, for
+    // deterministic tests and the instruction-count benchmark. sw mode and
+    // only while not start()ed; the caller then plays the dispatcher.
+    // Returns the work done (frames moved or returned).
+    unsigned poll_once(bool rx = true, bool tx = true);
+
     struct core_state;  // engine.cpp
     struct shared;
 
@@ -113,6 +125,8 @@ private:
     void drain_all();
     bool holding_port_buffers() const;
     void idle_block();
+    void kick_tx();
+    bool egress_pending() const;
 
     netio::port& _port;
     engine_config _cfg;
