@@ -11,7 +11,8 @@
 // generator on CPU 0; everything on the receiving side (hw cores, or the
 // dispatcher thread(s) and the sw cores) on CPU 1 when the machine has 2
 // CPUs, so both modes get the same receive-side CPU budget; with >= 4 CPUs
-// dispatcher and cores get CPUs of their own (printed per case).
+// dispatcher and cores get CPUs of their own (printed per case);
+// DIST_BENCH_CPUS=gen,disp,txdisp,core0[,core1] sets them by hand.
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -81,6 +82,22 @@ struct placement {
 
 placement place(const bench_case& c) {
     placement p;
+    // DIST_BENCH_CPUS=gen,disp,txdisp,core0,core1 overrides (-1: unpinned).
+    if (const char* env = getenv("DIST_BENCH_CPUS")) {
+        std::vector<int> v;
+        for (const char* q = env; *q;) {
+            char* end = nullptr;
+            v.push_back(int(std::strtol(q, &end, 10)));
+            q = *end == ',' ? end + 1 : end;
+            if (end == q && *q != ',') break;
+        }
+        v.resize(3 + c.n, -1);
+        p.gen = v[0];
+        p.rx = v[1];
+        p.tx = v[2];
+        p.cores.assign(v.begin() + 3, v.begin() + 3 + c.n);
+        return p;
+    }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     p.gen = 0;
     if (ncpu < 2) {

@@ -63,7 +63,7 @@ struct engine::core_state final : netio::queue {
     core_state(engine& e, unsigned c, uint32_t bsize)
         : eng(e), idx(c), rx(e._cfg.pipe_size), ret(e._cfg.pipe_size), egress(e._cfg.pipe_size),
           tx_done(e._cfg.tx_pool_size), overflow(e._cfg.overflow_size),
-          stage(e._cfg.rx_batch), pool_bufs(e._cfg.tx_pool_size), buf_size(bsize) {
+          pool_bufs(e._cfg.tx_pool_size), buf_size(bsize) {
         // The credit rule below relies on the return pipe holding a full rx pipe.
         arena = std::make_unique<std::byte[]>(size_t(pool_bufs) * buf_size);
         free_list.reserve(pool_bufs);
@@ -163,8 +163,7 @@ struct engine::core_state final : netio::queue {
     std::vector<packet> overflow;
     uint32_t ov_head = 0, ov_count = 0;
     uint64_t delivered_n = 0, returned_n = 0;  // credit: outstanding = delivered - returned
-    std::vector<packet> stage;
-    unsigned nstage = 0;
+    unsigned nstage = 0;  // frames written after the rx pipe's tail, not yet committed
 
     // Core thread only.
     const uint32_t pool_bufs, buf_size;
@@ -388,7 +387,10 @@ unsigned engine::rx_step() {
         }
         core_state& c = *_cores[c_idx];
         if (c.ov_count == 0 && c.delivered_n - c.returned_n + c.nstage < cap) {
-            c.stage[c.nstage++] = p;
+            // Straight into the pipe: credit says the slot is free (occupancy
+            // <= outstanding), and the acquire on the return pipe that counted
+            // those buffers returned orders the core's reads before this write.
+            c.rx.slot_after_tail(c.nstage++) = p;
         } else if (c.ov_count < c.overflow.size()) {
             c.overflow[(c.ov_head + c.ov_count) % c.overflow.size()] = p;
             ++c.ov_count;
@@ -403,8 +405,8 @@ unsigned engine::rx_step() {
         core_state& c = *cp;
         c.in_overflow.set(c.ov_count);
         if (!c.nstage) continue;
-        unsigned pushed = c.rx.push(std::span<const packet>(c.stage).first(c.nstage));
-        // The credit check above guarantees room (occupancy <= outstanding).
+        const unsigned pushed = c.nstage;
+        c.rx.commit(pushed);
         c.delivered_n += pushed;
         c.delivered.add(pushed);
         c.nstage = 0;

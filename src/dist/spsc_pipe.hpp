@@ -8,6 +8,7 @@
 #include <atomic>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <type_traits>
@@ -35,9 +36,20 @@ public:
             _head_cache = _head.load(std::memory_order_acquire);
         uint64_t space = _cap - (tail - _head_cache);
         unsigned n = unsigned(items.size() < space ? items.size() : space);
-        for (unsigned i = 0; i < n; ++i) _items[(tail + i) & _mask] = items[i];
+        copy_in(tail, items.data(), n);
         if (n) _tail.store(tail + n, std::memory_order_release);
         return n;
+    }
+
+    // Producer, zero-copy staging: the slot `i` places after the tail, for a
+    // caller that knows by its own accounting (the dispatcher's credit) that
+    // the consumer is done with it — through an acquire edge the caller
+    // owns, since this reads no index. commit() then publishes n slots.
+    T& slot_after_tail(uint32_t i) {
+        return _items[(_tail.load(std::memory_order_relaxed) + i) & _mask];
+    }
+    void commit(unsigned n) {
+        if (n) _tail.store(_tail.load(std::memory_order_relaxed) + n, std::memory_order_release);
     }
 
     // Consumer: copies up to out.size() items without removing them.
@@ -46,7 +58,9 @@ public:
         if (_tail_cache - head < out.size()) _tail_cache = _tail.load(std::memory_order_acquire);
         uint64_t avail = _tail_cache - head;
         unsigned n = unsigned(out.size() < avail ? out.size() : avail);
-        for (unsigned i = 0; i < n; ++i) out[i] = _items[(head + i) & _mask];
+        uint32_t at = uint32_t(head) & _mask, first = _cap - at < n ? _cap - at : n;
+        std::memcpy(out.data(), &_items[at], first * sizeof(T));  // at most two runs
+        std::memcpy(out.data() + first, &_items[0], (n - first) * sizeof(T));
         return n;
     }
     // Consumer: removes n items already peeked.
@@ -68,6 +82,12 @@ public:
     }
 
 private:
+    void copy_in(uint64_t tail, const T* src, unsigned n) {
+        uint32_t at = uint32_t(tail) & _mask, first = _cap - at < n ? _cap - at : n;
+        std::memcpy(&_items[at], src, first * sizeof(T));
+        std::memcpy(&_items[0], src + first, (n - first) * sizeof(T));
+    }
+
     const uint32_t _cap, _mask;
     std::unique_ptr<T[]> _items;
     alignas(64) std::atomic<uint64_t> _head{0};  // consumer-owned
