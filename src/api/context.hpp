@@ -13,12 +13,13 @@
 
 #include <sys/types.h>
 
-#include "api/tcp_glue.hpp"
 #include "config/config.hpp"
+#include "dist/engine.hpp"
 #include "net/arp/resolver.hpp"
 #include "net/arp/table.hpp"
 #include "net/stack.hpp"
 #include "net/tcp/layer.hpp"
+#include "net/tcp/transport_adapter.hpp"
 #include "netio/port.hpp"
 #include "mtcp/mtcp_api.h"
 
@@ -98,8 +99,9 @@ struct mtcp_context {
     mvnf::netio::queue* q = nullptr;
     std::unique_ptr<mvnf::net::stack> st;
     std::unique_ptr<mvnf::arp::resolver> arp;
-    std::unique_ptr<mvnf::api::tcp_glue> glue;
-    std::unique_ptr<mvnf::tcp::layer> tcp;
+    // The TCP engineer's net::transport adapter owns this core's tcp::layer.
+    std::unique_ptr<mvnf::tcp::transport_adapter> tcp_adapter;
+    mvnf::tcp::layer* tcp = nullptr;  // &tcp_adapter->tcp()
     std::vector<mvnf::api::socket_entry> socks;
     std::vector<int> free_socks;            // LIFO of free sockids
     std::vector<int> handle_to_sock;        // tcp handle index -> sockid (-1 none)
@@ -144,6 +146,9 @@ namespace mvnf::api {
 struct instance {
     cfg::config conf;
     std::vector<std::unique_ptr<netio::port>> ports;
+    // Feeds the cores from ports[0]: hw passthrough (queue c) or the sw
+    // dispatcher. Declared after ports: destroyed (stopped) before them.
+    std::unique_ptr<dist::engine> dist;
     std::unique_ptr<arp::table> arp_table;
     std::vector<mtcp_context*> ctxs;
     std::array<uint8_t, 16> secret{};

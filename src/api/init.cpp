@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -70,11 +71,6 @@ static int do_init(const char* path) {
         return init_error(std::string(path) +
                               ": several ports are not supported yet; configure one 'port'",
                           EINVAL);
-    if (c.dist == cfg::dist_mode::sw)
-        return init_error(std::string(path) +
-                              ": dist_mode = sw needs the software dispatcher (src/dist), "
-                              "which this build does not have yet; use dist_mode = hw",
-                          ENOTSUP);
     if (c.threads == cfg::thread_mode::stack_thread)
         return init_error(std::string(path) +
                               ": thread_mode = thread is not implemented yet; use thread_mode = rtc",
@@ -107,16 +103,33 @@ static int do_init(const char* path) {
     if (spec.find(':') == std::string::npos && !spec.starts_with("vale"))
         spec = c.io + ":" + spec;
     netio::port_config pc;
-    pc.num_queues = uint32_t(c.num_queues ? c.num_queues : c.num_cores);
+    const bool sw = c.dist == cfg::dist_mode::sw;
+    pc.num_queues = uint32_t(sw ? 1 : c.num_queues ? c.num_queues : c.num_cores);
     pc.ring_size = uint32_t(c.ring_size);
     pc.buf_size = uint32_t(c.buf_size);
     pc.pcap_file = c.pcap_file;
     auto port = netio::open_port(spec, pc);
     if (!port) return init_error("mtcp_init: " + port.error().message, ENODEV);
-    if ((*port)->num_queues() < unsigned(c.num_cores))
+    if (!sw && (*port)->num_queues() < unsigned(c.num_cores))
         return init_error("mtcp_init: port " + spec + " has fewer queues than num_cores", EINVAL);
     inst->mac = c.mac.is_zero() ? (*port)->info().mac : c.mac;
     inst->ports.push_back(std::move(*port));
+
+    // Distribution: hw hands each core its own port queue; sw starts the
+    // dispatcher thread(s) that own the single port queue (src/dist).
+    dist::engine_config dc;
+    dc.dist_mode = sw ? dist::mode::sw : dist::mode::hw;
+    dc.dist_layout = c.dispatcher_threads == 2 ? dist::layout::split : dist::layout::single;
+    dc.ncores = unsigned(c.num_cores);
+    dc.rx_batch = uint32_t(c.rx_batch);
+    dc.tx_batch = uint32_t(c.tx_batch);
+    dc.pipe_size = uint32_t(c.pipe_size);
+    dc.overflow_size = uint32_t(c.pipe_size);
+    dc.tx_pool_size = std::max(uint32_t(c.pipe_size), uint32_t(c.tx_batch));
+    auto eng = dist::engine::create(*inst->ports[0], dc);
+    if (!eng) return init_error("mtcp_init: " + eng.error().message, EINVAL);
+    inst->dist = std::move(*eng);
+    inst->dist->start();
 
     if (getrandom(inst->secret.data(), inst->secret.size(), 0) != ssize_t(inst->secret.size()))
         for (size_t i = 0; i < inst->secret.size(); ++i)
@@ -138,6 +151,9 @@ void destroy_instance() {
     if (!g_inst) return;
     for (auto* c : g_inst->ctxs) destroy_context(c);
     g_inst->ctxs.clear();
+    // Every core has released its buffers: stop the dispatchers, then the port.
+    if (g_inst->dist) g_inst->dist->stop();
+    g_inst->dist.reset();
     g_inst.reset();
     g_overridden = false;
 }
@@ -201,7 +217,7 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->cpu = cpu;
     ctx->owner = current_tid();
     ctx->inst = inst;
-    ctx->q = &inst->ports[0]->q(unsigned(cpu));
+    ctx->q = &inst->dist->core_queue(unsigned(cpu));
 
     net::stack_config sc = net::stack_config::from(c);
     sc.mac = inst->mac;
@@ -230,10 +246,9 @@ mctx_t mtcp_create_context(int cpu) {
     tc.time_wait = net::sec(uint64_t(c.tcp_timewait));
     tc.idle_timeout = c.tcp_timeout > 0 ? net::sec(uint64_t(c.tcp_timeout)) : 0;
     tc.secret = inst->secret;
-    ctx->glue = std::make_unique<tcp_glue>(*ctx->st);
-    ctx->tcp = std::make_unique<tcp::layer>(tc, *ctx->glue);
-    ctx->glue->bind(*ctx->tcp);
-    ctx->st->set_transport(6, ctx->glue.get());
+    ctx->tcp_adapter = std::make_unique<tcp::transport_adapter>(tc, *ctx->st);
+    ctx->tcp = &ctx->tcp_adapter->tcp();
+    ctx->st->set_transport(6, ctx->tcp_adapter.get());
 
     const size_t nsocks = size_t(c.max_concurrency) + 64 + tc.max_listeners;
     ctx->socks.resize(nsocks);

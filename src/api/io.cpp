@@ -86,7 +86,7 @@ ssize_t stream_send(mtcp_context* c, int sockid, const char* buf, size_t len) {
     const bool nonblock = s->nonblock;
     size_t done = 0;
     int error = 0;
-    c->glue->set_now(c->now);
+    c->tcp_adapter->set_now(c->now);
     while (done < len) {
         auto r = c->tcp->send(h, bytes(reinterpret_cast<const std::byte*>(buf) + done,
                                        len - done),

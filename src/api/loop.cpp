@@ -50,7 +50,7 @@ using namespace mvnf::api;
 
 unsigned mtcp_context::run_once() {
     now = mono_now();
-    glue->set_now(now);
+    tcp_adapter->set_now(now);
     const unsigned n = st->poll(now);
     tcp::event ev;
     while (tcp->next_event(ev)) {

@@ -295,7 +295,11 @@ extern "C" int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in
     const ipv4_addr base(ntohl(saddr_base));
     // One address per port here: the source must be ours (or INADDR_ANY).
     if (!base.is_any() && base != mctx->st->local_ip()) return set_errno_ret(EADDRNOTAVAIL);
-    mctx->rss_queues = mctx->q ? mctx->inst->ports[0]->num_queues() : 1;
+    // Replies land on the queue the port's sender hashes to (hw: one per
+    // port queue) or the core the dispatcher hashes to (sw: one per core).
+    mctx->rss_queues = mctx->inst->conf.dist == cfg::dist_mode::sw
+                           ? unsigned(mctx->inst->conf.num_cores)
+                           : mctx->inst->ports[0]->num_queues();
     mctx->rss_filter = true;
     mctx->tcp->set_port_filter(&rss_port_ok, mctx);
     return 0;
