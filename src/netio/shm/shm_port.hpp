@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ private:
     int _fd = -1;
     unsigned _end = 0;
     bool _claimed = false;        // we own end _end and must release it
+    // Shared by every queue of the port, whose threads may all be in wait():
+    // guarded by _pidfd_m (the blocking path only, never per packet).
+    mutable std::mutex _pidfd_m;
     mutable int _pidfd = -1;      // pidfd of the peer, opened lazily
     mutable int _pidfd_pid = 0;   // the pid _pidfd refers to
 };

@@ -225,6 +225,7 @@ bool region::pid_dead(int pid) const {
 #ifdef SYS_pidfd_open
     // A pidfd polls readable once the process has exited, zombie or not, and
     // never confuses a recycled pid; kill(pid, 0) sees zombies as alive.
+    std::lock_guard guard(_pidfd_m);  // queues of one port wait() on their own threads
     if (_pidfd_pid != pid) {
         if (_pidfd >= 0) close(_pidfd);
         _pidfd = int(syscall(SYS_pidfd_open, pid, 0));
