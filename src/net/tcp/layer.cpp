@@ -65,7 +65,10 @@ layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
         _pool[i].rcv = ring(mut_bytes(base + _cfg.sndbuf, _cfg.rcvbuf));
         _pool[i].ooo = range_set(_cfg.max_ooo_ranges);
     }
-    _next_port = uint16_t(49152 + (_cfg.secret[0] | (_cfg.secret[1] << 8)) % 16384);
+    if (_cfg.ephemeral_lo == 0 || _cfg.ephemeral_lo > _cfg.ephemeral_hi)
+        _cfg.ephemeral_lo = 1025, _cfg.ephemeral_hi = 65535;
+    _next_port = uint16_t(_cfg.ephemeral_lo + (_cfg.secret[0] | (_cfg.secret[1] << 8)) %
+                                                  (_cfg.ephemeral_hi - _cfg.ephemeral_lo + 1u));
 }
 
 // ---------------------------------------------------------------- pool & table
@@ -275,9 +278,10 @@ result<handle, error> layer::connect(ipv4_addr local_ip, uint16_t local_port, ip
     four_tuple t{local_ip, remote_ip, local_port, remote_port};
     if (local_port == 0) {
         bool found = false;
-        for (uint32_t tries = 0; tries < 16384 && !found; ++tries) {
+        const uint32_t range = _cfg.ephemeral_hi - _cfg.ephemeral_lo + 1u;
+        for (uint32_t tries = 0; tries < range && !found; ++tries) {
             t.local_port = _next_port;
-            _next_port = uint16_t(_next_port == 65535 ? 49152 : _next_port + 1);
+            _next_port = uint16_t(_next_port >= _cfg.ephemeral_hi ? _cfg.ephemeral_lo : _next_port + 1);
             found = find_flow(t) == npos && (!_port_filter || _port_filter(_port_ctx, t));
         }
         if (!found) return fail(error::address_in_use);

@@ -26,11 +26,7 @@ void layer::sack_fill(const tcb& c, wire::tcp_options& o) const {
 
 // Merge the peer's blocks into the scoreboard, ignoring anything outside
 // [SND.UNA, SND.MAX] (stale, D-SACK or bogus blocks, RFC 2018 / RFC 6675 5).
-// Returns true when the blocks SACKed octets not SACKed before: only such an
-// ACK is a duplicate ACK under RFC 6675 section 2 ("DupAck"). Bogus blocks
-// (inverted, above SND.MAX, below SND.UNA) and repeats are ignored.
-bool layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
-    const uint32_t before = c.scoreboard.bytes_above(c.snd_una);
+void layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
     for (size_t i = 0; i < seg.opts.num_sack; ++i) {
         seq32 l(seg.opts.sack[i].left), r(seg.opts.sack[i].right);
         if (!(l < r) || r > c.snd_max || r <= c.snd_una) continue;
@@ -38,7 +34,6 @@ bool layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
         (void)c.scoreboard.add(l, r);  // full scoreboard: the block is just not used
     }
     c.scoreboard.trim_below(c.snd_una);
-    return c.scoreboard.bytes_above(c.snd_una) > before;
 }
 
 // RFC 6675 4 IsLost: DupThresh (3) discontiguous SACKed ranges above s, or

@@ -91,6 +91,10 @@ struct config {
     uint32_t event_queue = 4096;
     uint16_t mss = 1460;              // MSS we advertise: MTU 1500 - 40
     uint16_t initial_window_segments = 10;  // RFC 6928
+    // Ephemeral ports for connect(): everything above the well-known range,
+    // as mTCP does, so one remote endpoint offers ~64K source ports (split
+    // over cores by the RSS filter). Linux uses 32768..60999.
+    uint16_t ephemeral_lo = 1025, ephemeral_hi = 65535;
     uint8_t max_ooo_ranges = 8;       // bounded out-of-order queue (holes tracked)
     bool window_scaling = true, timestamps = true, sack = true;
     bool syn_cookies = true;

@@ -358,38 +358,33 @@ TEST_F(scripted, SackRecoveryRetransmitsOnlyHoles) {
     EXPECT_EQ(l->info(h)->flight, 0u);
 }
 
-// RFC 6675 2: with SACK in use, only an ACK whose blocks SACK octets not
-// SACKed before is a duplicate ACK — forged or repeated blocks must not
-// trigger a fast retransmit.
-TEST_F(scripted, SackDupAcksNeedNewlySackedData) {
-    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
-    ASSERT_TRUE(l->send(h, pattern(5000), now));
-    for (int i = 0; i < 5; ++i) expect();
-    const uint32_t b = (our_iss + 1).raw();
-    auto sack_ack = [&](std::initializer_list<sack_block> blocks) {
-        tcp_repr r = seg({.seq = seq32(101), .ack = seq32(b), .flags = A});
-        for (auto bl : blocks) r.opts.sack[r.opts.num_sack++] = bl;
-        inject(r);
-    };
-    // Bogus blocks: inverted, beyond SND.MAX, at or below SND.UNA.
+// connect() picks ephemeral ports from the configured range (default
+// 1025..65535, mTCP's) and reports address_in_use once it is exhausted.
+TEST_F(scripted, EphemeralPortsComeFromTheConfiguredRange) {
+    EXPECT_EQ(cfg.ephemeral_lo, 1025);
+    EXPECT_EQ(cfg.ephemeral_hi, 65535);
+    config c = small_config();
+    c.ephemeral_lo = 5000;
+    c.ephemeral_hi = 5002;
+    make(c);
+    const ipv4_addr me(10, 0, 0, 1), peer(10, 0, 0, 2);
+    std::vector<uint16_t> ports;
     for (int i = 0; i < 3; ++i) {
-        sack_ack({{b + 3000, b + 2000}});
-        sack_ack({{b + 4000, b + 9000}});
-        sack_ack({{b - 500, b}});
+        auto h = l->connect(me, 0, peer, 80, now);
+        ASSERT_TRUE(h);
+        open_handles.push_back(*h);
+        ports.push_back(l->tuple(*h)->local_port);
     }
-    // One valid block, then the same block repeated: only the first is new.
-    for (int i = 0; i < 4; ++i) sack_ack({{b + 4000, b + 5000}});
-    expect_none();
-    EXPECT_EQ(l->counters().fast_retransmits + l->counters().sack_recoveries, 0u);
-    // Two more ACKs that SACK new octets make three duplicate ACKs.
-    sack_ack({{b + 3000, b + 5000}});
-    sack_ack({{b + 2000, b + 5000}});
-    auto re = expect();
-    EXPECT_EQ(re.h.seq.raw(), b);
-    EXPECT_EQ(re.len(), 1000u);
-    while (!sink.out.empty()) expect();
-    inject(seg({.seq = seq32(101), .ack = seq32(b + 5000), .flags = A}));
-    EXPECT_EQ(l->info(h)->flight, 0u);
+    std::sort(ports.begin(), ports.end());
+    EXPECT_EQ(ports, (std::vector<uint16_t>{5000, 5001, 5002}));
+    auto full = l->connect(me, 0, peer, 80, now);
+    ASSERT_FALSE(full);
+    EXPECT_EQ(full.error(), error::address_in_use);
+    // Another remote endpoint has its own 3 ports.
+    auto other = l->connect(me, 0, peer, 81, now);
+    ASSERT_TRUE(other);
+    open_handles.push_back(*other);
+    sink.out.clear();
 }
 
 TEST_F(scripted, PawsDropsOldTimestamp) {
