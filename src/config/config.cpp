@@ -11,9 +11,12 @@
 namespace mvnf::cfg {
 
 std::string error::str() const {
+    // Appended piecewise: GCC 12 at -O3 reports a false -Wrestrict on
+    // `":" + std::to_string(...)` (a temporary concatenation).
     std::string s = file;
-    if (line > 0) s += ":" + std::to_string(line);
-    return s + ": " + message;
+    if (line > 0) s.append(":").append(std::to_string(line));
+    s.append(": ").append(message);
+    return s;
 }
 
 namespace {
