@@ -44,7 +44,11 @@ std::vector<std::byte> frame64(uint32_t flow) {
     store8(ip + 9, 17);
     store_be32(ip + 12, 0x0a000000u | flow);
     store_be32(ip + 16, 0x0a010001u);
-    store_be16(ip + 20, uint16_t(1024 + flow * 7919));  // not a copy of the address bits: the symmetric key would cancel them
+    store_be16(
+        ip + 20,
+        uint16_t(1024 +
+                 flow *
+                     7919));  // not a copy of the address bits: the symmetric key would cancel them
     store_be16(ip + 22, 9);
     return f;
 }
@@ -156,7 +160,8 @@ bool open_link(const bench_case& c, const placement& pl, link& l) {
 }
 
 // One generator burst: up to 32 frames copied in and sent.
-[[gnu::noinline]] unsigned gen_round(netio::queue& q, const std::vector<std::vector<std::byte>>& frames,
+[[gnu::noinline]] unsigned gen_round(netio::queue& q,
+                                     const std::vector<std::vector<std::byte>>& frames,
                                      uint32_t& fi) {
     netio::packet p[32];
     unsigned k = q.alloc_tx(p);

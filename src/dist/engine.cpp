@@ -26,12 +26,16 @@ namespace {
 // A counter with one writer and any readers: plain load+store, no RMW.
 struct stat {
     std::atomic<uint64_t> v{0};
-    void add(uint64_t n) { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void add(uint64_t n) {
+        v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     void set(uint64_t n) { v.store(n, std::memory_order_relaxed); }
     uint64_t get() const { return v.load(std::memory_order_relaxed); }
 };
 
-inline void cpu_relax() { __builtin_ia32_pause(); }
+inline void cpu_relax() {
+    __builtin_ia32_pause();
+}
 
 }  // namespace
 
@@ -61,9 +65,15 @@ struct engine::shared {
 // the dispatcher's private state for that core.
 struct engine::core_state final : netio::queue {
     core_state(engine& e, unsigned c, uint32_t bsize)
-        : eng(e), idx(c), rx(e._cfg.pipe_size), ret(e._cfg.pipe_size), egress(e._cfg.pipe_size),
-          tx_done(e._cfg.tx_pool_size), overflow(e._cfg.overflow_size),
-          pool_bufs(e._cfg.tx_pool_size), buf_size(bsize) {
+        : eng(e),
+          idx(c),
+          rx(e._cfg.pipe_size),
+          ret(e._cfg.pipe_size),
+          egress(e._cfg.pipe_size),
+          tx_done(e._cfg.tx_pool_size),
+          overflow(e._cfg.overflow_size),
+          pool_bufs(e._cfg.tx_pool_size),
+          buf_size(bsize) {
         // The credit rule below relies on the return pipe holding a full rx pipe.
         arena = std::make_unique<std::byte[]>(size_t(pool_bufs) * buf_size);
         free_list.reserve(pool_bufs);
@@ -173,8 +183,8 @@ struct engine::core_state final : netio::queue {
     bool tx_dirty = false;
 
     // Dispatcher-written counters.
-    alignas(64) stat delivered, via_overflow, dropped_overflow, in_overflow, tx_sent, tx_oversize,
-        wakeups;
+    alignas(64) stat delivered, via_overflow, dropped_overflow, in_overflow, tx_sent,
+        tx_oversize, wakeups;
     // Core-written counters.
     alignas(64) stat consumed, rx_bytes, submitted, tx_bytes, refused, sleeps;
 };
@@ -435,8 +445,8 @@ unsigned engine::tx_step() {
         unsigned i = 0, j = 0;
         for (; i < n; ++i) {
             const packet& f = s.tx_buf[i];
-            if (!fits(f)) continue;  // oversize or empty: consumed, counted below
-            if (j == k) break;       // no port buffer left for this frame
+            if (!fits(f)) continue;                   // oversize or empty: consumed, counted below
+            if (j == k) break;                        // no port buffer left for this frame
             if (f.len > s.port_buf[j].len) continue;  // buffer smaller than advertised
             std::memcpy(s.port_buf[j].data, f.data, f.len);
             s.port_buf[j].len = f.len;

@@ -37,13 +37,13 @@ struct engine_config {
     mode dist_mode = mode::sw;
     layout dist_layout = layout::single;
     unsigned ncores = 1;
-    uint32_t rx_batch = 32;        // frames per port rx_burst
-    uint32_t tx_batch = 32;        // frames per core per TX round
-    uint32_t pipe_size = 1024;     // slots per core pipe (each direction)
-    uint32_t overflow_size = 1024; // per core: frames held while its pipe is full
-    uint32_t tx_pool_size = 1024;  // per core: private TX buffers (sw mode)
-    unsigned unhashed_core = 0;    // where frames without an IPv4 flow key go (ARP...)
-    uint32_t spin_rounds = 2000;   // idle loop rounds before a dispatcher blocks
+    uint32_t rx_batch = 32;         // frames per port rx_burst
+    uint32_t tx_batch = 32;         // frames per core per TX round
+    uint32_t pipe_size = 1024;      // slots per core pipe (each direction)
+    uint32_t overflow_size = 1024;  // per core: frames held while its pipe is full
+    uint32_t tx_pool_size = 1024;   // per core: private TX buffers (sw mode)
+    unsigned unhashed_core = 0;     // where frames without an IPv4 flow key go (ARP...)
+    uint32_t spin_rounds = 2000;    // idle loop rounds before a dispatcher blocks
     // Longest single block of a dispatcher waiting on the port. Bounds how
     // long stop() waits for it. TX latency does not depend on it: while the
     // single-layout dispatcher sleeps on the port it hands the port's TX half
@@ -75,8 +75,8 @@ struct counters {
     uint64_t rx_dropped_oversize = 0;  // longer than the port's buffer size
     uint64_t rx_dropped_bad_src = 0;   // multicast/broadcast source MAC
     uint64_t dispatcher_sleeps = 0;
-    uint64_t dispatcher_blocked = 0;   // gauge: 1 while the single dispatcher sleeps on the port
-    uint64_t tx_core_rounds = 0;       // TX rounds a core's flush() ran while the dispatcher slept
+    uint64_t dispatcher_blocked = 0;  // gauge: 1 while the single dispatcher sleeps on the port
+    uint64_t tx_core_rounds = 0;      // TX rounds a core's flush() ran while the dispatcher slept
     std::vector<core_counters> cores;
 
     // received == delivered + dropped + in_overflow, exactly, at any quiet moment.
@@ -86,7 +86,7 @@ struct counters {
 };
 
 class engine {
-public:
+  public:
     // Validates the config against the port (errors name the field). The
     // port must outlive the engine. Allocates all pipes and pools here.
     static netio::result<std::unique_ptr<engine>> create(netio::port& port,
@@ -115,7 +115,7 @@ public:
     struct core_state;  // engine.cpp
     struct shared;
 
-private:
+  private:
     engine(netio::port& port, const engine_config& cfg);
     void rx_loop();
     void tx_loop();

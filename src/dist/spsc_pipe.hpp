@@ -19,10 +19,11 @@ template <class T>
 class spsc_pipe {
     static_assert(std::is_trivially_copyable_v<T>);
 
-public:
+  public:
     // capacity is rounded up to a power of two. Allocates here only.
     explicit spsc_pipe(uint32_t capacity)
-        : _cap(std::bit_ceil(capacity < 2 ? 2u : capacity)), _mask(_cap - 1),
+        : _cap(std::bit_ceil(capacity < 2 ? 2u : capacity)),
+          _mask(_cap - 1),
           _items(std::make_unique<T[]>(_cap)) {}
     spsc_pipe(const spsc_pipe&) = delete;
     spsc_pipe& operator=(const spsc_pipe&) = delete;
@@ -78,10 +79,11 @@ public:
         return _head.load(std::memory_order_acquire) == _tail.load(std::memory_order_acquire);
     }
     uint32_t size() const {
-        return uint32_t(_tail.load(std::memory_order_acquire) - _head.load(std::memory_order_acquire));
+        return uint32_t(_tail.load(std::memory_order_acquire) -
+                        _head.load(std::memory_order_acquire));
     }
 
-private:
+  private:
     void copy_in(uint64_t tail, const T* src, unsigned n) {
         uint32_t at = uint32_t(tail) & _mask, first = _cap - at < n ? _cap - at : n;
         std::memcpy(&_items[at], src, first * sizeof(T));
@@ -91,9 +93,9 @@ private:
     const uint32_t _cap, _mask;
     std::unique_ptr<T[]> _items;
     alignas(64) std::atomic<uint64_t> _head{0};  // consumer-owned
-    uint64_t _tail_cache = 0;                   // consumer's copy of _tail
+    uint64_t _tail_cache = 0;                    // consumer's copy of _tail
     alignas(64) std::atomic<uint64_t> _tail{0};  // producer-owned
-    uint64_t _head_cache = 0;                   // producer's copy of _head
+    uint64_t _head_cache = 0;                    // producer's copy of _head
 };
 
 }  // namespace mvnf::dist

@@ -17,7 +17,7 @@
 namespace mvnf::dist {
 
 class symmetric_hasher {
-public:
+  public:
     symmetric_hasher() {
         for (unsigned v = 0; v < 256; ++v) {
             const uint8_t hi[2] = {uint8_t(v), 0}, lo[2] = {0, uint8_t(v)};
@@ -34,7 +34,7 @@ public:
         return _t[0][(x >> 8) & 0xff] ^ _t[1][x & 0xff];
     }
 
-private:
+  private:
     std::array<std::array<uint32_t, 256>, 2> _t;
 };
 

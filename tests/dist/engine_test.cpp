@@ -345,8 +345,8 @@ TEST(Dist, SleepingCoreIsWoken) {
     });
     for (uint32_t i = 0; i < 20; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(3));
-        ASSERT_TRUE(port.tq(0).inject(ipv4_frame(ipv4_addr(1, 1, 1, 1), ipv4_addr(2, 2, 2, 2), 1,
-                                                 2, 17, i)));
+        ASSERT_TRUE(port.tq(0).inject(
+            ipv4_frame(ipv4_addr(1, 1, 1, 1), ipv4_addr(2, 2, 2, 2), 1, 2, 17, i)));
     }
     core.join();
     auto c = (*e)->read_counters();
@@ -378,7 +378,8 @@ TEST(Dist, TxAfterIdleLeavesInTheCoresFlush) {
         auto before = eng.read_counters();
         netio::packet p[1];
         ASSERT_EQ(q.alloc_tx(p), 1u);
-        auto f = ipv4_frame(ipv4_addr(1, 1, 1, 1), ipv4_addr(2, 2, 2, 2), 1, 2, 17, uint32_t(attempt));
+        auto f =
+            ipv4_frame(ipv4_addr(1, 1, 1, 1), ipv4_addr(2, 2, 2, 2), 1, 2, 17, uint32_t(attempt));
         std::memcpy(p[0].data, f.data(), f.size());
         p[0].len = uint32_t(f.size());
         ASSERT_EQ(q.tx_burst(p), 1u);
