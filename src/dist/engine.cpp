@@ -14,6 +14,7 @@
 #include "dist/sleeper.hpp"
 #include "dist/spsc_pipe.hpp"
 #include "dist/steer.hpp"
+#include "netio/pcap/pcap_port.hpp"
 #include "netio/rss/rss.hpp"
 #include "wire/ethernet.hpp"
 
@@ -249,6 +250,8 @@ netio::result<std::unique_ptr<engine>> engine::create(netio::port& port, const e
     s.port_buf.resize(cfg.tx_batch);
     s.tx_src.resize(cfg.tx_batch);
     s.port_buf_size = buf_size;
+    // The pcap wrapper records both directions of a queue into one buffer.
+    if (netio::pcap_stats(port, 0)) e->_cfg.tx_handoff = false;
     return e;
 }
 
@@ -527,7 +530,7 @@ void engine::idle_block() {
         return;
     }
     auto& s = *_s;
-    if (_cfg.dist_layout == layout::split) {  // the RX thread: TX has its own
+    if (_cfg.dist_layout == layout::split || !_cfg.tx_handoff) {  // keep TX
         _port.q(0).wait(_cfg.max_block_ns);
         s.sleeps.add(1);
         return;

@@ -52,6 +52,12 @@ struct engine_config {
     // CPUs to pin the dispatcher threads to (-1: leave to the scheduler). In
     // the split layout tx_cpu pins the TX thread; single uses rx_cpu only.
     int rx_cpu = -1, tx_cpu = -1;
+    // Single layout: lend the port's TX half to the cores while the
+    // dispatcher sleeps on the port (RX and TX halves then run on two
+    // threads, as in split). Forced off for a pcap-wrapped port, whose
+    // halves share one record buffer; TX after idle then waits up to
+    // max_block_ns.
+    bool tx_handoff = true;
 };
 
 // Counters written by the dispatcher(s) for one core, plus the core's own.

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "dist/engine.hpp"
+#include "netio/pcap/pcap_port.hpp"
 #include "netio/rss/rss.hpp"
 #include "test_port.hpp"
 
@@ -412,6 +414,24 @@ TEST(Dist, TxAfterIdleLeavesInTheCoresFlush) {
     EXPECT_EQ(frame_tag(r[0].data), 7u);
     q.release(std::span(r, n));
     eng.stop();
+}
+
+// The pcap wrapper records both halves of a queue into one buffer, so the
+// TX hand-off (two threads on one queue) is switched off for it.
+TEST(Dist, TxHandoffOffForPcapWrappedPort) {
+    auto path = ::testing::TempDir() + "dist_handoff.pcap";
+    auto wrapped = netio::wrap_pcap(std::make_unique<test_port>(1, 64), path);
+    ASSERT_TRUE(wrapped);
+    auto e = engine::create(**wrapped, engine_config{});
+    ASSERT_TRUE(e);
+    EXPECT_FALSE((*e)->config().tx_handoff);
+    test_port plain(1, 64);
+    auto e2 = engine::create(plain, engine_config{});
+    ASSERT_TRUE(e2);
+    EXPECT_TRUE((*e2)->config().tx_handoff);
+    e->reset();
+    wrapped->reset();
+    std::remove(path.c_str());
 }
 
 TEST(Dist, ConfigErrorsNameTheCause) {
