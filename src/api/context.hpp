@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <sys/types.h>
@@ -86,6 +88,15 @@ struct socket_entry {
 
 struct instance;
 
+// thread_mode = thread: one forwarded API call. Lives on the application
+// thread's stack while the stack thread runs fn(arg); `done` is the response.
+struct call_req {
+    void (*fn)(void*) = nullptr;
+    void* arg = nullptr;
+    std::atomic<uint32_t> done{0};
+    std::atomic<uint32_t> sleeping{0};  // the caller is (about to be) in futex_wait
+};
+
 }  // namespace mvnf::api
 
 // The opaque type behind mctx_t (named by the public header).
@@ -94,6 +105,15 @@ struct mtcp_context {
 
     int cpu = 0;
     pid_t owner = 0;  // thread id of the creating thread
+    // thread_mode = thread: the stack thread runs the stack and every call;
+    // `owner` (the application thread) forwards its calls through `mailbox`,
+    // a one-slot lock-free SPSC queue (owner produces, stack thread consumes;
+    // the owner waits for each answer, so one slot is all it ever needs).
+    bool threaded = false;
+    pid_t stack_tid = 0;
+    std::thread stack_thread;
+    std::atomic<bool> stack_stop{false};
+    std::atomic<mvnf::api::call_req*> mailbox{nullptr};
     std::atomic<bool> warned{false};
     mvnf::api::instance* inst = nullptr;
     mvnf::netio::queue* q = nullptr;
@@ -130,6 +150,11 @@ struct mtcp_context {
     bool run_until(F ready, nanos deadline);
     void block_idle(nanos deadline);
     void sync_after_user_call();  // flush TX queued by a send/close
+    // thread mode: the stack thread's loop; start/stop from the owner.
+    void stack_main();
+    void start_stack_thread();
+    void stop_stack_thread();
+    void call(mvnf::api::call_req& r);  // owner: post r and wait for its answer
 
     // ---- sockets (sockets.cpp)
     mvnf::api::socket_entry* sock(int id);
@@ -168,6 +193,42 @@ nanos mono_now();
 // Checks that ctx is live and owned by the calling thread; sets errno and
 // returns false otherwise (EINVAL for null, EPERM from another thread).
 bool enter(mtcp_context* ctx);
+
+// Where an API call on ctx runs: `fail` (errno set: EINVAL unknown context,
+// EPERM foreign thread), `here` (this thread drives the stack), or `forward`
+// (thread mode, called by the owner: run it on the context's stack thread).
+enum class route { fail, here, forward };
+route route_call(mtcp_context* ctx);
+
+// Runs f() on ctx's stack thread and returns its result and errno.
+template <class F>
+auto forward(mtcp_context* ctx, F&& f) {
+    using R = decltype(f());
+    struct box {
+        F* f;
+        R r;
+        int e;
+    } b{&f, R{}, 0};
+    call_req req;
+    req.fn = [](void* p) {
+        auto* x = static_cast<box*>(p);
+        x->r = (*x->f)();
+        x->e = errno;
+    };
+    req.arg = &b;
+    ctx->call(req);
+    errno = b.e;
+    return b.r;
+}
+
+// First statement of every C call taking a context: `ret` is the failure
+// value, `expr` the same call again (re-entered on the stack thread).
+#define MVNF_ROUTE(ctx, ret, expr)                                              \
+    switch (mvnf::api::route_call(ctx)) {                                       \
+    case mvnf::api::route::fail: return ret;                                    \
+    case mvnf::api::route::forward: return mvnf::api::forward(ctx, [&] { return expr; }); \
+    case mvnf::api::route::here: break;                                         \
+    }
 
 // Tears down every context and port.
 void destroy_instance();

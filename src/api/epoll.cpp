@@ -51,6 +51,7 @@ using namespace mvnf::api;
 extern "C" {
 
 int mtcp_epoll_create1(mctx_t mctx, int flags) {
+    MVNF_ROUTE(mctx, -1, mtcp_epoll_create1(mctx, flags));
     if (!enter(mctx)) return -1;
     if (flags & ~0x80000) return set_errno_ret(EINVAL);  // only EPOLL_CLOEXEC (ignored)
     const int id = mctx->alloc_sock(sock_kind::epoll);
@@ -59,12 +60,14 @@ int mtcp_epoll_create1(mctx_t mctx, int flags) {
 }
 
 int mtcp_epoll_create(mctx_t mctx, int size) {
+    MVNF_ROUTE(mctx, -1, mtcp_epoll_create(mctx, size));
     if (!enter(mctx)) return -1;
     if (size <= 0) return set_errno_ret(EINVAL);
     return mtcp_epoll_create1(mctx, 0);
 }
 
 int mtcp_epoll_ctl(mctx_t mctx, int epid, int op, int sockid, struct mtcp_epoll_event* event) {
+    MVNF_ROUTE(mctx, -1, mtcp_epoll_ctl(mctx, epid, op, sockid, event));
     socket_entry* ep = lookup(mctx, epid);
     if (!ep) return -1;
     if (ep->kind != sock_kind::epoll) return set_errno_ret(EINVAL);
@@ -113,6 +116,7 @@ int mtcp_epoll_ctl(mctx_t mctx, int epid, int op, int sockid, struct mtcp_epoll_
 
 int mtcp_epoll_wait(mctx_t mctx, int epid, struct mtcp_epoll_event* events, int maxevents,
                     int timeout) {
+    MVNF_ROUTE(mctx, -1, mtcp_epoll_wait(mctx, epid, events, maxevents, timeout));
     socket_entry* ep = lookup(mctx, epid);
     if (!ep) return -1;
     if (ep->kind != sock_kind::epoll) return set_errno_ret(EINVAL);

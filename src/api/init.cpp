@@ -71,10 +71,6 @@ static int do_init(const char* path) {
         return init_error(std::string(path) +
                               ": several ports are not supported yet; configure one 'port'",
                           EINVAL);
-    if (c.threads == cfg::thread_mode::stack_thread)
-        return init_error(std::string(path) +
-                              ": thread_mode = thread is not implemented yet; use thread_mode = rtc",
-                          ENOTSUP);
     if (c.ip_addr.is_any())
         return init_error(std::string(path) + ": 'ip_addr' is required for a user-space port",
                           EINVAL);
@@ -140,6 +136,7 @@ static int do_init(const char* path) {
 
 static void destroy_context(mtcp_context* ctx) {
     if (!ctx) return;
+    ctx->stop_stack_thread();  // thread mode: the owner finishes the teardown
     // The stack references the resolver and TCP: tear down from the top.
     ctx->st->flush();
     ctx->st->set_transport(6, nullptr);
@@ -259,11 +256,13 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->now = mono_now();
     ctx->stat_next = ctx->now + net::sec(1);
     inst->ctxs.push_back(ctx.get());
+    if (c.threads == cfg::thread_mode::stack_thread) ctx->start_stack_thread();
     return ctx.release();
 }
 
 void mtcp_destroy_context(mctx_t mctx) {
-    if (!enter(mctx)) return;
+    // Thread mode: the owner (whose calls are forwarded) tears down itself.
+    if (route_call(mctx) == route::fail) return;
     auto& v = mctx->inst->ctxs;
     for (size_t i = 0; i < v.size(); ++i)
         if (v[i] == mctx) {

@@ -149,12 +149,14 @@ using namespace mvnf::api;
 extern "C" {
 
 ssize_t mtcp_read(mctx_t mctx, int sockid, char* buf, size_t len) {
+    MVNF_ROUTE(mctx, -1, mtcp_read(mctx, sockid, buf, len));
     if (!lookup(mctx, sockid)) return -1;
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_read(mctx, sockid, buf, len, false);
 }
 
 ssize_t mtcp_recv(mctx_t mctx, int sockid, char* buf, size_t len, int flags) {
+    MVNF_ROUTE(mctx, -1, mtcp_recv(mctx, sockid, buf, len, flags));
     if (!lookup(mctx, sockid)) return -1;
     if (flags & ~MSG_PEEK) return set_errno_ret(EOPNOTSUPP);
     if (!buf && len) return set_errno_ret(EFAULT);
@@ -162,6 +164,7 @@ ssize_t mtcp_recv(mctx_t mctx, int sockid, char* buf, size_t len, int flags) {
 }
 
 int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
+    MVNF_ROUTE(mctx, -1, mtcp_readv(mctx, sockid, iov, numIOV));
     if (!lookup(mctx, sockid)) return -1;
     if (numIOV < 0 || numIOV > IOV_MAX || (!iov && numIOV)) return set_errno_ret(EINVAL);
     ssize_t total = 0;
@@ -182,12 +185,14 @@ int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
 }
 
 ssize_t mtcp_write(mctx_t mctx, int sockid, const char* buf, size_t len) {
+    MVNF_ROUTE(mctx, -1, mtcp_write(mctx, sockid, buf, len));
     if (!lookup(mctx, sockid)) return -1;
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_write(mctx, sockid, buf, len);
 }
 
 int mtcp_writev(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
+    MVNF_ROUTE(mctx, -1, mtcp_writev(mctx, sockid, iov, numIOV));
     if (!lookup(mctx, sockid)) return -1;
     if (numIOV < 0 || numIOV > IOV_MAX || (!iov && numIOV)) return set_errno_ret(EINVAL);
     ssize_t total = 0;

@@ -1,6 +1,7 @@
 // The per-core loop of run-to-completion mode: one stack iteration per call,
 // TCP events and UDP arrivals turned into epoll notifications, and the idle
 // policy (busy-poll, then block on the queue). Called by every blocking API call.
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,23 +24,29 @@ static pid_t my_tid() {
     return tid;
 }
 
-bool enter(mtcp_context* ctx) {
+route route_call(mtcp_context* ctx) {
     instance* inst = the_instance();
-    if (!ctx || !inst) return set_errno_ret(EINVAL), false;
+    if (!ctx || !inst) return set_errno_ret(EINVAL), route::fail;
     bool known = false;
     for (auto* c : inst->ctxs) known |= c == ctx;
-    if (!known) return set_errno_ret(EINVAL), false;
-    if (ctx->owner != my_tid()) {
-        if (!ctx->warned.exchange(true))
-            std::fprintf(stderr,
-                         "mtcp: context of core %d used from thread %d, but it belongs to "
-                         "thread %d (run-to-completion: each context is driven by the thread "
-                         "that created it)\n",
-                         ctx->cpu, int(my_tid()), int(ctx->owner));
-        return set_errno_ret(EPERM), false;
+    if (!known) return set_errno_ret(EINVAL), route::fail;
+    const pid_t me = my_tid();
+    if (ctx->threaded) {
+        if (me == ctx->stack_tid) return route::here;
+        if (me == ctx->owner) return route::forward;
+    } else if (me == ctx->owner) {
+        return route::here;
     }
-    return true;
+    if (!ctx->warned.exchange(true))
+        std::fprintf(stderr,
+                     "mtcp: context of core %d used from thread %d, but it belongs to "
+                     "thread %d (each context serves the thread that created it%s)\n",
+                     ctx->cpu, int(me), int(ctx->owner),
+                     ctx->threaded ? "; its stack thread forwards nothing else" : "");
+    return set_errno_ret(EPERM), route::fail;
 }
+
+bool enter(mtcp_context* ctx) { return route_call(ctx) == route::here; }
 
 pid_t current_tid() { return my_tid(); }
 
@@ -98,3 +105,68 @@ void mtcp_context::block_idle(nanos deadline) {
 }
 
 void mtcp_context::sync_after_user_call() { st->flush(); }
+
+// ---- thread_mode = thread ---------------------------------------------------
+// The stack thread polls the port and the mailbox. Port waits cannot be
+// interrupted by the application, so an idle stack thread blocks in slices
+// of at most thread_block_ns: that bounds the latency of the first call after
+// an idle period (calls made while it is busy-polling are taken at once).
+static constexpr int64_t thread_block_ns = 1'000'000;
+
+static long futex(std::atomic<uint32_t>* w, int op, uint32_t val) {
+    return syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), op, val, nullptr, nullptr, 0);
+}
+
+void mtcp_context::stack_main() {
+    idle_since = mono_now();
+    while (!stack_stop.load(std::memory_order_acquire)) {
+        if (api::call_req* r = mailbox.exchange(nullptr, std::memory_order_acquire)) {
+            r->fn(r->arg);
+            r->done.store(1, std::memory_order_seq_cst);
+            if (r->sleeping.load(std::memory_order_seq_cst))
+                (void)futex(&r->done, FUTEX_WAKE_PRIVATE, 1);
+            idle_since = now;
+            continue;
+        }
+        const unsigned n = run_once();
+        if (n) {
+            idle_since = now;
+            continue;
+        }
+        const nanos spin = nanos(inst->conf.busy_poll_us) * 1000;
+        if (now - idle_since < spin) continue;
+        nanos d = std::min(st->next_deadline(), now + nanos(thread_block_ns));
+        if (!inst->conf.stat_print.empty()) d = std::min(d, stat_next);
+        if (d > now) (void)q->wait(int64_t(d - now));
+    }
+}
+
+void mtcp_context::start_stack_thread() {
+    threaded = true;
+    stack_tid = 0;
+    std::atomic<bool> up{false};
+    stack_thread = std::thread([this, &up] {
+        stack_tid = current_tid();
+        up.store(true, std::memory_order_release);
+        stack_main();
+    });
+    while (!up.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
+void mtcp_context::stop_stack_thread() {
+    if (!stack_thread.joinable()) return;
+    stack_stop.store(true, std::memory_order_release);
+    stack_thread.join();
+    threaded = false;  // the owner drives what is left (teardown)
+}
+
+void mtcp_context::call(api::call_req& r) {
+    mailbox.store(&r, std::memory_order_release);
+    // Spin while the stack thread is likely busy-polling, then sleep.
+    for (int i = 0; i < 4096; ++i) {
+        if (r.done.load(std::memory_order_acquire)) return;
+        if ((i & 63) == 63) std::this_thread::yield();
+    }
+    r.sleeping.store(1, std::memory_order_seq_cst);
+    while (!r.done.load(std::memory_order_seq_cst)) (void)futex(&r.done, FUTEX_WAIT_PRIVATE, 0);
+}

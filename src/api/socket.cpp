@@ -85,6 +85,7 @@ using namespace mvnf::api;
 extern "C" {
 
 int mtcp_socket(mctx_t mctx, int domain, int type, int protocol) {
+    MVNF_ROUTE(mctx, -1, mtcp_socket(mctx, domain, type, protocol));
     if (!enter(mctx)) return -1;
     if (domain != AF_INET) return set_errno_ret(EAFNOSUPPORT);
     const int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -115,6 +116,7 @@ int mtcp_socket(mctx_t mctx, int domain, int type, int protocol) {
 }
 
 int mtcp_bind(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t addrlen) {
+    MVNF_ROUTE(mctx, -1, mtcp_bind(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -142,6 +144,7 @@ int mtcp_bind(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t ad
 }
 
 int mtcp_listen(mctx_t mctx, int sockid, int backlog) {
+    MVNF_ROUTE(mctx, -1, mtcp_listen(mctx, sockid, backlog));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -167,6 +170,7 @@ int mtcp_listen(mctx_t mctx, int sockid, int backlog) {
 }
 
 int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) {
+    MVNF_ROUTE(mctx, -1, mtcp_accept(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -209,6 +213,7 @@ int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrl
 }
 
 int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t addrlen) {
+    MVNF_ROUTE(mctx, -1, mtcp_connect(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -249,11 +254,13 @@ int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t
 }
 
 int mtcp_close(mctx_t mctx, int sockid) {
+    MVNF_ROUTE(mctx, -1, mtcp_close(mctx, sockid));
     if (!lookup(mctx, sockid)) return -1;
     return close_socket(mctx, sockid, false);
 }
 
 int mtcp_abort(mctx_t mctx, int sockid) {
+    MVNF_ROUTE(mctx, -1, mtcp_abort(mctx, sockid));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (s->kind != sock_kind::stream && s->kind != sock_kind::listener)
@@ -262,6 +269,7 @@ int mtcp_abort(mctx_t mctx, int sockid) {
 }
 
 int mtcp_shutdown(mctx_t mctx, int sockid, int how) {
+    MVNF_ROUTE(mctx, -1, mtcp_shutdown(mctx, sockid, how));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -279,6 +287,7 @@ int mtcp_shutdown(mctx_t mctx, int sockid, int how) {
 }
 
 int mtcp_getsockname(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) {
+    MVNF_ROUTE(mctx, -1, mtcp_getsockname(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -290,6 +299,7 @@ int mtcp_getsockname(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* 
 }
 
 int mtcp_getpeername(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) {
+    MVNF_ROUTE(mctx, -1, mtcp_getpeername(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -300,6 +310,7 @@ int mtcp_getpeername(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* 
 }
 
 int mtcp_pipe(mctx_t mctx, int pipeid[2]) {
+    MVNF_ROUTE(mctx, -1, mtcp_pipe(mctx, pipeid));
     if (!enter(mctx)) return -1;
     if (!pipeid) return set_errno_ret(EFAULT);
     size_t slot = mctx->pipes.size();

@@ -73,6 +73,7 @@ extern "C" {
 
 int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void* optval,
                     socklen_t optlen) {
+    MVNF_ROUTE(mctx, -1, mtcp_setsockopt(mctx, sockid, level, optname, optval, optlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -138,6 +139,7 @@ int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void*
 
 int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optval,
                     socklen_t* optlen) {
+    MVNF_ROUTE(mctx, -1, mtcp_getsockopt(mctx, sockid, level, optname, optval, optlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!is_socket(*s)) return set_errno_ret(ENOTSOCK);
@@ -229,6 +231,7 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
 }
 
 int mtcp_setsock_nonblock(mctx_t mctx, int sockid) {
+    MVNF_ROUTE(mctx, -1, mtcp_setsock_nonblock(mctx, sockid));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     s->nonblock = true;
@@ -236,6 +239,7 @@ int mtcp_setsock_nonblock(mctx_t mctx, int sockid) {
 }
 
 int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) {
+    MVNF_ROUTE(mctx, -1, mtcp_socket_ioctl(mctx, sockid, request, argp));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (!argp) return set_errno_ret(EFAULT);
@@ -289,6 +293,7 @@ static bool rss_port_ok(void* ctx, const tcp::four_tuple& t) {
 
 extern "C" int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in_addr_t daddr,
                              in_addr_t dport) {
+    MVNF_ROUTE(mctx, -1, mtcp_init_rss(mctx, saddr_base, num_addr, daddr, dport));
     if (!enter(mctx)) return -1;
     (void)daddr, (void)dport;  // the filter hashes each candidate's real 4-tuple
     if (num_addr < 1) return set_errno_ret(EINVAL);

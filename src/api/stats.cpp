@@ -110,6 +110,7 @@ int mtcp_get_stats(mctx_t mctx, struct mtcp_stats* out) {
 }
 
 int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
+    MVNF_ROUTE(mctx, -1, mtcp_get_stats_json(mctx, buf, len));
     if (!enter(mctx)) return -1;
     const auto& t = mctx->tcp->counters();
     const auto& a = mctx->arp->stats();

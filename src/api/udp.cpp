@@ -41,6 +41,7 @@ extern "C" {
 
 ssize_t mudp_sendto(mctx_t mctx, int sockid, const void* buf, size_t len, int flags,
                     const struct sockaddr* dest_addr, socklen_t addrlen) {
+    MVNF_ROUTE(mctx, -1, mudp_sendto(mctx, sockid, buf, len, flags, dest_addr, addrlen));
     socket_entry* s = dgram(mctx, sockid);
     if (!s) return -1;
     if (flags != 0) return set_errno_ret(EOPNOTSUPP);
@@ -70,6 +71,7 @@ ssize_t mudp_sendto(mctx_t mctx, int sockid, const void* buf, size_t len, int fl
 
 ssize_t mudp_recvfrom(mctx_t mctx, int sockid, void* buf, size_t len, int flags,
                       struct sockaddr* src_addr, socklen_t* addrlen) {
+    MVNF_ROUTE(mctx, -1, mudp_recvfrom(mctx, sockid, buf, len, flags, src_addr, addrlen));
     socket_entry* s = dgram(mctx, sockid);
     if (!s) return -1;
     if (flags & ~MSG_PEEK) return set_errno_ret(EOPNOTSUPP);
@@ -89,6 +91,7 @@ ssize_t mudp_recvfrom(mctx_t mctx, int sockid, void* buf, size_t len, int flags,
 }
 
 int mudp_close(mctx_t mctx, int sockid) {
+    MVNF_ROUTE(mctx, -1, mudp_close(mctx, sockid));
     socket_entry* s = dgram(mctx, sockid);
     if (!s) return -1;
     return close_socket(mctx, sockid, false);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -70,6 +71,10 @@ inline std::string write_conf(const std::string& link, bool parent, const std::s
       << "busy_poll_us = 20\n"
       << "arp_conf = " << base << ".arp\n"
       << extra;
+    // ctest runs every API test a second time with the stack on its own
+    // thread per context (mTCP's mode): same tests, same expectations.
+    if (const char* t = std::getenv("MTCP_TEST_THREAD_MODE"); t && *t == '1')
+        f << "thread_mode = thread\n";
     return base + ".conf";
 }
 
