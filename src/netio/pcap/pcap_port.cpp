@@ -52,82 +52,23 @@ struct capture_file {
     }
 };
 
-class pcap_queue final : public queue {
+// One direction's capture state. RX and TX of a queue may be driven by two
+// threads (the split dispatcher layout, or a core's TX hand-off), so each
+// direction owns its buffer, counters and failure flag; only the file
+// descriptor is shared, and O_APPEND makes each chunk write atomic.
+class capture_side {
 public:
-    pcap_queue(queue& inner, std::shared_ptr<capture_file> f, const pcap_options& o)
-        : _in(inner), _f(std::move(f)), _ns(o.nanosecond), _snap(o.snaplen),
-          _buf(o.buffer_bytes) {}
-    ~pcap_queue() override { flush_file(); }
+    capture_side(std::shared_ptr<capture_file> f, const pcap_options& o)
+        : _f(std::move(f)), _ns(o.nanosecond), _snap(o.snaplen), _buf(o.buffer_bytes) {}
 
-    unsigned rx_burst(std::span<packet> out) override {
-        unsigned n = _in.rx_burst(out);
-        if (n && !_dead) {
-            stamp();
-            for (unsigned i = 0; i < n; ++i) record(out[i]);
-            _c.records += n;
-        }
-        return n;
-    }
-    void release(std::span<const packet> pkts) override { _in.release(pkts); }
-    unsigned alloc_tx(std::span<packet> out) override { return _in.alloc_tx(out); }
-
-    unsigned tx_burst(std::span<packet> pkts) override {
-        if (_dead || pkts.empty()) return _in.tx_burst(pkts);
-        // Frames are copied before the port owns them (it may reuse the
-        // buffers at once); refused ones are cut off again afterwards. That
-        // needs the whole burst in the buffer; a burst larger than the buffer
-        // is recorded after sending instead (best effort).
-        size_t need = 0;
-        for (const packet& p : pkts) need += record_header_len + std::min(p.len, _snap);
-        if (_used + need > _buf.size()) flush_file();
-        stamp();
-        if (need > _buf.size()) {
-            unsigned n = _in.tx_burst(pkts);
-            for (unsigned i = 0; i < n; ++i) record(pkts[i]);
-            _c.records += n;
-            return n;
-        }
-        const size_t start = _used;
-        size_t ends[64];  // where record i ends, for bursts up to 64; else recompute
-        for (size_t i = 0; i < pkts.size(); ++i) {
-            record(pkts[i]);
-            if (i < 64) ends[i] = _used;
-        }
-        unsigned n = _in.tx_burst(pkts);
-        if (n < pkts.size()) {
-            size_t cut = start;
-            if (n > 0 && n <= 64) cut = ends[n - 1];
-            else if (n > 64)
-                for (unsigned i = 0; i < n; ++i)
-                    cut += record_header_len + std::min(pkts[i].len, _snap);
-            _used = cut;
-        }
-        _c.records += n;
-        return n;
-    }
-
-    void free_tx(std::span<const packet> pkts) override { _in.free_tx(pkts); }
-    void flush() override { _in.flush(); }
-    bool wait(int64_t timeout_ns) override {
-        // About to idle: a good moment for the file write.
-        if (timeout_ns != 0) flush_file();
-        return _in.wait(timeout_ns);
-    }
-    int poll_fd() const override { return _in.poll_fd(); }
-    queue_stats stats() const override { return _in.stats(); }
-
+    bool dead() const { return _dead; }
+    uint32_t snaplen() const { return _snap; }
+    size_t capacity() const { return _buf.size(); }
+    size_t used() const { return _used; }
+    void cut_to(size_t used) { _used = used; }
+    void count(uint64_t n) { _c.records += n; }
     const pcap_counters& counters() const { return _c; }
 
-    void flush_file() {
-        if (_used == 0 || _dead) return;
-        if (!write_all(_f->fd, _buf.data(), _used)) {
-            ++_c.write_errors;
-            _dead = true;  // a full disk must not take the data path down
-        }
-        _used = 0;
-    }
-
-private:
     void stamp() {
         timespec ts{};
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -146,8 +87,16 @@ private:
         std::memcpy(h + record_header_len, p.data, incl);
         _used += record_header_len + incl;
     }
+    void flush_file() {
+        if (_used == 0 || _dead) return;
+        if (!write_all(_f->fd, _buf.data(), _used)) {
+            ++_c.write_errors;
+            _dead = true;  // a full disk must not take the data path down
+        }
+        _used = 0;
+    }
 
-    queue& _in;
+private:
     std::shared_ptr<capture_file> _f;
     bool _ns;
     uint32_t _snap;
@@ -156,6 +105,77 @@ private:
     bool _dead = false;
     uint32_t _sec = 0, _frac = 0;
     pcap_counters _c;
+};
+
+class pcap_queue final : public queue {
+public:
+    pcap_queue(queue& inner, std::shared_ptr<capture_file> f, const pcap_options& o)
+        : _in(inner), _rx(f, o), _tx(std::move(f), o) {}
+    ~pcap_queue() override {
+        _rx.flush_file();
+        _tx.flush_file();
+    }
+
+    unsigned rx_burst(std::span<packet> out) override {
+        unsigned n = _in.rx_burst(out);
+        if (n && !_rx.dead()) {
+            _rx.stamp();
+            for (unsigned i = 0; i < n; ++i) _rx.record(out[i]);
+            _rx.count(n);
+        }
+        return n;
+    }
+    void release(std::span<const packet> pkts) override { _in.release(pkts); }
+    unsigned alloc_tx(std::span<packet> out) override { return _in.alloc_tx(out); }
+
+    unsigned tx_burst(std::span<packet> pkts) override {
+        if (_tx.dead() || pkts.empty()) return _in.tx_burst(pkts);
+        // Frames are copied before the port owns them (it may reuse the
+        // buffers at once); refused ones are cut off again afterwards. That
+        // needs the whole burst in the buffer; a burst larger than the buffer
+        // is recorded after sending instead (best effort).
+        const uint32_t snap = _tx.snaplen();
+        size_t need = 0;
+        for (const packet& p : pkts) need += record_header_len + std::min(p.len, snap);
+        if (_tx.used() + need > _tx.capacity()) _tx.flush_file();
+        _tx.stamp();
+        if (need > _tx.capacity()) {
+            unsigned n = _in.tx_burst(pkts);
+            for (unsigned i = 0; i < n; ++i) _tx.record(pkts[i]);
+            _tx.count(n);
+            return n;
+        }
+        const size_t start = _tx.used();
+        for (const packet& p : pkts) _tx.record(p);
+        unsigned n = _in.tx_burst(pkts);
+        if (n < pkts.size()) {
+            size_t cut = start;
+            for (unsigned i = 0; i < n; ++i) cut += record_header_len + std::min(pkts[i].len, snap);
+            _tx.cut_to(cut);
+        }
+        _tx.count(n);
+        return n;
+    }
+
+    void free_tx(std::span<const packet> pkts) override { _in.free_tx(pkts); }
+    void flush() override { _in.flush(); }
+    bool wait(int64_t timeout_ns) override {
+        // About to idle: a good moment for the file write (RX side: wait()
+        // is called by the thread that receives).
+        if (timeout_ns != 0) _rx.flush_file();
+        return _in.wait(timeout_ns);
+    }
+    int poll_fd() const override { return _in.poll_fd(); }
+    queue_stats stats() const override { return _in.stats(); }
+
+    pcap_counters counters() const {
+        return {_rx.counters().records + _tx.counters().records,
+                _rx.counters().write_errors + _tx.counters().write_errors};
+    }
+
+private:
+    queue& _in;
+    capture_side _rx, _tx;
 };
 
 class pcap_port final : public port {
@@ -210,10 +230,10 @@ result<std::unique_ptr<port>> wrap_pcap(std::unique_ptr<port> inner, const std::
     return std::unique_ptr<port>(std::make_unique<pcap_port>(std::move(inner), std::move(f), opt));
 }
 
-const pcap_counters* pcap_stats(const port& p, unsigned queue_idx) {
+std::optional<pcap_counters> pcap_stats(const port& p, unsigned queue_idx) {
     auto* pp = dynamic_cast<const pcap_port*>(&p);
-    if (!pp || queue_idx >= p.info().num_queues) return nullptr;
-    return &pp->pq(queue_idx).counters();
+    if (!pp || queue_idx >= p.info().num_queues) return std::nullopt;
+    return pp->pq(queue_idx).counters();
 }
 
 }  // namespace mvnf::netio

@@ -4,6 +4,8 @@
 // may wrap a port directly. See docs/netio/pcap.md.
 #pragma once
 
+#include <optional>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,6 +32,8 @@ struct pcap_counters {
     uint64_t records = 0;      // frames written or buffered
     uint64_t write_errors = 0; // failed writes (capture stops after the first)
 };
-const pcap_counters* pcap_stats(const port& p, unsigned queue_idx);
+// Counters of a pcap-wrapped port's queue (RX and TX summed); nullopt when
+// the port is not wrapped.
+std::optional<pcap_counters> pcap_stats(const port& p, unsigned queue_idx);
 
 }  // namespace mvnf::netio
