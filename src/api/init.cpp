@@ -134,9 +134,25 @@ static int do_init(const char* path) {
     return 0;
 }
 
+// How long teardown keeps the stack running so connections the application
+// closed can deliver their FIN: with a user-space stack, segments still
+// queued die with the process (the kernel would keep sending them).
+constexpr nanos close_drain_limit = mvnf::net::sec(2);
+
+static size_t fins_in_flight(const tcp::layer& t) {
+    return t.connections_in(tcp::state::fin_wait_1) + t.connections_in(tcp::state::closing) +
+           t.connections_in(tcp::state::last_ack);
+}
+
 static void destroy_context(mtcp_context* ctx) {
     if (!ctx) return;
     ctx->stop_stack_thread();  // thread mode: the owner finishes the teardown
+    // Let our FINs (and the data queued before them) reach the peer and be
+    // acknowledged, bounded in time in case the peer is gone.
+    if (fins_in_flight(*ctx->tcp) > 0) {
+        const nanos deadline = mono_now() + close_drain_limit;
+        (void)ctx->run_until([&] { return fins_in_flight(*ctx->tcp) == 0; }, deadline);
+    }
     // The stack references the resolver and TCP: tear down from the top.
     ctx->st->flush();
     ctx->st->set_transport(6, nullptr);
