@@ -11,7 +11,7 @@ set -euo pipefail
 bin=$1
 size_mb=${INTEROP_MB:-100}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (network namespaces, AF_PACKET)"; exit 77; }
-command -v curl >/dev/null && command -v python3 >/dev/null || { echo "SKIP: needs curl and python3"; exit 77; }
+if ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then echo "SKIP: needs curl and python3"; exit 77; fi
 ip netns add "probe$$" 2>/dev/null || { echo "SKIP: cannot create network namespaces here"; exit 77; }
 ip netns del "probe$$"
 
