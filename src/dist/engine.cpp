@@ -473,10 +473,16 @@ unsigned engine::tx_step() {
     return work;
 }
 
-void engine::single_loop() {
+// Runs `step` until stop: spin while it finds work or for spin_rounds empty
+// rounds, then block (adaptive). idle_block() bounds the sleep so core TX is
+// still picked up within max_block_ns, and only yields the CPU while cores
+// hold port buffers: their release cannot wake us, and a peer (shm) may be
+// waiting for exactly those buffers.
+template <class Step>
+void engine::spin_loop(Step step) {
     uint32_t idle = 0;
     while (!_stop.load(std::memory_order_relaxed)) {
-        if (rx_step() + tx_step()) {
+        if (step()) {
             idle = 0;
             continue;
         }
@@ -484,12 +490,12 @@ void engine::single_loop() {
             cpu_relax();
             continue;
         }
-        // Adaptive: spun long enough; block on the port (bounded, so core TX
-        // is still picked up within max_block_ns) — unless cores still hold
-        // port buffers: their release cannot wake us, and a peer (shm) may be
-        // waiting for exactly those buffers, so only yield the CPU.
         idle_block();
     }
+}
+
+void engine::single_loop() {
+    spin_loop([this] { return rx_step() + tx_step(); });
 }
 
 unsigned engine::poll_once(bool rx, bool tx) {
@@ -498,18 +504,7 @@ unsigned engine::poll_once(bool rx, bool tx) {
 }
 
 void engine::rx_loop() {
-    uint32_t idle = 0;
-    while (!_stop.load(std::memory_order_relaxed)) {
-        if (rx_step()) {
-            idle = 0;
-            continue;
-        }
-        if (++idle < _cfg.spin_rounds) {
-            cpu_relax();
-            continue;
-        }
-        idle_block();
-    }
+    spin_loop([this] { return rx_step(); });
 }
 
 bool engine::holding_port_buffers() const {

@@ -126,6 +126,8 @@ class engine {
     void rx_loop();
     void tx_loop();
     void single_loop();
+    template <class Step>
+    void spin_loop(Step step);
     unsigned rx_step();
     unsigned tx_step();
     void drain_all();

@@ -155,4 +155,26 @@ inline std::vector<std::string> kernel_recv(int fd, size_t want,
     return out;
 }
 
+// Sends `total` UDP frames numbered "pkt<i>" from queue q of port p to the
+// kernel side's port `dport`, `burst` at a time, retrying refused frames,
+// until all are accepted or the bound passes; returns how many were sent.
+inline unsigned send_to_kernel(const port_lab& lab, netio::port& p, netio::queue& q,
+                               uint16_t dport, unsigned total, unsigned burst,
+                               std::chrono::seconds bound = std::chrono::seconds(5)) {
+    unsigned sent = 0;
+    auto end = std::chrono::steady_clock::now() + bound;
+    std::vector<netio::packet> b(burst);
+    while (sent < total && std::chrono::steady_clock::now() < end) {
+        unsigned n = q.alloc_tx({b.data(), std::min<size_t>(burst, total - sent)});
+        for (unsigned i = 0; i < n; ++i)
+            b[i].len = uint32_t(build_udp({b[i].data, b[i].len}, lab.to_kernel(p, 9000, dport),
+                                          "pkt" + std::to_string(sent + i)));
+        unsigned acc = q.tx_burst({b.data(), n});
+        q.free_tx({b.data() + acc, n - acc});
+        q.flush();
+        sent += acc;
+    }
+    return sent;
+}
+
 }  // namespace mvnf::test

@@ -54,19 +54,7 @@ TEST(afpacket, sends_udp_the_kernel_receives) {
     ASSERT_GE(fd, 0);
     auto& q = (*p)->q(0);
     constexpr unsigned total = 200;  // more than the ring: exercises wrap and reuse
-    unsigned sent = 0;
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (sent < total && std::chrono::steady_clock::now() < end) {
-        netio::packet b[16];
-        unsigned n = q.alloc_tx({b, std::min<size_t>(16, total - sent)});
-        for (unsigned i = 0; i < n; ++i)
-            b[i].len = uint32_t(build_udp({b[i].data, b[i].len}, lab.to_kernel(**p, 9000, 7002),
-                                          "pkt" + std::to_string(sent + i)));
-        unsigned acc = q.tx_burst({b, n});
-        q.free_tx({b + acc, n - acc});
-        q.flush();
-        sent += acc;
-    }
+    const unsigned sent = send_to_kernel(lab, **p, q, 7002, total, 16);
     ASSERT_EQ(sent, total);
     auto got = kernel_recv(fd, total);
     close(fd);
