@@ -22,6 +22,11 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # Anything still running inside the namespaces (a child that escaped the
+  # pid list) would keep them, and their interfaces, alive: kill it too.
+  for ns in "$na" "$nb"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  done
   ip netns del "$na" 2>/dev/null || true
   ip netns del "$nb" 2>/dev/null || true
   rm -rf "$tmp"
@@ -30,6 +35,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 A() { ip netns exec "$na" "$@"; }
 B() { ip netns exec "$nb" "$@"; }
+# Background jobs must be started with `ip netns exec` itself, not through
+# A/B: `A cmd &` forks a subshell, so $! would be that shell and killing it
+# would leave the server running (two stacks on one interface then answer the
+# same frames with conflicting RSTs).
 
 ip netns add "$na"; ip netns add "$nb"
 ip link add "$va" netns "$na" type veth peer name "$vb" netns "$nb"
@@ -68,7 +77,7 @@ CONF
 conf server; conf client
 
 start_server() {
-  A "$bin/httpd/mvnf-httpd" -p "$tmp/ours" -f "$tmp/server.conf" --port 8080 -q -d 600 \
+  ip netns exec "$na" "$bin/httpd/mvnf-httpd" -p "$tmp/ours" -f "$tmp/server.conf" --port 8080 -q -d 600 \
     >"$tmp/httpd.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
@@ -79,7 +88,7 @@ start_server() {
 }
 stop_server() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
 
-B python3 -m http.server 8000 --bind 10.77.0.1 --directory "$tmp/kern" >"$tmp/pyhttp.log" 2>&1 &
+ip netns exec "$nb" python3 -m http.server 8000 --bind 10.77.0.1 --directory "$tmp/kern" >"$tmp/pyhttp.log" 2>&1 &
 pids+=($!)
 
 round() {  # $1: label
