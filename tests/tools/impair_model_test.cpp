@@ -1,0 +1,128 @@
+// The impairment model and delay line of mvnf-impair, driven directly: the
+// decisions follow the configured probabilities, a lost frame is never also
+// duplicated or corrupted, delays respect jitter bounds, and the delay line
+// releases frames in (due time, arrival) order and refuses frames when full.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "delay_line.hpp"
+#include "impairment.hpp"
+
+using namespace mvnf::impair;
+
+TEST(ImpairModel, NoImpairmentPassesEverythingUnchanged) {
+    params p;
+    rng r(7);
+    for (int i = 0; i < 10000; ++i) {
+        verdict v = decide(p, r, 1514);
+        ASSERT_FALSE(v.lost);
+        ASSERT_EQ(v.copies, 1u);
+        ASSERT_FALSE(v.corrupt);
+        ASSERT_FALSE(v.early);
+        ASSERT_EQ(v.delay_ns[0], 0);
+    }
+}
+
+TEST(ImpairModel, RatesFollowTheProbabilities) {
+    params p;
+    p.loss = 0.10;
+    p.dup = 0.05;
+    p.corrupt = 0.02;
+    rng r(1);
+    const int n = 200000;
+    int lost = 0, dup = 0, corrupt = 0, kept = 0;
+    for (int i = 0; i < n; ++i) {
+        verdict v = decide(p, r, 100);
+        if (v.lost) {
+            ++lost;
+            EXPECT_EQ(v.copies, 0u);
+            EXPECT_FALSE(v.corrupt);
+            continue;
+        }
+        ++kept;
+        dup += v.copies == 2;
+        if (v.corrupt) {
+            ++corrupt;
+            EXPECT_LT(v.corrupt_bit, (100u - 14) * 8);  // never inside the Ethernet header
+        }
+    }
+    // 5-sigma binomial bounds.
+    EXPECT_NEAR(lost, n * 0.10, 5 * 134.2);
+    EXPECT_NEAR(dup, kept * 0.05, 5 * 92.5);
+    EXPECT_NEAR(corrupt, kept * 0.02, 5 * 59.4);
+}
+
+TEST(ImpairModel, SameSeedSameDecisionsOtherSeedOthers) {
+    params p;
+    p.loss = 0.3;
+    rng a(42), b(42), c(43);
+    int same_ab = 0, same_ac = 0;
+    for (int i = 0; i < 1000; ++i) {
+        bool la = decide(p, a, 60).lost, lb = decide(p, b, 60).lost, lc = decide(p, c, 60).lost;
+        same_ab += la == lb;
+        same_ac += la == lc;
+    }
+    EXPECT_EQ(same_ab, 1000);
+    EXPECT_LT(same_ac, 1000);
+}
+
+TEST(ImpairModel, DelayJitterAndReorder) {
+    params p;
+    p.delay_ns = 10'000'000;
+    p.jitter_ns = 2'000'000;
+    p.reorder = 0.25;
+    rng r(3);
+    int early = 0;
+    for (int i = 0; i < 20000; ++i) {
+        verdict v = decide(p, r, 60);
+        if (v.early) {
+            ++early;
+            EXPECT_EQ(v.delay_ns[0], 0);
+        } else {
+            EXPECT_GE(v.delay_ns[0], 8'000'000);
+            EXPECT_LE(v.delay_ns[0], 12'000'000);
+        }
+    }
+    EXPECT_NEAR(early, 5000, 5 * 61.2);
+}
+
+TEST(ImpairDelayLine, ReleasesByDueTimeThenArrival) {
+    delay_line line(8, 64);
+    auto frame = [](uint8_t tag) {
+        std::vector<std::byte> f(60, std::byte(tag));
+        return f;
+    };
+    const uint8_t tags[] = {1, 2, 3, 4, 5};
+    const int64_t due[] = {30, 10, 30, 10, 20};
+    for (int i = 0; i < 5; ++i) {
+        auto f = frame(tags[i]);
+        ASSERT_NE(line.push(f.data(), uint32_t(f.size()), due[i]), nullptr);
+    }
+    const std::byte* data;
+    uint32_t len;
+    EXPECT_FALSE(line.peek_due(9, data, len));
+    EXPECT_EQ(line.next_due(), 10);
+    std::vector<uint8_t> order;
+    while (line.peek_due(100, data, len)) {
+        EXPECT_EQ(len, 60u);
+        order.push_back(uint8_t(data[0]));
+        line.pop();
+    }
+    // Equal due times keep arrival order (FIFO, as a real link would).
+    EXPECT_EQ(order, (std::vector<uint8_t>{2, 4, 5, 1, 3}));
+    EXPECT_TRUE(line.empty());
+}
+
+TEST(ImpairDelayLine, FullLineAndOversizeFramesAreRefused) {
+    delay_line line(2, 64);
+    std::vector<std::byte> f(60), big(65);
+    EXPECT_NE(line.push(f.data(), 60, 1), nullptr);
+    EXPECT_NE(line.push(f.data(), 60, 1), nullptr);
+    EXPECT_TRUE(line.full());
+    EXPECT_EQ(line.push(f.data(), 60, 1), nullptr);
+    line.pop();
+    EXPECT_EQ(line.push(big.data(), 65, 1), nullptr);
+    EXPECT_NE(line.push(f.data(), 60, 1), nullptr);
+}

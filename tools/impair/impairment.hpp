@@ -1,0 +1,91 @@
+// The impairment model of mvnf-impair: what happens to one frame crossing the
+// bridge in one direction — lost, duplicated, corrupted, delayed (with jitter)
+// or let through early to reorder it. The model only decides; it neither
+// reads the clock nor touches buffers, so a test can drive it with a seed and
+// a virtual time and expect exact outcomes.
+#pragma once
+
+#include <cstdint>
+
+namespace mvnf::impair {
+
+struct params {
+    double loss = 0;     // probability a frame is dropped
+    double dup = 0;      // probability a frame is sent twice
+    double corrupt = 0;  // probability one bit past the Ethernet header flips
+    double reorder = 0;  // probability a frame skips the delay (needs delay > 0)
+    int64_t delay_ns = 0;
+    int64_t jitter_ns = 0;  // uniform in [-jitter, +jitter], clamped at 0
+};
+
+// xoshiro-style generator: fast, seedable, no global state (one per thread).
+class rng {
+public:
+    explicit rng(uint64_t seed) {
+        // splitmix64 spreads any seed (0 included) over the 256-bit state.
+        for (auto& w : _s) {
+            seed += 0x9e3779b97f4a7c15ull;
+            uint64_t z = seed;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            w = z ^ (z >> 31);
+        }
+    }
+    uint64_t next() {
+        const uint64_t r = rotl(_s[1] * 5, 7) * 9, t = _s[1] << 17;
+        _s[2] ^= _s[0];
+        _s[3] ^= _s[1];
+        _s[1] ^= _s[2];
+        _s[0] ^= _s[3];
+        _s[2] ^= t;
+        _s[3] = rotl(_s[3], 45);
+        return r;
+    }
+    // Uniform in [0, 1).
+    double unit() { return double(next() >> 11) * 0x1.0p-53; }
+    bool chance(double p) { return p > 0 && unit() < p; }
+    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+
+private:
+    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    uint64_t _s[4];
+};
+
+// The fate of one received frame.
+struct verdict {
+    bool lost = false;
+    unsigned copies = 1;        // 2 when duplicated
+    bool corrupt = false;       // applies to the first copy only
+    bool early = false;         // reordered: sent without the delay
+    int64_t delay_ns[2] = {0, 0};  // per copy
+    uint32_t corrupt_bit = 0;   // bit index counted from the end of the Ethernet header
+};
+
+// Decides a frame's fate. Loss is drawn first (a lost frame is neither
+// duplicated nor corrupted), as with the kernel's netem.
+inline verdict decide(const params& p, rng& r, uint32_t frame_len) {
+    verdict v;
+    if (r.chance(p.loss)) {
+        v.lost = true;
+        v.copies = 0;
+        return v;
+    }
+    if (r.chance(p.dup)) v.copies = 2;
+    // Only bits past the 14-byte Ethernet header are flipped: a damaged MAC
+    // would just misdeliver the frame, while a damaged IP/TCP/UDP byte is
+    // what the receiver's checksums must catch.
+    if (frame_len > 14 && r.chance(p.corrupt)) {
+        v.corrupt = true;
+        v.corrupt_bit = uint32_t(r.below(uint64_t(frame_len - 14) * 8));
+    }
+    v.early = p.delay_ns > 0 && r.chance(p.reorder);
+    for (unsigned c = 0; c < v.copies; ++c) {
+        int64_t d = v.early ? 0 : p.delay_ns;
+        if (!v.early && p.jitter_ns > 0)
+            d += int64_t(r.below(uint64_t(2 * p.jitter_ns + 1))) - p.jitter_ns;
+        v.delay_ns[c] = d < 0 ? 0 : d;
+    }
+    return v;
+}
+
+}  // namespace mvnf::impair
