@@ -38,7 +38,7 @@ run_pair() {
 n=100000
 run_pair acc "--loss 10% --dup 5 --corrupt 2 --seed 9" "-f rx -d 8" "-f tx -n $n"
 ij=$(last_json "$tmp/acc.imp"); rj=$(last_json "$tmp/acc.rx")
-[ -n "$ij" ] && [ -n "$rj" ] || fail "acc: missing JSON: $(cat "$tmp/acc.imp" "$tmp/acc.rx")"
+{ [ -n "$ij" ] && [ -n "$rj" ]; } || fail "acc: missing JSON: $(cat "$tmp/acc.imp" "$tmp/acc.rx")"
 rx=$(field "$ij" "['a2b']['rx']"); lost=$(field "$ij" "['a2b']['lost']")
 dup=$(field "$ij" "['a2b']['duplicated']"); fwd=$(field "$ij" "['a2b']['forwarded']")
 cor=$(field "$ij" "['a2b']['corrupted']"); got=$(field "$rj" "['packets']")
@@ -54,7 +54,7 @@ assert abs(dup - 0.05 * kept) < 5 * (kept * 0.05 * 0.95) ** 0.5
 assert abs(cor - 0.02 * kept) < 5 * (kept * 0.02 * 0.98) ** 0.5
 PY
 bad=$(field "$rj" "['bad']")
-[ "$bad" -gt 0 ] && [ "$bad" -le "$cor" ] || fail "acc: receiver flagged $bad bad frames, bridge corrupted $cor"
+{ [ "$bad" -gt 0 ] && [ "$bad" -le "$cor" ]; } || fail "acc: receiver flagged $bad bad frames, bridge corrupted $cor"
 echo "ok: $n frames: lost $lost, duplicated $dup, corrupted $cor; all accounted for"
 
 # 2. Delay shows in the round trip (5 ms each way); nothing lost.
