@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "app_util.hpp"
+#include "chunked.hpp"
 #include "net_io.hpp"
 
 using namespace mvnf::app;
@@ -60,14 +61,19 @@ struct core_stats {
 
 enum class phase { connecting, sending, reading };
 
+// How the end of a response body is found (RFC 9112 section 6.3).
+enum class framing : uint8_t { length, chunked, until_close };
+
 struct conn {
     phase ph = phase::connecting;
+    framing fr = framing::until_close;
+    bool head_done = false, server_close = false;
+    int status = 0;
     uint64_t t_start = 0, deadline = 0;
     size_t sent = 0;
-    std::string head;  // response head bytes until complete
-    bool head_done = false, server_close = false, has_length = false;
-    int status = 0;
     uint64_t length = 0, body = 0;
+    std::string head;  // response head bytes until complete
+    mvnf::wget::chunked_decoder chunks;
 };
 
 options g_opt;
@@ -218,39 +224,82 @@ private:
                 return finish(s, c, e_reset);
             }
             if (r == 0) {
-                // EOF: completes a response without Content-Length.
-                if (c.head_done && !c.has_length) return complete(s, c, true);
+                // EOF completes only a response delimited by the close itself.
+                if (c.head_done && c.fr == framing::until_close) return complete(s, c, true);
                 return finish(s, c, e_closed);
             }
             _st.bytes_read.add(uint64_t(r));
             size_t off = 0;
             if (!c.head_done) {
-                size_t old = c.head.size();
+                const size_t old = c.head.size();
                 c.head.append(buf, size_t(r));
-                auto end = c.head.find("\r\n\r\n");
+                // Interim 1xx responses come before the final one and must be
+                // skipped (RFC 9110 section 15.2).
+                size_t begin = 0, end;
+                for (;;) {
+                    end = c.head.find("\r\n\r\n", std::max(begin, old > 3 ? old - 3 : 0));
+                    if (end == std::string::npos) break;
+                    if (!parse_head(c, begin, end)) return finish(s, c, e_malformed);
+                    if (c.head_done) break;
+                    begin = end + 4;
+                }
                 if (end == std::string::npos) {
+                    c.head.erase(0, begin);
                     if (c.head.size() > 65536) return finish(s, c, e_malformed);
                     continue;
                 }
-                if (!parse_head(c, end)) return finish(s, c, e_malformed);
                 off = end + 4 - old;
                 c.head.clear();
+                if (c.fr == framing::length && c.length == 0) {
+                    if (off != size_t(r)) return finish(s, c, e_malformed);
+                    return complete(s, c, false);
+                }
+            }
+            if (c.fr == framing::chunked) {
+                if (!on_chunked(s, c, buf + off, size_t(r) - off)) return;
+                continue;
             }
             size_t n = size_t(r) - off;
-            if (c.has_length && c.body + n > c.length) return finish(s, c, e_malformed);
-            save_body(s, buf + off, n);
-            c.body += n;
-            _st.body_bytes.add(n);
-            if (c.has_length && c.body == c.length) return complete(s, c, false);
+            // We never pipeline: bytes past the body are the server's error.
+            if (c.fr == framing::length && c.body + n > c.length) return finish(s, c, e_malformed);
+            add_body(s, c, buf + off, n);
+            if (c.fr == framing::length && c.body == c.length) return complete(s, c, false);
         }
     }
 
-    bool parse_head(conn& c, size_t end) {
-        std::string h = c.head.substr(0, end);
+    void add_body(int s, conn& c, const char* p, size_t n) {
+        save_body(s, p, n);
+        c.body += n;
+        _st.body_bytes.add(n);
+    }
+
+    // Decodes one read's worth of a chunked body; false once the connection
+    // was completed or failed (it may already be reused for the next request).
+    bool on_chunked(int s, conn& c, const char* p, size_t n) {
+        using st = mvnf::wget::chunked_decoder::status;
+        while (n) {
+            const auto step = c.chunks.next(p, n);
+            if (step.body_len) add_body(s, c, p + step.body_off, step.body_len);
+            p += step.used, n -= step.used;
+            if (step.st == st::error) return finish(s, c, e_malformed), false;
+            if (step.st == st::done) {
+                if (n) return finish(s, c, e_malformed), false;  // unasked-for bytes
+                return complete(s, c, false), false;
+            }
+        }
+        return true;
+    }
+
+    // Status line and the fields that frame the body (RFC 9112 section 6.3).
+    // Leaves head_done false for an interim (1xx) response.
+    bool parse_head(conn& c, size_t begin, size_t end) {
+        std::string h = c.head.substr(begin, end - begin);
         if (h.size() < 12 || h.rfind("HTTP/1.", 0) != 0 || h[8] != ' ') return false;
         c.status = atoi(h.c_str() + 9);
         if (c.status < 100 || c.status > 599) return false;
         c.server_close = h[7] == '0';
+        const bool http10 = h[7] == '0';
+        bool has_length = false, has_te = false, te_chunked = false;
         size_t pos = h.find("\r\n");
         while (pos != std::string::npos) {
             size_t next = h.find("\r\n", pos + 2);
@@ -261,19 +310,60 @@ private:
                 std::string name = lower(line.substr(0, colon));
                 std::string val = lower(line.substr(colon + 1));
                 if (name == "content-length") {
-                    char* e = nullptr;
-                    c.length = strtoull(val.c_str(), &e, 10);
-                    c.has_length = true;
+                    uint64_t len;
+                    if (!parse_length(val, len) || (has_length && len != c.length)) return false;
+                    c.length = len;
+                    has_length = true;
                 } else if (name == "connection") {
                     if (val.find("close") != std::string::npos) c.server_close = true;
                     if (val.find("keep-alive") != std::string::npos) c.server_close = false;
-                } else if (name == "transfer-encoding" && val.find("chunked") != std::string::npos) {
-                    return false;  // not supported
+                } else if (name == "transfer-encoding") {
+                    // Codings apply in order; only a final "chunked" frames the body.
+                    has_te = true;
+                    const auto comma = val.find_last_of(',');
+                    te_chunked = trim(comma == std::string::npos ? val : val.substr(comma + 1)) ==
+                                 "chunked";
                 }
             }
             pos = next;
         }
+        // Both Transfer-Encoding and Content-Length: "ought to be handled as
+        // an error" (section 6.3 item 3), and Transfer-Encoding in HTTP/1.0
+        // means the framing is faulty (item 3 too).
+        if (has_te && (has_length || http10)) return false;
+        if (c.status / 100 == 1) {
+            if (c.status == 101) return false;  // we never asked to switch protocols
+            c.server_close = false;
+            return true;  // interim: the final response follows
+        }
+        if (c.status == 204 || c.status == 304) {
+            c.fr = framing::length;  // item 1: no body, whatever the fields say
+            c.length = 0;
+        } else if (has_te) {
+            // item 4: chunked last, or else the body runs until the close.
+            c.fr = te_chunked ? framing::chunked : framing::until_close;
+            if (!te_chunked) c.server_close = true;
+        } else {
+            c.fr = has_length ? framing::length : framing::until_close;
+        }
         c.head_done = true;
+        return true;
+    }
+
+    static std::string trim(const std::string& v) {
+        const size_t b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t");
+        return b == std::string::npos ? std::string() : v.substr(b, e - b + 1);
+    }
+
+    // Content-Length = 1*DIGIT (RFC 9110 section 8.6), OWS around it.
+    static bool parse_length(const std::string& v, uint64_t& out) {
+        const std::string d = trim(v);
+        if (d.empty() || d.size() > 18) return false;
+        out = 0;
+        for (char ch : d) {
+            if (ch < '0' || ch > '9') return false;
+            out = out * 10 + uint64_t(ch - '0');
+        }
         return true;
     }
 

@@ -3,12 +3,15 @@
 --json summaries. Usage: apps_test.py BIN_DIR STACK CASE
   STACK: kernel (the -kernel binaries over 127.0.0.1) or mtcp (two processes,
          each with its own stack, joined by an shm port)
-  CASE:  http | tcpperf | udpperf | args
+  CASE:  http | chunked | tcpperf | ports | udpperf | args
+  TEST_BIN (optional 4th argument): where test helpers such as
+         mvnf_raw_responder were built
 Every process has a time limit; everything started is killed and every shm
 name removed on exit."""
-import glob, json, os, random, signal, socket, subprocess, sys, tempfile, time
+import glob, json, os, random, signal, socket, subprocess, sys, tempfile, threading, time
 
 BIN, STACK, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+TEST_BIN = sys.argv[4] if len(sys.argv) > 4 else os.path.join(os.path.dirname(BIN), "tests", "apps")
 TMP = tempfile.mkdtemp(prefix="apps_test_")
 LINK = "appst%d" % os.getpid()
 link_no = [0]  # an shm link joins one server and one client process: a fresh one per pair
@@ -232,6 +235,171 @@ def case_http():
         check(s["requests"] == 6 and s["status_404"] == 1 and s["errors"] == 0, "server: %s" % s)
 
 
+# ------------------------------------------------------------ chunked
+NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+
+
+class RawServer:
+    """Kernel-side chunked server: python3 on 127.0.0.1 answering GET /NAME with
+    the bytes of files[NAME] (hand-made HTTP responses), as mvnf_raw_responder
+    does for the mTCP build. The first 1 KiB of each response goes out in
+    slices of 1..13 bytes with pauses, so the framing reaches wget cut at many
+    places. Closes after a response when asked to or when NAME ends in .close."""
+
+    def __init__(self, files):
+        self.files, self.lock = files, threading.Lock()
+        self.connections = self.requests = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.settimeout(10)
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                with self.lock:
+                    self.requests += 1
+                name = head.split(b" ")[1][1:].decode()
+                out = self.files.get(name, NOT_FOUND)
+                i = k = 0
+                while i < min(len(out), 1024):
+                    n = 1 + k % 13
+                    c.sendall(out[i:i + n])
+                    i, k = i + n, k + 1
+                    time.sleep(0.0002)
+                c.sendall(out[i:])
+                if b"connection: close" in head.lower() or name.endswith(".close"):
+                    return
+        except OSError:
+            return
+        finally:
+            c.close()
+
+    def take_counts(self):
+        with self.lock:
+            r = {"connections": self.connections, "requests": self.requests}
+            self.connections = self.requests = 0
+        return r
+
+    def close(self):
+        self.running = False
+        self.sock.close()
+
+
+def chunked_files():
+    """Hand-made responses: a 150 KiB body in chunks of 1 byte to 64 KiB (hex in
+    both cases, extensions, a trailer), interim 1xx responses, and framing
+    errors. Returns (files, the 150 KiB body)."""
+    body = os.urandom(150 * 1024)
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    sizes = [1, 2, 3, 13, 100, 1000, 4096, 16384, 65536]
+    wire, i, k = [], 0, 0
+    while i < len(body):
+        n = min(sizes[k % len(sizes)], len(body) - i)
+        wire.append((b"%X" if k % 2 else b"%x") % n + (b";ext=%d" % k if k % 3 == 0 else b"") +
+                    b"\r\n" + body[i:i + n] + b"\r\n")
+        i, k = i + n, k + 1
+    wire.append(b"0;end\r\nX-Checksum: none\r\n\r\n")
+    files = {
+        "chunked": head + b"".join(wire),
+        "interim": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" +
+                   head + b"5\r\nhello\r\n0\r\n\r\n",
+        "bad-size": head + b"zz\r\nhello\r\n0\r\n\r\n",
+        "bad-crlf": head + b"5\r\nhelloXX\r\n0\r\n\r\n",
+        "huge-size": head + b"FFFFFFFFFFFFFFFFFFFF\r\nhello\r\n0\r\n\r\n",
+        "te-and-length": head[:-2] + b"Content-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "truncated.close": head + b"10\r\nhello",
+    }
+    return files, body
+
+
+def case_chunked():
+    files, body = chunked_files()
+    if STACK == "kernel":
+        srv = RawServer(files)
+        url = "http://127.0.0.1:%d" % srv.port
+    else:
+        responder = os.path.join(TEST_BIN, "mvnf_raw_responder")
+        check(os.access(responder, os.X_OK), "test helper %s was not built" % responder)
+        www = os.path.join(TMP, "raw")
+        os.makedirs(www)
+        for name, data in files.items():
+            open(os.path.join(www, name), "wb").write(data)
+        url = "http://10.0.0.1:8080"
+
+    def wget(args, expect_rc=0):
+        """Returns wget's JSON summary and what the server saw."""
+        if STACK == "kernel":
+            r = run([exe("wget")] + stack_args("client", 2) + args + ["--json", "-q"], expect_rc=expect_rc)
+            return last_json(r.stdout, "wget"), srv.take_counts()
+        p, out = start_server([responder, "-f", conf("server", 1), "-D", www, "-p", "8080", "-d", "25"])
+        r = run([exe("wget")] + stack_args("client", 2) + args + ["--json", "-q"], expect_rc=expect_rc)
+        return last_json(r.stdout, "wget"), stop_server(p, out)
+
+    # 1. Keep-alive reuse after chunked bodies; exact byte counts; -o decoded.
+    saved = os.path.join(TMP, "chunked.bin")
+    j, s = wget([url + "/chunked", "12", "-c", "2", "--keepalive", "-o", saved])
+    check(j["completed"] == 12 and j["errors"]["total"] == 0, "chunked keep-alive: %s" % j)
+    check(j["connections"] == 2 and s["connections"] == 2 and s["requests"] == 12,
+          "chunked keep-alive reused no connection: wget %s server %s" % (j, s))
+    check(j["body_bytes"] == 12 * len(body), "body bytes %d != %d" % (j["body_bytes"], 12 * len(body)))
+    check(j["bytes_read"] == 12 * len(files["chunked"]), "bytes read %d != %d on the wire" %
+          (j["bytes_read"], 12 * len(files["chunked"])))
+    check(open(saved, "rb").read() == body, "-o file is not the decoded body")
+    print("ok: 12 chunked bodies over 2 keep-alive connections, exact bytes, -o decoded")
+
+    # 2. One connection per request, and interim 1xx responses skipped.
+    j, s = wget([url + "/chunked", "6", "-c", "3"])
+    check(j["completed"] == 6 and j["connections"] == 6 and j["errors"]["total"] == 0,
+          "chunked, connection per request: %s" % j)
+    check(j["body_bytes"] == 6 * len(body), "body bytes %d" % j["body_bytes"])
+    j, s = wget([url + "/interim", "5", "--keepalive"])
+    check(j["completed"] == 5 and j["connections"] == j["cores"] and j["body_bytes"] == 25 and
+          j["status"]["2xx"] == 5, "interim responses: %s" % j)
+    print("ok: chunked with one connection per request; 100/103 before 200 skipped")
+
+    # 3. Malformed framing: counted as `malformed`, connection closed (each of
+    #    the 3 keep-alive requests needs a new one), nothing counted as a body.
+    for name in ("bad-size", "bad-crlf", "huge-size", "te-and-length"):
+        j, s = wget([url + "/" + name, "3", "--keepalive"], expect_rc=3)
+        check(j["errors"]["malformed"] == 3 and j["errors"]["total"] == 3 and j["completed"] == 0,
+              "%s: %s" % (name, j))
+        check(j["connections"] == 3 and s["connections"] == 3,
+              "%s: connections not closed after the error: wget %s server %s" % (name, j, s))
+    j, s = wget([url + "/truncated.close", "3", "--keepalive"], expect_rc=3)
+    check(j["errors"]["closed_early"] == 3 and j["errors"]["total"] == 3, "truncated: %s" % j)
+    print("ok: bad chunk size, missing CRLF, oversized size, TE+Content-Length -> malformed; "
+          "EOF inside a chunk -> closed_early")
+    if STACK == "kernel":
+        srv.close()
+
+
 def case_tcpperf():
     port = free_port() if STACK == "kernel" else 5201
     cli = [exe("tcpperf"), "-c", server_addr(), "--port", str(port), "--json", "-q"]
@@ -330,8 +498,10 @@ def case_args():
     print("ok: %d bad command lines rejected with clear messages; --help works" % len(bad))
 
 
+
 try:
-    {"http": case_http, "tcpperf": case_tcpperf, "udpperf": case_udpperf, "args": case_args}[CASE]()
+    {"http": case_http, "chunked": case_chunked, "tcpperf": case_tcpperf,
+     "udpperf": case_udpperf, "args": case_args}[CASE]()
 finally:
     cleanup()
 print("PASS %s %s" % (STACK, CASE))
