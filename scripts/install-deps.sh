@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
       libgtest-dev libgmock-dev libbenchmark-dev libxdp-dev libbpf-dev libpcap-dev
-      iproute2 ethtool iputils-ping curl socat tshark python3 python3-scapy
+      iproute2 ethtool iputils-ping curl wrk socat tshark python3 python3-scapy
       python3-matplotlib procps
       libxml2-utils shellcheck libvirt0)  # deploy checks: xmllint, shellcheck, libvirt's domain.rng
 missing=()

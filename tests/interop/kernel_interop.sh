@@ -6,7 +6,8 @@
 #
 # Checks, with SHA-256 of every body: the kernel's curl fetches a file from
 # our mvnf-httpd; our mvnf-wget fetches a file from the kernel's
-# python3 http.server; UDP echo both ways (small datagrams and ones that
+# python3 http.server; curl (404, keep-alive) and wrk against our server;
+# mvnf-wget with 300 requests against the kernel; UDP echo both ways (small datagrams and ones that
 # need IPv4 fragmentation); ping gets replies. Each round runs on a clean
 # link, then with 1% loss + 10 ms delay + 5% reordering, then with 2%
 # duplication + 1% corruption (impairments in both directions, by
@@ -181,6 +182,41 @@ udp_round() {  # LABEL
   done
 }
 
+apps_round() {  # curl and wrk against mvnf-httpd; mvnf-wget with many requests against the kernel
+  printf '<html><body>hello from mtcp-vnf</body></html>\n' >"$tmp/ours/index.html"
+  head -c 20000 /dev/urandom >"$tmp/kern/small.bin"
+  start_server
+  local code
+  code=$(B curl -s -o /dev/null -w '%{http_code}' http://10.77.0.2:8080/nosuch.html)
+  [ "$code" = 404 ] || fail "curl: expected 404 for a missing file, got $code"
+  # Two requests on one kept-alive connection.
+  B curl -sS --max-time 20 http://10.77.0.2:8080/index.html http://10.77.0.2:8080/ >"$tmp/two.html" \
+    || fail "curl keep-alive to our server failed"
+  [ "$(grep -c 'hello from mtcp-vnf' "$tmp/two.html")" = 2 ] || fail "curl keep-alive: wrong bodies"
+  echo "ok: curl: 404 for a missing file; two requests on one kept-alive connection"
+  if command -v wrk >/dev/null; then
+    B timeout 30 wrk -t1 -c32 -d3s http://10.77.0.2:8080/index.html >"$tmp/wrk.txt" 2>&1 \
+      || { cat "$tmp/wrk.txt"; fail "wrk against our server failed"; }
+    ! grep -q -e 'Socket errors' -e 'Non-2xx' "$tmp/wrk.txt" || { cat "$tmp/wrk.txt"; fail "wrk saw errors"; }
+    local rps
+    rps=$(awk '/Requests\/sec/ {print int($2)}' "$tmp/wrk.txt")
+    [ "${rps:-0}" -gt 0 ] || { cat "$tmp/wrk.txt"; fail "wrk completed no requests"; }
+    echo "ok: wrk, 32 kept-alive connections for 3 s: $rps requests/s, no errors"
+  else
+    echo "note: wrk not installed; wrk check skipped"
+  fi
+  stop_server
+  A timeout 120 "$wget" http://10.77.0.1:8000/small.bin 300 -c 8 -f "$tmp/ours.conf" --timeout 60 -q --json \
+    >"$tmp/wget.json" 2>"$tmp/wget.err" || { cat "$tmp/wget.err" "$tmp/wget.json"; fail "mvnf-wget, 300 requests against the kernel failed"; }
+  python3 - "$(grep '^{' "$tmp/wget.json" | tail -1)" <<'PY' || fail "mvnf-wget against the kernel: $(cat "$tmp/wget.json")"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["completed"] == 300 and d["errors"]["total"] == 0, d
+assert d["status"]["2xx"] == 300 and d["body_bytes"] == 300 * 20000, d
+PY
+  echo "ok: mvnf-wget: 300 requests, 8 at a time, against the kernel's http.server, all 200 with exact bodies"
+}
+
 echo "== clean link"
 start_impair
 start_server
@@ -190,6 +226,7 @@ B ping -c 2 -W 2 -s 3000 10.77.0.2 >"$tmp/ping.log" 2>&1 || { cat "$tmp/ping.log
 echo "ok: kernel ping with 3000-byte payload (fragmented) gets replies"
 stop_server
 tcp_round "clean link" "$size_mb"
+apps_round
 udp_round "clean link"
 stop_impair
 
