@@ -2,7 +2,8 @@
 // backlog (SYN cookies keep the established connection and new legitimate
 // clients working), connection-pool and chunk-pool exhaustion (clean errors,
 // counted drops, full recovery) and FIN-WAIT-2 / TIME-WAIT floods bounded by
-// their timeouts. Each test ends with every pool back at its start.
+// their timeouts, an idle flood bounded by the idle timeout. Each test ends
+// with every pool back at its start.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -202,6 +203,47 @@ TEST(Exhaustion, FinWait2AndTimeWaitFloodsBoundedByTimeouts) {
     EXPECT_EQ(la.connections_in(tcp::state::time_wait), 0u);
     EXPECT_EQ(la.free_connections(), 31u);  // only the established B->A connection left
     EXPECT_TRUE(w.check_flow(2000, 7));
+    w.teardown_and_check();
+}
+
+// An idle flood is bounded by the idle timeout (mtcp.conf tcp_timeout) even
+// when the application sets keep-alive off or on and off again: the C API
+// applies the socket's options (SO_KEEPALIVE off by default) to every accepted
+// connection, and that once cancelled the idle timer.
+TEST(Exhaustion, IdleFloodFreedByIdleTimeoutWhateverTheKeepAliveSetting) {
+    fuzz::world w({.a_conns = 32, .a_idle_timeout = net::sec(5)});
+    auto& la = w.ta.tcp();
+    std::vector<c_conn> cs;
+    for (uint16_t p = 0; p < 12; ++p) {
+        auto c = open_from_c(w, uint16_t(7000 + p));
+        ASSERT_TRUE(c);
+        if (p % 3 == 1) {
+            ASSERT_TRUE(la.set_keepalive(c->h, true, w.clock.t));
+        }
+        if (p % 3 != 2) {
+            ASSERT_TRUE(la.set_keepalive(c->h, false, w.clock.t));
+        }
+        cs.push_back(*c);
+    }
+    take_to_c(w);
+    EXPECT_EQ(la.connections_in(tcp::state::established), 13u);  // with the B->A one
+    w.clock.t += net::sec(4);
+    settle(w, 3);
+    EXPECT_EQ(la.connections_in(tcp::state::established), 13u) << "reset before the timeout";
+    w.clock.t += net::sec(1);
+    settle(w, 3);
+    EXPECT_EQ(la.connections_in(tcp::state::established), 0u);
+    size_t rsts = 0;
+    for (auto& f : take_to_c(w)) rsts += (f.h.flags & tcp_flag::rst) != 0;
+    EXPECT_EQ(rsts, cs.size());  // RFC 1122 4.2.3.6 spirit: the peer learns of it
+    // The application learns of it (error) and closes: every slot comes back
+    // except the B->A connection's, which teardown closes.
+    for (auto& c : cs) {
+        EXPECT_EQ(la.info(c.h)->err, tcp::error::timed_out);
+        (void)la.close(c.h, w.clock.t);
+    }
+    settle(w, 3);
+    EXPECT_EQ(la.free_connections(), 31u);
     w.teardown_and_check();
 }
 

@@ -63,11 +63,13 @@ inline const mac_addr mac_c{{0x02, 0, 0, 0, 0, 0x0c}};
 struct world_options {
     uint32_t a_conns = 16, b_conns = 16;  // TCP pools (max_concurrency)
     uint32_t a_chunks = 256;              // A's chunk pool (max_num_buffers)
+    net::nanos a_idle_timeout = 0;        // A's idle timeout (mtcp.conf tcp_timeout), 0: off
 };
 
 struct world {
-    static tcp::config sized(tcp::config c, uint32_t conns) {
+    static tcp::config sized(tcp::config c, uint32_t conns, net::nanos idle = 0) {
         c.max_concurrency = conns;
+        c.idle_timeout = idle;
         return c;
     }
     static net::stack_config chunks(net::stack_config c, uint32_t n) {
@@ -82,7 +84,7 @@ struct world {
     net::stack a{chunks(stack_config(test::ip_a, test::mac_a), opt.a_chunks), link.a()};
     net::stack b{stack_config(test::ip_b, test::mac_b), link.b()};
     arp::resolver resolver{arp_table};
-    tcp::transport_adapter ta{sized(tcp_config(1), opt.a_conns), a},
+    tcp::transport_adapter ta{sized(tcp_config(1), opt.a_conns, opt.a_idle_timeout), a},
         tb{sized(tcp_config(101), opt.b_conns), b};
     test::raw_peer injector{link.b()};
     std::vector<std::vector<std::byte>> to_c;  // frames A sent to C

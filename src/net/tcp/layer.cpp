@@ -1,3 +1,5 @@
+#include <cstdio>
+#include <cstdlib>
 // tcp::layer construction, the connection pool and flow table, listeners, the
 // event queue and the socket-level API (open/listen/accept/connect/send/recv/
 // shutdown/close/abort). Protocol processing lives in input/output/timers.
@@ -154,6 +156,7 @@ void layer::finish(uint32_t idx, error why) {
         --_listeners[c.listener].half_open;
         c.listener = c.in_accept_queue ? c.listener : npos;
     }
+    if (getenv("TCP_DEBUG")) fprintf(stderr, "finish idx=%u why=%d st=%d retries=%u una=%u nxt=%u max=%u rto=%lld\n", idx, int(why), int(c.st), unsigned(c.retries), c.snd_una.raw(), c.snd_nxt.raw(), c.snd_max.raw(), (long long)c.rto);
     c.st = state::closed;
     if (why != error::none && c.err == error::none) c.err = why;
     c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = no_deadline;
@@ -397,8 +400,13 @@ result<void, error> layer::set_keepalive(handle h, bool on, nanos now) {
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     c->keepalive = on;
-    if (on && is_synchronized(c->st)) c->t_keep = now + keep_idle(*c);
-    else if (!on && c->st == state::established) c->t_keep = no_deadline;
+    // t_keep also carries the idle timeout (and an orphan's FIN-WAIT-2
+    // timeout, left alone here): switching keep-alive off must not cancel it.
+    if (is_synchronized(c->st) && !(c->st == state::fin_wait_2 && c->user_closed)) {
+        nanos d = on ? now + keep_idle(*c) : no_deadline;
+        if (_cfg.idle_timeout) d = std::min(d, c->last_rx + _cfg.idle_timeout);
+        c->t_keep = d;
+    }
     reschedule(h.index);
     return {};
 }
