@@ -516,7 +516,8 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         challenge_ack(c, now);
         return false;
     }
-    if (c.sack_ok && seg.opts.num_sack) sack_update(c, seg);
+    const bool has_sack = c.sack_ok && seg.opts.num_sack;
+    const uint32_t newly_sacked = has_sack ? sack_update(c, seg) : 0;
     const uint32_t new_wnd = uint32_t(seg.window) << c.snd_shift;
     const bool window_changed = new_wnd != c.snd_wnd;
     // 3.10.7.4: update the send window from the newest segment only.
@@ -564,6 +565,10 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         } else {
             c.dupacks = 0;
             if (data_acked) cc_on_ack(c, data_acked, now);
+            // Keep "recover" trailing SND.UNA: sequence comparisons are modulo
+            // 2^32, so a recover left 2 GiB behind would look ahead again and
+            // block fast retransmit (RFC 6582 3.2 step 2) for the next 2 GiB.
+            if (c.snd_una > c.recover) c.recover = c.snd_una;
         }
         // RFC 6298 5.2/5.3: stop when all is acknowledged, else restart.
         if (c.flight() == 0) c.t_rexmt = no_deadline;
@@ -587,12 +592,11 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             }
         }
     } else if (seg.ack == c.snd_una && payload_len == 0 && !seg.has(tcp_flag::fin) &&
-               c.flight() > 0 && new_wnd != 0 && (!window_changed || seg.opts.num_sack)) {
-        // (A zero window answers probes; those ACKs are not loss signals.)
-        // RFC 5681 2 duplicate ACK (with SACK, any ACK bringing blocks counts).
-        // Known deviation: RFC 6675 2 counts only ACKs that SACK new octets;
-        // applying that strictly stalls recovery in the 10% loss/dup/reorder
-        // integrity row (tests/net/tcp/link_test.cpp all10_reno) — see docs/tcp.md.
+               c.flight() > 0 && new_wnd != 0 && (has_sack ? newly_sacked > 0 : !window_changed)) {
+        // A duplicate ACK: RFC 5681 2 without SACK blocks (same window); with
+        // them, RFC 6675 2: only an ACK that SACKs octets not SACKed before
+        // (a D-SACK for a duplicated segment, or a repeat of known blocks, is
+        // not a loss signal). A zero window answers probes: not a loss signal.
         ++c.dupacks;
         const bool lost = c.dupacks >= 3 || (c.sack_ok && sack_is_lost(c, c.snd_una));
         if (!c.in_recovery && lost && c.snd_una >= c.recover) {

@@ -178,7 +178,7 @@ private:
 
     // ---- sack.cpp (RFC 2018 / 6675)
     void sack_fill(const tcb& c, wire::tcp_options& o) const;
-    void sack_update(tcb& c, const wire::tcp_repr& seg);
+    uint32_t sack_update(tcb& c, const wire::tcp_repr& seg);
     bool sack_is_lost(const tcb& c, seq32 s) const;
     uint32_t sack_pipe(const tcb& c) const;
     bool sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const;

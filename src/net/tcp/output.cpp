@@ -84,11 +84,17 @@ void layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
     _out.emit_segment(c.t.local_ip, c.t.remote_ip, h, p1, p2);
 }
 
-void layer::send_ack(tcb& c, nanos now) { send_segment(c, tcp_flag::ack, c.snd_nxt, 0, now); }
+// A segment without data carries SND.MAX, not SND.NXT: after a timeout SND.NXT
+// goes back to SND.UNA, and the peer may already hold data beyond it. Its
+// sequence test (RFC 9293 3.10.7.4) would then find our ACK "old", drop it
+// and answer with an ACK of its own that we drop the same way — both ends
+// retransmitting until they give up. The highest sequence sent is always at
+// or beyond the peer's RCV.NXT.
+void layer::send_ack(tcb& c, nanos now) { send_segment(c, tcp_flag::ack, c.snd_max, 0, now); }
 
 void layer::send_rst(tcb& c, nanos now) {
     ++_stats.rst_sent;
-    send_segment(c, tcp_flag::rst | tcp_flag::ack, c.snd_nxt, 0, now);
+    send_segment(c, tcp_flag::rst | tcp_flag::ack, c.snd_max, 0, now);
 }
 
 // RFC 9293 3.10.7.1: the reset answering a segment that has no connection.

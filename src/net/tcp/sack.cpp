@@ -26,7 +26,10 @@ void layer::sack_fill(const tcb& c, wire::tcp_options& o) const {
 
 // Merge the peer's blocks into the scoreboard, ignoring anything outside
 // [SND.UNA, SND.MAX] (stale, D-SACK or bogus blocks, RFC 2018 / RFC 6675 5).
-void layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
+// Returns how many octets were SACKed for the first time: RFC 6675 2 counts
+// an ACK as a DupAck only when it brings such octets.
+uint32_t layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
+    const uint32_t before = c.scoreboard.total();
     for (size_t i = 0; i < seg.opts.num_sack; ++i) {
         seq32 l(seg.opts.sack[i].left), r(seg.opts.sack[i].right);
         if (!(l < r) || r > c.snd_max || r <= c.snd_una) continue;
@@ -34,6 +37,8 @@ void layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
         (void)c.scoreboard.add(l, r);  // full scoreboard: the block is just not used
     }
     c.scoreboard.trim_below(c.snd_una);
+    const uint32_t after = c.scoreboard.total();
+    return after > before ? after - before : 0;
 }
 
 // RFC 6675 4 IsLost: DupThresh (3) discontiguous SACKed ranges above s, or

@@ -358,6 +358,58 @@ TEST_F(scripted, SackRecoveryRetransmitsOnlyHoles) {
     EXPECT_EQ(l->info(h)->flight, 0u);
 }
 
+// RFC 6675 2: with SACK, only an ACK that SACKs new octets is a DupAck. The
+// same block repeated (e.g. the peer ACKing a duplicated segment) is not a
+// loss signal, so three of them must not start a recovery.
+TEST_F(scripted, RepeatedSackBlocksAreNotDupAcks) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
+    ASSERT_TRUE(l->send(h, pattern(5000), now));
+    for (int i = 0; i < 5; ++i) expect();
+    const uint32_t b = (our_iss + 1).raw();
+    auto sack_ack = [&](sack_block bl) {
+        tcp_repr r = seg({.seq = seq32(101), .ack = seq32(b), .flags = A});
+        r.opts.sack[r.opts.num_sack++] = bl;
+        inject(r);
+    };
+    for (int i = 0; i < 4; ++i) sack_ack({b + 1000, b + 2000});
+    expect_none();
+    EXPECT_EQ(l->counters().fast_retransmits, 0u);
+    // Two ACKs SACKing new octets: with the first, three DupAcks in all.
+    sack_ack({b + 1000, b + 3000});
+    expect_none();
+    sack_ack({b + 1000, b + 4000});
+    auto re = expect();
+    EXPECT_EQ(re.h.seq.raw(), b);
+    EXPECT_EQ(l->counters().fast_retransmits, 1u);
+    while (!sink.out.empty()) expect();
+    inject(seg({.seq = seq32(101), .ack = seq32(b + 5000), .flags = A}));
+    EXPECT_EQ(l->info(h)->flight, 0u);
+}
+
+// After a timeout SND.NXT goes back to SND.UNA, but an ACK without data must
+// still carry SND.MAX: the peer may hold everything we sent, and an ACK with
+// an older sequence number fails its acceptability test (RFC 9293 3.10.7.4)
+// and is dropped. Two ends both retransmitting would then drop each other's
+// ACKs until they time out.
+TEST_F(scripted, PureAckAfterTimeoutCarriesSndMax) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000});
+    ASSERT_TRUE(l->send(h, pattern(3000), now));
+    for (int i = 0; i < 3; ++i) expect();
+    const seq32 base = our_iss + 1;
+    advance(l->next_deadline() - now);
+    auto re = expect();  // go-back-N from SND.UNA
+    EXPECT_EQ(re.h.seq, base);
+    EXPECT_EQ(l->counters().rto_timeouts, 1u);
+    // Out-of-order data from the peer, acknowledging nothing new: answered at
+    // once with a pure ACK (the window holds no room for more data).
+    inject(seg({.seq = seq32(201), .ack = base, .flags = A}), pattern(10));
+    auto ack = expect();
+    EXPECT_EQ(ack.len(), 0u);
+    EXPECT_EQ(ack.h.seq, base + 3000) << "a pure ACK must carry SND.MAX";
+    EXPECT_EQ(ack.h.ack, seq32(101));
+    expect_none();
+}
+
 // connect() picks ephemeral ports from the configured range (default
 // 1025..65535, mTCP's) and reports address_in_use once it is exhausted.
 TEST_F(scripted, EphemeralPortsComeFromTheConfiguredRange) {
