@@ -264,12 +264,13 @@ uint64_t run_lockstep(const bench_case& bc, uint64_t count) {
     uint64_t got = 0, sink = 0;
     uint32_t fi = 0;
     const bool sw = bc.m == dist::mode::sw;
+    // A dispatcher round as its loop runs it: RX step, then (single layout:
+    // the same thread) the TX step, which here finds the egress pipes empty.
+    const bool tx = sw && bc.lay == dist::layout::single;
     while (got < count) {
         gen_round(gq, frames, fi);
-        if (sw) e.poll_once(true, false);
+        if (sw) e.poll_once(true, tx);
         for (unsigned c = 0; c < bc.n; ++c) got += core_round(e.core_queue(c), sink);
-        // single: one thread also polls the (empty) egress pipes every round.
-        if (sw && bc.lay == dist::layout::single) e.poll_once(false, true);
     }
     if (sw) e.poll_once(true, false);  // return the last released buffers
     return got + (sink & 0);

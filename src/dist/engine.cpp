@@ -11,6 +11,7 @@
 #include <bit>
 #include <cstring>
 
+#include "common/bytes.hpp"
 #include "dist/sleeper.hpp"
 #include "dist/spsc_pipe.hpp"
 #include "dist/steer.hpp"
@@ -58,8 +59,24 @@ struct engine::shared {
     stat tx_core_rounds;  // written by whoever holds tx_owner
     std::vector<packet> rx_buf, drop_buf, ret_buf, tx_buf, port_buf;
     std::vector<uint32_t> tx_src;  // per port buffer: index of its frame in tx_buf
-    symmetric_hasher hash;         // == netio::rss_hash, fewer instructions
+    frame_steer steer;             // frame -> core as rss_queue(rss_hash(...)), fewer instructions
     uint32_t port_buf_size = 0;
+    uint32_t ov_total = 0;  // frames in all overflow queues (RX thread): skips step 2 when 0
+
+    // One RX burst's staging per core (RX thread): frames are written
+    // straight into the core's rx pipe, [next, limit) is the current run of
+    // free slots (credit, cut at the array's end), wrap_room the free slots
+    // at the array's start after it. 0 room while the core has frames in its
+    // overflow queue, so its frames stay in order.
+    struct stage_slot {
+        packet *next, *limit, *run, *base;
+        uint32_t staged;     // frames in runs before [run, next)
+        uint32_t wrap_room;  // credit left at the array's start
+        uint32_t count() const { return staged + uint32_t(next - run); }
+    };
+    std::vector<stage_slot> stage;
+
+    shared(unsigned ncores, unsigned unhashed) : steer(ncores, unhashed), stage(ncores) {}
 };
 
 // One core's side of the sw mode: the netio::queue the stack drives, plus
@@ -87,6 +104,7 @@ struct engine::core_state final : netio::queue {
         unsigned n = rx.pop(out);
         if (n) {
             uint64_t b = 0;
+#pragma GCC unroll 4
             for (unsigned i = 0; i < n; ++i) b += out[i].len;
             consumed.add(n);
             rx_bytes.add(b);
@@ -174,7 +192,6 @@ struct engine::core_state final : netio::queue {
     std::vector<packet> overflow;
     uint32_t ov_head = 0, ov_count = 0;
     uint64_t delivered_n = 0, returned_n = 0;  // credit: outstanding = delivered - returned
-    unsigned nstage = 0;  // frames written after the rx pipe's tail, not yet committed
 
     // Core thread only.
     const uint32_t pool_bufs, buf_size;
@@ -234,11 +251,13 @@ netio::result<std::unique_ptr<engine>> engine::create(netio::port& port, const e
     if (cfg.tx_pool_size < cfg.tx_batch || cfg.tx_pool_size > (1u << 20))
         return bad("tx_pool_size must be tx_batch..1048576");
     if (cfg.unhashed_core >= cfg.ncores) return bad("unhashed_core must be below ncores");
+    if (port.info().buf_size < wire::ethernet_view::header_len)
+        return bad("port buffers must hold an Ethernet header");
 
     std::unique_ptr<engine> e(new engine(port, cfg));
     // Pipes are rounded up to powers of two; use what they really hold.
     e->_cfg.pipe_size = std::bit_ceil(cfg.pipe_size);
-    e->_s = std::make_unique<shared>();
+    e->_s = std::make_unique<shared>(cfg.ncores, cfg.unhashed_core);
     const uint32_t buf_size = port.info().buf_size;
     for (unsigned c = 0; c < cfg.ncores; ++c)
         e->_cores.push_back(std::make_unique<core_state>(*e, c, buf_size));
@@ -250,6 +269,7 @@ netio::result<std::unique_ptr<engine>> engine::create(netio::port& port, const e
     s.port_buf.resize(cfg.tx_batch);
     s.tx_src.resize(cfg.tx_batch);
     s.port_buf_size = buf_size;
+    e->_q0 = &port.q(0);
     // The pcap wrapper records both directions of a queue into one buffer.
     if (netio::pcap_stats(port, 0)) e->_cfg.tx_handoff = false;
     return e;
@@ -320,27 +340,72 @@ void engine::drain_all() {
             c.ov_head = (c.ov_head + 1) % uint32_t(c.overflow.size());
         }
         c.in_overflow.set(0);
+        s.ov_total = 0;
         for (unsigned n; (n = c.egress.pop(s.ret_buf)) > 0;)
             c.tx_done.push(std::span<const packet>(s.ret_buf).first(n));
     }
 }
 
-unsigned engine::rx_step() {
-    netio::queue& q = _port.q(0);
+// Why a frame is dropped before steering (0: it is not). The common case is
+// one unsigned compare for the length (14 <= len <= buffer size) and one
+// octet load; the caller then counts the reason.
+enum : unsigned { frame_ok = 0, frame_runt, frame_oversize, frame_bad_src };
+static inline unsigned frame_fault(const packet& p, uint32_t max_len) {
+    constexpr uint32_t hdr = wire::ethernet_view::header_len;
+    // IEEE 802.3: a source is never a group address (I/G bit of octet 6).
+    if (p.len - hdr <= max_len - hdr) [[likely]]
+        return (load8(p.data + 6) & 1) ? frame_bad_src : frame_ok;
+    return p.len < hdr ? frame_runt : frame_oversize;
+}
+
+// Whether any of n frames fails frame_fault(), without a branch per frame.
+// Reads octet 6 even of a runt: every frame's data points to a whole port
+// buffer (at least a header long, create() checks).
+static inline bool any_fault(const packet* p, unsigned n, uint32_t max_len) {
+    constexpr uint32_t hdr = wire::ethernet_view::header_len;
+    const uint32_t span = max_len - hdr;
+    uint32_t longest = 0, octets = 0;  // max(len - hdr), OR of octet 6
+#pragma GCC unroll 4
+    for (unsigned i = 0; i < n; ++i) {
+        longest = std::max(longest, p[i].len - hdr);
+        octets |= load8(p[i].data + 6);
+    }
+    return longest > span || (octets & 1u);
+}
+
+unsigned engine::count_fault(unsigned fault, const packet& p, unsigned ndrop) {
+    auto& s = *_s;
+    (fault == frame_runt       ? s.rx_runt
+     : fault == frame_oversize ? s.rx_oversize
+                               : s.rx_bad_src)
+        .add(1);
+    s.drop_buf[ndrop] = p;
+    return ndrop + 1;
+}
+
+// Step 1: buffers the cores are done with go back to the port, straight from
+// the return pipe's slots (no copy; one acquire load per core per round).
+[[gnu::always_inline]] inline unsigned engine::return_released(netio::queue& q) {
+    unsigned work = 0;
+    for (auto& cp : _cores) {
+        core_state& c = *cp;
+        auto r = c.ret.front();
+        const unsigned n = r.size();
+        if (!n) continue;
+        q.release(r.first);
+        if (!r.second.empty()) q.release(r.second);
+        c.ret.consume(n);
+        c.returned_n += n;
+        work += n;
+    }
+    return work;
+}
+
+// Step 2: overflow first, so a core's frames stay in arrival order.
+unsigned engine::drain_overflow() {
     auto& s = *_s;
     const uint32_t cap = _cfg.pipe_size;
     unsigned work = 0;
-
-    // 1. Buffers the cores are done with go back to the port.
-    for (auto& cp : _cores) {
-        core_state& c = *cp;
-        for (unsigned n; (n = c.ret.pop(s.ret_buf)) > 0;) {
-            q.release(std::span(s.ret_buf).first(n));
-            c.returned_n += n;
-            work += n;
-        }
-    }
-    // 2. Overflow first, so a core's frames stay in arrival order.
     for (auto& cp : _cores) {
         core_state& c = *cp;
         if (!c.ov_count) continue;
@@ -357,6 +422,7 @@ unsigned engine::rx_step() {
             if (n < run) break;
         }
         if (moved) {
+            s.ov_total -= moved;
             c.delivered_n += moved;
             c.delivered.add(moved);
             c.in_overflow.set(c.ov_count);
@@ -364,83 +430,166 @@ unsigned engine::rx_step() {
             work += moved;
         }
     }
-    // 3. New frames: validate, hash with the symmetric key, steer.
-    unsigned n = q.rx_burst(s.rx_buf);
-    if (n == 0) return work;
-    s.rx_received.add(n);
-    unsigned ndrop = 0;
-    const uint32_t max_len = s.port_buf_size;
-    const unsigned ncores = _cfg.ncores;
-    for (unsigned i = 0; i < n; ++i) {
-        // The headers were written on another CPU: start fetching a few ahead.
-        if (i + 4 < n) __builtin_prefetch(s.rx_buf[i + 4].data);
-        const packet& p = s.rx_buf[i];
-        if (p.len < wire::ethernet_view::header_len) {
-            s.rx_runt.add(1);
-            s.drop_buf[ndrop++] = p;
-            continue;
-        }
-        if (p.len > max_len) {
-            s.rx_oversize.add(1);
-            s.drop_buf[ndrop++] = p;
-            continue;
-        }
-        // IEEE 802.3: a source is never a group address (I/G bit of octet 6).
-        if (load8(p.data + 6) & 1) {
-            s.rx_bad_src.add(1);
-            s.drop_buf[ndrop++] = p;
-            continue;
-        }
-        // One core: nothing to choose, skip parsing (unhashed_core is 0 too).
-        unsigned c_idx = 0;
-        if (ncores > 1) {
-            netio::flow_key k = netio::parse_flow_key(bytes(p.data, p.len));
-            c_idx = k.kind == netio::flow_kind::none ? _cfg.unhashed_core
-                                                     : netio::rss_queue(s.hash(k), ncores);
-        }
-        core_state& c = *_cores[c_idx];
-        if (c.ov_count == 0 && c.delivered_n - c.returned_n + c.nstage < cap) {
-            // Straight into the pipe: credit says the slot is free (occupancy
-            // <= outstanding), and the acquire on the return pipe that counted
-            // those buffers returned orders the core's reads before this write.
-            c.rx.slot_after_tail(c.nstage++) = p;
-        } else if (c.ov_count < c.overflow.size()) {
-            c.overflow[(c.ov_head + c.ov_count) % c.overflow.size()] = p;
-            ++c.ov_count;
-            c.via_overflow.add(1);
-        } else {
-            c.dropped_overflow.add(1);
-            c.via_overflow.add(1);
-            s.drop_buf[ndrop++] = p;
-        }
-    }
-    for (auto& cp : _cores) {
-        core_state& c = *cp;
-        c.in_overflow.set(c.ov_count);
-        if (!c.nstage) continue;
-        const unsigned pushed = c.nstage;
-        c.rx.commit(pushed);
-        c.delivered_n += pushed;
-        c.delivered.add(pushed);
-        c.nstage = 0;
-        if (c.rx_sleep.wake()) c.wakeups.add(1);
-    }
-    if (ndrop) q.release(std::span(s.drop_buf).first(ndrop));
-    return work + n;
+    return work;
 }
 
-// Merges the cores' egress pipes onto the port. The port's TX buffers belong
-// to this thread (ring order, backend memory), so each frame is copied once
-// from the core's pool buffer into one; see docs/dist.md "Copies".
-unsigned engine::tx_step() {
-    netio::queue& q = _port.q(0);
+// Publishes a core's staged frames: one release store, counters once, and a
+// futex wake only if the core announced it sleeps.
+[[gnu::always_inline]] inline void engine::deliver(core_state& c, unsigned n) {
+    c.rx.commit(n);
+    c.delivered_n += n;
+    c.delivered.add(n);
+    if (c.rx_sleep.wake()) c.wakeups.add(1);
+}
+
+// One core, enough credit: rx_burst into the pipe's free slots and check the
+// frames in place. The check pass has no branch per frame (so the CPU loads
+// the frames' headers in parallel, no prefetch needed) and writes nothing;
+// only a burst with a bad frame takes a second pass that counts and drops
+// it, closing the gap. No parse, no hash, no descriptor copied.
+[[gnu::always_inline]] inline unsigned engine::rx_direct(netio::queue& q, core_state& c) {
+    auto& s = *_s;
+    std::span<packet> run = c.rx.free_run(_cfg.rx_batch);
+    const unsigned n = q.rx_burst(run);
+    if (!n) return 0;
+    s.rx_received.add(n);
+    packet* slot = run.data();
+    if (any_fault(slot, n, s.port_buf_size)) [[unlikely]] {
+        unsigned ndrop = 0;
+        if (unsigned kept = drop_faulty(slot, n, ndrop)) deliver(c, kept);
+        q.release(std::span(s.drop_buf).first(ndrop));
+        return n;
+    }
+    deliver(c, n);
+    return n;
+}
+
+unsigned engine::rx_step() {
+    netio::queue& q = *_q0;
+    auto& s = *_s;
+    unsigned work = return_released(q);
+    if (s.ov_total) work += drain_overflow();
+    // 3. New frames. One core with credit for a whole burst and nothing held
+    // back: the port writes its descriptors straight into the core's rx pipe.
+    if (_cfg.ncores == 1) {
+        core_state& c = *_cores[0];
+        if (!c.ov_count && _cfg.pipe_size - (c.delivered_n - c.returned_n) >= _cfg.rx_batch)
+            return work + rx_direct(q, c);
+    }
+    return work + rx_steer(q);
+}
+
+// Drops the frames frame_fault() refuses (counted, appended to drop_buf)
+// and closes the gaps; returns how many are left. Off the fast path.
+unsigned engine::drop_faulty(packet* p, unsigned n, unsigned& ndrop) {
+    const uint32_t max_len = _s->port_buf_size;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        const packet f = p[i];
+        if (unsigned why = frame_fault(f, max_len))
+            ndrop = count_fault(why, f, ndrop);
+        else
+            p[kept++] = f;
+    }
+    return kept;
+}
+
+// A core's current run of pipe slots is used up: continue at the array's
+// start if credit is left there, else the frame goes to the core's overflow
+// queue (and so do the core's later frames of this burst: order), else it is
+// dropped and counted.
+void engine::stage_slow(unsigned ci, const packet& p, unsigned& ndrop) {
+    auto& s = *_s;
+    shared::stage_slot& t = s.stage[ci];
+    if (t.wrap_room) {
+        t.staged += uint32_t(t.next - t.run);
+        t.run = t.next = t.base;
+        t.limit = t.base + t.wrap_room;
+        t.wrap_room = 0;
+        *t.next++ = p;
+        return;
+    }
+    core_state& c = *_cores[ci];
+    c.via_overflow.add(1);
+    if (c.ov_count < c.overflow.size()) {
+        c.overflow[(c.ov_head + c.ov_count) % c.overflow.size()] = p;
+        ++c.ov_count;
+        ++s.ov_total;
+        c.in_overflow.set(c.ov_count);
+    } else {
+        c.dropped_overflow.add(1);
+        s.drop_buf[ndrop++] = p;
+    }
+}
+
+// General case: validate, steer each frame to its core (frame_steer: the
+// core rss_queue(rss_hash(key)) names), write it into that core's pipe while
+// credit lasts, else into its overflow queue, else drop it (counted).
+unsigned engine::rx_steer(netio::queue& q) {
+    auto& s = *_s;
+    const unsigned n = q.rx_burst(s.rx_buf);
+    if (!n) return 0;
+    s.rx_received.add(n);
+    const uint32_t cap = _cfg.pipe_size;
+    const unsigned ncores = _cfg.ncores;
+    packet* in = s.rx_buf.data();
+    unsigned m = n, ndrop = 0;
+    // The branch-free check also loads every frame's first line, in parallel:
+    // the parse below then finds the headers in cache.
+    if (any_fault(in, n, s.port_buf_size)) [[unlikely]]
+        m = drop_faulty(in, n, ndrop);
+    shared::stage_slot* st = s.stage.data();
+    for (unsigned c = 0; c < ncores; ++c) {
+        core_state& cs = *_cores[c];
+        // Credit: occupancy <= outstanding = delivered - returned, and the
+        // acquire on the return pipe that counted those buffers returned
+        // orders the core's reads of the slots before our writes.
+        const uint32_t room = cs.ov_count ? 0 : uint32_t(cap - (cs.delivered_n - cs.returned_n));
+        auto v = cs.rx.stage();
+        const uint32_t at = v.tail & v.mask, contig = std::min(room, cap - at);
+        st[c].base = v.base;
+        st[c].run = st[c].next = v.base + at;
+        st[c].limit = st[c].next + contig;
+        st[c].staged = 0;
+        st[c].wrap_room = room - contig;
+    }
+    for (unsigned i = 0; i < m; ++i) {
+        const packet& p = in[i];
+        // One core: nothing to choose (unhashed_core is 0 too).
+        const unsigned ci = ncores > 1 ? s.steer.core(p.data, p.len) : 0;
+        shared::stage_slot& t = st[ci];
+        if (t.next != t.limit) [[likely]]
+            *t.next++ = p;
+        else
+            stage_slow(ci, p, ndrop);
+    }
+    for (unsigned c = 0; c < ncores; ++c)
+        if (const uint32_t k = st[c].count()) deliver(*_cores[c], k);
+    if (ndrop) q.release(std::span(s.drop_buf).first(ndrop));
+    return n;
+}
+
+// The TX step: merges the cores' egress pipes onto the port (tx_merge).
+[[gnu::always_inline]] inline unsigned engine::tx_step() {
+    // The common idle case (nothing queued by any core) costs a load or two
+    // per core and no call.
+    for (auto& cp : _cores)
+        if (cp->egress.readable()) return tx_merge();
+    return 0;
+}
+
+// The port's TX buffers belong to this thread (ring order, backend memory),
+// so each frame is copied once from the core's pool buffer into one; see
+// docs/dist.md "Copies".
+unsigned engine::tx_merge() {
+    netio::queue& q = *_q0;
     auto& s = *_s;
     unsigned work = 0;
     for (auto& cp : _cores) {
         core_state& c = *cp;
         unsigned n = c.egress.peek(s.tx_buf);
         if (!n) continue;
-        const uint32_t max_len = _port.info().buf_size;
+        const uint32_t max_len = s.port_buf_size;
         auto fits = [&](const packet& f) { return f.len != 0 && f.len <= max_len; };
         unsigned need = 0;
         for (unsigned i = 0; i < n; ++i) need += fits(s.tx_buf[i]);

@@ -129,7 +129,16 @@ class engine {
     template <class Step>
     void spin_loop(Step step);
     unsigned rx_step();
+    unsigned return_released(netio::queue& q);
+    unsigned drain_overflow();
+    unsigned rx_direct(netio::queue& q, core_state& c);
+    unsigned rx_steer(netio::queue& q);
+    void deliver(core_state& c, unsigned n);
+    unsigned count_fault(unsigned fault, const netio::packet& p, unsigned ndrop);
+    unsigned drop_faulty(netio::packet* p, unsigned n, unsigned& ndrop);
+    void stage_slow(unsigned ci, const netio::packet& p, unsigned& ndrop);
     unsigned tx_step();
+    unsigned tx_merge();
     void drain_all();
     bool holding_port_buffers() const;
     void idle_block();
@@ -137,6 +146,7 @@ class engine {
     bool egress_pending() const;
 
     netio::port& _port;
+    netio::queue* _q0 = nullptr;  // sw mode: the port's single queue
     engine_config _cfg;
     std::unique_ptr<shared> _s;
     std::vector<std::unique_ptr<core_state>> _cores;

@@ -5,6 +5,7 @@
 // only its own cache line.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstdint>
@@ -52,6 +53,48 @@ class spsc_pipe {
     void commit(unsigned n) {
         if (n) _tail.store(_tail.load(std::memory_order_relaxed) + n, std::memory_order_release);
     }
+    // Producer, same rule: the contiguous slots after the tail (up to max, cut
+    // at the array's end), for a caller that fills them in place (a port's
+    // rx_burst writes its descriptors straight into the pipe).
+    std::span<T> free_run(uint32_t max) {
+        uint32_t at = uint32_t(_tail.load(std::memory_order_relaxed)) & _mask;
+        return {&_items[at], std::min<uint32_t>(max, _cap - at)};
+    }
+    // Producer, same rule: where slot `tail + i` lives is (base[(tail + i) &
+    // mask]); lets a caller that stages into several pipes at once keep the
+    // three values in registers instead of reloading them per item.
+    struct stage_view {
+        T* base;
+        uint32_t mask;
+        uint32_t tail;  // low bits suffice: only (tail + i) & mask is used
+    };
+    stage_view stage() {
+        return {_items.get(), _mask, uint32_t(_tail.load(std::memory_order_relaxed))};
+    }
+
+    // Consumer: everything published, in place (two runs when it wraps around
+    // the array's end), without copying; valid until consume().
+    struct runs {
+        std::span<const T> first, second;
+        unsigned size() const { return unsigned(first.size() + second.size()); }
+    };
+    runs front() {
+        uint64_t head = _head.load(std::memory_order_relaxed);
+        _tail_cache = _tail.load(std::memory_order_acquire);
+        uint32_t at = uint32_t(head) & _mask, avail = uint32_t(_tail_cache - head);
+        uint32_t first = avail < _cap - at ? avail : _cap - at;
+        return {{&_items[at], first}, {&_items[0], avail - first}};
+    }
+
+    // Consumer: whether anything is published (an idle poll: one relaxed load
+    // of its own index, one acquire load of the producer's only when the cache
+    // says empty).
+    bool readable() {
+        const uint64_t head = _head.load(std::memory_order_relaxed);
+        if (_tail_cache != head) return true;
+        _tail_cache = _tail.load(std::memory_order_acquire);
+        return _tail_cache != head;
+    }
 
     // Consumer: copies up to out.size() items without removing them.
     unsigned peek(std::span<T> out) {
@@ -59,9 +102,10 @@ class spsc_pipe {
         if (_tail_cache - head < out.size()) _tail_cache = _tail.load(std::memory_order_acquire);
         uint64_t avail = _tail_cache - head;
         unsigned n = unsigned(out.size() < avail ? out.size() : avail);
+        if (n == 0) return 0;  // an idle poll costs no copy calls
         uint32_t at = uint32_t(head) & _mask, first = _cap - at < n ? _cap - at : n;
         std::memcpy(out.data(), &_items[at], first * sizeof(T));  // at most two runs
-        std::memcpy(out.data() + first, &_items[0], (n - first) * sizeof(T));
+        if (n != first) std::memcpy(out.data() + first, &_items[0], (n - first) * sizeof(T));
         return n;
     }
     // Consumer: removes n items already peeked.
@@ -87,7 +131,7 @@ class spsc_pipe {
     void copy_in(uint64_t tail, const T* src, unsigned n) {
         uint32_t at = uint32_t(tail) & _mask, first = _cap - at < n ? _cap - at : n;
         std::memcpy(&_items[at], src, first * sizeof(T));
-        std::memcpy(&_items[0], src + first, (n - first) * sizeof(T));
+        if (n != first) std::memcpy(&_items[0], src + first, (n - first) * sizeof(T));
     }
 
     const uint32_t _cap, _mask;

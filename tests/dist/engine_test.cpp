@@ -4,9 +4,11 @@
 // merge and backpressure, sleeping cores woken, config errors, hw mode.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -457,7 +459,128 @@ TEST(Dist, ConfigErrorsNameTheCause) {
     cfg.ncores = 1;
     cfg.rx_batch = 0;
     EXPECT_FALSE(engine::create(one, cfg));
+    cfg.rx_batch = 32;
+    test_port tiny(1, 64, 10);  // buffers shorter than an Ethernet header
+    r = engine::create(tiny, cfg);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("Ethernet header"), std::string::npos);
 }
+
+class DistLockstep : public ::testing::TestWithParam<unsigned> {};
+
+// The test thread plays dispatcher (poll_once) and cores in turn, with small
+// pipes, an odd burst size and cores that take and release uneven amounts
+// (in reverse order), so staging wraps around the pipe arrays at every
+// offset, the one-core direct path and the steering path alternate, and the
+// overflow queue fills and drains. Every frame arrives on its flow's core in
+// arrival order, or is counted dropped; the counters add up at every step.
+TEST_P(DistLockstep, OrderAndCountsAcrossWrapsAndOverflow) {
+    const unsigned ncores = GetParam();
+    test_port port(1, 4096, 256);
+    engine_config cfg;
+    cfg.ncores = ncores;
+    cfg.pipe_size = 16;
+    cfg.overflow_size = 8;
+    cfg.rx_batch = 7;
+    auto e = engine::create(port, cfg);
+    ASSERT_TRUE(e) << e.error().message;
+    engine& eng = **e;
+
+    std::mt19937 rng(ncores);
+    uint32_t tag = 0;
+    uint64_t injected = 0, bad = 0, consumed = 0;
+    std::vector<int64_t> last(ncores, -1);  // last tag each core saw
+    std::vector<uint32_t> fault_tags;
+    auto check_counts = [&] {
+        auto c = eng.read_counters();
+        ASSERT_EQ(c.rx_received, c.rx_delivered() + c.rx_dropped() + c.rx_in_overflow());
+        ASSERT_LE(c.rx_dropped_runt + c.rx_dropped_oversize + c.rx_dropped_bad_src, bad);
+    };
+    for (int round = 0; round < 400; ++round) {
+        // A few frames: many flows, now and then a runt, an oversize frame or a
+        // multicast source, which must be dropped and counted, never delivered.
+        const unsigned k = rng() % 12;
+        for (unsigned i = 0; i < k; ++i, ++tag) {
+            const unsigned flow = rng() % 64;
+            auto f = ipv4_frame(ipv4_addr(10, 0, 0, 1), ipv4_addr(10, 9, 0, uint8_t(flow)),
+                                uint16_t(4000 + flow), 80, 6, tag);
+            switch (rng() % 40) {
+                case 0:
+                    f.resize(13);
+                    break;  // runt
+                case 1:
+                    f.resize(300);
+                    break;  // longer than a buffer
+                case 2:
+                    f[6] = std::byte{0x03};
+                    break;  // group source address
+                default:
+                    f.resize(64 + rng() % 150);
+                    break;  // good, any size
+            }
+            const bool faulty = f.size() < 14 || f.size() > 256 || (uint8_t(f[6]) & 1);
+            if (f.size() >= 44) store_be32(f.data() + 40, tag);
+            ASSERT_TRUE(port.tq(0).inject(f));
+            ++injected;
+            bad += faulty;
+        }
+        eng.poll_once();
+        check_counts();
+        for (unsigned c = 0; c < ncores; ++c) {
+            netio::queue& q = eng.core_queue(c);
+            netio::packet rx[16];
+            const unsigned n = q.rx_burst(std::span(rx, rng() % 17));
+            for (unsigned i = 0; i < n; ++i) {
+                ASSERT_GE(rx[i].len, 14u);
+                ASSERT_LE(rx[i].len, 256u);
+                ASSERT_EQ(uint8_t(rx[i].data[6]) & 1, 0);
+                const uint32_t t = frame_tag(rx[i].data);
+                ASSERT_GT(int64_t(t), last[c]) << "core " << c << ": out of order";
+                last[c] = t;
+                auto key = netio::parse_flow_key(bytes(rx[i].data, rx[i].len));
+                ASSERT_EQ(c, netio::rss_queue(netio::rss_hash(key), ncores));
+            }
+            std::reverse(rx, rx + n);  // release() takes any order
+            q.release(std::span(rx, n));
+            consumed += n;
+        }
+    }
+    // Drain: cores take everything; the pipes and overflow queues empty.
+    for (int i = 0; i < 200; ++i) {
+        eng.poll_once();
+        for (unsigned c = 0; c < ncores; ++c) {
+            netio::queue& q = eng.core_queue(c);
+            netio::packet rx[16];
+            const unsigned n = q.rx_burst(rx);
+            for (unsigned j = 0; j < n; ++j) {
+                const uint32_t t = frame_tag(rx[j].data);
+                ASSERT_GT(int64_t(t), last[c]);
+                last[c] = t;
+            }
+            q.release(std::span(rx, n));
+            consumed += n;
+        }
+    }
+    eng.poll_once();  // the last releases go back to the port
+    check_counts();
+    auto c = eng.read_counters();
+    EXPECT_EQ(c.rx_received, injected);
+    EXPECT_EQ(c.rx_dropped_runt + c.rx_dropped_oversize + c.rx_dropped_bad_src, bad);
+    EXPECT_GT(c.rx_dropped_runt, 0u);
+    EXPECT_GT(c.rx_dropped_oversize, 0u);
+    EXPECT_GT(c.rx_dropped_bad_src, 0u);
+    EXPECT_EQ(c.rx_in_overflow(), 0u);
+    EXPECT_EQ(c.rx_delivered(), consumed);
+    EXPECT_EQ(injected, consumed + c.rx_dropped());
+    uint64_t via = 0;
+    for (auto& cc : c.cores) via += cc.rx_via_overflow;
+    EXPECT_GT(via, 0u) << "the overflow queues were never used";
+    EXPECT_GT(bad, 0u);
+    EXPECT_EQ(port.tq(0).rx_free(), port.tq(0).nbufs());  // every buffer back
+}
+
+INSTANTIATE_TEST_SUITE_P(Cores, DistLockstep, ::testing::Values(1u, 2u, 3u),
+                         [](const auto& pinfo) { return std::to_string(pinfo.param); });
 
 TEST(Dist, HwModeHandsOutPortQueues) {
     test_port four(4);
