@@ -459,6 +459,13 @@ void layer::retransmit_first(tcb& c, nanos now) {
 
 // RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: fast retransmit and recovery.
 void layer::enter_recovery(tcb& c, nanos now) {
+    // RFC 3522 2: remember what the retransmission will carry and what the
+    // congestion state was, to undo the reduction if it proves spurious.
+    c.undo_armed = c.ts_ok;
+    c.undo_tsval = tsval(c, now);
+    c.prior_cwnd = c.cwnd;
+    c.prior_ssthresh = c.ssthresh;
+    c.prior_cubic = c.cubic;
     cc_on_loss(c, now);
     c.in_recovery = true;
     c.recover = c.snd_max;
@@ -544,6 +551,23 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             c.snd.consume(hi.since(lo));
             c.buf_seq = hi;
             post(idx, ev::writable);
+        }
+        if (c.undo_armed && c.in_recovery) {
+            // RFC 3522 3.2: the first ACK covering the retransmitted segment.
+            // If it echoes a timestamp older than the retransmission's, the
+            // original arrived (it was reordered, not lost): RFC 4015 restores
+            // the congestion state and leaves recovery. recover moves to the
+            // new SND.UNA so a real loss still triggers a fast retransmit.
+            c.undo_armed = false;
+            if (seg.opts.has_timestamps && int32_t(seg.opts.tsecr - c.undo_tsval) < 0) {
+                c.cwnd = std::max(c.cwnd, c.prior_cwnd);
+                c.ssthresh = std::max(c.ssthresh, c.prior_ssthresh);
+                c.cubic = c.prior_cubic;
+                c.in_recovery = false;
+                c.dupacks = 0;
+                c.recover = seg.ack;
+                ++_stats.spurious_recoveries;
+            }
         }
         c.snd_una = seg.ack;
         if (c.snd_nxt < c.snd_una) c.snd_nxt = c.snd_una;

@@ -101,6 +101,13 @@ struct tcb {
     seq32 high_rxt;               // RFC 6675 HighRxt
     range_set scoreboard;         // SACKed ranges above snd_una
     cubic_state cubic;
+    // Spurious fast retransmit detection (RFC 3522 Eifel, with timestamps):
+    // the TSval our first retransmission carried, and the congestion state
+    // to restore (RFC 4015) if the ACK for it echoes an older timestamp.
+    bool undo_armed = false;
+    uint32_t undo_tsval = 0;
+    uint32_t prior_cwnd = 0, prior_ssthresh = 0;
+    cubic_state prior_cubic;
 
     uint32_t flight() const { return snd_max.since(snd_una); }
     // Bytes of data in the send ring not yet sent.

@@ -163,6 +163,7 @@ void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
         if (c.retries == 1) cc_on_rto(c, now);
         else c.cwnd = c.mss;
         c.in_recovery = false;
+        c.undo_armed = false;  // Eifel undo covers fast retransmits only
         c.dupacks = 0;
         c.recover = c.snd_max;  // RFC 6582 4: no fast retransmit for pre-RTO data
         c.scoreboard.clear();   // RFC 2018 8: the receiver may renege after an RTO

@@ -124,6 +124,7 @@ struct stats {
     uint64_t segs_in = 0, segs_out = 0, bytes_in = 0, bytes_out = 0;
     uint64_t rst_sent = 0, rst_received = 0, challenge_acks = 0, challenge_acks_suppressed = 0;
     uint64_t retransmits = 0, fast_retransmits = 0, rto_timeouts = 0, sack_recoveries = 0,
+             spurious_recoveries = 0,  // fast retransmits found unneeded and undone (RFC 3522)
              zero_window_probes = 0, keepalive_probes = 0, delayed_acks = 0;
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;

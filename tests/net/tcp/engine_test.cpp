@@ -386,6 +386,53 @@ TEST_F(scripted, RepeatedSackBlocksAreNotDupAcks) {
     EXPECT_EQ(l->info(h)->flight, 0u);
 }
 
+// RFC 3522/4015 (Eifel): a fast retransmit whose ACK echoes the original
+// segment's timestamp was spurious (the segment was reordered, not lost), so
+// the congestion window comes back; one that echoes the retransmission's
+// timestamp was a real loss and the reduction stays.
+TEST_F(scripted, SpuriousFastRetransmitIsUndoneWithTimestamps) {
+    for (const bool spurious : {true, false}) {
+        SCOPED_TRACE(spurious ? "reordered" : "lost");
+        make();
+        tcp_options o{.has_mss = true, .mss = 1000, .sack_permitted = true, .has_timestamps = true,
+                      .tsval = 500};
+        auto h = passive_open(seq32(100), o);
+        uint32_t orig_tsval = 0, n = 0;  // n: payload per segment (MSS less options)
+        ASSERT_TRUE(l->send(h, pattern(5000), now));
+        for (int i = 0; i < 5; ++i) {
+            auto s0 = expect();
+            if (i == 0) orig_tsval = s0.h.opts.tsval, n = s0.len();
+        }
+        while (!sink.out.empty()) expect();
+        const uint32_t cwnd_before = l->info(h)->cwnd;
+        advance(20 * ms);  // the retransmission carries a later timestamp
+        const uint32_t b = (our_iss + 1).raw();
+        auto ack = [&](uint32_t a, uint32_t tsecr, std::initializer_list<sack_block> blocks) {
+            tcp_repr r = seg({.seq = seq32(101), .ack = seq32(a), .flags = A});
+            r.opts.has_timestamps = true;
+            r.opts.tsval = 600;
+            r.opts.tsecr = tsecr;
+            for (auto bl : blocks) r.opts.sack[r.opts.num_sack++] = bl;
+            inject(r);
+        };
+        ack(b, orig_tsval, {{b + n, b + 2 * n}});
+        ack(b, orig_tsval, {{b + n, b + 3 * n}});
+        ack(b, orig_tsval, {{b + n, b + 4 * n}});
+        auto re = expect();
+        ASSERT_EQ(re.h.seq.raw(), b);
+        ASSERT_GT(re.h.opts.tsval, orig_tsval);
+        EXPECT_LT(l->info(h)->cwnd, cwnd_before);  // reduced on entering recovery
+        while (!sink.out.empty()) expect();
+        // The cumulative ACK: it echoes the original's or the retransmission's TSval.
+        ack(b + 5 * n, spurious ? orig_tsval : re.h.opts.tsval, {});
+        EXPECT_EQ(l->counters().spurious_recoveries, spurious ? 1u : 0u);
+        if (spurious) EXPECT_GE(l->info(h)->cwnd, cwnd_before);
+        else EXPECT_LT(l->info(h)->cwnd, cwnd_before);
+        EXPECT_EQ(l->info(h)->snd_una.raw(), b + 5 * n);
+        while (!sink.out.empty()) expect();
+    }
+}
+
 // After a timeout SND.NXT goes back to SND.UNA, but an ACK without data must
 // still carry SND.MAX: the peer may hold everything we sent, and an ACK with
 // an older sequence number fails its acceptability test (RFC 9293 3.10.7.4)
