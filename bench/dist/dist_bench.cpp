@@ -6,6 +6,9 @@
 //   dist_bench --count N [case=all]           lockstep: one thread plays
 //       generator, dispatcher and core in turn, N frames; deterministic work,
 //       for instruction counts (valgrind --tool=callgrind; see docs/dist.md)
+//   dist_bench --time N [case=all]            the same lockstep, timed: ns per
+//       frame of the receive side (dispatcher round + core rounds) and of the
+//       generator, on one pinned CPU (DIST_BENCH_CPUS' first entry, default 1)
 //
 // Cases: hw1 hw2 sw1 sw2 sw1split sw2split. Pinning (wall clock): the
 // generator on CPU 0; everything on the receiving side (hw cores, or the
@@ -251,6 +254,16 @@ result_row run_wall(const bench_case& bc, double seconds) {
     return {total / seconds / 1e6, sent / seconds / 1e6, c.rx_dropped()};
 }
 
+// One receive-side round as the lockstep and interleaved modes run it: the
+// dispatcher round (sw: RX step, then the TX step in the single layout),
+// then one burst per core.
+unsigned receive_round(const bench_case& bc, dist::engine& e, uint64_t& sink) {
+    if (bc.m == dist::mode::sw) e.poll_once(true, bc.lay == dist::layout::single);
+    unsigned got = 0;
+    for (unsigned c = 0; c < bc.n; ++c) got += core_round(e.core_queue(c), sink);
+    return got;
+}
+
 // Lockstep: generator burst, dispatcher round (sw), one burst per core, until
 // `count` frames were consumed. No spinning, no sleeping: every instruction
 // executed is per-frame work, so callgrind's totals divided by the count are
@@ -264,16 +277,56 @@ uint64_t run_lockstep(const bench_case& bc, uint64_t count) {
     uint64_t got = 0, sink = 0;
     uint32_t fi = 0;
     const bool sw = bc.m == dist::mode::sw;
-    // A dispatcher round as its loop runs it: RX step, then (single layout:
-    // the same thread) the TX step, which here finds the egress pipes empty.
-    const bool tx = sw && bc.lay == dist::layout::single;
     while (got < count) {
         gen_round(gq, frames, fi);
-        if (sw) e.poll_once(true, tx);
-        for (unsigned c = 0; c < bc.n; ++c) got += core_round(e.core_queue(c), sink);
+        got += receive_round(bc, e, sink);
     }
     if (sw) e.poll_once(true, false);  // return the last released buffers
     return got + (sink & 0);
+}
+
+uint64_t now_ns() {
+    return uint64_t(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+// Timed lockstep: the generator's and the receive side's time per frame, on
+// one CPU, caches warm, no other thread. Each interval is one now() pair; its
+// own cost (measured) is subtracted.
+struct timed_row {
+    double recv_ns, gen_ns;
+};
+timed_row run_timed(const bench_case& bc, uint64_t count, int cpu) {
+    pin_self(cpu);
+    link l;
+    if (!open_link(bc, placement{}, l)) return {0, 0};
+    dist::engine& e = *l.eng;
+    auto frames = make_frames();
+    netio::queue& gq = l.gen->q(0);
+    uint64_t sink = 0;
+    uint32_t fi = 0;
+    // Warm up (page faults, caches), then measure.
+    for (uint64_t got = 0; got < 100000;) {
+        gen_round(gq, frames, fi);
+        got += receive_round(bc, e, sink);
+    }
+    uint64_t clock_cost = now_ns();
+    for (int i = 0; i < 100000; ++i) sink += now_ns() & 1;
+    clock_cost = (now_ns() - clock_cost) / 100000;
+    uint64_t got = 0, gen_ns = 0, recv_ns = 0, rounds = 0;
+    while (got < count) {
+        uint64_t t0 = now_ns();
+        gen_round(gq, frames, fi);
+        uint64_t t1 = now_ns();
+        got += receive_round(bc, e, sink);
+        uint64_t t2 = now_ns();
+        gen_ns += t1 - t0;
+        recv_ns += t2 - t1;
+        ++rounds;
+    }
+    const double corr = double(rounds * clock_cost);
+    std::fprintf(stderr, "  [%s: clock %llu ns per read, %llu rounds]\n", bc.name,
+                 (unsigned long long)clock_cost, (unsigned long long)(rounds + (sink & 0)));
+    return {(double(recv_ns) - corr) / double(got), (double(gen_ns) - corr) / double(got)};
 }
 
 }  // namespace
@@ -282,7 +335,9 @@ int main(int argc, char** argv) {
     int a = 1;
     uint64_t count = 0;
     double secs = 2.0;
-    if (argc > 2 && std::string(argv[1]) == "--count") {
+    bool timed = false;
+    if (argc > 2 && (std::string(argv[1]) == "--count" || std::string(argv[1]) == "--time")) {
+        timed = std::string(argv[1]) == "--time";
         count = std::strtoull(argv[2], nullptr, 10);
         a = 3;
     } else if (argc > 1) {
@@ -298,6 +353,21 @@ int main(int argc, char** argv) {
         {"sw2", dist::mode::sw, dist::layout::single, 2},
         {"sw2split", dist::mode::sw, dist::layout::split, 2},
     };
+    if (timed) {
+        placement pl;
+        if (const char* env = getenv("DIST_BENCH_CPUS"))
+            pl.gen = std::atoi(env);
+        else
+            pl.gen = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : -1;
+        std::printf("%-9s %14s %12s %16s\n", "case", "recv ns/pkt", "gen ns/pkt", "recv-only Mpps");
+        for (const auto& c : cases) {
+            if (which != "all" && which != c.name) continue;
+            auto r = run_timed(c, count, pl.gen);
+            std::printf("%-9s %14.2f %12.2f %16.2f\n", c.name, r.recv_ns, r.gen_ns,
+                        1e3 / r.recv_ns);
+        }
+        return 0;
+    }
     if (count) {
         for (const auto& c : cases) {
             if (which != "all" && which != c.name) continue;
