@@ -227,6 +227,26 @@ void run_cores(int n, const std::function<void(int)>& fn,
     for (auto& t : ts) t.join();
 }
 
+namespace {
+uint64_t proc_status_kb(const char* key) {
+    FILE* f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long v = 0;
+    const size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            sscanf(line + klen + 1, "%llu", &v);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+}  // namespace
+
+uint64_t rss_kb() { return proc_status_kb("VmRSS"); }
+uint64_t peak_rss_kb() { return proc_status_kb("VmHWM"); }
+
 std::string human_rate(double v) {
     if (v >= 1e9) return fmt("%.2fG", v / 1e9);
     if (v >= 1e6) return fmt("%.2fM", v / 1e6);

@@ -80,6 +80,11 @@ struct alignas(64) counter {
     uint64_t get() const { return v.load(std::memory_order_relaxed); }
 };
 
+// This process's resident memory in KiB from /proc/self/status: now (VmRSS)
+// and the peak so far (VmHWM); 0 when unavailable.
+uint64_t rss_kb();
+uint64_t peak_rss_kb();
+
 std::string human_rate(double per_s);  // 12.3k, 4.56M
 std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,11 +1,13 @@
 // Kernel backend of net_io.hpp: Linux sockets and epoll, one epoll instance
 // per core thread. Linked into the `mvnf-*-kernel` sibling binaries.
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,7 +15,32 @@
 
 namespace mvnf::app {
 
-bool stack_init(const std::string&, int, std::string&) { return true; }
+// Linux 4.2+: bind() reserves no port, connect() picks one unique for the
+// whole 4-tuple, so a source address does not cap a client at ~28K ports.
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+// Every connection is a descriptor: lift the soft limit (often 1024) to the
+// hard one, and try the hard one up to fs.nr_open (allowed for root), so a
+// client can hold 100K+ connections.
+bool stack_init(const std::string&, int, std::string&) {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0) {
+        rlim_t want = 1 << 20;
+        if (FILE* f = fopen("/proc/sys/fs/nr_open", "r")) {
+            unsigned long long v = 0;
+            if (fscanf(f, "%llu", &v) == 1 && v > 0) want = rlim_t(v);
+            fclose(f);
+        }
+        rlimit up{want, want};
+        if (r.rlim_max >= want || setrlimit(RLIMIT_NOFILE, &up) != 0) {
+            r.rlim_cur = r.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &r);
+        }
+    }
+    return true;
+}
 void stack_shutdown() {}
 const char* stack_name() { return "kernel"; }
 in_addr_t stack_local_addr() { return htonl(INADDR_ANY); }
@@ -76,6 +103,20 @@ uint16_t io::local_port(int s) {
     if (getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
     return ntohs(a.sin_port);
 }
+in_addr_t io::local_addr(int s) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    if (getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
+    return a.sin_addr.s_addr;
+}
+int io::bind_source(int s, in_addr_t addr) {
+    int one = 1;
+    if (setsockopt(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0) return -1;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = addr;
+    return ::bind(s, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+}
 ssize_t io::read(int s, void* buf, size_t len) { return ::read(s, buf, len); }
 ssize_t io::write(int s, const void* buf, size_t len) {
     return ::send(s, buf, len, MSG_NOSIGNAL);
@@ -96,6 +137,8 @@ ssize_t io::recvfrom(int s, void* buf, size_t len, sockaddr_in* from) {
     return ::recvfrom(s, buf, len, 0, reinterpret_cast<sockaddr*>(from), from ? &fl : nullptr);
 }
 int io::init_rss(in_addr_t, in_addr_t, uint16_t) { return 0; }
+
+std::string io::stack_stats_json() { return "{}"; }
 
 static uint32_t to_epoll(uint32_t ev) {
     uint32_t r = 0;

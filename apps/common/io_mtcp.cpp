@@ -11,12 +11,9 @@
 
 #include "mtcp/mtcp_api.h"
 #include "mtcp/mtcp_epoll.h"
+#include "mtcp/mtcp_stats.h"
 #include "mtcp/mudp_api.h"
 #include "net_io.hpp"
-
-// Weak until src/api provides it everywhere: without it the stack picks source
-// ports itself (correct with one core; replies may reach the wrong core with more).
-#pragma weak mtcp_init_rss
 
 namespace mvnf::app {
 
@@ -148,6 +145,17 @@ uint16_t io::local_port(int s) {
     if (mtcp_getsockname(ctx(_ctx), s, reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
     return ntohs(a.sin_port);
 }
+in_addr_t io::local_addr(int s) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    if (mtcp_getsockname(ctx(_ctx), s, reinterpret_cast<sockaddr*>(&a), &len) < 0) return 0;
+    return a.sin_addr.s_addr;
+}
+int io::bind_source(int, in_addr_t addr) {
+    if (addr == g_local_addr || addr == htonl(INADDR_ANY)) return 0;  // connect uses ip_addr
+    errno = EADDRNOTAVAIL;
+    return -1;
+}
 ssize_t io::read(int s, void* buf, size_t len) {
     return mtcp_read(ctx(_ctx), s, static_cast<char*>(buf), len);
 }
@@ -167,8 +175,18 @@ ssize_t io::recvfrom(int s, void* buf, size_t len, sockaddr_in* from) {
                          from ? &fl : nullptr);
 }
 int io::init_rss(in_addr_t saddr, in_addr_t daddr, uint16_t dport_host) {
-    if (!&mtcp_init_rss) return 0;
     return mtcp_init_rss(ctx(_ctx), saddr, 1, daddr, htons(dport_host));
+}
+
+std::string io::stack_stats_json() {
+    std::string out(4096, '\0');
+    int n = mtcp_get_stats_json(ctx(_ctx), out.data(), out.size());
+    if (n >= int(out.size())) {
+        out.resize(size_t(n) + 1);
+        n = mtcp_get_stats_json(ctx(_ctx), out.data(), out.size());
+    }
+    out.resize(n > 0 ? size_t(n) : 0);
+    return n > 0 ? out : "{}";
 }
 
 static uint32_t to_mtcp(uint32_t ev) {

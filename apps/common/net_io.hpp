@@ -64,6 +64,13 @@ public:
     int socket_error(int s);
     // Local port of a bound/connected socket (host order), 0 on failure.
     uint16_t local_port(int s);
+    // Local address of a bound/connected socket (network order), 0 on failure.
+    in_addr_t local_addr(int s);
+    // Client side: use source address `addr` (network order) for the next
+    // connect, the port still chosen by connect. Kernel: bind with
+    // IP_BIND_ADDRESS_NO_PORT; mtcp: only the instance's own ip_addr exists
+    // (anything else fails with EADDRNOTAVAIL).
+    int bind_source(int s, in_addr_t addr);
     ssize_t read(int s, void* buf, size_t len);
     ssize_t write(int s, const void* buf, size_t len);
     ssize_t writev(int s, const iovec* iov, int n);
@@ -71,8 +78,13 @@ public:
     int close(int s);
     ssize_t sendto(int s, const void* buf, size_t len, const sockaddr_in& to);
     ssize_t recvfrom(int s, void* buf, size_t len, sockaddr_in* from);
-    // mtcp: mtcp_init_rss so source ports hash back to this core; kernel: no-op.
+    // mtcp: mtcp_init_rss so source ports hash back to this core (call it for
+    // every destination port used); kernel: no-op.
     int init_rss(in_addr_t saddr, in_addr_t daddr, uint16_t dport_host);
+
+    // This context's stack counters as one JSON object (mtcp:
+    // mtcp_get_stats_json); "{}" in the kernel build.
+    std::string stack_stats_json();
 
     int ep_add(int s, uint32_t events, uint64_t data);
     int ep_mod(int s, uint32_t events, uint64_t data);

@@ -58,16 +58,17 @@ def free_port():
     return p
 
 
-def conf(role, cores):
-    """mtcp.conf for one end of the shm link: server 10.0.0.1, client .2."""
+def conf(role, cores, extra=""):
+    """mtcp.conf for one end of the shm link: server 10.0.0.1, client .2;
+    `extra` lines override the defaults (the last value of a key wins)."""
     path = os.path.join(TMP, "%s.conf" % role)
     if role == "server":
         link_no[0] += 1
     with open(path, "w") as f:
         f.write("port = shm:%s_%d\nnum_cores = %d\nip_addr = 10.0.0.%d\n"
                 "tcp_timewait = 0\nmax_concurrency = 4096\nmax_num_buffers = 4096\n"
-                "rcvbuf = 65536\nsndbuf = 65536\n"
-                % (LINK, link_no[0], cores, 1 if role == "server" else 2))
+                "rcvbuf = 65536\nsndbuf = 65536\n%s"
+                % (LINK, link_no[0], cores, 1 if role == "server" else 2, extra))
     return path
 
 
@@ -358,7 +359,7 @@ def case_chunked():
         if STACK == "kernel":
             r = run([exe("wget")] + stack_args("client", 2) + args + ["--json", "-q"], expect_rc=expect_rc)
             return last_json(r.stdout, "wget"), srv.take_counts()
-        p, out = start_server([responder, "-f", conf("server", 1), "-D", www, "-p", "8080", "-d", "25"])
+        p, out = start_server([responder] + stack_args("server", 2) + ["-D", www, "-p", "8080", "-d", "25"])
         r = run([exe("wget")] + stack_args("client", 2) + args + ["--json", "-q"], expect_rc=expect_rc)
         return last_json(r.stdout, "wget"), stop_server(p, out)
 
@@ -439,6 +440,52 @@ def case_tcpperf():
     print("ok: crr %d connections, %.0f conn/s" % (n, c["connections_per_s"]))
 
 
+def case_ports():
+    """Many connections over --port-count server ports (and, kernel build, two
+    source addresses): every connection is established and held at once,
+    spread evenly over the ports, and both sides agree. The mTCP build runs 2
+    cores per process: source ports must hash back to the right core for
+    every destination port (mtcp_init_rss)."""
+    ports, per_core, cores = 3, 999, 2
+    port = free_port() if STACK == "kernel" else 5201
+    if STACK == "kernel":
+        while port + ports > 65535:
+            port = free_port()
+    total = per_core * cores
+    cli = [exe("tcpperf"), "-c", server_addr(), "--port", str(port), "--port-count", str(ports),
+           "--mode", "rr", "-m", str(per_core), "-t", "3", "--json", "-q"]
+    if STACK == "kernel":
+        cli += ["--src-addrs", "127.0.0.1,127.0.0.2"]
+        args = lambda role: ["-N", str(cores)]
+    else:
+        # Thousands of flows per core: pool sizes, and rings that take a whole
+        # burst (the stack drops segments that find the TX ring full).
+        args = lambda role: ["-N", str(cores), "-f", conf(role, cores, extra="max_concurrency = 4096\n"
+                             "ring_size = 4096\nrcvbuf = 4096\nsndbuf = 4096\n")]
+    srv, out = start_server([exe("tcpperf"), "-s", "--port", str(port), "--port-count", str(ports),
+                             "--exit-after", str(total), "-d", "25", "--json", "-q"] + args("server"))
+    c = last_json(run(cli + args("client") + ["--stack-stats"], timeout=40).stdout, "client")
+    s = wait_server(srv, out, timeout=30)
+    if STACK == "mtcp":
+        st = c["stack_stats"]
+        check(len(st) == cores and sum(x["tcp"]["active_opens"] for x in st) == total,
+              "stack counters: %s" % st)
+    even = [total // ports] * ports
+    check(c["connections"] == total and c["established"] == total and c["peak_open"] == total,
+          "client did not hold %d connections at once: %s" % (total, c))
+    check(c["port_connections"] == even, "client spread %s, wanted %s" % (c["port_connections"], even))
+    check(s["connections"] == total and s["port_connections"] == even and s["peak_open"] == total,
+          "server saw %s" % s)
+    check(c["errors"]["total"] == 0 and s["errors"]["total"] == 0, "errors: %s %s" % (c, s))
+    check(c["transactions"] == s["transactions"] > 0 and c["bytes_sent"] == s["bytes_received"],
+          "client and server disagree: %s %s" % (c, s))
+    check(c["memory"]["rss_peak_kb"] >= c["memory"]["rss_ready_kb"] > 0 and
+          c["memory"]["bytes_per_conn"] > 0, "memory: %s" % c["memory"])
+    print("ok: %d connections held at once over ports %d..%d (%s), all up after %.2f s, "
+          "%.0f bytes/connection" % (total, port, port + ports - 1, c["port_connections"],
+                                      c["ramp_seconds"], c["memory"]["bytes_per_conn"]))
+
+
 def case_udpperf():
     port = free_port() if STACK == "kernel" else 5301
     cli = [exe("udpperf"), "-c", server_addr(), "--port", str(port), "--json", "-q"]
@@ -482,6 +529,10 @@ def case_args():
         (["tcpperf"], "exactly one of -s"),
         (["tcpperf", "-c", "127.0.0.1", "--mode", "bulk"], "not stream, rr or crr"),
         (["tcpperf", "-c", "127.0.0.1", "--mode", "stream", "-n", "5"], "rr or crr"),
+        (["tcpperf", "-s", "--port-count", "0"], "out of range"),
+        (["tcpperf", "-s", "--port", "65535", "--port-count", "2"], "past port 65535"),
+        (["tcpperf", "-c", "127.0.0.1", "--src-addrs", "127.0.0.1,x"], "not an IPv4 address"),
+        (["tcpperf", "-s", "--src-addrs", "127.0.0.1"], "client option"),
         (["udpperf", "-c", "127.0.0.1", "-l", "8"], "out of range"),
         (["udpperf", "-s", "--bogus"], "unknown option"),
     ]
@@ -495,12 +546,14 @@ def case_args():
     if STACK == "mtcp":
         r = run([exe("wget"), "http://10.0.0.1/", "1"], expect_rc=1, timeout=10)
         check("-f mtcp.conf" in r.stderr, "mtcp build without -f: %r" % r.stderr)
+        r = run([exe("tcpperf"), "-c", "10.0.0.1", "--src-addrs", "10.0.0.2"], expect_rc=2, timeout=10)
+        check("--port-count" in r.stderr, "mtcp build with --src-addrs: %r" % r.stderr)
     print("ok: %d bad command lines rejected with clear messages; --help works" % len(bad))
 
 
 
 try:
-    {"http": case_http, "chunked": case_chunked, "tcpperf": case_tcpperf,
+    {"http": case_http, "chunked": case_chunked, "tcpperf": case_tcpperf, "ports": case_ports,
      "udpperf": case_udpperf, "args": case_args}[CASE]()
 finally:
     cleanup()
