@@ -7,8 +7,9 @@
 //       generator, dispatcher and core in turn, N frames; deterministic work,
 //       for instruction counts (valgrind --tool=callgrind; see docs/dist.md)
 //   dist_bench --time N [case=all]            the same lockstep, timed: ns per
-//       frame of the receive side (dispatcher round + core rounds) and of the
-//       generator, on one pinned CPU (DIST_BENCH_CPUS' first entry, default 1)
+//       frame of the receive side (dispatcher round + core rounds, also
+//       apart) and of the generator, on one pinned CPU (DIST_BENCH_CPUS'
+//       first entry, default 1)
 //
 // Cases: hw1 hw2 sw1 sw2 sw1split sw2split. Pinning (wall clock): the
 // generator on CPU 0; everything on the receiving side (hw cores, or the
@@ -289,16 +290,16 @@ uint64_t now_ns() {
     return uint64_t(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
 }
 
-// Timed lockstep: the generator's and the receive side's time per frame, on
-// one CPU, caches warm, no other thread. Each interval is one now() pair; its
-// own cost (measured) is subtracted.
+// Timed lockstep: the generator's, the dispatcher round's and the cores'
+// time per frame, on one CPU, caches warm, no other thread. Each interval is
+// one pair of now() reads; the clock's own cost (measured) is subtracted.
 struct timed_row {
-    double recv_ns, gen_ns;
+    double gen_ns, disp_ns, core_ns;
 };
 timed_row run_timed(const bench_case& bc, uint64_t count, int cpu) {
     pin_self(cpu);
     link l;
-    if (!open_link(bc, placement{}, l)) return {0, 0};
+    if (!open_link(bc, placement{}, l)) return {0, 0, 0};
     dist::engine& e = *l.eng;
     auto frames = make_frames();
     netio::queue& gq = l.gen->q(0);
@@ -312,21 +313,27 @@ timed_row run_timed(const bench_case& bc, uint64_t count, int cpu) {
     uint64_t clock_cost = now_ns();
     for (int i = 0; i < 100000; ++i) sink += now_ns() & 1;
     clock_cost = (now_ns() - clock_cost) / 100000;
-    uint64_t got = 0, gen_ns = 0, recv_ns = 0, rounds = 0;
+    const bool sw = bc.m == dist::mode::sw;
+    const bool tx = sw && bc.lay == dist::layout::single;
+    uint64_t got = 0, gen_ns = 0, disp_ns = 0, core_ns = 0, rounds = 0;
     while (got < count) {
         uint64_t t0 = now_ns();
         gen_round(gq, frames, fi);
         uint64_t t1 = now_ns();
-        got += receive_round(bc, e, sink);
+        if (sw) e.poll_once(true, tx);
         uint64_t t2 = now_ns();
+        for (unsigned c = 0; c < bc.n; ++c) got += core_round(e.core_queue(c), sink);
+        uint64_t t3 = now_ns();
         gen_ns += t1 - t0;
-        recv_ns += t2 - t1;
+        disp_ns += t2 - t1;
+        core_ns += t3 - t2;
         ++rounds;
     }
-    const double corr = double(rounds * clock_cost);
+    const double corr = double(rounds * clock_cost), n = double(got);
     std::fprintf(stderr, "  [%s: clock %llu ns per read, %llu rounds]\n", bc.name,
                  (unsigned long long)clock_cost, (unsigned long long)(rounds + (sink & 0)));
-    return {(double(recv_ns) - corr) / double(got), (double(gen_ns) - corr) / double(got)};
+    return {(double(gen_ns) - corr) / n, sw ? (double(disp_ns) - corr) / n : 0,
+            (double(core_ns) - corr) / n};
 }
 
 }  // namespace
@@ -359,12 +366,13 @@ int main(int argc, char** argv) {
             pl.gen = std::atoi(env);
         else
             pl.gen = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : -1;
-        std::printf("%-9s %14s %12s %16s\n", "case", "recv ns/pkt", "gen ns/pkt", "recv-only Mpps");
+        std::printf("%-9s %12s %12s %12s %12s\n", "case", "recv ns/pkt", "disp ns/pkt",
+                    "cores ns/pkt", "gen ns/pkt");
         for (const auto& c : cases) {
             if (which != "all" && which != c.name) continue;
             auto r = run_timed(c, count, pl.gen);
-            std::printf("%-9s %14.2f %12.2f %16.2f\n", c.name, r.recv_ns, r.gen_ns,
-                        1e3 / r.recv_ns);
+            std::printf("%-9s %12.2f %12.2f %12.2f %12.2f\n", c.name, r.disp_ns + r.core_ns,
+                        r.disp_ns, r.core_ns, r.gen_ns);
         }
         return 0;
     }

@@ -7,9 +7,10 @@
 #       gen_round (generator), for 200k minus 100k frames (cancels set-up).
 #       Deterministic; needs valgrind.
 #   bench/dist/measure.sh time [BIN] [cases...]
-#       ns per packet, timed lockstep on one pinned CPU: the minimum over
-#       RUNS (default 7) runs of 2M frames each, cases interleaved so a
-#       burst of load from elsewhere hits them alike.
+#       ns per packet, timed lockstep on one pinned CPU: receive side
+#       (dispatcher round + core rounds, and each apart) and generator; per
+#       column the minimum over RUNS (default 7) runs of 2M frames each,
+#       cases interleaved so a burst of load from elsewhere hits them alike.
 # BIN defaults to build-dist/bench/dist/dist_bench; cases default to all six.
 set -euo pipefail
 mode=${1:?usage: measure.sh instr|time [BIN] [cases...]}
@@ -47,14 +48,14 @@ time)
     runs=${RUNS:-7}
     for ((i = 0; i < runs; i++)); do
         for case in "${cases[@]}"; do
-            "$bin" --time 2000000 "$case" 2>/dev/null | awk -v c="$case" '$1 == c {print c, $2, $3}'
+            "$bin" --time 2000000 "$case" 2>/dev/null | awk -v c="$case" '$1 == c {print c, $2, $3, $4, $5}'
         done
     done >"$tmp/runs"
-    printf '%-9s %16s %16s   (min of %d runs; load now: %s)\n' case "recv ns/pkt" "gen ns/pkt" \
-        "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-9s %12s %12s %12s %12s   (min of %d runs; load now: %s)\n' case "recv ns/pkt" \
+        "disp ns/pkt" "cores ns/pkt" "gen ns/pkt" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
     for case in "${cases[@]}"; do
-        awk -v c="$case" '$1 == c { if (r == "" || $2 < r) r = $2; if (g == "" || $3 < g) g = $3 }
-            END { printf "%-9s %16.2f %16.2f\n", c, r, g }' "$tmp/runs"
+        awk -v c="$case" '$1 == c { for (k = 2; k <= 5; k++) if (!(k in m) || $k < m[k]) m[k] = $k }
+            END { printf "%-9s %12.2f %12.2f %12.2f %12.2f\n", c, m[2], m[3], m[4], m[5] }' "$tmp/runs"
     done
     ;;
 *)
