@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs the whole test suite: once in a
-# RelWithDebInfo build and once under ASan+UBSan. Tests that need root or
-# kernel features skip themselves with a message when those are missing.
+# RelWithDebInfo build and once under ASan+UBSan, then each fuzz target for a
+# bounded time. Tests that need root or kernel features skip themselves with
+# a message when those are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -14,5 +15,12 @@ if [ "${MVNF_SKIP_ASAN:-0}" != 1 ]; then
   bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DMVNF_SANITIZE=ON
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600 -LE no_asan)
+fi
+# libFuzzer targets (fuzz/) built with clang under ASan+UBSan, each run for a
+# bounded time on its seed corpus; a crash fails CI (reproducer in
+# build-fuzz/crashes/). The three run side by side (45 s of wall time each).
+# MVNF_SKIP_FUZZ=1 skips, MVNF_FUZZ_SECONDS sets the time.
+if [ "${MVNF_SKIP_FUZZ:-0}" != 1 ]; then
+  FUZZ_SECONDS=${MVNF_FUZZ_SECONDS:-45} FUZZ_JOBS=$jobs FUZZ_PARALLEL=3 bash scripts/fuzz.sh
 fi
 echo "all test suites passed"
