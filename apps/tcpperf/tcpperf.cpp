@@ -349,7 +349,6 @@ public:
         if (!_ramping) end_ramp(t0);
         fill();
         event evs[256];
-        uint64_t drain_end = 0;
         while ((!_conns.empty() || can_open() || _ramping || _waiting) && !stop_requested()) {
             const uint64_t t = now_ns();
             if (_ramping && (_ever + _failed_opens >= _want || t >= _ramp_end)) end_ramp(t);
@@ -359,11 +358,14 @@ public:
             if (_deadline && t >= _deadline && !_draining) {
                 _st.t_stop = t;
                 _st.in_time = _st.transactions.get();
-                drain();
-                drain_end = t + drain_ns;
+                // The traffic phase's counters, before the teardown adds its own.
+                if (g_opt.stack_stats) _st.stack_json = _io.stack_stats_json();
+                drain(t);
             }
-            if (_draining && t >= drain_end) break;
-            int n = _io.ep_wait(evs, 256, _idle.empty() ? 20 : 1);
+            if (_draining) close_some(t);
+            const bool closing = _draining && _close_cursor < _conns.end_id();
+            const bool starting = _start_cursor < _conns.end_id();
+            int n = _io.ep_wait(evs, 256, starting ? 0 : closing || !_idle.empty() ? 1 : 20);
             if (n < 0) return fail(fmt("epoll wait: %s", strerror(errno)));
             for (int i = 0; i < n; i++) {
                 int s = int(evs[i].data);
@@ -465,12 +467,34 @@ private:
     // connections close: both sides then count the same transactions, and no
     // response is left unread (Linux answers a close with unread data by RST).
     static constexpr uint64_t drain_ns = 2000000000ull;
-    void drain() {
+    // Idle connections close max_connecting per close_tick_ns (close_some):
+    // 100K FINs at once, and the peer's 100K answers, would overflow the rings
+    // and the stack drops what does not fit. Connections in a transaction
+    // close when it ends, or after drain_ns regardless.
+    static constexpr uint64_t close_tick_ns = 10000000;
+    void drain(uint64_t t) {
         _draining = true;
         _to_open = 0;
-        _conns.for_each([&](int s, cconn& c) {
-            if (!c.connected || g_opt.m == mode::stream || c.to_recv == 0) close_conn(s, c, false);
-        });
+        _close_cursor = 0;
+        _next_close = t;
+        _drain_end = t + drain_ns;
+    }
+
+    void close_some(uint64_t t) {
+        if (!_close_all && t >= _drain_end) {
+            _close_all = true;  // transactions still running are given up
+            _close_cursor = 0;
+        }
+        if (t < _next_close || _close_cursor >= _conns.end_id()) return;
+        _next_close = t + close_tick_ns;
+        for (uint64_t n = 0; _close_cursor < _conns.end_id() && n < g_opt.max_connecting;) {
+            const int s = int(_close_cursor++);
+            cconn* c = _conns.find(s);
+            if (c && (_close_all || !c->connected || g_opt.m == mode::stream || c->to_recv == 0)) {
+                close_conn(s, *c, false);
+                n++;
+            }
+        }
     }
 
     bool quota_left() const { return !_draining && (_quota == 0 || _begun < _quota); }
@@ -644,6 +668,9 @@ private:
     uint64_t _ramp_end = 0, _deadline = 0;
     bool _ramping = false, _waiting = false, _draining = false;
     size_t _start_cursor = SIZE_MAX;  // next socket id start_some() looks at
+    size_t _close_cursor = SIZE_MAX;  // next socket id close_some() looks at
+    uint64_t _next_close = 0, _drain_end = 0;
+    bool _close_all = false;
     double _rate = 0, _burst = 1, _tokens = 0;  // --rate per core, token bucket
     uint64_t _t_tokens = 0;
     std::deque<int> _idle;  // connections waiting for a token, oldest first
@@ -854,7 +881,7 @@ int main(int argc, char** argv) {
                 all_ready(N);
                 if (!ok) return;
                 c.run(g_t0.load());
-                if (g_opt.stack_stats) st.stack_json = n.stack_stats_json();
+                if (g_opt.stack_stats && st.stack_json.empty()) st.stack_json = n.stack_stats_json();
             }
         },
         [&](double t) {
