@@ -141,10 +141,13 @@ def write_md(path, res, pngs):
     extra = []
     for c in res["cells"]:
         if c["id"].startswith("scale") and c["runs"]["linux"]:
-            k = stat(c, "linux", "kernel_tcp_bytes_per_conn")
-            if k:
-                extra.append("%s: Linux kernel TCP memory ≈ %s B/conn (machine-wide sockstat, both ends)"
-                             % (c["id"], fmt(k["median"])))
+            k, sl = stat(c, "linux", "kernel_tcp_bytes_per_conn"), stat(c, "linux", "kernel_slab_bytes_per_conn")
+            pr = stat(c, "linux", "processes")
+            if k and sl:
+                extra.append("%s: Linux kernel memory ≈ %s B/conn slab + %s B/conn TCP buffers (machine-wide growth, "
+                             "both ends)%s" % (c["id"], fmt(sl["median"]), fmt(k["median"]),
+                                               ", %d server/client process pairs" % pr["median"]
+                                               if pr and pr["median"] > 1 else ""))
         if c["id"] == "udp":
             for st in ("ours", "linux"):
                 s = stat(c, st, "loss_pct")
@@ -167,7 +170,8 @@ def write_md(path, res, pngs):
     if len(mem) >= 2:
         (n0, r0), (n1, r1) = mem[0], mem[-1]
         extra.append("ours: marginal server memory %s B/conn between %d and %d connections (RSS delta; the "
-                     "per-core pools are sized by max_concurrency = conns + 1024, rcvbuf = sndbuf = 2 KiB)"
+                     "per-core pools are sized by max_concurrency = conns + 1024, rcvbuf = sndbuf = 2 KiB; the "
+                     "fixed part includes the 65536-slot shm rings)"
                      % (fmt((r1 - r0) * 1024 / (n1 - n0)), n0, n1))
     if extra:
         L += ["", "Notes from the runs: " + "; ".join(extra) + "."]
@@ -300,7 +304,8 @@ def plots(outdir, res):
         ax.legend(fontsize=7)
         series = (("ours", "server_bytes_per_conn", "ours: server RSS", "-"),
                   ("linux", "server_bytes_per_conn", "Linux: server RSS", "-"),
-                  ("linux", "kernel_tcp_bytes_per_conn", "Linux: kernel TCP mem (both ends)", ":"))
+                  ("linux", "kernel_slab_bytes_per_conn", "Linux: kernel slab (both ends)", "--"),
+                  ("linux", "kernel_tcp_bytes_per_conn", "Linux: kernel TCP buffers (both ends)", ":"))
         for st, m, label, ls in series:
             pts = [(conns_of(c), stat(c, st, m)) for c in sc]
             pts = [(n, x["median"]) for n, x in pts if x]

@@ -23,7 +23,23 @@ def _raise_nofile():
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
     except (ValueError, OSError):
-        pass
+        # no CAP_SYS_RESOURCE (this VM's root lacks it): up to the hard limit
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def nofile_limit():
+    """Descriptors one of our child processes may open (see _raise_nofile)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, NOFILE))
+        return NOFILE
+    except (ValueError, OSError):
+        return hard if hard != resource.RLIM_INFINITY else NOFILE
 
 
 def sh(cmd, timeout=20):
@@ -372,8 +388,23 @@ class Env:
         return n
 
 
+def slab_kib():
+    """Kernel slab memory (SReclaimable + SUnreclaim, KiB, machine-wide):
+    sockets, files and epoll items of many connections land there."""
+    t = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("Slab:"):
+                    t = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return t
+
+
 class Sampler(threading.Thread):
-    """Peak RSS of given pids and peak kernel TCP memory while a run lasts."""
+    """Peak RSS of given pids, peak kernel TCP memory and peak slab growth
+    while a run lasts (every 50 ms)."""
 
     def __init__(self, pids):
         super().__init__(daemon=True)
@@ -381,6 +412,8 @@ class Sampler(threading.Thread):
         self.peak = {p: 0 for p in pids}
         self.sock0 = sockstat_tcp_pages()
         self.sock_peak = self.sock0
+        self.slab0 = slab_kib()
+        self.slab_peak = self.slab0
         self.stop = threading.Event()
 
     def run(self):
@@ -388,6 +421,7 @@ class Sampler(threading.Thread):
             for p in self.pids:
                 self.peak[p] = max(self.peak[p], rss_kib(p))
             self.sock_peak = max(self.sock_peak, sockstat_tcp_pages())
+            self.slab_peak = max(self.slab_peak, slab_kib())
 
 
 def wait_rusage(p, timeout):
@@ -402,89 +436,114 @@ def wait_rusage(p, timeout):
     return None
 
 
-def run_pair(env, stack, tool, server_args, client_args, conf_extra=None, ready="listening",
-             client_timeout=30, server_prefix=None, client_prefix=None, sample=False, net=None, probe=None,
-             server_json=True):
+def run_pair(env, stack, tool, server_args, client_args, **kw):
     """Runs one server/client pair on net (default: shm / 127.0.0.1); returns
-    a dict with both JSON summaries, CPU seconds, peak RSS (KiB), the
-    kernel TCP memory peak (pages) and probe(server pid)'s answer, taken
-    once the server listens.
+    a dict with both JSON summaries ("client", "server"), CPU seconds, peak
+    RSS (KiB), kernel memory growth and probe(server pid)'s answer, taken
+    once the server listens. See run_group."""
+    r = run_group(env, stack, tool, [(server_args, client_args)], **kw)
+    r["client"], r["server"] = r["clients"][0], r["servers"][0]
+    r["client_text"], r["server_text"] = r["client_texts"][0], r["server_texts"][0]
+    return r
 
-    CPU: the client's whole life (getrusage), the server's while the client
-    ran (its threads' schedstat; its start-up and teardown are not per-op
-    work) and ksoftirqd on the two CPUs over the same span.
 
-    server_json=False: the server's summary is not needed, so it gets 0.5 s
-    after SIGTERM and is then killed: our stack's teardown waits up to 2 s
-    for the ACK of FINs sent after the client process has gone."""
+def run_group(env, stack, tool, pairs, conf_extra=None, ready="listening", client_timeout=30, server_prefix=None,
+              client_prefix=None, sample=False, net=None, probe=None, server_json=True):
+    """Runs len(pairs) server/client pairs at once (all servers on CPU 0,
+    all clients on CPU 1; several pairs when one process may not hold
+    enough descriptors), each pair on its own shm link for ours.
+
+    CPU: the clients' whole lives (getrusage), the servers' while the
+    clients ran (their threads' schedstat; start-up and teardown are not
+    per-op work) and ksoftirqd on the two CPUs over the same span.
+    server_rss_ready_kib: the servers' RSS once listening (before any
+    connection), so that peak - ready is what the connections cost.
+
+    server_json=False: the servers' summaries are not needed, so they get
+    0.5 s after SIGTERM and are then killed: our stack's teardown waits up to
+    2 s for the ACK of FINs sent after the client process has gone."""
     net = net or env.net(ShmNet)
-    link = env.link()
-    sa, ca = list(server_args), list(client_args)
-    if stack == "ours":
-        sa += ["-f", env.conf(link, "server", conf_extra, net)]
-        ca += ["-f", env.conf(link, "client", conf_extra, net)]
-    out_path = os.path.join(env.tmp, link + "_server.out")
-    sout = open(out_path, "w+")
-    sp = subprocess.Popen(net.prefix("server", stack) + ["taskset", "-c", str(SERVER_CPU)] + (server_prefix or []) +
-                          [env.exe(tool, stack)] + sa, stdout=sout, stderr=subprocess.STDOUT, preexec_fn=_raise_nofile)
-    env.live.append(sp)
-    cp = None
+    links = [env.link() for _ in pairs]
+    sps, cps, souts, couts = [], [], [], []
     try:
+        for link, (server_args, client_args) in zip(links, pairs):
+            sa = list(server_args) + (["-f", env.conf(link, "server", conf_extra, net)] if stack == "ours" else [])
+            sout = open(os.path.join(env.tmp, link + "_server.out"), "w+")
+            souts.append(sout)
+            sp = subprocess.Popen(net.prefix("server", stack) + ["taskset", "-c", str(SERVER_CPU)] +
+                                  (server_prefix or []) + [env.exe(tool, stack)] + sa,
+                                  stdout=sout, stderr=subprocess.STDOUT, preexec_fn=_raise_nofile)
+            env.live.append(sp)
+            sps.append(sp)
         t0 = time.time()
-        while True:
-            sout.seek(0)
-            text = sout.read()
-            if ready is None or ready in text:
-                break
-            if sp.poll() is not None:
-                raise CellError("server exited %d: %s" % (sp.returncode, tail(text)))
-            if time.time() - t0 > 15 + (30 if server_prefix else 0):
-                raise CellError("server not ready: %s" % tail(text))
-            time.sleep(0.02)
+        for sp, sout in zip(sps, souts):
+            while True:
+                sout.seek(0)
+                text = sout.read()
+                if ready is None or ready in text:
+                    break
+                if sp.poll() is not None:
+                    raise CellError("server exited %d: %s" % (sp.returncode, tail(text)))
+                if time.time() - t0 > 15 + (30 if server_prefix else 0):
+                    raise CellError("server not ready: %s" % tail(text))
+                time.sleep(0.02)
         if ready is None:
             time.sleep(0.3)
-        probed = probe(sp.pid) if probe else None
-        cout_path = os.path.join(env.tmp, link + "_client.out")
-        cout = open(cout_path, "w+")
-        soft0, scpu0 = ksoftirqd_cpu_s(), task_cpu_s(sp.pid)
-        cp = subprocess.Popen(net.prefix("client", stack) + ["taskset", "-c", str(CLIENT_CPU)] + (client_prefix or []) +
-                              [env.exe(tool, stack)] + ca, stdout=cout, stderr=subprocess.STDOUT,
-                              preexec_fn=_raise_nofile)
-        env.live.append(cp)
-        sampler = Sampler([sp.pid, cp.pid]) if sample else None
+        probed = probe(sps[0].pid) if probe else None
+        rss_ready = sum(rss_kib(sp.pid) for sp in sps)
+        soft0, scpu0 = ksoftirqd_cpu_s(), sum(task_cpu_s(sp.pid) for sp in sps)
+        for link, (server_args, client_args) in zip(links, pairs):
+            ca = list(client_args) + (["-f", env.conf(link, "client", conf_extra, net)] if stack == "ours" else [])
+            cout = open(os.path.join(env.tmp, link + "_client.out"), "w+")
+            couts.append(cout)
+            cp = subprocess.Popen(net.prefix("client", stack) + ["taskset", "-c", str(CLIENT_CPU)] +
+                                  (client_prefix or []) + [env.exe(tool, stack)] + ca,
+                                  stdout=cout, stderr=subprocess.STDOUT, preexec_fn=_raise_nofile)
+            env.live.append(cp)
+            cps.append(cp)
+        sampler = Sampler([p.pid for p in sps + cps]) if sample else None
         if sampler:
             sampler.start()
-        ccpu = wait_rusage(cp, client_timeout)
-        soft, scpu = ksoftirqd_cpu_s() - soft0, task_cpu_s(sp.pid) - scpu0
+        ccpu, scpu, end = 0.0, 0.0, time.time() + client_timeout
+        for cp in cps:
+            c = wait_rusage(cp, max(0.1, end - time.time()))
+            if c is None:
+                raise CellError("client timed out after %ds" % client_timeout)
+            ccpu += c
+        soft, scpu = ksoftirqd_cpu_s() - soft0, sum(task_cpu_s(sp.pid) for sp in sps) - scpu0
         if sampler:
             sampler.stop.set()
             sampler.join()
-        if ccpu is None:
-            cp.kill()
-            cp.wait()
-            raise CellError("client timed out after %ds" % client_timeout)
-        cout.seek(0)
-        ctext = cout.read()
-        if sp.poll() is None:
-            sp.send_signal(signal.SIGTERM)
-        if wait_rusage(sp, (10 if server_json else 0.5) + (60 if server_prefix else 0)) is None:
-            sp.kill()
-            sp.wait()
-        sout.seek(0)
-        stext = sout.read()
+        for sp in sps:
+            if sp.poll() is None:
+                sp.send_signal(signal.SIGTERM)
+        for sp in sps:
+            if wait_rusage(sp, (10 if server_json else 0.5) + (60 if server_prefix else 0)) is None:
+                sp.kill()
+                sp.wait()
+        ctexts, stexts = [], []
+        for f, texts in [(f, ctexts) for f in couts] + [(f, stexts) for f in souts]:
+            f.seek(0)
+            texts.append(f.read())
         if env.verbose:
-            print("    client:", tail(ctext, 1))
-        cj, sj = last_json(ctext), last_json(stext)
-        if cp.returncode != 0 or cj is None:
-            raise CellError("client exited %d: %s" % (cp.returncode, tail(ctext)))
-        return {"client": cj, "server": sj, "client_cpu_s": ccpu, "server_cpu_s": scpu, "softirqd_cpu_s": soft,
-                "client_text": ctext, "server_text": stext, "probe": probed,
-                "server_rss_kib": sampler.peak[sp.pid] if sampler else None,
-                "client_rss_kib": sampler.peak[cp.pid] if sampler else None,
-                "kernel_tcp_pages": (sampler.sock_peak - sampler.sock0) if sampler else None}
+            for t in ctexts:
+                print("    client:", tail(t, 1))
+        cjs, sjs = [last_json(t) for t in ctexts], [last_json(t) for t in stexts]
+        for cp, cj, t in zip(cps, cjs, ctexts):
+            if cp.returncode != 0 or cj is None:
+                raise CellError("client exited %d: %s" % (cp.returncode, tail(t)))
+        return {"clients": cjs, "servers": sjs, "client_cpu_s": ccpu, "server_cpu_s": scpu, "softirqd_cpu_s": soft,
+                "client_texts": ctexts, "server_texts": stexts, "probe": probed, "server_rss_ready_kib": rss_ready,
+                "server_rss_kib": sum(sampler.peak[p.pid] for p in sps) if sampler else None,
+                "client_rss_kib": sum(sampler.peak[p.pid] for p in cps) if sampler else None,
+                "kernel_tcp_pages": (sampler.sock_peak - sampler.sock0) if sampler else None,
+                "slab_kib": (sampler.slab_peak - sampler.slab0) if sampler else None}
     finally:
-        for p in (sp, cp):
-            if p is not None and p.poll() is None:
+        for p in sps + cps:
+            if p.poll() is None:
                 p.kill()
                 p.wait()
-        env.clean_link(link)
+        for f in souts + couts:
+            f.close()
+        for link in links:
+            env.clean_link(link)
