@@ -6,10 +6,10 @@ import csv, json, os, statistics
 NAMES = {"conn_per_s": "conn/s", "trans_per_s": "trans/s", "p50_us": "p50 µs", "p99_us": "p99 µs",
          "gbps": "Gbit/s", "rx_pps": "pkt/s", "server_bytes_per_conn": "server RSS B/conn",
          "instr_per_conn": "instr/conn", "instr_per_req": "instr/req",
-         "cpu_us_per_conn": "CPU µs/conn", "cpu_us_per_req": "CPU µs/req"}
+         "cpu_us_per_conn": "CPU µs/conn", "cpu_us_per_req": "CPU µs/req", "kernel_pct": "% CPU in kernel"}
 # metrics where a smaller ours/Linux is better and that carry no target: kept
 # out of the ratio plot (they have their own, cost.png)
-COST = ("cpu_us_per_conn", "cpu_us_per_req", "instr_per_conn", "instr_per_req", "server_bytes_per_conn")
+COST = ("cpu_us_per_conn", "cpu_us_per_req", "instr_per_conn", "instr_per_req", "server_bytes_per_conn", "kernel_pct")
 
 
 def conns_of(cell):
@@ -178,6 +178,8 @@ def write_md(path, res, pngs):
     L += ["", "Raw data: `results.csv` (one row per repetition and metric), `results.json` (everything)."]
     if os.path.exists(os.path.join(os.path.dirname(path), "profile.txt")):
         L.append("Profile of our server (callgrind, self cost): `profile.txt`.")
+    if os.path.exists(os.path.join(os.path.dirname(path), "perf_profile.txt")):
+        L.append("Time profile of both stacks, kernel included (perf cpu-clock sampling): `perf_profile.txt`.")
     L.append("")
     for p in pngs:
         L.append("![%s](%s)" % (p[:-4], p))

@@ -243,6 +243,12 @@ def task_cpu_s(pid):
     return t / 1e9
 
 
+def ksoftirqd_pids():
+    if _KSOFTIRQD is None:
+        ksoftirqd_cpu_s()
+    return list(_KSOFTIRQD)
+
+
 def _ksoftirqd_pids():
     pids = []
     for d in glob.glob("/proc/[0-9]*/comm"):
@@ -448,7 +454,7 @@ def run_pair(env, stack, tool, server_args, client_args, **kw):
 
 
 def run_group(env, stack, tool, pairs, conf_extra=None, ready="listening", client_timeout=30, server_prefix=None,
-              client_prefix=None, sample=False, net=None, probe=None, server_json=True):
+              client_prefix=None, sample=False, net=None, probe=None, server_json=True, during=None):
     """Runs len(pairs) server/client pairs at once (all servers on CPU 0,
     all clients on CPU 1; several pairs when one process may not hold
     enough descriptors), each pair on its own shm link for ours.
@@ -461,7 +467,9 @@ def run_group(env, stack, tool, pairs, conf_extra=None, ready="listening", clien
 
     server_json=False: the servers' summaries are not needed, so they get
     0.5 s after SIGTERM and are then killed: our stack's teardown waits up to
-    2 s for the ACK of FINs sent after the client process has gone."""
+    2 s for the ACK of FINs sent after the client process has gone.
+    during(server pids, client pids): called once the clients run; returns
+    a Popen (e.g. a profiler) waited for after the clients (10 s at most)."""
     net = net or env.net(ShmNet)
     links = [env.link() for _ in pairs]
     sps, cps, souts, couts = [], [], [], []
@@ -504,6 +512,9 @@ def run_group(env, stack, tool, pairs, conf_extra=None, ready="listening", clien
         sampler = Sampler([p.pid for p in sps + cps]) if sample else None
         if sampler:
             sampler.start()
+        side = during([p.pid for p in sps], [p.pid for p in cps]) if during else None
+        if side:
+            env.live.append(side)
         ccpu, scpu, end = 0.0, 0.0, time.time() + client_timeout
         for cp in cps:
             c = wait_rusage(cp, max(0.1, end - time.time()))
@@ -514,6 +525,12 @@ def run_group(env, stack, tool, pairs, conf_extra=None, ready="listening", clien
         if sampler:
             sampler.stop.set()
             sampler.join()
+        if side:
+            try:
+                side.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                side.kill()
+                side.wait()
         for sp in sps:
             if sp.poll() is None:
                 sp.send_signal(signal.SIGTERM)
