@@ -515,7 +515,9 @@ private:
     bool open_conn() {
         int s = _io.tcp_socket();
         if (s < 0) {
-            fail(fmt("socket: %s", strerror(errno)));
+            const bool full = errno == EMFILE || errno == ENFILE || errno == ENOMEM;
+            fail(fmt("socket: %s%s", strerror(errno),
+                     full ? " (kernel build: raise `ulimit -n`; mTCP build: max_concurrency)" : ""));
             return false;
         }
         _to_open--;
