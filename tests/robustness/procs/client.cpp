@@ -13,7 +13,8 @@
 //          connections at --rate with 1..-l bytes.
 // Then optionally --verify N connections (like conn) after --verify-after
 // seconds: the server must serve again. Prints JSON progress lines and one
-// final JSON line; exit 0 unless the stack could not start.
+// final JSON line, then with --linger keeps its stack running for the
+// server's sake until SIGTERM. Exit 0 unless the stack could not start.
 #include <signal.h>
 #include <time.h>
 
@@ -66,6 +67,7 @@ struct options {
     double long_secs = 30;
     uint64_t verify = 0;
     double verify_after = 0;
+    double linger = 0;
     int stats_ms = 1000;
 };
 
@@ -76,7 +78,8 @@ struct options {
                  "  conn:  [--rate R] [-c N] [-n N] [-d S] [-l BYTES] [--wait-eof]\n"
                  "  hold:  -n N [-c N] [--hold S] [--keep-on-fin]\n"
                  "  mixed: --long K [--long-secs S] [--rate R] [-l MAX] [-c N] -d S\n"
-                 "  all:   [--timeout S] [--verify N [--verify-after S]] [--stats-ms N]\n",
+                 "  all:   [--timeout S] [--verify N [--verify-after S]] [--linger S]\n"
+                 "         [--stats-ms N]\n",
                  why);
     std::exit(2);
 }
@@ -129,6 +132,7 @@ options parse(int argc, char** argv) {
         else if (k == "--long-secs") o.long_secs = num(0.1, 1e6);
         else if (k == "--verify") o.verify = uint64_t(num(0, 1e9));
         else if (k == "--verify-after") o.verify_after = num(0, 1e6);
+        else if (k == "--linger") o.linger = num(0, 1e6);
         else if (k == "--stats-ms") o.stats_ms = int(num(0, 60000));
         else if (k == "-h" || k == "--help") usage("help");
         else usage(("unknown option " + k).c_str());
@@ -212,6 +216,10 @@ public:
         else run_main();
         if (_o.verify) run_verify();
         print(true);
+        // Keep the stack answering (retransmitted FINs whose last ACK was
+        // lost) so the server can drain; SIGTERM ends it early.
+        const int64_t until = now_us() + tus(_o.linger);
+        while (!g_stop && now_us() < until) poll_once(wait_ms(until));
     }
 
 private:
