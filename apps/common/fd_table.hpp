@@ -12,7 +12,7 @@ namespace mvnf::app {
 
 template <class T>
 class fd_table {
-public:
+  public:
     T* find(int s) {
         return s >= 0 && size_t(s) < _v.size() && _v[size_t(s)].live ? &_v[size_t(s)].val : nullptr;
     }
@@ -47,7 +47,7 @@ public:
         _n = 0;
     }
 
-private:
+  private:
     struct slot {
         T val{};
         bool live = false;
