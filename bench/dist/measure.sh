@@ -9,8 +9,8 @@
 #   bench/dist/measure.sh time [BIN] [cases...]
 #       ns per packet, timed lockstep on one pinned CPU: receive side
 #       (dispatcher round + core rounds, and each apart) and generator; per
-#       column the minimum over RUNS (default 7) runs of 2M frames each,
-#       cases interleaved so a burst of load from elsewhere hits them alike.
+#       column the median of RUNS (default 7) runs of 2M frames each, cases
+#       interleaved so a burst of load from elsewhere hits them alike.
 # BIN defaults to build-dist/bench/dist/dist_bench; cases default to all six.
 set -euo pipefail
 mode=${1:?usage: measure.sh instr|time [BIN] [cases...]}
@@ -51,11 +51,13 @@ time)
             "$bin" --time 2000000 "$case" 2>/dev/null | awk -v c="$case" '$1 == c {print c, $2, $3, $4, $5}'
         done
     done >"$tmp/runs"
-    printf '%-9s %12s %12s %12s %12s   (min of %d runs; load now: %s)\n' case "recv ns/pkt" \
+    printf '%-9s %12s %12s %12s %12s   (median of %d runs; load now: %s)\n' case "recv ns/pkt" \
         "disp ns/pkt" "cores ns/pkt" "gen ns/pkt" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
     for case in "${cases[@]}"; do
-        awk -v c="$case" '$1 == c { for (k = 2; k <= 5; k++) if (!(k in m) || $k < m[k]) m[k] = $k }
-            END { printf "%-9s %12.2f %12.2f %12.2f %12.2f\n", c, m[2], m[3], m[4], m[5] }' "$tmp/runs"
+        for k in 2 3 4 5; do
+            awk -v c="$case" -v k="$k" '$1 == c {print $k}' "$tmp/runs" | sort -g |
+                awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+        done | paste -sd' ' | awk -v c="$case" '{printf "%-9s %12.2f %12.2f %12.2f %12.2f\n", c, $1, $2, $3, $4}'
     done
     ;;
 *)
