@@ -464,7 +464,7 @@ unsigned engine::drain_overflow() {
     return n;
 }
 
-unsigned engine::rx_step() {
+[[gnu::always_inline]] inline unsigned engine::rx_step() {
     netio::queue& q = *_q0;
     auto& s = *_s;
     unsigned work = return_released(q);
