@@ -170,6 +170,9 @@ struct alignas(64) down_counters {
 struct alignas(64) up_counters {
     std::atomic<uint64_t> frames{0}, forwarded{0}, lost{0}, flood_sent{0}, flood_no_mac{0},
         arp_replies{0}, tx_full_waits{0};
+    // Flood bursts that found fewer free buffers than asked: the server's RX
+    // ring was full, i.e. the server, not the bridge, set the flood's rate.
+    std::atomic<uint64_t> flood_bursts{0}, flood_ring_full{0};
     std::atomic<int64_t> flood_ns{0};  // time spent flooding (sum of flood periods)
 };
 
@@ -330,9 +333,11 @@ void stamp_syn(std::byte* f, rng& r) {
     store_be16(t + 16, wire::checksum(t, 40, ph));
 }
 
-void send_gateway_arp_reply(shared& s, netio::queue& q) {
+// False when no TX buffer was free (the flood holds them all): the caller
+// keeps the reply pending and takes the next buffer the server returns.
+bool send_gateway_arp_reply(shared& s, netio::queue& q) {
     netio::packet p;
-    if (q.alloc_tx(std::span(&p, 1)) != 1) return;  // a later request retries
+    if (q.alloc_tx(std::span(&p, 1)) != 1) return false;
     const uint64_t gw = mac_word(reinterpret_cast<const std::byte*>(s.a->info().mac.b.data()));
     const uint64_t req = s.arp_req_mac.load(std::memory_order_relaxed);
     std::byte* f = p.data;
@@ -351,8 +356,12 @@ void send_gateway_arp_reply(shared& s, netio::queue& q) {
     store_mac_word(a + 18, req);
     store_be32(a + 24, s.arp_req_ip.load(std::memory_order_relaxed));
     p.len = 60;
-    if (q.tx_burst(std::span(&p, 1)) != 1) q.free_tx(std::span(&p, 1));
-    else s.up.arp_replies.fetch_add(1, std::memory_order_relaxed);
+    if (q.tx_burst(std::span(&p, 1)) != 1) {
+        q.free_tx(std::span(&p, 1));
+        return false;
+    }
+    s.up.arp_replies.fetch_add(1, std::memory_order_relaxed);
+    return true;
 }
 
 // B -> A, gateway ARP replies, and the flood into A's free buffers.
@@ -366,6 +375,7 @@ void up_loop(shared& s) {
     std::byte tmpl[syn_len];
     uint64_t tmpl_mac = 0;
     uint32_t arp_seen = 0;
+    bool arp_pending = false;
     unsigned idle = 0;
     int64_t flood_started = 0;
     uint64_t flood_credit_at_start = 0;
@@ -375,7 +385,10 @@ void up_loop(shared& s) {
         const uint32_t seq = s.arp_req_seq.load(std::memory_order_acquire);
         if (seq != arp_seen) {
             arp_seen = seq;
-            send_gateway_arp_reply(s, dst);
+            arp_pending = true;
+        }
+        if (arp_pending) {  // before the flood takes the buffers back
+            arp_pending = !send_gateway_arp_reply(s, dst);
             busy = true;
         }
         unsigned n = src.rx_burst(std::span(in.data(), in.size()));
@@ -421,6 +434,10 @@ void up_loop(shared& s) {
                     want = unsigned(std::min<uint64_t>(want, allowed > done ? allowed - done : 0));
                 }
                 unsigned k = want ? dst.alloc_tx(std::span(fl.data(), want)) : 0;
+                if (want) {
+                    s.up.flood_bursts.fetch_add(1, std::memory_order_relaxed);
+                    if (k < want) s.up.flood_ring_full.fetch_add(1, std::memory_order_relaxed);
+                }
                 for (unsigned i = 0; i < k; ++i) {
                     std::memcpy(fl[i].data, tmpl, syn_len);
                     stamp_syn(fl[i].data, fr);
@@ -453,12 +470,13 @@ void print_stats(shared& s, double t, bool final) {
                 ",\"tx_full_waits\":%" PRIu64 "},\"up\":{\"frames\":%" PRIu64
                 ",\"forwarded\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"flood_sent\":%" PRIu64
                 ",\"flood_no_mac\":%" PRIu64 ",\"arp_replies\":%" PRIu64
-                ",\"tx_full_waits\":%" PRIu64 ",\"flood_seconds\":%.3f}}\n",
+                ",\"tx_full_waits\":%" PRIu64 ",\"flood_bursts\":%" PRIu64
+                ",\"flood_ring_full\":%" PRIu64 ",\"flood_seconds\":%.3f}}\n",
                 final ? "final" : "t", t, ld(d.frames), ld(d.forwarded), ld(d.lost),
                 ld(d.to_gateway), ld(d.synacks_to_gateway), ld(d.rsts_to_gateway),
                 ld(d.gateway_arp_requests), ld(d.tx_full_waits), ld(u.frames), ld(u.forwarded),
                 ld(u.lost), ld(u.flood_sent), ld(u.flood_no_mac), ld(u.arp_replies),
-                ld(u.tx_full_waits), flood_s);
+                ld(u.tx_full_waits), ld(u.flood_bursts), ld(u.flood_ring_full), flood_s);
     std::fflush(stdout);
 }
 

@@ -270,6 +270,9 @@ def case_flood():
         "flood_seconds": round(b["up"]["flood_seconds"], 2),
         "flood_syns": sent,
         "flood_syns_per_s": int(sent / max(b["up"]["flood_seconds"], 1e-9)),
+        "flood_bursts_ring_full_pct": round(100.0 * b["up"]["flood_ring_full"]
+                                            / max(b["up"]["flood_bursts"], 1), 1),
+        "loadavg_1min": os.getloadavg()[0],
         "server_syn_cookies": cookies,
         "server_synacks_seen_by_bridge": b["down"]["synacks_to_gateway"],
         "server_flows_max": max(flows(j) for j in during),
