@@ -265,7 +265,20 @@ int main(int argc, char** argv) {
         if (t >= end) break;
         bool alive_a = a.peer_alive(), alive_b = b.peer_alive();
         if ((seen_a && !alive_a) || (seen_b && !alive_b)) {
-            if (!o.quiet) std::printf("mvnf-impair: a peer left; stopping\n");
+            // Drain first: frames the peer sent before leaving may still sit
+            // in the rings or the delay lines. Stop once nothing has moved for
+            // the longest delay plus 0.5 s (at most 5 s).
+            if (!o.quiet) std::printf("mvnf-impair: a peer left; draining, then stopping\n");
+            const int64_t quiet_ns = o.imp.delay_ns + o.imp.jitter_ns + 500'000'000;
+            const int64_t give_up = now_ns() + 5'000'000'000;
+            uint64_t last = read(ab.c).forwarded + read(ba.c).forwarded + read(ab.c).rx + read(ba.c).rx;
+            int64_t last_change = now_ns();
+            while (!g_stop.load() && now_ns() < give_up && now_ns() - last_change < quiet_ns) {
+                usleep(20000);
+                const uint64_t cur =
+                    read(ab.c).forwarded + read(ba.c).forwarded + read(ab.c).rx + read(ba.c).rx;
+                if (cur != last) last = cur, last_change = now_ns();
+            }
             break;
         }
         seen_a |= alive_a;
