@@ -46,9 +46,15 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_flood{false};
 
-void on_stop(int) { g_stop.store(true); }
-void on_flood_on(int) { g_flood.store(true); }
-void on_flood_off(int) { g_flood.store(false); }
+void on_stop(int) {
+    g_stop.store(true);
+}
+void on_flood_on(int) {
+    g_flood.store(true);
+}
+void on_flood_off(int) {
+    g_flood.store(false);
+}
 
 int64_t now_ns() {
     timespec ts{};
@@ -57,28 +63,29 @@ int64_t now_ns() {
 }
 
 struct options {
-    std::string a, b;               // port A (server side), port B (client side)
-    double loss = 0;                // drop probability per IPv4 frame, each direction
+    std::string a, b;  // port A (server side), port B (client side)
+    double loss = 0;   // drop probability per IPv4 frame, each direction
     uint64_t seed = 1;
-    ipv4_addr gateway{};            // answered on A with A's MAC
-    ipv4_addr flood_dst{};          // SYN flood target (the server)
+    ipv4_addr gateway{};    // answered on A with A's MAC
+    ipv4_addr flood_dst{};  // SYN flood target (the server)
     uint16_t flood_port = 0;
-    uint64_t flood_pps = 0;         // 0: as fast as the server's ring drains
-    bool flood_now = false;         // flood from the start instead of on SIGUSR1
-    double duration = 0;            // 0: until SIGTERM/SIGINT or a peer leaves
+    uint64_t flood_pps = 0;  // 0: as fast as the server's ring drains
+    bool flood_now = false;  // flood from the start instead of on SIGUSR1
+    double duration = 0;     // 0: until SIGTERM/SIGINT or a peer leaves
     unsigned burst = 32;
     uint32_t ring = 1024, buf = 2048;
     int stats_ms = 1000;
 };
 
 [[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr,
-                 "mvnf-rob-bridge: %s\n"
-                 "usage: mvnf-rob-bridge --a shm:SERVER_SIDE --b shm:CLIENT_SIDE [--loss P]\n"
-                 "         [--seed N] [--gateway IP] [--flood IP:PORT [--flood-pps N] [--flood-now]]\n"
-                 "         [-d SECS] [--burst N] [--ring N] [--buf N] [--stats-ms N]\n"
-                 "SIGUSR1 starts the SYN flood, SIGUSR2 stops it; SIGTERM ends.\n",
-                 why);
+    std::fprintf(
+        stderr,
+        "mvnf-rob-bridge: %s\n"
+        "usage: mvnf-rob-bridge --a shm:SERVER_SIDE --b shm:CLIENT_SIDE [--loss P]\n"
+        "         [--seed N] [--gateway IP] [--flood IP:PORT [--flood-pps N] [--flood-now]]\n"
+        "         [-d SECS] [--burst N] [--ring N] [--buf N] [--stats-ms N]\n"
+        "SIGUSR1 starts the SYN flood, SIGUSR2 stops it; SIGTERM ends.\n",
+        why);
     std::exit(2);
 }
 
@@ -104,14 +111,17 @@ options parse(int argc, char** argv) {
             const char* v = val();
             char* end = nullptr;
             double x = std::strtod(v, &end);
-            if (!end || *end || x < lo || x > hi)
-                usage((k + ": bad value '" + v + "'").c_str());
+            if (!end || *end || x < lo || x > hi) usage((k + ": bad value '" + v + "'").c_str());
             return x;
         };
-        if (k == "--a") o.a = val();
-        else if (k == "--b") o.b = val();
-        else if (k == "--loss") o.loss = num(0, 1);
-        else if (k == "--seed") o.seed = uint64_t(num(0, 1e18));
+        if (k == "--a")
+            o.a = val();
+        else if (k == "--b")
+            o.b = val();
+        else if (k == "--loss")
+            o.loss = num(0, 1);
+        else if (k == "--seed")
+            o.seed = uint64_t(num(0, 1e18));
         else if (k == "--gateway") {
             if (!parse_ip(val(), o.gateway)) usage("--gateway: expected a.b.c.d");
         } else if (k == "--flood") {
@@ -122,15 +132,24 @@ options parse(int argc, char** argv) {
             int p = std::atoi(v.c_str() + colon + 1);
             if (p <= 0 || p > 65535) usage("--flood: bad port");
             o.flood_port = uint16_t(p);
-        } else if (k == "--flood-pps") o.flood_pps = uint64_t(num(0, 1e9));
-        else if (k == "--flood-now") o.flood_now = true;
-        else if (k == "-d") o.duration = num(0, 1e6);
-        else if (k == "--burst") o.burst = unsigned(num(1, 512));
-        else if (k == "--ring") o.ring = uint32_t(num(2, 65536));
-        else if (k == "--buf") o.buf = uint32_t(num(256, 9216));
-        else if (k == "--stats-ms") o.stats_ms = int(num(10, 60000));
-        else if (k == "-h" || k == "--help") usage("help");
-        else usage(("unknown option " + k).c_str());
+        } else if (k == "--flood-pps")
+            o.flood_pps = uint64_t(num(0, 1e9));
+        else if (k == "--flood-now")
+            o.flood_now = true;
+        else if (k == "-d")
+            o.duration = num(0, 1e6);
+        else if (k == "--burst")
+            o.burst = unsigned(num(1, 512));
+        else if (k == "--ring")
+            o.ring = uint32_t(num(2, 65536));
+        else if (k == "--buf")
+            o.buf = uint32_t(num(256, 9216));
+        else if (k == "--stats-ms")
+            o.stats_ms = int(num(10, 60000));
+        else if (k == "-h" || k == "--help")
+            usage("help");
+        else
+            usage(("unknown option " + k).c_str());
     }
     if (o.a.empty() || o.b.empty()) usage("--a and --b are required");
     if (o.flood_now && o.flood_port == 0) usage("--flood-now needs --flood");
@@ -258,7 +277,8 @@ void down_loop(shared& s) {
             if (mac_word(f) == gw_mac) {
                 // Replies to spoofed sources: the attacker never sees them.
                 s.down.to_gateway.fetch_add(1, std::memory_order_relaxed);
-                if (type == ethertype_ipv4 && len >= eth_len + 20 + 14 && uint8_t(f[eth_len + 9]) == 6) {
+                if (type == ethertype_ipv4 && len >= eth_len + 20 + 14 &&
+                    uint8_t(f[eth_len + 9]) == 6) {
                     const size_t ihl = size_t(uint8_t(f[eth_len]) & 0x0f) * 4;
                     if (len >= eth_len + ihl + 14) {
                         const uint8_t flags = uint8_t(f[eth_len + ihl + 13]);
@@ -329,7 +349,8 @@ void stamp_syn(std::byte* f, rng& r) {
     store_be32(t + 4, uint32_t(x >> 32));
     store_be32(t + 20 + 8, uint32_t(r.next()));  // TSval
     store_be16(t + 16, 0);
-    const uint64_t ph = wire::pseudo_header_sum(ipv4_addr(src), ipv4_addr(load_be32(ip + 16)), 6, 40);
+    const uint64_t ph =
+        wire::pseudo_header_sum(ipv4_addr(src), ipv4_addr(load_be32(ip + 16)), 6, 40);
     store_be16(t + 16, wire::checksum(t, 40, ph));
 }
 
@@ -497,7 +518,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mvnf-rob-bridge: %s\n", b.error().message.c_str());
         return 1;
     }
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);

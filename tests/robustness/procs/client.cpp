@@ -39,8 +39,12 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 volatile sig_atomic_t g_phase = 0;
-void on_stop(int) { g_stop = 1; }
-void on_phase(int) { g_phase = g_phase + 1; }
+void on_stop(int) {
+    g_stop = 1;
+}
+void on_phase(int) {
+    g_phase = g_phase + 1;
+}
 
 int64_t now_us() {
     timespec ts{};
@@ -54,13 +58,13 @@ struct options {
     std::string conf;
     sockaddr_in server{};
     mode m = mode::conn;
-    double rate = 0;          // new connections per second (conn, mixed short), 0 = unpaced
-    int in_flight = 16;       // -c
-    uint64_t count = 0;       // -n (conn: 0 = until -d)
-    uint32_t len = 64;        // -l
+    double rate = 0;     // new connections per second (conn, mixed short), 0 = unpaced
+    int in_flight = 16;  // -c
+    uint64_t count = 0;  // -n (conn: 0 = until -d)
+    uint32_t len = 64;   // -l
     bool wait_eof = false;
-    double timeout = 10;      // per connection
-    double duration = 0;      // -d
+    double timeout = 10;  // per connection
+    double duration = 0;  // -d
     double hold = 5;
     bool keep_on_fin = false;
     int longs = 0;
@@ -100,7 +104,8 @@ options parse(int argc, char** argv) {
             if (!end || *end || x < lo || x > hi) usage((k + ": bad value '" + v + "'").c_str());
             return x;
         };
-        if (k == "-f") o.conf = val();
+        if (k == "-f")
+            o.conf = val();
         else if (k == "--server") {
             std::string v = val();
             auto colon = v.find(':');
@@ -115,27 +120,48 @@ options parse(int argc, char** argv) {
             have_server = true;
         } else if (k == "--mode") {
             std::string m = val();
-            if (m == "conn") o.m = mode::conn;
-            else if (m == "hold") o.m = mode::hold;
-            else if (m == "mixed") o.m = mode::mixed;
-            else usage("--mode: conn, hold or mixed");
-        } else if (k == "--rate") o.rate = num(0, 1e7);
-        else if (k == "-c") o.in_flight = int(num(1, 1 << 20));
-        else if (k == "-n") o.count = uint64_t(num(0, 1e12));
-        else if (k == "-l") o.len = uint32_t(num(0, 1 << 30));
-        else if (k == "--wait-eof") o.wait_eof = true;
-        else if (k == "--timeout") o.timeout = num(0.01, 3600);
-        else if (k == "-d") o.duration = num(0, 1e6);
-        else if (k == "--hold") o.hold = num(0, 1e6);
-        else if (k == "--keep-on-fin") o.keep_on_fin = true;
-        else if (k == "--long") o.longs = int(num(0, 10000));
-        else if (k == "--long-secs") o.long_secs = num(0.1, 1e6);
-        else if (k == "--verify") o.verify = uint64_t(num(0, 1e9));
-        else if (k == "--verify-after") o.verify_after = num(0, 1e6);
-        else if (k == "--linger") o.linger = num(0, 1e6);
-        else if (k == "--stats-ms") o.stats_ms = int(num(0, 60000));
-        else if (k == "-h" || k == "--help") usage("help");
-        else usage(("unknown option " + k).c_str());
+            if (m == "conn")
+                o.m = mode::conn;
+            else if (m == "hold")
+                o.m = mode::hold;
+            else if (m == "mixed")
+                o.m = mode::mixed;
+            else
+                usage("--mode: conn, hold or mixed");
+        } else if (k == "--rate")
+            o.rate = num(0, 1e7);
+        else if (k == "-c")
+            o.in_flight = int(num(1, 1 << 20));
+        else if (k == "-n")
+            o.count = uint64_t(num(0, 1e12));
+        else if (k == "-l")
+            o.len = uint32_t(num(0, 1 << 30));
+        else if (k == "--wait-eof")
+            o.wait_eof = true;
+        else if (k == "--timeout")
+            o.timeout = num(0.01, 3600);
+        else if (k == "-d")
+            o.duration = num(0, 1e6);
+        else if (k == "--hold")
+            o.hold = num(0, 1e6);
+        else if (k == "--keep-on-fin")
+            o.keep_on_fin = true;
+        else if (k == "--long")
+            o.longs = int(num(0, 10000));
+        else if (k == "--long-secs")
+            o.long_secs = num(0.1, 1e6);
+        else if (k == "--verify")
+            o.verify = uint64_t(num(0, 1e9));
+        else if (k == "--verify-after")
+            o.verify_after = num(0, 1e6);
+        else if (k == "--linger")
+            o.linger = num(0, 1e6);
+        else if (k == "--stats-ms")
+            o.stats_ms = int(num(0, 60000));
+        else if (k == "-h" || k == "--help")
+            usage("help");
+        else
+            usage(("unknown option " + k).c_str());
     }
     if (o.conf.empty()) usage("-f mtcp.conf is required");
     if (!have_server) usage("--server is required");
@@ -151,8 +177,8 @@ inline char pattern(uint32_t seed, uint64_t off) {
 }
 
 enum fail_kind { f_connect, f_reset, f_timeout, f_data, f_closed_early, f_other, f_count };
-const char* const fail_names[f_count] = {"connect", "reset", "timeout", "data", "closed_early",
-                                         "other"};
+const char* const fail_names[f_count] = {"connect", "reset",        "timeout",
+                                         "data",    "closed_early", "other"};
 
 struct group {
     uint64_t attempted = 0, ok = 0, failed = 0, bytes = 0;
@@ -196,7 +222,7 @@ struct conn {
 };
 
 class client {
-public:
+  public:
     client(mctx_t c, const options& o) : _c(c), _o(o) {}
 
     bool start() {
@@ -212,8 +238,10 @@ public:
     void run() {
         _t0 = now_us();
         _next_stats = _t0 + int64_t(_o.stats_ms) * 1000;
-        if (_o.m == mode::hold) run_hold();
-        else run_main();
+        if (_o.m == mode::hold)
+            run_hold();
+        else
+            run_main();
         if (_o.verify) run_verify();
         print(true);
         // Keep the stack answering (retransmitted FINs whose last ACK was
@@ -222,7 +250,7 @@ public:
         while (!g_stop && now_us() < until) poll_once(wait_ms(until));
     }
 
-private:
+  private:
     // ---- the main loop pieces -------------------------------------------------
 
     int64_t tus(double s) const { return int64_t(s * 1e6); }
@@ -284,7 +312,8 @@ private:
         c.deadline = now + tus(_o.timeout);
         ++_live;
         _longs += k == kind::longc;
-        int r = mtcp_connect(_c, s, reinterpret_cast<const sockaddr*>(&_o.server), sizeof _o.server);
+        int r =
+            mtcp_connect(_c, s, reinterpret_cast<const sockaddr*>(&_o.server), sizeof _o.server);
         if (r < 0 && errno != EINPROGRESS) {
             fail(s, f_connect);
             return true;
@@ -324,7 +353,8 @@ private:
         const bool have = mtcp_getsockopt(_c, s, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0;
         std::fprintf(stderr,
                      "mvnf-rob-client: timeout: sock %d kind %d connected %d sent %" PRIu64
-                     " recvd %" PRIu64 " to_send %" PRIu64 " age %.3f s | tcp state %d rto %u us"
+                     " recvd %" PRIu64 " to_send %" PRIu64
+                     " age %.3f s | tcp state %d rto %u us"
                      " unacked %u cwnd %u ssthresh %u rtt %u us\n",
                      s, int(c.k), int(c.connected), c.sent, c.recvd,
                      c.to_send == UINT64_MAX ? 0 : c.to_send, double(now_us() - c.t_start) * 1e-6,
@@ -353,8 +383,8 @@ private:
         // A long stream keeps at most 256 KiB unechoed so both rings stay bounded.
         const uint64_t window = c.k == kind::longc ? 262144 : UINT64_MAX;
         while (c.sent < c.to_send && c.sent - c.recvd < window) {
-            size_t n = size_t(std::min<uint64_t>({sizeof buf, c.to_send - c.sent,
-                                                   window - (c.sent - c.recvd)}));
+            size_t n = size_t(
+                std::min<uint64_t>({sizeof buf, c.to_send - c.sent, window - (c.sent - c.recvd)}));
             for (size_t i = 0; i < n; ++i) buf[i] = pattern(c.seed, c.sent + i);
             ssize_t w = mtcp_write(_c, s, buf, n);
             if (w < 0) {
@@ -563,13 +593,13 @@ private:
         } else {
             auto rs = _reset_after_ms;
             std::sort(rs.begin(), rs.end());
-            s += ",\"hold\":" + _hold.json() + ",\"held_after_open\":" +
-                 std::to_string(_held_after_open) + ",\"held_at_end\":" +
-                 std::to_string(_held_at_end) + ",\"held_now\":" + std::to_string(_held) +
-                 ",\"eofs\":" + std::to_string(_eofs) + ",\"reset_after_ms\":{\"count\":" +
-                 std::to_string(rs.size()) + ",\"min\":" +
-                 std::to_string(rs.empty() ? 0 : rs.front()) + ",\"max\":" +
-                 std::to_string(rs.empty() ? 0 : rs.back()) + "}";
+            s += ",\"hold\":" + _hold.json() +
+                 ",\"held_after_open\":" + std::to_string(_held_after_open) +
+                 ",\"held_at_end\":" + std::to_string(_held_at_end) +
+                 ",\"held_now\":" + std::to_string(_held) + ",\"eofs\":" + std::to_string(_eofs) +
+                 ",\"reset_after_ms\":{\"count\":" + std::to_string(rs.size()) +
+                 ",\"min\":" + std::to_string(rs.empty() ? 0 : rs.front()) +
+                 ",\"max\":" + std::to_string(rs.empty() ? 0 : rs.back()) + "}";
         }
         s += ",\"live\":" + std::to_string(_live);
         if (_o.verify) s += ",\"verify\":" + _verify.json();
@@ -600,7 +630,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mvnf-rob-client: mtcp_init(%s) failed\n", o.conf.c_str());
         return 1;
     }
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);

@@ -27,7 +27,9 @@
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
-void on_stop(int) { g_stop = 1; }
+void on_stop(int) {
+    g_stop = 1;
+}
 
 int64_t now_ms() {
     timespec ts{};
@@ -77,18 +79,28 @@ options parse(int argc, char** argv) {
             if (!end || *end || x < lo || x > hi) usage((k + ": bad value '" + v + "'").c_str());
             return x;
         };
-        if (k == "-f") o.conf = val();
-        else if (k == "--port") o.port = int(num(1, 65535));
+        if (k == "-f")
+            o.conf = val();
+        else if (k == "--port")
+            o.port = int(num(1, 65535));
         else if (k == "--mode") {
             std::string m = val();
-            if (m == "echo") o.close_mode = false;
-            else if (m == "close") o.close_mode = true;
-            else usage("--mode: echo or close");
-        } else if (k == "--backlog") o.backlog = int(num(1, 1 << 20));
-        else if (k == "--stats-ms") o.stats_ms = int(num(10, 60000));
-        else if (k == "-d") o.duration = num(0, 1e6);
-        else if (k == "-h" || k == "--help") usage("help");
-        else usage(("unknown option " + k).c_str());
+            if (m == "echo")
+                o.close_mode = false;
+            else if (m == "close")
+                o.close_mode = true;
+            else
+                usage("--mode: echo or close");
+        } else if (k == "--backlog")
+            o.backlog = int(num(1, 1 << 20));
+        else if (k == "--stats-ms")
+            o.stats_ms = int(num(10, 60000));
+        else if (k == "-d")
+            o.duration = num(0, 1e6);
+        else if (k == "-h" || k == "--help")
+            usage("help");
+        else
+            usage(("unknown option " + k).c_str());
     }
     if (o.conf.empty()) usage("-f mtcp.conf is required");
     return o;
@@ -107,7 +119,7 @@ struct counters {
 };
 
 class server {
-public:
+  public:
     server(mctx_t c, const options& o) : _c(c), _o(o) {}
 
     bool start() {
@@ -148,14 +160,16 @@ public:
             }
             for (int i = 0; i < n; ++i) {
                 const int s = ev[size_t(i)].data.sockid;
-                if (s == _ls) accept_all();
-                else handle(s, ev[size_t(i)].events);
+                if (s == _ls)
+                    accept_all();
+                else
+                    handle(s, ev[size_t(i)].events);
             }
         }
         print(now_ms() - t0, true);
     }
 
-private:
+  private:
     bool fail(const char* what) {
         std::fprintf(stderr, "mvnf-rob-server: %s: %s\n", what, std::strerror(errno));
         return false;
@@ -281,7 +295,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mvnf-rob-server: mtcp_init(%s) failed\n", o.conf.c_str());
         return 1;
     }
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
