@@ -43,6 +43,8 @@ rx=$(field "$ij" "['a2b']['rx']"); lost=$(field "$ij" "['a2b']['lost']")
 dup=$(field "$ij" "['a2b']['duplicated']"); fwd=$(field "$ij" "['a2b']['forwarded']")
 cor=$(field "$ij" "['a2b']['corrupted']"); got=$(field "$rj" "['packets']")
 [ "$rx" = $n ] || fail "acc: bridge received $rx of $n"
+ovf=$(field "$ij" "['a2b']['overflow']")
+[ "$ovf" = 0 ] || fail "acc: $ovf frames overflowed the delay line (back-pressure should hold them)"
 [ "$fwd" = $((rx - lost + dup)) ] || fail "acc: forwarded $fwd != rx $rx - lost $lost + dup $dup"
 [ "$got" = "$fwd" ] || fail "acc: receiver got $got, bridge forwarded $fwd"
 python3 - "$lost" "$dup" "$cor" "$n" <<'PY' || fail "acc: rates off: lost $lost dup $dup corrupted $cor of $n"

@@ -22,6 +22,7 @@ public:
     }
 
     bool full() const { return _free.empty(); }
+    size_t free_slots() const { return _free.size(); }
     bool empty() const { return _heap.empty(); }
     size_t size() const { return _heap.size(); }
     // Release time of the earliest frame; only when !empty().

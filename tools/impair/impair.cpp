@@ -131,8 +131,13 @@ void run(direction_ctx& d) {
         int64_t now = now_ns();
         unsigned got = 0;
         for (unsigned qi = 0; qi < nq; ++qi) {
+            // Back-pressure: take only what the delay line can hold, even if
+            // every frame were duplicated; the rest waits in the source ring
+            // (a shm sender then slows down instead of losing frames).
+            const size_t room = line.free_slots() / 2;
+            if (room == 0) break;
             netio::queue& q = d.src->q(qi);
-            unsigned n = q.rx_burst(rx);
+            unsigned n = q.rx_burst(std::span(rx).first(std::min<size_t>(rx.size(), room)));
             got += n;
             for (unsigned k = 0; k < n; ++k) {
                 const netio::packet& p = rx[k];
