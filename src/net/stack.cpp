@@ -286,6 +286,16 @@ void stack::free_frame(const netio::packet& frame) {
     _q.free_tx(std::span<const netio::packet>(&frame, 1));
 }
 
+bool stack::try_alloc_tx(tx_buffer& out) {
+    if (_q.alloc_tx(std::span<netio::packet>(&out.pkt, 1)) != 1) return false;  // caller retries
+    if (out.pkt.len < tx_buffer::headroom) {
+        free_frame(out.pkt);
+        count(drop_reason::tx_no_buffer);
+        return false;
+    }
+    return true;
+}
+
 bool stack::alloc_tx(tx_buffer& out) {
     if (!alloc_frame(out.pkt)) return false;
     if (out.pkt.len < tx_buffer::headroom) {  // a port with tiny buffers cannot carry IP

@@ -104,6 +104,7 @@ public:
 
     // --- ip_output (for transports) ----------------------------------------
     bool alloc_tx(tx_buffer& out) override;
+    bool try_alloc_tx(tx_buffer& out) override;
     void free_tx(tx_buffer& buf) override;
     send_status send_ipv4(tx_buffer& buf, const ipv4_send& hdr, uint32_t l4_len,
                           nanos now) override;

@@ -68,6 +68,9 @@ public:
     // Borrows a TX buffer laid out as drawn above; false when none is free
     // (counted). The buffer must come back through send_ipv4() or free_tx().
     [[nodiscard]] virtual bool alloc_tx(tx_buffer& out) = 0;
+    // The same, for a caller that holds its output and retries when none is
+    // free (TCP's back-pressure): a refusal is then not counted as a drop.
+    [[nodiscard]] virtual bool try_alloc_tx(tx_buffer& out) { return alloc_tx(out); }
     virtual void free_tx(tx_buffer& buf) = 0;
     // Writes the IPv4 and Ethernet headers for l4_len bytes at buf.l4(),
     // resolves the next hop and queues the frame. Always takes the buffer.

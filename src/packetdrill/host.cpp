@@ -31,22 +31,23 @@ public:
     void poll_timers(nanos now) override { _h._tcp.poll(now); }
     nanos next_deadline() const override { return _h._tcp.next_deadline(); }
 
-    void emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
+    bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
                       bytes p2) override {
         if (hdr.has(wire::tcp_flag::syn)) remember(hdr.seq, {src, dst, hdr.src_port, hdr.dst_port});
         net::stack* st = _h._stack.get();
-        if (!st) return;  // no address yet: nothing can have been connected
+        if (!st) return true;  // no address yet: nothing can have been connected
         net::tx_buffer buf;
-        if (!st->alloc_tx(buf)) return;  // counted by the stack; TCP retransmits
+        if (!st->alloc_tx(buf)) return false;  // counted by the stack; output retried
         const size_t len = hdr.header_len() + p1.size() + p2.size();
         if (len > buf.l4_capacity()) {
             st->free_tx(buf);
-            return;
+            return true;
         }
         hdr.emit(mut_bytes(buf.l4(), len), st->local_ip(), dst, p1, p2);
         net::ipv4_send s;
         s.dst = dst;
         (void)st->send_ipv4(buf, s, uint32_t(len), _h._now);
+        return true;
     }
 
     std::optional<tcp::four_tuple> find(wire::seq32 iss) const {

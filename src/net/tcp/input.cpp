@@ -451,7 +451,7 @@ void layer::retransmit_first(tcb& c, nanos now) {
     uint8_t flags = tcp_flag::ack;
     if (c.fin_queued && c.snd_una + len == data_end && c.snd_max > data_end) flags |= tcp_flag::fin;
     if (len == 0 && !(flags & tcp_flag::fin)) return;
-    send_segment(c, flags, c.snd_una, len, now);
+    if (!send_segment(c, flags, c.snd_una, len, now)) return;  // RTO or NextSeg resends it
     c.high_rxt = seq32::max(c.high_rxt, c.snd_una + len);
     c.timing = false;  // Karn
     ++_stats.retransmits;

@@ -58,6 +58,8 @@ layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
     while (nb < 2 * n) nb <<= 1;
     _buckets.assign(nb, npos);
     _heap.reserve(n);
+    _txw_next.assign(n, npos);
+    _txw_in.assign(n, 0);
     _listeners.resize(_cfg.max_listeners);
     _accept_slots.assign(size_t(_cfg.max_listeners) * _cfg.max_backlog, npos);
     _events.resize(std::max<uint32_t>(_cfg.event_queue, 1));

@@ -44,7 +44,12 @@ public:
     void icmp_error(const four_tuple& t, seq32 quoted_seq, icmp_kind kind, uint16_t next_mtu,
                     nanos now);
     // Earliest pending timer, or no_deadline.
-    nanos next_deadline() const { return _heap.empty() ? no_deadline : _pool[_heap[0]].deadline; }
+    // Earliest pending timer, or no_deadline; "now" (0) while output waits
+    // for TX buffers, so the stack polls again instead of sleeping.
+    nanos next_deadline() const {
+        if (_txw_head != npos) return 0;
+        return _heap.empty() ? no_deadline : _pool[_heap[0]].deadline;
+    }
 
     // ---- socket-level API
     [[nodiscard]] result<handle, error> listen(ipv4_addr ip, uint16_t port, uint32_t backlog);
@@ -166,7 +171,11 @@ private:
 
     // ---- output.cpp
     void output(uint32_t idx, nanos now);
-    void send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now);
+    // False when the sink had no TX buffer: nothing changed but the
+    // connection is queued for tx_retry().
+    bool send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now);
+    void tx_block(uint32_t idx);
+    void tx_retry(nanos now);
     void send_ack(tcb& c, nanos now);
     void send_rst_for(const four_tuple& t, const wire::tcp_repr& seg, uint32_t payload_len);
     void send_rst(tcb& c, nanos now);
@@ -200,6 +209,12 @@ private:
     void* _port_ctx = nullptr;
     nanos _challenge_window = 0;
     uint32_t _challenge_count = 0;
+    // Connections whose output found no TX buffer, in FIFO order, retried at
+    // the next poll(). An intrusive list kept beside the pool (not in the
+    // tcbs) so reusing a slot cannot corrupt it; a slot is listed at most once.
+    std::vector<uint32_t> _txw_next;
+    std::vector<uint8_t> _txw_in;
+    uint32_t _txw_head = npos, _txw_tail = npos;
 };
 
 }  // namespace mvnf::tcp

@@ -42,7 +42,7 @@ void layer::after_recv(tcb& c, nanos now) {
     if (can_receive_data(c.st) && window_update_due(c)) send_ack(c, now);
 }
 
-void layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now) {
+bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now) {
     tcp_repr h;
     h.src_port = c.t.local_port;
     h.dst_port = c.t.remote_port;
@@ -73,6 +73,14 @@ void layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
         const uint32_t off = seq.since(c.buf_seq);
         std::tie(p1, p2) = c.snd.peek(off, len);
     }
+    if (!_out.emit_segment(c.t.local_ip, c.t.remote_ip, h, p1, p2)) {
+        // No TX buffer: nothing left; callers do not advance SND.NXT, a
+        // pending ACK stays pending, and the connection's output runs again
+        // at the next poll() — held, not dropped to wait for a timeout.
+        ++_stats.tx_blocked;
+        tx_block(uint32_t(&c - _pool.data()));
+        return false;
+    }
     if (flags & tcp_flag::ack) {
         c.last_ack_sent = c.rcv_nxt;
         c.ack_now = false;
@@ -81,7 +89,32 @@ void layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
     }
     ++_stats.segs_out;
     _stats.bytes_out += len;
-    _out.emit_segment(c.t.local_ip, c.t.remote_ip, h, p1, p2);
+    return true;
+}
+
+void layer::tx_block(uint32_t idx) {
+    if (_txw_in[idx]) return;
+    _txw_in[idx] = 1;
+    _txw_next[idx] = npos;
+    if (_txw_tail == npos) _txw_head = idx;
+    else _txw_next[_txw_tail] = idx;
+    _txw_tail = idx;
+}
+
+// Runs the output of every connection that found no TX buffer, oldest first,
+// and stops as soon as one is refused again (the ring is full once more).
+// Each listed slot is visited at most once per call.
+void layer::tx_retry(nanos now) {
+    uint32_t budget = uint32_t(_txw_next.size());
+    while (_txw_head != npos && budget-- > 0) {
+        const uint32_t idx = _txw_head;
+        _txw_head = _txw_next[idx];
+        if (_txw_head == npos) _txw_tail = npos;
+        _txw_in[idx] = 0;
+        if (!_pool[idx].in_use) continue;  // closed meanwhile
+        output(idx, now);
+        if (_txw_in[idx]) break;  // refused again: wait for the next poll
+    }
 }
 
 // A segment without data carries SND.MAX, not SND.NXT: after a timeout SND.NXT
@@ -159,8 +192,9 @@ void layer::output(uint32_t idx, nanos now) {
         case state::syn_received:
             // RFC 9293 3.10.1 / 3.10.7.2: (re)send our SYN while it is unacknowledged.
             if (c.snd_nxt == c.iss) {
-                send_segment(c, c.st == state::syn_sent ? tcp_flag::syn : (tcp_flag::syn | tcp_flag::ack),
-                             c.iss, 0, now);
+                if (!send_segment(c, c.st == state::syn_sent ? tcp_flag::syn : (tcp_flag::syn | tcp_flag::ack),
+                                  c.iss, 0, now))
+                    return;
                 c.snd_nxt = c.iss + 1;
                 c.snd_max = seq32::max(c.snd_max, c.snd_nxt);
                 if (c.retries == 0) c.timing = true, c.rtt_start = now;  // Karn
@@ -190,13 +224,15 @@ void layer::output(uint32_t idx, nanos now) {
         uint32_t len;
         while (sack_pipe(c) + cap <= c.cwnd && sack_next_seg(c, s, len)) {
             len = std::min(len, cap);
-            send_segment(c, tcp_flag::ack, s, len, now);
+            if (!send_segment(c, tcp_flag::ack, s, len, now)) break;
             c.high_rxt = s + len;
             ++_stats.retransmits;
         }
     }
     const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
-    for (int guard = 0; guard < 4096; ++guard) {
+    // Once the sink has refused a segment (no TX buffer), send nothing more:
+    // tx_retry() runs this again at the next poll.
+    for (int guard = 0; guard < 4096 && !_txw_in[idx]; ++guard) {
         const seq32 s = c.snd_nxt;
         const uint32_t avail = data_end > s ? data_end.since(s) : 0;
         const uint32_t in_flight = sack_recovery ? sack_pipe(c) : c.snd_nxt.since(c.snd_una);
@@ -219,7 +255,7 @@ void layer::output(uint32_t idx, nanos now) {
         uint8_t flags = tcp_flag::ack;
         if (fin_now) flags |= tcp_flag::fin;
         if (len && len == avail) flags |= tcp_flag::psh;
-        send_segment(c, flags, s, len, now);
+        if (!send_segment(c, flags, s, len, now)) break;  // retried at the next poll
         if (!retransmitting && !c.timing && len > 0) {
             c.timing = true;  // RFC 6298 3 / Karn: time one new segment
             c.rtt_seq = s + len;
@@ -230,7 +266,7 @@ void layer::output(uint32_t idx, nanos now) {
         if (c.t_rexmt == no_deadline) arm_rexmt(c, now);  // RFC 6298 5.1
         if (fin_now) break;
     }
-    if (c.ack_now) send_ack(c, now);
+    if (c.ack_now && !_txw_in[idx]) send_ack(c, now);
     // RFC 9293 3.8.6.1: zero window with data waiting and nothing in flight -> persist.
     if (c.snd_wnd == 0 && c.unsent() > 0 && c.flight() == 0 && c.t_persist == no_deadline) {
         c.persist_shift = 0;

@@ -69,6 +69,7 @@ void layer::reschedule(uint32_t idx) {
 }
 
 void layer::poll(nanos now) {
+    tx_retry(now);
     while (!_heap.empty() && _pool[_heap[0]].deadline <= now) {
         const uint32_t idx = _heap[0];
         on_timers(idx, now);

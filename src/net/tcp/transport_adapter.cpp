@@ -24,18 +24,20 @@ void transport_adapter::poll_timers(nanos now) {
     _layer.poll(now);
 }
 
-void transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wire::tcp_repr& hdr,
+bool transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wire::tcp_repr& hdr,
                                      bytes p1, bytes p2) {
     net::tx_buffer buf;
-    if (!_ip.alloc_tx(buf)) {
-        ++_tx_no_buffer;  // the segment is lost; TCP's timers recover it
-        return;
+    if (!_ip.try_alloc_tx(buf)) {
+        // The TX ring is full: the layer holds this connection's output and
+        // retries at its next poll (control segments such as RSTs are lost).
+        ++_tx_no_buffer;
+        return false;
     }
     const size_t len = hdr.header_len() + p1.size() + p2.size();
     if (len > buf.l4_capacity()) {
         _ip.free_tx(buf);
         ++_tx_failed;
-        return;
+        return true;  // cannot ever fit: a loss, not back-pressure
     }
     // The checksum is over the source the stack will put in the IP header.
     hdr.emit(mut_bytes(buf.l4(), buf.l4_capacity()), _ip.local_ip(), dst, p1, p2);
@@ -43,6 +45,7 @@ void transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wir
     h.dst = dst;
     h.protocol = wire::ipproto::tcp;
     if (_ip.send_ipv4(buf, h, uint32_t(len), _now) != net::send_status::queued) ++_tx_failed;
+    return true;
 }
 
 // The quoted datagram is one of ours: its source is local. The seam does not

@@ -30,7 +30,7 @@ public:
 
 private:
     static config adjust(config c, const net::ip_output& ip);
-    void emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
+    bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
                       bytes p2) override;
 
     net::ip_output& _ip;

@@ -125,6 +125,7 @@ struct stats {
     uint64_t rst_sent = 0, rst_received = 0, challenge_acks = 0, challenge_acks_suppressed = 0;
     uint64_t retransmits = 0, fast_retransmits = 0, rto_timeouts = 0, sack_recoveries = 0,
              spurious_recoveries = 0,  // fast retransmits found unneeded and undone (RFC 3522)
+             tx_blocked = 0,  // segments the sink refused (no TX buffer); output retried later
              zero_window_probes = 0, keepalive_probes = 0, delayed_acks = 0;
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
@@ -166,7 +167,9 @@ struct four_tuple {
 class segment_sink {
 public:
     virtual ~segment_sink() = default;
-    virtual void emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
+    // False when no TX buffer was free: nothing was sent, and the layer
+    // holds the connection's output until its next poll() (back-pressure).
+    virtual bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
                               bytes p2) = 0;
 };
 

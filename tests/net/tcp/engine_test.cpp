@@ -358,6 +358,43 @@ TEST_F(scripted, SackRecoveryRetransmitsOnlyHoles) {
     EXPECT_EQ(l->info(h)->flight, 0u);
 }
 
+// A full TX ring (the sink refuses) holds output instead of dropping it:
+// SND.NXT stays at the last segment actually handed over, a pending ACK stays
+// pending, next_deadline() says "now" so the stack polls again, and poll()
+// sends the rest, in order, once buffers are back.
+TEST_F(scripted, FullTxRingHoldsOutputUntilRoom) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000});
+    const seq32 base = our_iss + 1;
+    sink.budget = 2;
+    ASSERT_TRUE(l->send(h, pattern(5000), now));
+    EXPECT_EQ(expect().h.seq, base);
+    EXPECT_EQ(expect().h.seq, base + 1000);
+    expect_none();
+    EXPECT_EQ(l->info(h)->snd_nxt, base + 2000);
+    EXPECT_GT(l->counters().tx_blocked, 0u);
+    EXPECT_EQ(l->next_deadline(), 0);
+    // Still no room: data from the peer cannot be ACKed yet either.
+    inject(seg({.seq = seq32(101), .ack = base, .flags = A}), pattern(300));
+    inject(seg({.seq = seq32(401), .ack = base, .flags = A}), pattern(300));
+    expect_none();
+    // Room again: the held segments (and the ACK) go out at the next poll.
+    sink.budget = -1;
+    l->poll(now);
+    std::vector<uint32_t> seqs;
+    bool acked = false;
+    while (!sink.out.empty()) {
+        auto s = expect();
+        if (s.len()) seqs.push_back(s.h.seq.since(base));
+        acked |= s.h.ack == seq32(701);
+    }
+    EXPECT_EQ(seqs, (std::vector<uint32_t>{2000, 3000, 4000}));
+    EXPECT_TRUE(acked);
+    EXPECT_NE(l->next_deadline(), 0);  // nothing held any more: the RTO is next
+    EXPECT_EQ(l->counters().rto_timeouts, 0u);
+    inject(seg({.seq = seq32(701), .ack = base + 5000, .flags = A}));
+    EXPECT_EQ(l->info(h)->flight, 0u);
+}
+
 // RFC 6675 2: with SACK, only an ACK that SACKs new octets is a DupAck. The
 // same block repeated (e.g. the peer ACKing a duplicated segment) is not a
 // loss signal, so three of them must not start a recovery.

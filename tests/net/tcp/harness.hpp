@@ -37,8 +37,14 @@ inline std::vector<std::byte> serialize(ipv4_addr src, ipv4_addr dst, const tcp_
 
 class capture_sink : public segment_sink {
 public:
-    void emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1,
+    bool emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1,
                       bytes p2) override {
+        // A TX ring with room for `budget` more segments (back-pressure tests).
+        if (budget == 0) {
+            ++refused;
+            return false;
+        }
+        if (budget > 0) --budget;
         captured c{src, dst, h, {}, serialize(src, dst, h, p1, p2)};
         c.payload.insert(c.payload.end(), p1.begin(), p1.end());
         c.payload.insert(c.payload.end(), p2.begin(), p2.end());
@@ -46,8 +52,11 @@ public:
         auto v = tcp_view::parse(c.raw);
         EXPECT_TRUE(v && v->checksum_ok(src, dst));
         out.push_back(std::move(c));
+        return true;
     }
     std::deque<captured> out;
+    long budget = -1;  // < 0: unlimited
+    uint64_t refused = 0;
 };
 
 inline config small_config() {
@@ -234,9 +243,10 @@ public:
 private:
     struct side_sink : segment_sink {
         side_sink(link_pair& lp, int side) : _lp(lp), _side(side) {}
-        void emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1,
+        bool emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1,
                           bytes p2) override {
             _lp.send(_side, src, dst, serialize(src, dst, h, p1, p2));
+            return true;
         }
         link_pair& _lp;
         int _side;
