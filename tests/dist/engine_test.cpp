@@ -357,7 +357,10 @@ TEST(Dist, SleepingCoreIsWoken) {
     EXPECT_EQ(c.cores[0].rx_consumed, 20u);
     EXPECT_GT(c.cores[0].core_sleeps, 0u);
     EXPECT_GT(c.cores[0].core_wakeups, 0u);
-    EXPECT_GT(c.dispatcher_sleeps, 0u);
+    // The dispatcher goes to sleep once idle. Under a loaded machine it may
+    // not have between the frames (a core still holding a buffer keeps it
+    // yielding instead), so wait for it rather than assume it (bounded).
+    EXPECT_TRUE(eventually([&] { return (*e)->read_counters().dispatcher_sleeps > 0; }));
     (*e)->stop();
 }
 
