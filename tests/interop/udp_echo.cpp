@@ -11,7 +11,6 @@
 //       fragmentation and reassembly both ways.
 // Prints one JSON line; exit 0 only if every datagram came back intact.
 #include <arpa/inet.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -20,17 +19,14 @@
 #include <cstring>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "mtcp/mtcp_api.h"
 #include "mtcp/mtcp_epoll.h"
 #include "mtcp/mudp_api.h"
 
 namespace {
 
-int64_t now_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t now_ms() { return mvnf::monotonic_ns() / 1'000'000; }
 
 // Byte i of datagram `seq`: the sequence number in the first 4 bytes, then a
 // pattern that differs per datagram and per offset.

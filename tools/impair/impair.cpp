@@ -6,7 +6,6 @@
 // One thread per direction; frames are copied once into a delay line (the
 // rx buffer goes straight back to its port) and once into a tx buffer.
 #include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -18,6 +17,7 @@
 #include <span>
 #include <thread>
 
+#include "common/clock.hpp"
 #include "delay_line.hpp"
 #include "impairment.hpp"
 #include "netio/port.hpp"
@@ -30,12 +30,7 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true); }
-
-int64_t now_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
+int64_t now_ns() { return monotonic_ns(); }
 
 // Written by one direction's thread, read by the ticker.
 struct alignas(64) counters {
