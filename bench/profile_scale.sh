@@ -43,13 +43,13 @@ CONF
 done
 taskset -c 0 "$bin" -s -f "$tmp/server.conf" --port-count "$ports" -q >"$tmp/server.out" 2>&1 &
 sp=$!
-for _ in $(seq 150); do grep -q listening "$tmp/server.out" && break; sleep 0.1; done
+for _ in $(seq 150); do grep -qs listening "$tmp/server.out" && break; sleep 0.1; done
 grep -q listening "$tmp/server.out" || { cat "$tmp/server.out"; exit 1; }
 taskset -c 1 "$bin" -c 10.0.0.1 -f "$tmp/client.conf" --mode rr -m "$conns" --port-count "$ports" \
   -t $(( secs + 4 )) >"$tmp/client.out" 2>&1 &
 cp=$!
 # wait for every connection to be open (the ramp), then one more second
-for _ in $(seq 1200); do grep -q "trans/s.*open $conns\$" "$tmp/client.out" && break; sleep 0.1; done
+for _ in $(seq 1200); do grep -qs "trans/s.*open $conns\$" "$tmp/client.out" && break; sleep 0.1; done
 grep -q "open $conns\$" "$tmp/client.out" || { tail -3 "$tmp/client.out"; echo "never $conns open" >&2; exit 1; }
 sleep 1
 perf record -q -e cpu-clock -F 1999 -p "$sp,$cp" -o "$tmp/perf.data" -- sleep "$secs"
