@@ -113,8 +113,9 @@ def write_md(path, res, pngs):
     meta = res["meta"]
     L = ["# Benchmark results — mtcp-vnf vs Linux", "",
          "`%s` — %s, %s rep(s) per cell, %.1f s per run (scaling %.1f s). Machine: %d CPU(s), %s, "
-         "Linux %s. Tree: %s." % (meta["command"], meta["date"], meta["reps"], meta["duration_s"],
-                                  meta["scale_duration_s"], meta["nproc"], meta["cpu"], meta["kernel"], meta["git"]),
+         "Linux %s. Tree: %s; binaries built %s (last commit before: %s)." % (
+             meta["command"], meta["date"], meta["reps"], meta["duration_s"], meta["scale_duration_s"], meta["nproc"],
+             meta["cpu"], meta["kernel"], meta["git"], meta.get("built", "?"), meta.get("git_at_build", "?")),
          "",
          "Load average (1/5/15 min) at the start: %s, at the end: %s." % (
              " / ".join("%.2f" % x for x in meta.get("loadavg_start", [])) or "?",
