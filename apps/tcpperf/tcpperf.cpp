@@ -24,68 +24,16 @@
 #include <vector>
 
 #include "app_util.hpp"
+#include "options.hpp"
 #include "fd_table.hpp"
 #include "net_io.hpp"
 
 using namespace mvnf::app;
+using namespace mvnf::tcpperf;
 
 namespace {
 
-enum class mode : uint8_t { stream = 1, rr = 2, crr = 3 };
-const char* mode_name(mode m) { return m == mode::stream ? "stream" : m == mode::rr ? "rr" : "crr"; }
-constexpr size_t hello_len = 16;
-
-struct options {
-    bool server = false;
-    std::string host, conf;
-    uint32_t addr = 0, bind_addr = 0;
-    uint16_t port = 5201;
-    uint16_t port_count = 1;          // ports port .. port+port_count-1
-    std::vector<in_addr_t> src_addrs;  // client source addresses (kernel build)
-    uint64_t max_connecting = 256;    // client: handshakes in flight per core
-    uint64_t rate = 0;                // client rr: transactions/s in total, 0 = unpaced
-    int cores = 1;
-    uint64_t conns = 1;       // per core
-    uint64_t msg = 0;         // 0: mode default
-    double duration = 5;      // client: -t; server: -d (0 = forever)
-    uint64_t count = 0;       // client: transactions (rr/crr); 0: use -t
-    uint64_t exit_after = 0;  // server: exit after this many connections closed
-    mode m = mode::stream;
-    bool json = false, quiet = false, stack_stats = false;
-};
-
-const char* usage =
-    "usage: mvnf-tcpperf -s [options]            (server)\n"
-    "       mvnf-tcpperf -c ADDR [options]       (client)\n"
-    "Multi-core TCP performance test; the server answers whatever mode the client asks.\n"
-    "  -s              run the server\n"
-    "  -c ADDR         run a client against the server at IPv4 ADDR\n"
-    "  --mode MODE     stream (bulk, Gbps), rr (request/response ping-pong, latency),\n"
-    "                  crr (connect-request-response-close, connections/s); default stream\n"
-    "  -N CORES        cores (default 1)\n"
-    "  -m CONNS        connections per core (client; default 1), opened as handshakes\n"
-    "                  complete (--max-connecting) and held until the end (stream, rr)\n"
-    "  -l BYTES        message size (default 128K for stream, 64 for rr/crr)\n"
-    "  -t SECONDS      client test duration, after the connections are up (default 5)\n"
-    "  --rate R        rr: at most R transactions/s in total (e.g. 50k); a connection\n"
-    "                  waits between transactions (default: back to back)\n"
-    "  -n COUNT        client: stop after COUNT transactions in total (rr/crr)\n"
-    "  -d SECONDS      server: stop after this long (default: until SIGINT/SIGTERM)\n"
-    "  --exit-after N  server: stop once N connections have closed\n"
-    "  --port PORT     TCP port (default 5201)\n"
-    "  --port-count N  use ports PORT..PORT+N-1: the server listens on all of them on\n"
-    "                  every core, the client spreads connections round-robin (default 1;\n"
-    "                  each port gives one client address ~64K connections)\n"
-    "  --src-addrs A,B client source addresses, round-robin (kernel build only; e.g.\n"
-    "                  127.0.0.2,127.0.0.3 on loopback)\n"
-    "  --max-connecting N  client: at most N handshakes in flight per core (default 256)\n"
-    "  --bind ADDR     server local address (kernel build; default 0.0.0.0)\n"
-    "  -f FILE         mtcp.conf (required by mvnf-tcpperf, ignored by the -kernel build)\n"
-    "  --json          print the final summary as one JSON line\n"
-    "  --stack-stats   add each core's stack counters (drops, retransmissions ...) to\n"
-    "                  the JSON summary as \"stack_stats\" (mTCP build)\n"
-    "  -q              no once-a-second progress line\n"
-    "  -h, --help      this text\n";
+// The mode, options, usage and argument parsing live in options.hpp/.cpp.
 
 struct core_stats {
     counter connections, established, closed, bytes_in, bytes_out, transactions;
@@ -681,131 +629,6 @@ private:
     fd_table<cconn> _conns;
 };
 
-bool parse_args(int argc, char** argv, std::string& err) {
-    enum { o_mode = 1000, o_port, o_bind, o_json, o_exit, o_port_count, o_src, o_max_conn, o_rate,
-           o_stack_stats };
-    static option longs[] = {{"mode", required_argument, nullptr, o_mode},
-                             {"port", required_argument, nullptr, o_port},
-                             {"port-count", required_argument, nullptr, o_port_count},
-                             {"src-addrs", required_argument, nullptr, o_src},
-                             {"max-connecting", required_argument, nullptr, o_max_conn},
-                             {"rate", required_argument, nullptr, o_rate},
-                             {"stack-stats", no_argument, nullptr, o_stack_stats},
-                             {"bind", required_argument, nullptr, o_bind},
-                             {"exit-after", required_argument, nullptr, o_exit},
-                             {"json", no_argument, nullptr, o_json},
-                             {"help", no_argument, nullptr, 'h'},
-                             {nullptr, 0, nullptr, 0}};
-    opterr = 0;
-    int ch;
-    uint64_t v;
-    bool client = false, dur_set = false;
-    while ((ch = getopt_long(argc, argv, ":sc:N:m:l:t:n:d:f:qh", longs, nullptr)) != -1) {
-        switch (ch) {
-            case 's': g_opt.server = true; break;
-            case 'c':
-                client = true;
-                g_opt.host = optarg;
-                if (!parse_ipv4(optarg, g_opt.addr)) {
-                    err = fmt("-c: '%s' is not an IPv4 address", optarg);
-                    return false;
-                }
-                break;
-            case 'N':
-                if (!parse_u64(optarg, 1, 64, "-N cores", v, err)) return false;
-                g_opt.cores = int(v);
-                break;
-            case 'm':
-                if (!parse_u64(optarg, 1, 4 << 20, "-m connections per core", g_opt.conns, err))
-                    return false;
-                break;
-            case 'l':
-                if (!parse_u64(optarg, 1, 16 << 20, "-l message size", g_opt.msg, err)) return false;
-                break;
-            case 't':
-            case 'd':
-                if (!parse_double(optarg, 0, 1e6, ch == 't' ? "-t seconds" : "-d seconds",
-                                  g_opt.duration, err))
-                    return false;
-                dur_set = true;
-                break;
-            case 'n':
-                if (!parse_u64(optarg, 1, 1ull << 40, "-n count", g_opt.count, err)) return false;
-                break;
-            case 'f': g_opt.conf = optarg; break;
-            case 'q': g_opt.quiet = true; break;
-            case o_mode:
-                if (!strcmp(optarg, "stream")) g_opt.m = mode::stream;
-                else if (!strcmp(optarg, "rr")) g_opt.m = mode::rr;
-                else if (!strcmp(optarg, "crr")) g_opt.m = mode::crr;
-                else return err = fmt("--mode: '%s' is not stream, rr or crr", optarg), false;
-                break;
-            case o_port:
-                if (!parse_u64(optarg, 1, 65535, "--port", v, err)) return false;
-                g_opt.port = uint16_t(v);
-                break;
-            case o_port_count:
-                if (!parse_u64(optarg, 1, 1024, "--port-count", v, err)) return false;
-                g_opt.port_count = uint16_t(v);
-                break;
-            case o_rate:
-                if (!parse_u64(optarg, 1, 1ull << 32, "--rate", g_opt.rate, err)) return false;
-                break;
-            case o_max_conn:
-                if (!parse_u64(optarg, 1, 1 << 20, "--max-connecting", g_opt.max_connecting, err))
-                    return false;
-                break;
-            case o_src: {
-                g_opt.src_addrs.clear();
-                std::string list = optarg;
-                for (size_t b = 0; b <= list.size();) {
-                    size_t e = list.find(',', b);
-                    if (e == std::string::npos) e = list.size();
-                    uint32_t a;
-                    const std::string one = list.substr(b, e - b);
-                    if (!parse_ipv4(one, a))
-                        return err = fmt("--src-addrs: '%s' is not an IPv4 address", one.c_str()), false;
-                    g_opt.src_addrs.push_back(a);
-                    b = e + 1;
-                }
-                if (g_opt.src_addrs.size() > 256) return err = "--src-addrs: at most 256 addresses", false;
-                break;
-            }
-            case o_bind:
-                if (!parse_ipv4(optarg, g_opt.bind_addr))
-                    return err = fmt("--bind: '%s' is not an IPv4 address", optarg), false;
-                break;
-            case o_exit:
-                if (!parse_u64(optarg, 1, 1ull << 40, "--exit-after", g_opt.exit_after, err)) return false;
-                break;
-            case o_json: g_opt.json = true; break;
-            case o_stack_stats: g_opt.stack_stats = true; break;
-            case 'h': fputs(usage, stdout); exit(0);
-            case ':': err = fmt("option %s needs a value", argv[optind - 1]); return false;
-            default: err = fmt("unknown option '%s'", argv[optind - 1]); return false;
-        }
-    }
-    if (optind < argc) return err = fmt("unexpected argument '%s'", argv[optind]), false;
-    if (g_opt.server == client) return err = "give exactly one of -s (server) or -c ADDR (client)", false;
-    if (unsigned(g_opt.port) + g_opt.port_count - 1 > 65535)
-        return err = fmt("--port %u with --port-count %u goes past port 65535", g_opt.port,
-                         g_opt.port_count), false;
-    if (!g_opt.src_addrs.empty() && g_opt.server)
-        return err = "--src-addrs is a client option (the server takes --bind)", false;
-    if (!g_opt.src_addrs.empty() && strcmp(stack_name(), "kernel") != 0)
-        return err = "--src-addrs: this build's stack has one address (ip_addr in mtcp.conf); "
-                     "spread connections over server ports with --port-count",
-               false;
-    if (g_opt.server && !dur_set) g_opt.duration = 0;
-    if (client && g_opt.count && !dur_set) g_opt.duration = 0;
-    if (g_opt.rate && g_opt.m != mode::rr) return err = "--rate paces rr transactions: use --mode rr", false;
-    if (g_opt.count && g_opt.m == mode::stream)
-        return err = "-n counts transactions: use it with --mode rr or crr", false;
-    if (client && g_opt.duration == 0 && !g_opt.count)
-        return err = "the client needs -t SECONDS > 0 or -n COUNT", false;
-    if (g_opt.msg == 0) g_opt.msg = g_opt.m == mode::stream ? 131072 : 64;
-    return true;
-}
 
 // "5201" or "5201-5208".
 std::string ports_text() {
@@ -823,7 +646,7 @@ std::string errors_json() {
 
 int main(int argc, char** argv) {
     std::string err;
-    if (!parse_args(argc, argv, err)) {
+    if (!parse_args(argc, argv, g_opt, err)) {
         fprintf(stderr, "mvnf-tcpperf: %s\n%s", err.c_str(), usage);
         return 2;
     }
