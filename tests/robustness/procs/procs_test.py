@@ -143,6 +143,16 @@ def flows(j):
     return j["mtcp"]["tcp"]["flows"]
 
 
+def settle(served, base, timeout, what):
+    """Wait for a server sample that has accepted `served` connections and is
+    back to `base` flows. The client can exit before the server's next stats
+    sample (every 100 ms) shows its last connections, so the newest sample at
+    that moment may not have seen them yet."""
+    wait_for(lambda: (lambda j: j["accepted"] >= served and flows(j) == base)(
+        server_samples()[-1]), timeout, what, step=0.1)
+    return server_samples()[-1]
+
+
 def stop(p, timeout=10):
     if p.poll() is None:
         p.send_signal(signal.SIGTERM)
@@ -319,7 +329,7 @@ def case_maxconn():
                           "--stats-ms", "0"])
     wait_exit(cl, 30)
     c = final("client")
-    time.sleep(0.3)
+    settle(c["held_after_open"] + c["verify"]["ok"], base, 5, "the server to close everything")
     peak = max(flows(j) for j in server_samples())
     end = server_samples()[-1]
     stop(server)
@@ -354,6 +364,7 @@ def case_idle():
                           "--stats-ms", "0"])
     wait_exit(cl, 30)
     c = final("client")
+    settle(c["held_after_open"] + c["verify"]["ok"], base, 5, "the server to close everything")
     samples = server_samples()
     peak = max(flows(j) for j in samples)
     t_peak = min(j["t_ms"] for j in samples if flows(j) == peak)
@@ -395,9 +406,12 @@ def case_timewait():
                           "--verify-after", str(tw + 1), "--stats-ms", "0"])
     wait_exit(cl, 40)
     c = final("client")
-    # The verify connections leave TIME-WAIT slots of their own: let them expire.
-    wait_for(lambda: flows(server_samples()[-1]) == base, tw + 3,
-             "the verify connections' TIME-WAIT to expire", step=0.1)
+    # The verify connections leave TIME-WAIT slots of their own: let them
+    # expire. The client may exit before the server's next stats sample shows
+    # them (samples come every 100 ms), so wait for a sample that has
+    # accepted every connection the client completed and is back to `base`.
+    settle(c["phases"][0]["ok"] + c["verify"]["ok"], base, tw + 3,
+           "the verify connections' TIME-WAIT to expire")
     samples = server_samples()
     peak = max(flows(j) for j in samples)
     t_peak = min(j["t_ms"] for j in samples if flows(j) == peak)
@@ -432,6 +446,7 @@ def case_finwait2():
                           "--timeout", "5", "--verify", "5", "--stats-ms", "0"])
     wait_exit(cl, fw2 + 30)
     c = final("client")
+    settle(c["held_after_open"] + c["verify"]["ok"], base, 5, "the server to close everything")
     samples = server_samples()
     peak = max(flows(j) for j in samples)
     t_peak = min(j["t_ms"] for j in samples if flows(j) == peak)
