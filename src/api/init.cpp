@@ -258,6 +258,8 @@ mctx_t mtcp_create_context(int cpu) {
                                           : tcp::congestion_algo::cubic;
     tc.time_wait = net::sec(uint64_t(c.tcp_timewait));
     tc.idle_timeout = c.tcp_timeout > 0 ? net::sec(uint64_t(c.tcp_timeout)) : 0;
+    // 0 = no timeout: the layer arms the orphan timer only when it is non-zero.
+    tc.fin_wait_2_timeout = net::sec(uint64_t(c.tcp_fin_wait_2));
     tc.secret = inst->secret;
     ctx->tcp_adapter = std::make_unique<tcp::transport_adapter>(tc, *ctx->st);
     ctx->tcp = &ctx->tcp_adapter->tcp();

@@ -184,6 +184,8 @@ const std::vector<key_def>& table() {
          }},
         {"syn_backlog", int_in(&config::syn_backlog, 1, 1 << 20)},
         {"syn_cookies", bool_field(&config::syn_cookies)},
+        {"tcp_fin_wait_2",
+         int_in(&config::tcp_fin_wait_2, 0, 86400, " s (0: no FIN-WAIT-2 timeout)")},
         {"arp_retries", int_in(&config::arp_retries, 0, 64)},
         {"arp_timeout_ms", int_in(&config::arp_timeout_ms, 1, 60000, " ms")},
         {"arp_conf", str_field(&config::arp_conf)},

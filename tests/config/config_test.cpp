@@ -39,7 +39,8 @@ TEST(Config, ProjectKeys) {
         "mac_addr = 02:00:00:00:00:01\ndist_mode = sw\ndispatcher_threads = 2\n"
         "thread_mode = thread\nrx_batch = 32\ntx_batch=16\nring_size = 2048\npipe_size=512\n"
         "buf_size = 9216\nmtu = 9000\ncongestion_control = reno\nsyn_cookies = off\n"
-        "core_mask = 0x6\nnum_cores = 2\ntcp_timeout = -1\npcap_file = /tmp/x.pcap  # trailing\n");
+        "core_mask = 0x6\nnum_cores = 2\ntcp_timeout = -1\npcap_file = /tmp/x.pcap  # trailing\n"
+        "tcp_fin_wait_2 = 0\n");
     ASSERT_TRUE(c) << c.error().str();
     EXPECT_EQ(c->ip_addr, ipv4_addr(10, 0, 0, 1));
     EXPECT_EQ(c->netmask, ipv4_addr(255, 255, 0, 0));
@@ -53,6 +54,16 @@ TEST(Config, ProjectKeys) {
     EXPECT_EQ(c->tcp_timeout, -1);
     EXPECT_EQ(c->mtu, 9000);
     EXPECT_EQ(c->pcap_file, "/tmp/x.pcap");
+    EXPECT_EQ(c->tcp_fin_wait_2, 0);
+}
+
+TEST(Config, Defaults) {
+    auto c = parse("");
+    ASSERT_TRUE(c) << c.error().str();
+    EXPECT_EQ(c->tcp_fin_wait_2, 60);
+    auto d = parse("tcp_fin_wait_2 = 86400\n");
+    ASSERT_TRUE(d) << d.error().str();
+    EXPECT_EQ(d->tcp_fin_wait_2, 86400);
 }
 
 TEST(Config, ErrorsNameFileLineAndCause) {
@@ -75,6 +86,9 @@ TEST(Config, ErrorsNameFileLineAndCause) {
         {"port =\n", 1, "missing value"},
         {"core_mask = zz\n", 1, "hexadecimal"},
         {"syn_cookies = maybe\n", 1, "expected 0/1"},
+        {"tcp_fin_wait_2 = -1\n", 1, "tcp_fin_wait_2: value -1 out of range 0..86400 s (0: no"},
+        {"tcp_fin_wait_2 = 86401\n", 1, "out of range 0..86400"},
+        {"tcp_fin_wait_2 = 1m\n", 1, "tcp_fin_wait_2: expected an integer"},
     };
     for (auto& k : cases) {
         auto c = parse(k.text, "test.conf");

@@ -1,0 +1,137 @@
+// mtcp.conf keys that shape the stack's limits and timers, checked through
+// the public C API only: a key set in the file changes what the calls do.
+// Two processes on one shm link where a peer is needed (api_harness.hpp).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+
+#include <chrono>
+
+#include "api_harness.hpp"
+
+using namespace api_test;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double ms_since(clock_type::time_point t0) {
+    return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+uint64_t flows(mctx_t ctx) {
+    mtcp_stats s{};
+    EXPECT_EQ(mtcp_get_stats(ctx, &s), 0);
+    return s.flows;
+}
+
+// Runs the context's stack for `ms` (an empty epoll instance's wait does).
+void run_for(mctx_t ctx, int ep, int ms) {
+    mtcp_epoll_event ev[1];
+    const auto t0 = clock_type::now();
+    while (ms_since(t0) < ms) (void)mtcp_epoll_wait(ctx, ep, ev, 1, 10);
+}
+
+// A pipe the parent uses to tell the forked peer to stop; the child polls it.
+struct stop_pipe {
+    int fd[2] = {-1, -1};
+    stop_pipe() { EXPECT_EQ(pipe2(fd, O_NONBLOCK), 0); }
+    ~stop_pipe() {
+        for (int f : fd)
+            if (f >= 0) close(f);
+    }
+    void stop() {
+        char c = 1;
+        (void)!write(fd[1], &c, 1);
+    }
+    bool stopped() const {
+        pollfd p{fd[0], POLLIN, 0};
+        return poll(&p, 1, 0) == 1;
+    }
+};
+
+// Peer: accepts one connection on port_echo, reads until our FIN, then keeps
+// its side open (CLOSE-WAIT: it never sends a FIN) and runs its stack until
+// told to stop. Exit code 0 when it saw the EOF.
+int accept_and_hold(mctx_t ctx, int ready_fd, const stop_pipe& sp) {
+    const int ls = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    auto a = addr("0.0.0.0", port_echo);
+    if (ls < 0 || mtcp_bind(ctx, ls, sa(a), sizeof a) != 0 || mtcp_listen(ctx, ls, 4) != 0)
+        return 10;
+    signal_ready(ready_fd);
+    const int s = mtcp_accept(ctx, ls, nullptr, nullptr);
+    if (s < 0) return 11;
+    char buf[256];
+    while (true) {
+        const ssize_t r = mtcp_read(ctx, s, buf, sizeof buf);
+        if (r == 0) break;
+        if (r < 0) return 12;
+    }
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    mtcp_epoll_event ev[1];
+    const auto t0 = clock_type::now();
+    while (!sp.stopped() && ms_since(t0) < 15000) (void)mtcp_epoll_wait(ctx, ep, ev, 1, 20);
+    return 0;
+}
+
+// Connects to the peer, closes at once and measures how long our orphaned
+// connection stays in use (it sits in FIN-WAIT-2: the peer acknowledged our
+// FIN but sends none). Returns the milliseconds until flows dropped to 0, or
+// -1 if it was still in use after `watch_ms`.
+double orphan_lifetime_ms(const std::string& fin_wait_2_line, int watch_ms) {
+    stop_pipe sp;
+    peer_process peer;
+    peer.start(unique_link("fw2"), [&sp](mctx_t c, int fd) { return accept_and_hold(c, fd, sp); });
+    write_conf(peer.link, true, fin_wait_2_line);  // our side only
+    double freed_after = -1;
+    {
+        local_side me(peer.link);
+        EXPECT_NE(me.ctx, nullptr);
+        if (!me.ctx) return -2;
+        const int s = mtcp_socket(me.ctx, AF_INET, SOCK_STREAM, 0);
+        auto a = addr(ip_child, port_echo);
+        EXPECT_EQ(mtcp_connect(me.ctx, s, sa(a), sizeof a), 0) << strerror(errno);
+        EXPECT_EQ(mtcp_close(me.ctx, s), 0);
+        const auto t0 = clock_type::now();
+        const int ep = mtcp_epoll_create1(me.ctx, 0);
+        while (ms_since(t0) < watch_ms) {
+            run_for(me.ctx, ep, 20);
+            if (flows(me.ctx) == 0) {
+                freed_after = ms_since(t0);
+                break;
+            }
+        }
+        sp.stop();
+    }
+    EXPECT_EQ(peer.finish(), 0);
+    return freed_after;
+}
+
+}  // namespace
+
+// tcp_fin_wait_2 = 1: the orphan is freed about a second after the close
+// (not at once, and long before the 60 s default).
+TEST(ApiConfigKeys, FinWait2TimeoutFreesTheOrphan) {
+    alarm(40);
+    const double t = orphan_lifetime_ms("tcp_fin_wait_2 = 1\n", 4000);
+    EXPECT_GE(t, 900) << "freed before the FIN-WAIT-2 timeout";
+    EXPECT_LE(t, 3000) << "not freed by tcp_fin_wait_2 = 1 (-1: never)";
+}
+
+// tcp_fin_wait_2 = 0: no FIN-WAIT-2 timeout; the orphan waits for the peer.
+TEST(ApiConfigKeys, FinWait2ZeroKeepsTheOrphan) {
+    alarm(40);
+    EXPECT_EQ(orphan_lifetime_ms("tcp_fin_wait_2 = 0\n", 2000), -1);
+}
+
+// A bad value stops mtcp_init with EINVAL (the message names the key).
+TEST(ApiConfigKeys, BadValuesFailInit) {
+    for (const char* line : {"tcp_fin_wait_2 = -1\n", "tcp_fin_wait_2 = soon\n"}) {
+        const std::string link = unique_link("bad");
+        const std::string conf = write_conf(link, true, line);
+        errno = 0;
+        EXPECT_EQ(mtcp_init(conf.c_str()), -1) << line;
+        EXPECT_EQ(errno, EINVAL) << line;
+        mtcp_destroy();
+    }
+}
