@@ -247,7 +247,7 @@ mctx_t mtcp_create_context(int cpu) {
 
     tcp::config tc;
     tc.max_concurrency = uint32_t(c.max_concurrency);
-    tc.max_listeners = 16;
+    tc.max_listeners = uint32_t(c.max_listeners);
     tc.max_backlog = uint32_t(std::min(c.syn_backlog, 65536));
     tc.rcvbuf = uint32_t(c.rcvbuf);
     tc.sndbuf = uint32_t(c.sndbuf);

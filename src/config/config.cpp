@@ -3,6 +3,7 @@
 // ignored them, which hid typos).
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -184,6 +185,10 @@ const std::vector<key_def>& table() {
          }},
         {"syn_backlog", int_in(&config::syn_backlog, 1, 1 << 20)},
         {"syn_cookies", bool_field(&config::syn_cookies)},
+        // Each listener owns min(syn_backlog, 65536) accept-queue slots per
+        // core, allocated at mtcp_create_context: bounded so a typo cannot
+        // ask for gigabytes.
+        {"max_listeners", int_in(&config::max_listeners, 1, 1024, " listeners per core")},
         {"tcp_fin_wait_2",
          int_in(&config::tcp_fin_wait_2, 0, 86400, " s (0: no FIN-WAIT-2 timeout)")},
         {"arp_retries", int_in(&config::arp_retries, 0, 64)},
@@ -241,6 +246,9 @@ result<config> parse(std::string_view text, std::string_view file) {
     return c;
 }
 
+// 16 MiB of accept queues per core: max_listeners x min(syn_backlog, 65536).
+constexpr int64_t max_accept_slots = 4 * 1024 * 1024;
+
 result<void> validate(const config& c, std::string_view file) {
     auto err = [&](std::string msg) { return fail(error{std::string(file), 0, std::move(msg)}); };
     if (c.dist == dist_mode::sw && c.num_queues > 1)
@@ -253,6 +261,12 @@ result<void> validate(const config& c, std::string_view file) {
     if (c.mtu + 14 > c.buf_size)
         return err("mtu " + std::to_string(c.mtu) + " does not fit buf_size " +
                    std::to_string(c.buf_size) + " (needs mtu + 14)");
+    // The TCP layer allocates one accept-queue slot (4 bytes) per listener
+    // and backlog entry, per core, when the context is created.
+    if (int64_t(c.max_listeners) * std::min(c.syn_backlog, 65536) > max_accept_slots)
+        return err("max_listeners (" + std::to_string(c.max_listeners) + ") x syn_backlog (" +
+                   std::to_string(std::min(c.syn_backlog, 65536)) + ") exceeds " +
+                   std::to_string(max_accept_slots) + " accept-queue slots per core");
     for (auto& s : c.stat_print) {
         bool found = false;
         for (auto& p : c.ports) found |= (p == s || p.ends_with(":" + s));

@@ -49,6 +49,7 @@ struct config {
     int mtu = 1500;
     congestion cc = congestion::cubic;
     int syn_backlog = 1024;           // per listener; beyond it SYN cookies
+    int max_listeners = 16;           // listening sockets per core
     int tcp_fin_wait_2 = 60;          // s, orphaned FIN-WAIT-2 hold (Linux tcp_fin_timeout); 0: none
     bool syn_cookies = true;
     int arp_retries = 16;

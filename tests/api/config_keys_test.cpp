@@ -6,6 +6,8 @@
 #include <poll.h>
 
 #include <chrono>
+#include <utility>
+#include <vector>
 
 #include "api_harness.hpp"
 
@@ -124,9 +126,55 @@ TEST(ApiConfigKeys, FinWait2ZeroKeepsTheOrphan) {
     EXPECT_EQ(orphan_lifetime_ms("tcp_fin_wait_2 = 0\n", 2000), -1);
 }
 
+// Opens listeners on consecutive ports until listen fails; returns how many
+// succeeded and the errno of the first failure (0 if none failed).
+std::pair<int, int> fill_listeners(mctx_t ctx, int tries, std::vector<int>& socks) {
+    for (int i = 0; i < tries; ++i) {
+        const int s = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+        if (s < 0) return {i, errno};
+        socks.push_back(s);
+        auto a = addr("0.0.0.0", uint16_t(9000 + i));
+        if (mtcp_bind(ctx, s, sa(a), sizeof a) != 0) return {i, errno};
+        if (mtcp_listen(ctx, s, 8) != 0) return {i, errno};
+    }
+    return {tries, 0};
+}
+
+// max_listeners = N: N listeners work, the (N+1)th listen fails with ENOBUFS
+// (POSIX listen(): insufficient resources), and closing one frees its place.
+TEST(ApiConfigKeys, MaxListenersBoundsListen) {
+    alarm(20);
+    struct case_t {
+        const char* line;
+        int n;
+    } cases[] = {{"", 16}, {"max_listeners = 3\n", 3}, {"max_listeners = 40\n", 40}};
+    for (const auto& k : cases) {
+        const std::string link = unique_link("lis");
+        write_conf(link, true, k.line);
+        local_side me(link);
+        ASSERT_NE(me.ctx, nullptr) << k.line;
+        std::vector<int> socks;
+        auto [ok, e] = fill_listeners(me.ctx, k.n + 1, socks);
+        EXPECT_EQ(ok, k.n) << k.line;
+        EXPECT_EQ(e, ENOBUFS) << k.line << strerror(e);
+        // The refused socket stays usable: after closing a listener it listens.
+        ASSERT_EQ(int(socks.size()), k.n + 1);
+        EXPECT_EQ(mtcp_close(me.ctx, socks[0]), 0);
+        EXPECT_EQ(mtcp_listen(me.ctx, socks.back(), 8), 0) << strerror(errno);
+        // An unbound socket (ephemeral port) meets the same limit.
+        const int extra = mtcp_socket(me.ctx, AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(extra, 0);
+        errno = 0;
+        EXPECT_EQ(mtcp_listen(me.ctx, extra, 8), -1);
+        EXPECT_EQ(errno, ENOBUFS);
+    }
+}
+
 // A bad value stops mtcp_init with EINVAL (the message names the key).
 TEST(ApiConfigKeys, BadValuesFailInit) {
-    for (const char* line : {"tcp_fin_wait_2 = -1\n", "tcp_fin_wait_2 = soon\n"}) {
+    for (const char* line :
+         {"tcp_fin_wait_2 = -1\n", "tcp_fin_wait_2 = soon\n", "max_listeners = 0\n",
+          "max_listeners = 1025\n", "max_listeners = 1024\nsyn_backlog = 65536\n"}) {
         const std::string link = unique_link("bad");
         const std::string conf = write_conf(link, true, line);
         errno = 0;

@@ -40,7 +40,7 @@ TEST(Config, ProjectKeys) {
         "thread_mode = thread\nrx_batch = 32\ntx_batch=16\nring_size = 2048\npipe_size=512\n"
         "buf_size = 9216\nmtu = 9000\ncongestion_control = reno\nsyn_cookies = off\n"
         "core_mask = 0x6\nnum_cores = 2\ntcp_timeout = -1\npcap_file = /tmp/x.pcap  # trailing\n"
-        "tcp_fin_wait_2 = 0\n");
+        "tcp_fin_wait_2 = 0\nmax_listeners = 100\n");
     ASSERT_TRUE(c) << c.error().str();
     EXPECT_EQ(c->ip_addr, ipv4_addr(10, 0, 0, 1));
     EXPECT_EQ(c->netmask, ipv4_addr(255, 255, 0, 0));
@@ -55,12 +55,14 @@ TEST(Config, ProjectKeys) {
     EXPECT_EQ(c->mtu, 9000);
     EXPECT_EQ(c->pcap_file, "/tmp/x.pcap");
     EXPECT_EQ(c->tcp_fin_wait_2, 0);
+    EXPECT_EQ(c->max_listeners, 100);
 }
 
 TEST(Config, Defaults) {
     auto c = parse("");
     ASSERT_TRUE(c) << c.error().str();
     EXPECT_EQ(c->tcp_fin_wait_2, 60);
+    EXPECT_EQ(c->max_listeners, 16);
     auto d = parse("tcp_fin_wait_2 = 86400\n");
     ASSERT_TRUE(d) << d.error().str();
     EXPECT_EQ(d->tcp_fin_wait_2, 86400);
@@ -89,6 +91,8 @@ TEST(Config, ErrorsNameFileLineAndCause) {
         {"tcp_fin_wait_2 = -1\n", 1, "tcp_fin_wait_2: value -1 out of range 0..86400 s (0: no"},
         {"tcp_fin_wait_2 = 86401\n", 1, "out of range 0..86400"},
         {"tcp_fin_wait_2 = 1m\n", 1, "tcp_fin_wait_2: expected an integer"},
+        {"max_listeners = 0\n", 1, "max_listeners: value 0 out of range 1..1024"},
+        {"max_listeners = 1025\n", 1, "max_listeners: value 1025 out of range"},
     };
     for (auto& k : cases) {
         auto c = parse(k.text, "test.conf");
@@ -109,6 +113,12 @@ TEST(Config, CrossKeyValidation) {
     ASSERT_FALSE(e);
     EXPECT_NE(e.error().message.find("not a configured port"), std::string::npos);
     EXPECT_TRUE(parse("port = shm:a\nstat_print = a\n"));
+    // Accept queues: max_listeners x min(syn_backlog, 65536) <= 4 Mi slots.
+    EXPECT_TRUE(parse("max_listeners = 64\nsyn_backlog = 65536\n"));
+    EXPECT_TRUE(parse("max_listeners = 64\nsyn_backlog = 1048576\n"));  // capped at 65536
+    auto q = parse("max_listeners = 65\nsyn_backlog = 65536\n");
+    ASSERT_FALSE(q);
+    EXPECT_NE(q.error().message.find("accept-queue slots"), std::string::npos);
 }
 
 TEST(Config, LoadReportsMissingFile) {
