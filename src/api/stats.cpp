@@ -132,7 +132,11 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("events_dropped", t.events_dropped, true);
     j += "},\"arp\":{";
     kv("requests_sent", a.requests_sent), kv("replies_sent", a.replies_sent);
-    kv("learnt", a.learnt), kv("gave_up", a.gave_up, true);
+    kv("learnt", a.learnt), kv("gave_up", a.gave_up);
+    kv("queued", a.queued), kv("flushed", a.flushed);
+    kv("dropped_queue_full", a.dropped_queue_full);
+    kv("dropped_pending_full", a.dropped_pending_full);
+    kv("dropped_failed", a.dropped_failed), kv("dropped_gave_up", a.dropped_gave_up, true);
     j += "}}";
     if (buf && len) {
         const size_t n = std::min(len - 1, j.size());

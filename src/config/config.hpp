@@ -54,6 +54,7 @@ struct config {
     bool syn_cookies = true;
     int arp_retries = 16;
     int arp_timeout_ms = 1000;        // first ARP retry interval (doubles, capped)
+    int arp_queue_len = 16;           // frames held per unresolved destination
     std::string arp_conf;             // path to arp.conf (static entries)
     std::string route_conf;           // path to route.conf
     std::string pcap_file;            // capture every frame of the port here

@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <utility>
 #include <vector>
 
@@ -170,11 +171,67 @@ TEST(ApiConfigKeys, MaxListenersBoundsListen) {
     }
 }
 
+// The value of "key":N inside the object "section" of mtcp_get_stats_json.
+long json_counter(mctx_t ctx, const std::string& section, const std::string& key) {
+    char buf[8192];
+    const int n = mtcp_get_stats_json(ctx, buf, sizeof buf);
+    EXPECT_GT(n, 0);
+    EXPECT_LT(n, int(sizeof buf));
+    const std::string j(buf);
+    const size_t sec = j.find("\"" + section + "\":{");
+    if (sec == std::string::npos) return -1;
+    const size_t k = j.find("\"" + key + "\":", sec);
+    if (k == std::string::npos || k > j.find('}', sec)) return -1;
+    return std::strtol(j.c_str() + k + key.size() + 3, nullptr, 10);
+}
+
+// arp_queue_len = N: datagrams to an address that does not answer ARP are
+// held up to N; the rest are refused (EHOSTUNREACH) and counted in the arp
+// counters' dropped_queue_full. No peer: nobody answers on the link.
+TEST(ApiConfigKeys, ArpQueueLenBoundsHeldFrames) {
+    alarm(20);
+    struct case_t {
+        const char* line;
+        int n;
+    } cases[] = {{"", 16}, {"arp_queue_len = 3\n", 3}, {"arp_queue_len = 40\n", 40}};
+    for (const auto& k : cases) {
+        const std::string link = unique_link("arpq");
+        write_conf(link, true, k.line);
+        local_side me(link);
+        ASSERT_NE(me.ctx, nullptr) << k.line;
+        const int u = mtcp_socket(me.ctx, AF_INET, SOCK_DGRAM, 0);
+        ASSERT_GE(u, 0);
+        auto silent = addr("10.9.0.77", 9);  // on-link, no static entry, no host
+        int sent = 0, refused = 0;
+        const int tries = k.n + 5;
+        for (int i = 0; i < tries; ++i) {
+            const ssize_t r = mudp_sendto(me.ctx, u, "x", 1, 0, sa(silent), sizeof silent);
+            if (r == 1) {
+                ++sent;
+            } else {
+                EXPECT_EQ(errno, EHOSTUNREACH) << strerror(errno);
+                ++refused;
+            }
+        }
+        EXPECT_EQ(sent, k.n) << k.line;
+        EXPECT_EQ(refused, tries - k.n) << k.line;
+        EXPECT_EQ(json_counter(me.ctx, "arp", "queued"), k.n) << k.line;
+        EXPECT_EQ(json_counter(me.ctx, "arp", "dropped_queue_full"), tries - k.n) << k.line;
+        EXPECT_EQ(json_counter(me.ctx, "arp", "dropped_pending_full"), 0);
+        EXPECT_GE(json_counter(me.ctx, "arp", "requests_sent"), 1);
+        // Another destination has a queue of its own.
+        auto other = addr("10.9.0.78", 9);
+        EXPECT_EQ(mudp_sendto(me.ctx, u, "y", 1, 0, sa(other), sizeof other), 1);
+        EXPECT_EQ(mtcp_close(me.ctx, u), 0);
+    }
+}
+
 // A bad value stops mtcp_init with EINVAL (the message names the key).
 TEST(ApiConfigKeys, BadValuesFailInit) {
     for (const char* line :
          {"tcp_fin_wait_2 = -1\n", "tcp_fin_wait_2 = soon\n", "max_listeners = 0\n",
-          "max_listeners = 1025\n", "max_listeners = 1024\nsyn_backlog = 65536\n"}) {
+          "max_listeners = 1025\n", "max_listeners = 1024\nsyn_backlog = 65536\n",
+          "arp_queue_len = 0\n", "arp_queue_len = 1025\n"}) {
         const std::string link = unique_link("bad");
         const std::string conf = write_conf(link, true, line);
         errno = 0;
