@@ -48,6 +48,10 @@ struct epoll_reg {
 };
 inline constexpr int max_regs = 4;
 
+// handle_to_sock value of a connection the application closed while its FIN
+// was still unacknowledged: no socket any more, but teardown waits for it.
+inline constexpr int closed_mark = -2;
+
 struct pipe_buf {
     std::vector<char> data;
     size_t head = 0, len = 0;
@@ -124,7 +128,8 @@ struct mtcp_context {
     mvnf::tcp::layer* tcp = nullptr;  // &tcp_adapter->tcp()
     std::vector<mvnf::api::socket_entry> socks;
     std::vector<int> free_socks;            // LIFO of free sockids
-    std::vector<int> handle_to_sock;        // tcp handle index -> sockid (-1 none)
+    std::vector<int> handle_to_sock;        // tcp handle index -> sockid (-1 none, closed_mark)
+    std::vector<uint32_t> closed_gen;       // closed_mark slots: the handle's generation
     std::vector<mvnf::api::pipe_buf> pipes;
     std::vector<int> udp_socks;             // sockids of open UDP sockets
     nanos now = 0;
@@ -164,6 +169,12 @@ struct mtcp_context {
     uint32_t poll_events(int sockid);  // current MTCP_EPOLL* level
     void unregister_all(int sockid);
     void map_handle(int sockid, mvnf::tcp::handle h);
+    // Our FIN is sent or queued but not acknowledged (FIN-WAIT-1, CLOSING,
+    // LAST-ACK): what teardown waits for.
+    bool fin_unacked(mvnf::tcp::handle h) const;
+    // After a graceful close freed the socket: marks h for teardown's drain
+    // if its FIN is still unacknowledged.
+    void note_closed(mvnf::tcp::handle h);
 };
 
 namespace mvnf::api {

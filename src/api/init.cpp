@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "api/context.hpp"
 #include "net/arp/conf.hpp"
@@ -134,25 +135,40 @@ static int do_init(const char* path) {
     return 0;
 }
 
-// How long teardown keeps the stack running so connections the application
-// closed can deliver their FIN: with a user-space stack, segments still
-// queued die with the process (the kernel would keep sending them).
-constexpr nanos close_drain_limit = mvnf::net::sec(2);
-
-static size_t fins_in_flight(const tcp::layer& t) {
-    return t.connections_in(tcp::state::fin_wait_1) + t.connections_in(tcp::state::closing) +
-           t.connections_in(tcp::state::last_ack);
+// Teardown keeps the stack running while connections the application closed
+// still have their FIN (and the data before it) unacknowledged: with a
+// user-space stack, segments still queued die with the process (the kernel
+// would keep sending them). Bounded by destroy_drain_ms in case the peer is
+// gone. Each pass looks only at the connections still draining.
+static void drain_fins(mtcp_context* ctx) {
+    const tcp::layer& t = *ctx->tcp;
+    const nanos limit = net::msec(uint64_t(ctx->inst->conf.destroy_drain_ms));
+    // The count of connections in use (the pool's free list, O(1)): none, no scan.
+    if (limit == 0 || t.free_connections() == t.cfg().max_concurrency) return;
+    // One pass over the handle map finds both the connections closed with
+    // their FIN in flight (closed_mark) and open sockets shut for writing.
+    std::vector<tcp::handle> draining;  // teardown only: allocating here is fine
+    for (size_t i = 0; i < ctx->closed_gen.size(); ++i) {
+        const int sid = ctx->handle_to_sock[i];
+        tcp::handle h;
+        if (sid == closed_mark) h = {uint32_t(i), ctx->closed_gen[i]};
+        else if (const socket_entry* s = ctx->sock(sid); s && s->h.index == i) h = s->h;
+        else continue;
+        if (ctx->fin_unacked(h)) draining.push_back(h);
+    }
+    if (draining.empty()) return;
+    (void)ctx->run_until(
+        [&] {
+            std::erase_if(draining, [&](tcp::handle h) { return !ctx->fin_unacked(h); });
+            return draining.empty();
+        },
+        mono_now() + limit);
 }
 
 static void destroy_context(mtcp_context* ctx) {
     if (!ctx) return;
     ctx->stop_stack_thread();  // thread mode: the owner finishes the teardown
-    // Let our FINs (and the data queued before them) reach the peer and be
-    // acknowledged, bounded in time in case the peer is gone.
-    if (fins_in_flight(*ctx->tcp) > 0) {
-        const nanos deadline = mono_now() + close_drain_limit;
-        (void)ctx->run_until([&] { return fins_in_flight(*ctx->tcp) == 0; }, deadline);
-    }
+    drain_fins(ctx);
     // The stack references the resolver and TCP: tear down from the top.
     ctx->st->flush();
     ctx->st->set_transport(6, nullptr);
@@ -271,6 +287,7 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->free_socks.reserve(nsocks);
     for (size_t i = nsocks; i-- > 0;) ctx->free_socks.push_back(int(i));
     ctx->handle_to_sock.assign(size_t(tc.max_concurrency) + tc.max_listeners, -1);
+    ctx->closed_gen.assign(tc.max_concurrency, 0);
     ctx->udp_socks.reserve(sc.max_udp_sockets);
     ctx->now = mono_now();
     ctx->stat_next = ctx->now + net::sec(1);

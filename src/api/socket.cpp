@@ -49,11 +49,16 @@ static uint16_t pick_port(mtcp_context* c, int self, ipv4_addr ip) {
 int close_socket(mtcp_context* c, int sockid, bool abort) {
     socket_entry& s = c->socks[size_t(sockid)];
     c->unregister_all(sockid);
+    tcp::handle closed;  // graceful close: teardown may have to wait for its FIN
     switch (s.kind) {
         case sock_kind::stream:
             if (s.h.valid()) {
-                if (abort || (s.linger_on && s.linger_s == 0)) (void)c->tcp->abort(s.h, c->now);
-                else (void)c->tcp->close(s.h, c->now);
+                if (abort || (s.linger_on && s.linger_s == 0)) {
+                    (void)c->tcp->abort(s.h, c->now);
+                } else {
+                    (void)c->tcp->close(s.h, c->now);
+                    closed = s.h;
+                }
             }
             break;
         case sock_kind::listener: (void)c->tcp->close(s.h, c->now); break;
@@ -73,6 +78,7 @@ int close_socket(mtcp_context* c, int sockid, bool abort) {
         case sock_kind::unused: break;
     }
     c->free_sock(sockid);
+    if (closed.valid()) c->note_closed(closed);
     c->sync_after_user_call();
     return 0;
 }

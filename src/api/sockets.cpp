@@ -97,6 +97,19 @@ void mtcp_context::map_handle(int sockid, tcp::handle h) {
     if (h.index < handle_to_sock.size()) handle_to_sock[h.index] = sockid;
 }
 
+bool mtcp_context::fin_unacked(tcp::handle h) const {
+    const auto i = tcp->info(h);
+    return i && (i->st == tcp::state::fin_wait_1 || i->st == tcp::state::closing ||
+                 i->st == tcp::state::last_ack);
+}
+
+void mtcp_context::note_closed(tcp::handle h) {
+    // Connection slots only (listener handles come after them).
+    if (h.index >= closed_gen.size() || !fin_unacked(h)) return;
+    handle_to_sock[h.index] = closed_mark;
+    closed_gen[h.index] = h.gen;
+}
+
 // Linux's rules, per kind, in MTCP_EPOLL* bits.
 uint32_t mtcp_context::poll_events(int sockid) {
     socket_entry* s = sock(sockid);

@@ -200,6 +200,7 @@ const std::vector<key_def>& table() {
         {"route_conf", str_field(&config::route_conf)},
         {"pcap_file", str_field(&config::pcap_file)},
         {"busy_poll_us", int_in(&config::busy_poll_us, 0, 1000000, " us")},
+        {"destroy_drain_ms", int_in(&config::destroy_drain_ms, 0, 60000, " ms")},
     };
     return t;
 }

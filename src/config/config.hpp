@@ -59,6 +59,7 @@ struct config {
     std::string route_conf;           // path to route.conf
     std::string pcap_file;            // capture every frame of the port here
     int busy_poll_us = 50;            // spin this long before blocking when idle
+    int destroy_drain_ms = 2000;      // teardown waits at most this for closed FINs' ACKs
 };
 
 struct error {

@@ -4,9 +4,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -226,12 +228,131 @@ TEST(ApiConfigKeys, ArpQueueLenBoundsHeldFrames) {
     }
 }
 
+// Peer: accepts one connection, lets it fill its receive window for
+// `stall_ms` (running its stack, reading nothing), then reads it to EOF
+// without closing its side (CLOSE-WAIT, so its own teardown has no FIN to wait
+// for). Exit code 0 when exactly `expect` bytes arrived before the EOF; 14
+// when nothing arrived for 3 s.
+int read_to_eof(mctx_t ctx, int ready_fd, size_t expect, int stall_ms) {
+    const int ls = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    auto a = addr("0.0.0.0", port_echo);
+    if (ls < 0 || mtcp_bind(ctx, ls, sa(a), sizeof a) != 0 || mtcp_listen(ctx, ls, 4) != 0)
+        return 10;
+    signal_ready(ready_fd);
+    const int s = mtcp_accept(ctx, ls, nullptr, nullptr);
+    if (s < 0) return 11;
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    run_for(ctx, ep, stall_ms);
+    mtcp_setsock_nonblock(ctx, s);
+    mtcp_epoll_event ev{};
+    ev.events = MTCP_EPOLLIN;
+    ev.data.sockid = s;
+    if (mtcp_epoll_ctl(ctx, ep, MTCP_EPOLL_CTL_ADD, s, &ev) != 0) return 12;
+    static char buf[65536];
+    size_t got = 0;
+    while (true) {
+        const ssize_t r = mtcp_read(ctx, s, buf, sizeof buf);
+        if (r == 0) break;
+        if (r > 0) {
+            got += size_t(r);
+        } else if (errno != EAGAIN) {
+            return 13;
+        } else if (mtcp_epoll_wait(ctx, ep, &ev, 1, 3000) != 1) {
+            std::fprintf(stderr, "peer: stalled after %zu of %zu bytes\n", got, expect);
+            return 14;
+        }
+    }
+    return got == expect ? 0 : 15;
+}
+
+// Milliseconds mtcp_destroy_context takes (the context is gone afterwards).
+double timed_destroy(local_side& me) {
+    const auto t0 = clock_type::now();
+    mtcp_destroy_context(me.ctx);
+    me.ctx = nullptr;
+    return ms_since(t0);
+}
+
+// The peer is alive but its window is closed at our close(): the data still
+// in our send ring and the FIN reach it only because teardown keeps the stack
+// running, and teardown ends as soon as the FIN is acknowledged, long before
+// destroy_drain_ms, although another connection stays open (in use, with
+// nothing to deliver).
+TEST(ApiConfigKeys, DestroyDeliversDataAndFinThenReturnsEarly) {
+    alarm(40);
+    // The peer's window (rcvbuf 64 KiB) takes the first part; the rest waits
+    // in our send ring until the peer reads, 300 ms after the handshake.
+    constexpr size_t total = 100000;
+    peer_process peer;
+    peer.start(unique_link("drain"),
+               [](mctx_t c, int fd) { return read_to_eof(c, fd, total, 300); });
+    write_conf(peer.link, true, "destroy_drain_ms = 10000\n");
+    double took = 0;
+    {
+        local_side me(peer.link);
+        ASSERT_NE(me.ctx, nullptr);
+        auto a = addr(ip_child, port_echo);
+        const int s = mtcp_socket(me.ctx, AF_INET, SOCK_STREAM, 0);
+        ASSERT_EQ(mtcp_connect(me.ctx, s, sa(a), sizeof a), 0) << strerror(errno);
+        const int idle = mtcp_socket(me.ctx, AF_INET, SOCK_STREAM, 0);
+        ASSERT_EQ(mtcp_connect(me.ctx, idle, sa(a), sizeof a), 0) << strerror(errno);
+        static char data[total];
+        for (size_t i = 0; i < total; ++i) data[i] = char(i * 7);
+        ASSERT_EQ(mtcp_write(me.ctx, s, data, total), ssize_t(total));  // returns once queued
+        ASSERT_EQ(mtcp_close(me.ctx, s), 0);
+        took = timed_destroy(me);
+    }
+    EXPECT_EQ(peer.finish(), 0) << "the peer did not get every byte and the FIN";
+    EXPECT_LT(took, 3000) << "teardown waited for more than the closed connection's FIN";
+}
+
+// Peer for the vanishing case: accepts, then only runs its stack until killed.
+int accept_then_idle(mctx_t ctx, int ready_fd) {
+    const int ls = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    auto a = addr("0.0.0.0", port_echo);
+    if (ls < 0 || mtcp_bind(ctx, ls, sa(a), sizeof a) != 0 || mtcp_listen(ctx, ls, 4) != 0)
+        return 10;
+    signal_ready(ready_fd);
+    if (mtcp_accept(ctx, ls, nullptr, nullptr) < 0) return 11;
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    mtcp_epoll_event ev[1];
+    const auto t0 = clock_type::now();
+    while (ms_since(t0) < 15000) (void)mtcp_epoll_wait(ctx, ep, ev, 1, 50);
+    return 0;
+}
+
+// The peer vanished after the handshake: our data and FIN are never
+// acknowledged, and teardown gives up at destroy_drain_ms (0: at once).
+TEST(ApiConfigKeys, DestroyIsBoundedWhenThePeerIsGone) {
+    alarm(40);
+    for (int bound : {300, 0}) {
+        peer_process peer;
+        peer.start(unique_link("gone"), accept_then_idle);
+        write_conf(peer.link, true, "destroy_drain_ms = " + std::to_string(bound) + "\n");
+        local_side me(peer.link);
+        ASSERT_NE(me.ctx, nullptr);
+        auto a = addr(ip_child, port_echo);
+        const int s = mtcp_socket(me.ctx, AF_INET, SOCK_STREAM, 0);
+        ASSERT_EQ(mtcp_connect(me.ctx, s, sa(a), sizeof a), 0) << strerror(errno);
+        kill(peer.pid, SIGKILL);
+        peer.finish();
+        ASSERT_EQ(mtcp_write(me.ctx, s, "last words", 10), 10);
+        ASSERT_EQ(mtcp_close(me.ctx, s), 0);
+        const double took = timed_destroy(me);
+        if (bound > 0) {
+            EXPECT_GE(took, bound - 20) << "gave up before destroy_drain_ms";
+        }
+        EXPECT_LT(took, bound + 700) << "destroy_drain_ms = " << bound;
+    }
+}
+
 // A bad value stops mtcp_init with EINVAL (the message names the key).
 TEST(ApiConfigKeys, BadValuesFailInit) {
     for (const char* line :
          {"tcp_fin_wait_2 = -1\n", "tcp_fin_wait_2 = soon\n", "max_listeners = 0\n",
           "max_listeners = 1025\n", "max_listeners = 1024\nsyn_backlog = 65536\n",
-          "arp_queue_len = 0\n", "arp_queue_len = 1025\n"}) {
+          "arp_queue_len = 0\n", "arp_queue_len = 1025\n", "destroy_drain_ms = -1\n",
+          "destroy_drain_ms = 60001\n"}) {
         const std::string link = unique_link("bad");
         const std::string conf = write_conf(link, true, line);
         errno = 0;
