@@ -15,17 +15,20 @@ static constexpr uint32_t known_events = MTCP_EPOLLIN | MTCP_EPOLLPRI | MTCP_EPO
                                          MTCP_EPOLLMSG | MTCP_EPOLLRDHUP | MTCP_EPOLLONESHOT |
                                          MTCP_EPOLLET;
 
-// Pops up to maxevents ready entries of epoll `epid`. Each listed entry is
-// looked at once per call, so level-triggered entries put back at the tail
-// cannot make this loop forever.
+// Pops up to maxevents ready entries of epoll `epid`, in list order. The cost
+// is the entries looked at: those reported plus those found no longer ready
+// (each dropped once per notification), never the whole list. Level-triggered
+// entries reported here go back to the tail, behind the entry that was last
+// when the call began; stopping after that one looks at each entry at most
+// once per call, and the next call starts with the entries not yet reported,
+// so with a small maxevents every ready socket takes its turn (round robin).
 static int collect(mtcp_context& c, int epid, mtcp_epoll_event* out, int maxevents) {
+    const int last = c.socks[size_t(epid)].ready_tail;
     int n = 0;
-    int count = 0;
-    for (int rid = c.socks[size_t(epid)].ready_head; rid >= 0; rid = registration(c, rid).next)
-        ++count;
-    while (count-- > 0 && n < maxevents) {
+    for (bool more = last >= 0; more && n < maxevents;) {
         const int rid = c.socks[size_t(epid)].ready_head;
-        if (rid < 0) break;
+        if (rid < 0) break;  // cannot happen: `last` stays listed until popped
+        more = rid != last;
         ready_remove(c, rid);
         epoll_reg& r = registration(c, rid);
         const uint32_t level = c.poll_events(rid / max_regs);
