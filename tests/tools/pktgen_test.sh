@@ -24,7 +24,19 @@ txj=$(grep '^{' "$tmp/tx" | tail -1); rxj=$(grep '^{' "$tmp/rx" | tail -1)
 [ "$(field "$rxj" "['packets']")" = 200000 ] || fail "rx got $(field "$rxj" "['packets']") of 200000"
 [ "$(field "$rxj" "['bad']")" = 0 ] || fail "rx saw bad frames"
 [ "$(field "$rxj" "['bytes']")" = $((200000 * 128)) ] || fail "rx byte count wrong"
+[ "$(field "$rxj" "['unique']")" = 200000 ] || fail "rx unique $(field "$rxj" "['unique']") of 200000"
+[ "$(field "$rxj" "['duplicate']") $(field "$rxj" "['stray']")" = "0 0" ] || fail "rx saw duplicates or strays: $rxj"
 echo "ok: tx->rx 200000 frames over 2 queues, all intact"
+
+# 1b. The same with headers-only checking (--no-verify), one queue: no losses.
+"$pktgen" -i "shm:${name}v" -f rx -d 10 --no-verify --json >"$tmp/rxv" 2>&1 &
+rx=$!
+sleep 0.3
+"$pktgen" -i "shm:${name}v" -f tx -l 200 -n 50000 >"$tmp/txv" 2>&1 || fail "tx exited non-zero: $(cat "$tmp/txv")"
+wait $rx || fail "rx --no-verify exited non-zero: $(cat "$tmp/rxv")"
+rxj=$(grep '^{' "$tmp/rxv" | tail -1)
+[ "$(field "$rxj" "['unique']") $(field "$rxj" "['lost']") $(field "$rxj" "['bad']")" = "50000 0 0" ] || fail "rx --no-verify: $rxj"
+echo "ok: tx->rx 50000 frames, headers-only check, none lost"
 
 # 2. ping/pong: 2000 round trips, none lost, RTTs recorded.
 "$pktgen" -i "shm:${name}b" -f pong -d 10 --json >"$tmp/pong" 2>&1 &

@@ -2,11 +2,60 @@
 // rx, ping and pong loops in pktgen.cpp.
 #include "frame.hpp"
 
+#include <bit>
 #include <cstring>
 
 #include "wire/checksum.hpp"
 
 namespace mvnf::pktgen {
+
+namespace {
+
+// A big-endian 16-bit value as it reads in native order.
+constexpr uint16_t native16(uint16_t be) {
+    return std::endian::native == std::endian::little ? uint16_t((be >> 8) | (be << 8)) : be;
+}
+
+// The receiver checks two checksums on every frame, so it sums in native
+// byte order, 16 bytes a step into two accumulators, and folds once: the
+// ones'-complement sum is independent of byte order up to a swap of the
+// folded result (RFC 1071 section 2(B)), and 0xffff, the value a valid
+// checksum sums to, is the same either way. The result is unfolded.
+inline uint64_t native_sum(const std::byte* p, size_t len) {
+    uint64_t a = 0, b = 0;  // 32-bit halves: no carry is lost below 2^31 steps
+    for (; len >= 16; p += 16, len -= 16) {
+        uint64_t w0, w1;
+        std::memcpy(&w0, p, 8);
+        std::memcpy(&w1, p + 8, 8);
+        a += (w0 & 0xffffffff) + (w0 >> 32);
+        b += (w1 & 0xffffffff) + (w1 >> 32);
+    }
+    if (len >= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        a += (w & 0xffffffff) + (w >> 32);
+        p += 8;
+        len -= 8;
+    }
+    if (len >= 4) {
+        uint32_t w;
+        std::memcpy(&w, p, 4);
+        b += w;
+        p += 4;
+        len -= 4;
+    }
+    if (len >= 2) {
+        uint16_t w;
+        std::memcpy(&w, p, 2);
+        a += w;
+        p += 2;
+        len -= 2;
+    }
+    if (len) b += native16(uint16_t(uint16_t(load8(p)) << 8));  // zero-padded last word
+    return a + b;
+}
+
+}  // namespace
 
 void build_template(frame_template& t, uint32_t len, const mac_addr& src, const mac_addr& dst,
                     kind k, uint8_t sender) {
@@ -30,21 +79,40 @@ void build_template(frame_template& t, uint32_t len, const mac_addr& src, const 
     store_be16(udp, 1024);
     store_be16(udp + 2, pg_dport);
     store_be16(udp + 4, uint16_t(len - off_udp));
-    store_be16(udp + 6, 0);  // RFC 768: zero means "no checksum" over IPv4
     store_be16(f + off_magic, pg_magic);
     store8(f + off_kind, k);
     store8(f + off_sender, sender);
     for (uint32_t i = off_ts + 8; i < len; ++i) store8(f + i, uint8_t(i));
+    // RFC 768: the checksum covers a pseudo-header (addresses, protocol, UDP
+    // length) and the datagram. Source port, sequence number and timestamp
+    // are zero here; stamp() adds them per packet.
+    store_be16(udp, 0);
+    store_be16(udp + 6, 0);
+    const uint16_t udp_len = uint16_t(len - off_udp);
+    t.sum = wire::csum_add(uint64_t(17) + udp_len, ip + 12, 8);
+    t.sum = wire::csum_add(t.sum, udp, udp_len);
+    store_be16(udp + 6, udp_checksum_from_sum(t.sum));
 }
 
-bool check_frame(const std::byte* f, uint32_t len, parsed& out) {
+bool check_frame(const std::byte* f, uint32_t len, parsed& out, bool payload) {
     if (len < min_frame || load_be16(f + 12) != 0x0800) return false;
     const std::byte* ip = f + 14;
     if (load8(ip) != 0x45 || load8(ip + 9) != 17) return false;
     if (load_be16(ip + 2) != len - 14) return false;
-    if (wire::checksum(ip, 20) != 0) return false;
-    if (load_be16(f + off_udp + 4) != len - off_udp) return false;
+    // RFC 791: the header checksum, over the header only.
+    const uint64_t addrs = native_sum(ip + 12, 8);
+    if (wire::csum_fold(native_sum(ip, 12) + addrs) != 0xffff) return false;
+    const uint16_t udp_len = uint16_t(len - off_udp);
+    if (load_be16(f + off_udp + 4) != udp_len) return false;
     if (load_be16(f + off_magic) != pg_magic) return false;
+    if (payload) {
+        // Our senders always fill the checksum: zero here is a damaged frame.
+        if (load_be16(f + off_udp_csum) == 0) return false;
+        // RFC 768: pseudo-header (addresses, protocol, UDP length) + datagram.
+        const uint64_t sum =
+            addrs + native16(17) + native16(udp_len) + native_sum(f + off_udp, udp_len);
+        if (wire::csum_fold(sum) != 0xffff) return false;
+    }
     out.kind = load8(f + off_kind);
     out.sender = load8(f + off_sender);
     out.seq = (uint64_t(load_be32(f + off_seq)) << 32) | load_be32(f + off_seq + 4);
@@ -65,7 +133,15 @@ void reflect(std::byte* f) {
     std::memcpy(p, f + off_udp, 2);
     std::memcpy(f + off_udp, f + off_udp + 2, 2);
     std::memcpy(f + off_udp + 2, p, 2);
+    // Swaps leave both checksums as they were; the kind byte does not
+    // (RFC 1624 eqn. 3 for the one changed 16-bit word).
+    const uint16_t old_word = load_be16(f + off_kind);
     store8(f + off_kind, k_pong);
+    const uint16_t csum = load_be16(f + off_udp_csum);
+    if (csum != 0) {
+        uint16_t c = wire::csum_update16(csum, old_word, load_be16(f + off_kind));
+        store_be16(f + off_udp_csum, c == 0 ? 0xffff : c);
+    }
 }
 
 }  // namespace mvnf::pktgen

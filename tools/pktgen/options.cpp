@@ -22,6 +22,8 @@ const char* usage() {
            "  -r SLOTS       ring size (default 1024, power of two)\n"
            "  --json         also print the final summary as one JSON line\n"
            "  --quiet-start  print nothing until the first packet arrives (rx, pong)\n"
+           "  --no-verify    rx, pong: check headers only, not the UDP checksum over the\n"
+           "                 payload (measures the I/O ceiling; corruption may go unseen)\n"
            "  -h, --help     this text\n"
            "tx sends UDP/IPv4 frames with varying source ports and a sequence number;\n"
            "rx checks and counts them; ping/pong measure round-trip times.\n";
@@ -103,6 +105,8 @@ std::optional<options> parse_options(int argc, char** argv, std::string& err) {
             o.json = true;
         } else if (a == "--quiet-start") {
             o.quiet_start = true;
+        } else if (a == "--no-verify") {
+            o.verify = false;
         } else if (a == "-i") {
             const char* v = value();
             if (!v) return std::nullopt;

@@ -24,6 +24,7 @@ struct options {
     uint64_t count = 0;     // packets; 0: no limit
     bool json = false;
     bool quiet_start = false;
+    bool verify = true;  // rx, pong: check the UDP checksum too (--no-verify: headers only)
     bool help = false;
 };
 

@@ -21,6 +21,7 @@
 #include "netio/port.hpp"
 #include "netio/rss/rss.hpp"
 #include "options.hpp"
+#include "rx_account.hpp"
 
 using namespace mvnf;
 using namespace mvnf::pktgen;
@@ -40,8 +41,11 @@ int64_t now_ns() {
 }
 
 // Per-thread counters, written by one worker and read by the main thread.
+// rx fills all of them (see rx_account.hpp for their meaning; packets is
+// `received`); the other modes packets, bytes and bad.
 struct alignas(64) counters {
-    std::atomic<uint64_t> packets{0}, bytes{0}, bad{0}, ooo{0}, gaps{0};
+    std::atomic<uint64_t> packets{0}, bytes{0}, bad{0}, stray{0}, dup{0}, unique{0}, ooo{0},
+        lost{0};
     std::atomic<int64_t> first_ns{0}, last_ns{0};
 };
 
@@ -93,7 +97,7 @@ void tx_loop(shared& s, unsigned qi) {
         for (unsigned k = 0; k < n; ++k) {
             std::memcpy(pk[k].data, t->bytes, o.frame_len);
             // 4096 source ports per sender: RSS spreads them over the queues.
-            stamp(pk[k].data, uint16_t(1024 + ((seq + k) & 4095)), seq + k);
+            stamp(pk[k].data, *t, uint16_t(1024 + ((seq + k) & 4095)), seq + k);
             pk[k].len = o.frame_len;
         }
         unsigned sent = q.tx_burst(std::span(pk.data(), n));
@@ -113,9 +117,7 @@ void rx_loop(shared& s, unsigned qi) {
     netio::queue& q = s.p->q(qi);
     counters& c = s.c[qi];
     std::vector<netio::packet> pk(o.burst);
-    uint64_t last_seq[256];
-    bool seen[256] = {};
-    uint64_t packets = 0, bytes = 0, bad = 0, ooo = 0, gaps = 0;
+    rx_account acc;
     unsigned idle = 0;
     bool drained_after_peer_left = false;
     for (;;) {
@@ -136,33 +138,27 @@ void rx_loop(shared& s, unsigned qi) {
             continue;
         }
         idle = 0;
-        if (packets == 0) c.first_ns = now_ns();
+        if (acc.counts().received == 0) c.first_ns = now_ns();
         for (unsigned k = 0; k < n; ++k) {
             parsed f{};
-            if (!check_frame(pk[k].data, pk[k].len, f) || f.kind != k_data) {
-                ++bad;
-                continue;
-            }
-            // Frames of one sender thread keep their order on each ring.
-            if (seen[f.sender] && f.seq <= last_seq[f.sender]) {
-                ++ooo;
-            } else {
-                // With one queue every frame of a sender comes here, so a jump
-                // is a loss; with several, other seqs went to other queues.
-                if (o.queues == 1 && seen[f.sender] && f.seq > last_seq[f.sender] + 1)
-                    gaps += f.seq - last_seq[f.sender] - 1;
-                last_seq[f.sender] = f.seq;
-                seen[f.sender] = true;
-            }
-            bytes += pk[k].len;
+            if (!check_frame(pk[k].data, pk[k].len, f, o.verify) || f.kind != k_data)
+                acc.bad(pk[k].len);
+            else
+                acc.frame(f.sender, f.seq, pk[k].len);
         }
-        packets += n;
         q.release(std::span(pk.data(), n));
-        c.packets.store(packets, std::memory_order_relaxed);
-        c.bytes.store(bytes, std::memory_order_relaxed);
-        c.bad.store(bad, std::memory_order_relaxed);
-        c.ooo.store(ooo, std::memory_order_relaxed);
-        c.gaps.store(gaps, std::memory_order_relaxed);
+        // With one queue every frame of a sender comes here, so a gap is a
+        // loss; with several, the other numbers went to the other queues and
+        // only duplicates, late frames and strays mean something per queue.
+        const rx_counts a = acc.counts();
+        c.packets.store(a.received, std::memory_order_relaxed);
+        c.bytes.store(a.bytes, std::memory_order_relaxed);
+        c.bad.store(a.bad, std::memory_order_relaxed);
+        c.stray.store(a.stray, std::memory_order_relaxed);
+        c.dup.store(a.duplicate, std::memory_order_relaxed);
+        c.unique.store(a.accepted, std::memory_order_relaxed);
+        c.ooo.store(a.out_of_order, std::memory_order_relaxed);
+        c.lost.store(a.lost, std::memory_order_relaxed);
         c.last_ns.store(now_ns(), std::memory_order_relaxed);
     }
 }
@@ -190,7 +186,7 @@ void pong_loop(shared& s, unsigned qi) {
         unsigned filled = 0;
         for (unsigned k = 0; k < n; ++k) {
             parsed f{};
-            if (!check_frame(in[k].data, in[k].len, f) || f.kind != k_ping) {
+            if (!check_frame(in[k].data, in[k].len, f, o.verify) || f.kind != k_ping) {
                 ++bad;
                 continue;
             }
@@ -245,10 +241,8 @@ void ping_loop(shared& s, unsigned qi) {
             continue;
         }
         std::memcpy(out.data, t->bytes, len);
-        stamp(out.data, sport, seq);
         int64_t sent_at = now_ns();
-        store_be32(out.data + off_ts, uint32_t(uint64_t(sent_at) >> 32));
-        store_be32(out.data + off_ts + 4, uint32_t(sent_at));
+        stamp(out.data, *t, sport, seq, uint64_t(sent_at));
         out.len = len;
         if (q.tx_burst(std::span(&out, 1)) != 1) q.free_tx(std::span(&out, 1));
         q.flush();
@@ -285,7 +279,7 @@ void ping_loop(shared& s, unsigned qi) {
 }
 
 struct totals {
-    uint64_t packets = 0, bytes = 0, bad = 0, ooo = 0, gaps = 0;
+    uint64_t packets = 0, bytes = 0, bad = 0, stray = 0, dup = 0, unique = 0, ooo = 0, lost = 0;
 };
 totals sum(const shared& s) {
     totals t;
@@ -293,8 +287,11 @@ totals sum(const shared& s) {
         t.packets += c.packets.load(std::memory_order_relaxed);
         t.bytes += c.bytes.load(std::memory_order_relaxed);
         t.bad += c.bad.load(std::memory_order_relaxed);
+        t.stray += c.stray.load(std::memory_order_relaxed);
+        t.dup += c.dup.load(std::memory_order_relaxed);
+        t.unique += c.unique.load(std::memory_order_relaxed);
         t.ooo += c.ooo.load(std::memory_order_relaxed);
-        t.gaps += c.gaps.load(std::memory_order_relaxed);
+        t.lost += c.lost.load(std::memory_order_relaxed);
     }
     return t;
 }
@@ -412,8 +409,9 @@ int main(int argc, char** argv) {
             if (printing) {
                 if (o.m == mode::rx)
                     std::printf("%s: %8.3f Mpps %7.3f Gbps  total %" PRIu64 " bad %" PRIu64
-                                " ooo %" PRIu64 "\n",
-                                to_string(o.m), pps / 1e6, gbps, cur.packets, cur.bad, cur.ooo);
+                                " dup %" PRIu64 " ooo %" PRIu64 "\n",
+                                to_string(o.m), pps / 1e6, gbps, cur.packets, cur.bad + cur.stray,
+                                cur.dup, cur.ooo);
                 else
                     std::printf("%s: %8.3f Mpps %7.3f Gbps  total %" PRIu64 "\n", to_string(o.m),
                                 pps / 1e6, gbps, cur.packets);
@@ -454,10 +452,18 @@ int main(int argc, char** argv) {
     std::printf("== %s summary on %s: %" PRIu64 " packets, %" PRIu64 " bytes in %.3f s: "
                 "%.3f Mpps, %.3f Gbps\n",
                 to_string(o.m), o.spec.c_str(), tot.packets, tot.bytes, secs, pps / 1e6, gbps);
-    if (o.m == mode::rx || o.m == mode::pong) {
-        std::printf("   bad %" PRIu64 ", out-of-order %" PRIu64, tot.bad, tot.ooo);
-        if (o.queues == 1 && o.m == mode::rx) std::printf(", lost (sequence gaps) %" PRIu64, tot.gaps);
+    if (o.m == mode::rx) {
+        std::printf("   bad %" PRIu64 " (stray sequence numbers %" PRIu64 "), duplicate %" PRIu64
+                    ", unique %" PRIu64 " (out-of-order %" PRIu64 ")",
+                    tot.bad + tot.stray, tot.stray, tot.dup, tot.unique, tot.ooo);
+        if (o.queues == 1) std::printf(", lost (sequence gaps) %" PRIu64, tot.lost);
         std::printf("; per queue:");
+        for (unsigned k = 0; k < o.queues; ++k)
+            std::printf(" q%u=%" PRIu64, k, s.c[k].packets.load());
+        std::printf("\n");
+    }
+    if (o.m == mode::pong) {
+        std::printf("   bad %" PRIu64 "; per queue:", tot.bad);
         for (unsigned k = 0; k < o.queues; ++k)
             std::printf(" q%u=%" PRIu64, k, s.c[k].packets.load());
         std::printf("\n");
@@ -475,11 +481,15 @@ int main(int argc, char** argv) {
         }
         std::printf("{\"mode\":\"%s\",\"spec\":\"%s\",\"queues\":%u,\"seconds\":%.6f,"
                     "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"pps\":%.1f,\"gbps\":%.4f,"
-                    "\"bad\":%" PRIu64 ",\"out_of_order\":%" PRIu64,
+                    "\"bad\":%" PRIu64,
                     to_string(o.m), spec_json.c_str(), o.queues, secs, tot.packets, tot.bytes, pps,
-                    gbps, tot.bad, tot.ooo);
+                    gbps, tot.bad + tot.stray);
+        if (o.m == mode::rx)
+            std::printf(",\"stray\":%" PRIu64 ",\"duplicate\":%" PRIu64 ",\"unique\":%" PRIu64
+                        ",\"out_of_order\":%" PRIu64,
+                        tot.stray, tot.dup, tot.unique, tot.ooo);
         if (sender) std::printf(",\"frame_len\":%u", o.m == mode::ping ? std::max(o.frame_len, ts_frame) : o.frame_len);
-        if (o.queues == 1 && o.m == mode::rx) std::printf(",\"lost\":%" PRIu64, tot.gaps);
+        if (o.queues == 1 && o.m == mode::rx) std::printf(",\"lost\":%" PRIu64, tot.lost);
         std::printf(",\"per_queue\":[");
         for (unsigned k = 0; k < o.queues; ++k)
             std::printf("%s%" PRIu64, k ? "," : "", s.c[k].packets.load());
@@ -493,7 +503,7 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
     // Sending mode with the peer gone early is a failure; so are bad frames.
-    if (tot.bad > 0) return 1;
+    if (tot.bad + tot.stray > 0) return 1;
     if (sender && g_peer_left && tot.packets < (o.count ? o.count : 0)) return 1;
     return 0;
 }
