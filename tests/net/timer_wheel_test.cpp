@@ -137,3 +137,112 @@ TEST(TimerWheel, RandomScheduleMatchesReferenceOrder) {
     EXPECT_EQ(log.size(), size_t(n - (n + 6) / 7));
     for (auto& [id, when] : log) EXPECT_GE(when, recs[size_t(id)].t.deadline());
 }
+
+// Every level at work: 4 slots per level (24 levels), deadlines from the next
+// tick to far beyond the top level's span (2^48 ticks), arm / re-arm /
+// cancel interleaved with advances of every size. Against a model: each
+// timer fires at the first advance whose `now` reaches its tick-rounded
+// deadline (never before, never missed), and next_deadline() is always the
+// model's earliest deadline.
+TEST(TimerWheel, HierarchyAgainstModelWithJumpsAndFarDeadlines) {
+    constexpr nanos tk = usec(1);
+    constexpr int n = 600;
+    struct item {
+        timer t;
+        nanos due = 0;  // tick-rounded deadline while armed in the model
+        bool armed = false;
+        int fired = 0;
+        nanos fired_at = 0;
+    };
+    std::vector<item> it(n);  // before the wheel: it outlives them, armed or not
+    timer_wheel w(tk, 4);
+    EXPECT_EQ(w.levels(), 24u);
+    nanos now = sec(5);
+    w.advance(now);
+    uint64_t s = 7;
+    auto rnd = [&] {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        return s >> 33;
+    };
+    for (auto& x : it) {
+        x.t.ctx = &x;
+        x.t.fn = [](timer& t, nanos at) {
+            auto* i = static_cast<item*>(t.ctx);
+            ++i->fired;
+            i->fired_at = at;
+        };
+    }
+    auto round_up = [&](nanos d) { return (d + tk - 1) / tk * tk; };
+    auto far = [&]() -> nanos {
+        switch (rnd() % 6) {
+            case 0: return 1 + rnd() % 10;                      // the next few ticks
+            case 1: return usec(rnd() % 5000);                   // level 0..6
+            case 2: return msec(rnd() % 5000);                   // seconds
+            case 3: return sec(rnd() % 100000);                  // days
+            case 4: return (nanos(1) << 48) * tk + sec(rnd() % 3600);  // past the top span
+            default: return 0;                                   // already due
+        }
+    };
+    for (int step = 0; step < 20000; ++step) {
+        const unsigned op = unsigned(rnd() % 10);
+        item& x = it[rnd() % n];
+        if (op < 5) {
+            const nanos d = now + far();
+            w.arm(x.t, d);
+            x.armed = true;
+            x.due = std::max(round_up(d), (now / tk + 1) * tk);
+        } else if (op < 6) {
+            w.cancel(x.t);
+            x.armed = false;
+        } else {
+            // Advance: small steps mostly, sometimes to the next deadline,
+            // sometimes a jump of hours or years.
+            nanos to = now;
+            switch (rnd() % 4) {
+                case 0: to = now + usec(rnd() % 3000); break;
+                case 1: to = w.next_deadline() == never ? now : w.next_deadline(); break;
+                case 2: to = now + sec(rnd() % 200000); break;
+                default: to = now + nanos(rnd() % 1000); break;
+            }
+            for (auto& y : it) y.fired = 0;
+            w.advance(to);
+            now = std::max(now, to);
+            for (auto& y : it) {
+                const bool should = y.armed && y.due <= now;
+                ASSERT_EQ(y.fired, should ? 1 : 0) << "due " << y.due << " now " << now;
+                if (should) {
+                    y.armed = false;
+                    EXPECT_GE(y.fired_at, y.due);
+                }
+                ASSERT_EQ(y.t.armed(), y.armed);
+            }
+        }
+        nanos best = never;
+        size_t armed = 0;
+        for (auto& y : it)
+            if (y.armed) best = std::min(best, y.due), ++armed;
+        ASSERT_EQ(w.armed_count(), armed);
+        ASSERT_EQ(w.next_deadline(), best) << "step " << step;
+    }
+}
+
+// Far jumps cost per event, not per elapsed tick: a year of 1 ns ticks with
+// a handful of timers returns at once (a per-tick or per-revolution walk
+// would not finish within the test's timeout).
+TEST(TimerWheel, JumpCostIsPerEventNotPerTick) {
+    timer_wheel w(1, 4096);
+    std::vector<std::pair<int, nanos>> log;
+    std::vector<rec> r(3);
+    for (int i = 0; i < 3; ++i) {
+        r[size_t(i)].log = &log;
+        r[size_t(i)].id = i;
+        r[size_t(i)].t.ctx = &r[size_t(i)];
+    }
+    w.arm(r[0].t, sec(1));
+    w.arm(r[1].t, sec(86400));
+    w.arm(r[2].t, sec(86400 * 365));
+    EXPECT_EQ(w.advance(sec(86400 * 365 + 1)), 3u);
+    ASSERT_EQ(log.size(), 3u);
+    EXPECT_EQ(log[0].first, 0);
+    EXPECT_EQ(log[2].first, 2);
+}

@@ -1,5 +1,3 @@
-#include <cstdio>
-#include <cstdlib>
 // tcp::layer construction, the connection pool and flow table, listeners, the
 // event queue and the socket-level API (open/listen/accept/connect/send/recv/
 // shutdown/close/abort). Protocol processing lives in input/output/timers.
@@ -57,7 +55,14 @@ layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
     size_t nb = 16;
     while (nb < 2 * n) nb <<= 1;
     _buckets.assign(nb, npos);
-    _heap.reserve(n);
+    _timers.reset(new net::timer[n]);
+    for (size_t i = 0; i < n; ++i) {
+        _timers[i].ctx = this;
+        _timers[i].fn = [](net::timer& t, nanos now) {
+            auto* self = static_cast<layer*>(t.ctx);
+            self->on_timers(uint32_t(&t - self->_timers.get()), now);
+        };
+    }
     _txw_next.assign(n, npos);
     _txw_in.assign(n, 0);
     _listeners.resize(_cfg.max_listeners);
@@ -139,7 +144,7 @@ uint32_t layer::alloc_tcb(const four_tuple& t, nanos now) {
 void layer::free_tcb(uint32_t idx) {
     tcb& c = _pool[idx];
     if (!c.in_use) return;
-    heap_remove(idx);
+    unschedule(idx);
     hash_remove(idx);
     if (c.listener != npos && c.st == state::syn_received && _listeners[c.listener].half_open)
         --_listeners[c.listener].half_open;
@@ -158,14 +163,13 @@ void layer::finish(uint32_t idx, error why) {
         --_listeners[c.listener].half_open;
         c.listener = c.in_accept_queue ? c.listener : npos;
     }
-    if (getenv("TCP_DEBUG")) fprintf(stderr, "finish idx=%u why=%d st=%d retries=%u una=%u nxt=%u max=%u rto=%lld\n", idx, int(why), int(c.st), unsigned(c.retries), c.snd_una.raw(), c.snd_nxt.raw(), c.snd_max.raw(), (long long)c.rto);
     c.st = state::closed;
     if (why != error::none && c.err == error::none) c.err = why;
     c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = no_deadline;
     // Queued for accept but dead: accept() skips and frees it.
     if (user_holds || c.in_accept_queue) {
         hash_remove(idx);
-        heap_remove(idx);
+        unschedule(idx);
         post(idx, ev::closed | ev::readable | ev::hangup | (c.err != error::none ? ev::error : 0));
         return;
     }

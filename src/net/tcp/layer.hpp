@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "net/timer_wheel.hpp"
 #include "net/tcp/isn.hpp"
 #include "net/tcp/tcb.hpp"
 #include "net/tcp/types.hpp"
@@ -43,12 +44,14 @@ public:
     enum class icmp_kind : uint8_t { hard_unreachable, frag_needed, soft };
     void icmp_error(const four_tuple& t, seq32 quoted_seq, icmp_kind kind, uint16_t next_mtu,
                     nanos now);
-    // Earliest pending timer, or no_deadline.
-    // Earliest pending timer, or no_deadline; "now" (0) while output waits
-    // for TX buffers, so the stack polls again instead of sleeping.
+    // When poll() next has timer work, or no_deadline; "now" (0) while
+    // output waits for TX buffers, so the stack polls again instead of
+    // sleeping. Can be earlier than any connection's deadline (a timer whose
+    // deadline moved later stays armed until then: timers.cpp), never later.
     nanos next_deadline() const {
         if (_txw_head != npos) return 0;
-        return _heap.empty() ? no_deadline : _pool[_heap[0]].deadline;
+        const nanos d = _wheel.next_deadline();
+        return d == net::never ? no_deadline : d;
     }
 
     // ---- socket-level API
@@ -98,6 +101,11 @@ public:
     void set_port_filter(port_filter f, void* ctx) { _port_filter = f, _port_ctx = ctx; }
 
 private:
+    // The timer wheel: 1 us ticks (deadlines stay as exact as the RTO
+    // arithmetic needs), 256 slots per level (6 levels, 24 KiB of heads).
+    static constexpr nanos timer_tick = 1000;
+    static constexpr size_t timer_slots = 256;
+
     struct listener {
         bool in_use = false;
         uint32_t gen = 0;
@@ -137,12 +145,9 @@ private:
     // connection finished (CLOSED): free now, or keep for the user to read err
     void finish(uint32_t idx, error why);
 
-    // ---- timers.cpp (an indexed min-heap over tcb.deadline)
+    // ---- timers.cpp (one wheel timer per slot, armed at or before tcb.deadline)
     void reschedule(uint32_t idx);
-    void heap_remove(uint32_t idx);
-    void heap_up(size_t i);
-    void heap_down(size_t i);
-    void heap_swap(size_t a, size_t b);
+    void unschedule(uint32_t idx);
     void on_timers(uint32_t idx, nanos now);
     void on_rexmt_timeout(uint32_t idx, nanos now);
     void on_persist_timeout(tcb& c, nanos now);
@@ -198,7 +203,8 @@ private:
     std::unique_ptr<std::byte[]> _arena;
     std::vector<uint32_t> _free;        // free slot indices (a stack)
     std::vector<uint32_t> _buckets;     // flow table heads (power of two)
-    std::vector<uint32_t> _heap;        // timer heap of slot indices
+    std::unique_ptr<net::timer[]> _timers;  // per slot, beside the pool (tcbs stay copyable)
+    net::timer_wheel _wheel{timer_tick, timer_slots};
     std::vector<listener> _listeners;
     std::vector<uint32_t> _accept_slots;  // max_listeners * max_backlog
     std::vector<event> _events;

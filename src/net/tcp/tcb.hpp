@@ -27,8 +27,7 @@ struct tcb {
     uint32_t gen = 0;
     bool in_use = false;
     uint32_t hash_next = npos;
-    uint32_t heap_pos = npos;
-    nanos deadline = no_deadline;  // min of the timers below; key in the layer's heap
+    nanos deadline = no_deadline;  // min of the timers below (the wheel timer fires at or before it)
     uint32_t listener = npos;      // listener that spawned us, until accept()
     bool in_accept_queue = false;
     bool user_closed = false;      // close() called: the slot frees itself when done

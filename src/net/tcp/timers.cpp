@@ -1,5 +1,6 @@
-// Per-connection timers: an indexed min-heap over each tcb's earliest deadline
-// (so next_deadline() is O(1) and poll() touches only due connections), RTT
+// Per-connection timers: one hierarchical timer wheel entry per connection,
+// armed for its earliest deadline (so next_deadline() is a bitmap scan and
+// poll() touches only due connections), RTT
 // estimation (RFC 6298), retransmission with exponential backoff, zero-window
 // persist, keep-alive (RFC 1122 4.2.3.6), idle timeout, TIME-WAIT expiry.
 #include <algorithm>
@@ -9,76 +10,34 @@
 
 namespace mvnf::tcp {
 
-// ---------------------------------------------------------------- heap
+// ---------------------------------------------------------------- scheduling
 
-void layer::heap_swap(size_t a, size_t b) {
-    std::swap(_heap[a], _heap[b]);
-    _pool[_heap[a]].heap_pos = uint32_t(a);
-    _pool[_heap[b]].heap_pos = uint32_t(b);
-}
-
-void layer::heap_up(size_t i) {
-    while (i > 0) {
-        const size_t p = (i - 1) / 2;
-        if (_pool[_heap[p]].deadline <= _pool[_heap[i]].deadline) break;
-        heap_swap(i, p);
-        i = p;
-    }
-}
-
-void layer::heap_down(size_t i) {
-    for (;;) {
-        size_t m = i;
-        const size_t l = 2 * i + 1, r = l + 1;
-        if (l < _heap.size() && _pool[_heap[l]].deadline < _pool[_heap[m]].deadline) m = l;
-        if (r < _heap.size() && _pool[_heap[r]].deadline < _pool[_heap[m]].deadline) m = r;
-        if (m == i) return;
-        heap_swap(i, m);
-        i = m;
-    }
-}
-
-void layer::heap_remove(uint32_t idx) {
-    tcb& c = _pool[idx];
-    if (c.heap_pos == npos) return;
-    const size_t i = c.heap_pos;
-    heap_swap(i, _heap.size() - 1);
-    _heap.pop_back();
-    c.heap_pos = npos;
-    if (i < _heap.size()) {
-        heap_up(i);
-        heap_down(i);
-    }
-}
-
+// Each slot has one wheel timer, armed at or before the earliest of the
+// tcb's deadlines (tcb.deadline). A deadline moving earlier re-arms it; one
+// moving later leaves it armed: on_timers() then finds nothing due and
+// re-arms for the real deadline. The retransmission timer restarts on
+// almost every ACK (RFC 6298 5.3), so this turns most updates into a
+// compare, and the rest are O(1) wheel operations; nothing is walked.
 void layer::reschedule(uint32_t idx) {
     tcb& c = _pool[idx];
     const nanos d = std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait});
-    if (d == no_deadline || !c.in_use) {
-        heap_remove(idx);
-        c.deadline = no_deadline;
+    c.deadline = c.in_use ? d : no_deadline;
+    net::timer& t = _timers[idx];
+    if (c.deadline == no_deadline) {
+        _wheel.cancel(t);
         return;
     }
-    c.deadline = d;
-    if (c.heap_pos == npos) {
-        c.heap_pos = uint32_t(_heap.size());
-        _heap.push_back(idx);  // capacity reserved at construction
-    }
-    heap_up(c.heap_pos);
-    heap_down(c.heap_pos);
+    if (!t.armed() || d < t.deadline() - (timer_tick - 1)) _wheel.arm(t, d);
+}
+
+void layer::unschedule(uint32_t idx) {
+    _wheel.cancel(_timers[idx]);
+    _pool[idx].deadline = no_deadline;
 }
 
 void layer::poll(nanos now) {
     tx_retry(now);
-    while (!_heap.empty() && _pool[_heap[0]].deadline <= now) {
-        const uint32_t idx = _heap[0];
-        on_timers(idx, now);
-        if (_pool[idx].in_use && _pool[idx].heap_pos == 0 && _pool[idx].deadline <= now) {
-            // Defensive: a handler that left a due deadline would spin.
-            _pool[idx].deadline = now + 1;
-            heap_down(0);
-        }
-    }
+    _wheel.advance(now);  // fires on_timers() for each due slot
 }
 
 void layer::on_timers(uint32_t idx, nanos now) {
