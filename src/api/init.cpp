@@ -151,9 +151,12 @@ static void drain_fins(mtcp_context* ctx) {
     for (size_t i = 0; i < ctx->closed_gen.size(); ++i) {
         const int sid = ctx->handle_to_sock[i];
         tcp::handle h;
-        if (sid == closed_mark) h = {uint32_t(i), ctx->closed_gen[i]};
-        else if (const socket_entry* s = ctx->sock(sid); s && s->h.index == i) h = s->h;
-        else continue;
+        if (sid == closed_mark)
+            h = {uint32_t(i), ctx->closed_gen[i]};
+        else if (const socket_entry* s = ctx->sock(sid); s && s->h.index == i)
+            h = s->h;
+        else
+            continue;
         if (ctx->fin_unacked(h)) draining.push_back(h);
     }
     if (draining.empty()) return;

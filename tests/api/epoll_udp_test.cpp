@@ -372,10 +372,10 @@ TEST(ApiEpoll, WaitCostFollowsEventsNotReadyListLength) {
                 mtcp_epoll_event got[1];
                 EXPECT_EQ(mtcp_epoll_wait(c, ep, got, 1, 0), 1);
             }
-            const double ns = std::chrono::duration<double, std::nano>(
-                                  std::chrono::steady_clock::now() - t0)
-                                  .count() /
-                              200;
+            const double ns =
+                std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0)
+                    .count() /
+                200;
             best = std::min(best, ns);
         }
         for (int s : socks) EXPECT_EQ(mtcp_close(c, s), 0);
