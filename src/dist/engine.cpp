@@ -14,7 +14,7 @@
 #include "common/bytes.hpp"
 #include "dist/sleeper.hpp"
 #include "dist/spsc_pipe.hpp"
-#include "dist/steer.hpp"
+#include "netio/rss/steer.hpp"
 #include "netio/pcap/pcap_port.hpp"
 #include "netio/rss/rss.hpp"
 #include "wire/ethernet.hpp"
@@ -59,7 +59,7 @@ struct engine::shared {
     stat tx_core_rounds;  // written by whoever holds tx_owner
     std::vector<packet> rx_buf, drop_buf, ret_buf, tx_buf, port_buf;
     std::vector<uint32_t> tx_src;  // per port buffer: index of its frame in tx_buf
-    frame_steer steer;             // frame -> core as rss_queue(rss_hash(...)), fewer instructions
+    netio::frame_steer steer;             // frame -> core as rss_queue(rss_hash(...)), fewer instructions
     uint32_t port_buf_size = 0;
     uint32_t ov_total = 0;  // frames in all overflow queues (RX thread): skips step 2 when 0
 

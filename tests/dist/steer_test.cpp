@@ -1,4 +1,4 @@
-// The dispatcher's steering (dist/steer.hpp) against the netio reference:
+// The dispatcher's steering (netio/rss/steer.hpp) against the netio reference:
 // the folded symmetric hash equals netio::rss_hash for every flow kind, and
 // frame_steer picks rss_queue(rss_hash(parse_flow_key(frame))) (or the
 // unhashed core) for valid, tagged, truncated and malformed frames.
@@ -8,13 +8,13 @@
 #include <random>
 #include <vector>
 
-#include "dist/steer.hpp"
+#include "netio/rss/steer.hpp"
 
 using namespace mvnf;
 using namespace mvnf::netio;
 
 TEST(Steer, FoldedHashEqualsReferenceRssHash) {
-    dist::symmetric_hasher h;
+    netio::symmetric_hasher h;
     std::mt19937_64 rng(42);
     const flow_kind kinds[] = {flow_kind::none, flow_kind::ipv4, flow_kind::ipv4_ports};
     for (int i = 0; i < 200000; ++i) {
@@ -83,7 +83,7 @@ TEST(Steer, FrameSteerEqualsParseHashAndQueue) {
     unsigned kinds[3] = {0, 0, 0};
     for (unsigned n = 1; n <= 8; ++n) {
         for (unsigned unhashed = 0; unhashed<n; unhashed += n> 4 ? 3 : 1) {
-            dist::frame_steer st(n, unhashed);
+            netio::frame_steer st(n, unhashed);
             for (int i = 0; i < 20000; ++i) {
                 std::vector<std::byte> f = random_frame(rng);
                 flow_key k = parse_flow_key(mvnf::bytes(f.data(), f.size()));
@@ -101,7 +101,7 @@ TEST(Steer, FrameSteerEqualsParseHashAndQueue) {
 
 TEST(Steer, FrameSteerKeepsBothDirectionsOfAFlowTogether) {
     std::mt19937_64 rng(11);
-    dist::frame_steer st(5, 0);
+    netio::frame_steer st(5, 0);
     for (int i = 0; i < 20000; ++i) {
         std::vector<std::byte> f(64);
         store_be16(f.data() + 12, 0x0800);

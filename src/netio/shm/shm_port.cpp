@@ -37,7 +37,7 @@ constexpr int64_t max_sleep_slice_ns = 50'000'000;
 
 shm_queue::shm_queue(shm_port& port, unsigned q)
     : _port(port), _r(port.reg()), _lay(_r.lay()), _q(q), _end(port.end()), _peer(1 - _end),
-      _first_buf(_lay.first_buf(_end, q)) {
+      _first_buf(_lay.first_buf(_end, q)), _steer(_lay.nq, 0) {
     // Everything the data path touches is sized here, once.
     std::byte* b = _r.base();
     const unsigned nq = _lay.nq;
@@ -155,7 +155,8 @@ unsigned shm_queue::tx_burst(std::span<packet> pkts) {
             ++_stats.tx_dropped;
             break;
         }
-        unsigned j = nq == 1 ? 0 : rss_pick_queue(parse_flow_key(mvnf::bytes(p.data, p.len)), nq);
+        // == rss_pick_queue(parse_flow_key(frame), nq), a few dozen instructions.
+        const unsigned j = nq == 1 ? 0 : _steer.core(p.data, p.len);
         if (_tx[j].space(1) == 0) break;  // unreachable: ring j holds all our buffers
         _tx[j].push(data_slot{p.handle, p.len});
         dirty |= uint64_t(1) << j;

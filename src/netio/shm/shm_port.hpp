@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "netio/port.hpp"
+#include "netio/rss/steer.hpp"
 #include "netio/shm/shm_layout.hpp"
 
 namespace mvnf::netio::shm {
@@ -84,6 +85,7 @@ private:
     unsigned _q, _end, _peer;
     uint32_t _first_buf;  // this queue's own tx buffers: [_first_buf, _first_buf + ring)
     unsigned _rr = 0;     // round-robin start among the rx rings
+    frame_steer _steer;   // the "NIC's" RSS: frame -> peer rx queue (symmetric key)
     std::vector<uint32_t> _free;  // free tx buffers (a stack), sized once at open
     std::vector<ring_producer<data_slot>> _tx;   // [j]: to peer rx queue j
     std::vector<ring_consumer<uint32_t>> _txret; // [j]: buffers back from peer rx queue j

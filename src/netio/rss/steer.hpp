@@ -1,8 +1,9 @@
-// The dispatcher's per-frame steering: which core a frame goes to, equal to
-// rss_queue(netio::rss_hash(netio::parse_flow_key(frame)), ncores) (or the
-// unhashed core when the frame has no IPv4 key), in a few dozen instructions.
-// Used by engine.cpp's RX step; tests/dist/steer_test.cpp checks both classes
-// against the netio reference functions.
+// Per-frame RSS steering: which queue (or core) a frame goes to, equal to
+// rss_queue(rss_hash(parse_flow_key(frame)), n) (or the unhashed queue when
+// the frame has no IPv4 key), in a few dozen instructions. Used where the
+// software plays the NIC: the sw dispatcher's RX step (dist/engine.cpp) and
+// the shm sender of a multi-queue port (shm_port.cpp). tests/dist/
+// steer_test.cpp checks both classes against the reference functions.
 //
 // Why the folded hash is exact: the symmetric key repeats 0x6d5a, so the
 // Toeplitz window for input bit b depends only on b mod 16. The hash is
@@ -22,24 +23,24 @@
 #include "netio/rss/rss.hpp"
 #include "wire/ethernet.hpp"
 
-namespace mvnf::dist {
+namespace mvnf::netio {
 
-// The folded hash of a parsed key; == netio::rss_hash(k).
+// The folded hash of a parsed key; == rss_hash(k).
 class symmetric_hasher {
   public:
     symmetric_hasher() {
         for (unsigned v = 0; v < 256; ++v) {
             const uint8_t hi[2] = {uint8_t(v), 0}, lo[2] = {0, uint8_t(v)};
-            _t[0][v] = netio::toeplitz_hash(netio::symmetric_rss_key, hi);
-            _t[1][v] = netio::toeplitz_hash(netio::symmetric_rss_key, lo);
+            _t[0][v] = toeplitz_hash(symmetric_rss_key, hi);
+            _t[1][v] = toeplitz_hash(symmetric_rss_key, lo);
         }
     }
-    // == netio::rss_hash(k) (0 for flow_kind::none).
-    uint32_t operator()(const netio::flow_key& k) const {
-        if (k.kind == netio::flow_kind::none) return 0;
+    // == rss_hash(k) (0 for flow_kind::none).
+    uint32_t operator()(const flow_key& k) const {
+        if (k.kind == flow_kind::none) return 0;
         uint32_t x = k.src.v ^ k.dst.v;
         x ^= x >> 16;
-        if (k.kind == netio::flow_kind::ipv4_ports) x ^= uint32_t(k.sport ^ k.dport);
+        if (k.kind == flow_kind::ipv4_ports) x ^= uint32_t(k.sport ^ k.dport);
         return _t[0][(x >> 8) & 0xff] ^ _t[1][x & 0xff];
     }
     // Hash of the 16-bit word whose first octet (network order) is `first`
@@ -50,7 +51,7 @@ class symmetric_hasher {
     std::array<std::array<uint32_t, 256>, 2> _t;
 };
 
-// Frame -> core, straight from the bytes: the checks of netio::parse_flow_key
+// Frame -> core, straight from the bytes: the checks of parse_flow_key
 // (802.1Q tag skipped; IPv4 version, IHL, total length within the frame;
 // any fragment, ICMP and other protocols on the 2-tuple; TCP/UDP ports only
 // when inside the datagram), the folded hash, and rss_queue's bucket
@@ -64,10 +65,10 @@ class frame_steer {
             _first[v] = uint8_t(h.word(uint8_t(v), 0) & 127u);
             _second[v] = uint8_t(h.word(0, uint8_t(v)) & 127u);
         }
-        for (unsigned b = 0; b < 128; ++b) _core[b] = uint8_t(netio::rss_queue(b, ncores));
+        for (unsigned b = 0; b < 128; ++b) _core[b] = uint8_t(rss_queue(b, ncores));
     }
 
-    // The core for a frame of len >= 14 octets (the caller checked).
+    // The core (queue) for a frame of any length (short frames: unhashed).
     unsigned core(const std::byte* f, uint32_t len) const {
         uint32_t x;
         if (!fold(f, len, x)) return _unhashed;
@@ -142,4 +143,4 @@ class frame_steer {
     uint8_t _unhashed;
 };
 
-}  // namespace mvnf::dist
+}  // namespace mvnf::netio
