@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "app_util.hpp"
+#include "cli.hpp"
 #include "http.hpp"
 #include "net_io.hpp"
 
@@ -276,7 +277,7 @@ private:
 };
 
 bool parse_args(int argc, char** argv, std::string& err) {
-    enum { o_port = 1000, o_bind, o_json, o_help, o_preload };
+    enum { o_port = 1000, o_bind, o_json, o_preload };
     static option longs[] = {{"port", required_argument, nullptr, o_port},
                              {"bind", required_argument, nullptr, o_bind},
                              {"json", no_argument, nullptr, o_json},
@@ -291,8 +292,7 @@ bool parse_args(int argc, char** argv, std::string& err) {
             case 'p': g_opt.www = optarg; break;
             case 'f': g_opt.conf = optarg; break;
             case 'N':
-                if (!parse_u64(optarg, 1, 64, "-N cores", v, err)) return false;
-                g_opt.cores = int(v);
+                if (!parse_cores(optarg, g_opt.cores, err)) return false;
                 break;
             case 'b':
                 if (!parse_u64(optarg, 1, 1 << 20, "-b backlog", v, err)) return false;
@@ -303,29 +303,20 @@ bool parse_args(int argc, char** argv, std::string& err) {
                 break;
             case 'q': g_opt.quiet = true; break;
             case o_port:
-                if (!parse_u64(optarg, 1, 65535, "--port", v, err)) return false;
-                g_opt.port = uint16_t(v);
+                if (!parse_port(optarg, "--port", g_opt.port, err)) return false;
                 break;
             case o_bind:
-                if (!parse_ipv4(optarg, g_opt.bind_addr)) {
-                    err = std::string("--bind: '") + optarg + "' is not an IPv4 address";
-                    return false;
-                }
+                if (!parse_ipv4_option("--bind", optarg, g_opt.bind_addr, err)) return false;
                 break;
             case o_preload:
                 if (!parse_u64(optarg, 1, 1ull << 40, "--max-preload", g_opt.max_preload, err))
                     return false;
                 break;
             case o_json: g_opt.json = true; break;
-            case 'h': fputs(usage, stdout); exit(0);
-            case ':': err = fmt("option %s needs a value", argv[optind - 1]); return false;
-            default: err = fmt("unknown option '%s'", argv[optind - 1]); return false;
+            default: return getopt_default(ch, argv, usage, err);
         }
     }
-    if (optind < argc) {
-        err = fmt("unexpected argument '%s'", argv[optind]);
-        return false;
-    }
+    if (!no_operands(argc, argv, err)) return false;
     if (g_opt.www.empty()) {
         err = "missing -p WWW_DIR (the directory to serve)";
         return false;
@@ -337,10 +328,7 @@ bool parse_args(int argc, char** argv, std::string& err) {
 
 int main(int argc, char** argv) {
     std::string err;
-    if (!parse_args(argc, argv, err)) {
-        fprintf(stderr, "mvnf-httpd: %s\n%s", err.c_str(), usage);
-        return 2;
-    }
+    if (!parse_args(argc, argv, err)) return usage_error("mvnf-httpd", err, usage);
     if (!g_files.load(g_opt.www, g_opt.max_preload, err)) {
         fprintf(stderr, "mvnf-httpd: %s\n", err.c_str());
         return 1;

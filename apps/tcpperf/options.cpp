@@ -1,3 +1,5 @@
+// mvnf-tcpperf's usage text and argument parsing (options.hpp); the options
+// it shares with mvnf-udpperf are parsed by apps/common/cli.cpp.
 #include "options.hpp"
 
 #include <getopt.h>
@@ -7,6 +9,7 @@
 #include <cstring>
 
 #include "app_util.hpp"
+#include "cli.hpp"
 #include "net_io.hpp"
 
 using namespace mvnf::app;
@@ -47,73 +50,39 @@ const char* const usage =
     "  -h, --help      this text\n";
 
 bool parse_args(int argc, char** argv, options& o, std::string& err) {
-    enum {
-        o_mode = 1000,
-        o_port,
-        o_bind,
-        o_json,
-        o_exit,
-        o_port_count,
-        o_src,
-        o_max_conn,
-        o_rate,
-        o_stack_stats
-    };
+    enum { o_mode = 1000, o_exit, o_port_count, o_src, o_max_conn, o_rate, o_stack_stats };
     static option longs[] = {{"mode", required_argument, nullptr, o_mode},
-                             {"port", required_argument, nullptr, o_port},
+                             {"port", required_argument, nullptr, opt_port},
                              {"port-count", required_argument, nullptr, o_port_count},
                              {"src-addrs", required_argument, nullptr, o_src},
                              {"max-connecting", required_argument, nullptr, o_max_conn},
                              {"rate", required_argument, nullptr, o_rate},
                              {"stack-stats", no_argument, nullptr, o_stack_stats},
-                             {"bind", required_argument, nullptr, o_bind},
+                             {"bind", required_argument, nullptr, opt_bind},
                              {"exit-after", required_argument, nullptr, o_exit},
-                             {"json", no_argument, nullptr, o_json},
+                             {"json", no_argument, nullptr, opt_json},
                              {"help", no_argument, nullptr, 'h'},
                              {nullptr, 0, nullptr, 0}};
     opterr = 0;
     int ch;
     uint64_t v;
-    bool client = false, dur_set = false;
+    perf_seen seen;
     while ((ch = getopt_long(argc, argv, ":sc:N:m:l:t:n:d:f:qh", longs, nullptr)) != -1) {
+        switch (perf_option(ch, optarg, o, seen, err)) {
+            case taken::yes:
+                continue;
+            case taken::error:
+                return false;
+            case taken::no:
+                break;
+        }
         switch (ch) {
-            case 's':
-                o.server = true;
-                break;
-            case 'c':
-                client = true;
-                o.host = optarg;
-                if (!parse_ipv4(optarg, o.addr)) {
-                    err = fmt("-c: '%s' is not an IPv4 address", optarg);
-                    return false;
-                }
-                break;
-            case 'N':
-                if (!parse_u64(optarg, 1, 64, "-N cores", v, err)) return false;
-                o.cores = int(v);
-                break;
             case 'm':
                 if (!parse_u64(optarg, 1, 4 << 20, "-m connections per core", o.conns, err))
                     return false;
                 break;
             case 'l':
                 if (!parse_u64(optarg, 1, 16 << 20, "-l message size", o.msg, err)) return false;
-                break;
-            case 't':
-            case 'd':
-                if (!parse_double(optarg, 0, 1e6, ch == 't' ? "-t seconds" : "-d seconds",
-                                  o.duration, err))
-                    return false;
-                dur_set = true;
-                break;
-            case 'n':
-                if (!parse_u64(optarg, 1, 1ull << 40, "-n count", o.count, err)) return false;
-                break;
-            case 'f':
-                o.conf = optarg;
-                break;
-            case 'q':
-                o.quiet = true;
                 break;
             case o_mode:
                 if (!strcmp(optarg, "stream"))
@@ -124,10 +93,6 @@ bool parse_args(int argc, char** argv, options& o, std::string& err) {
                     o.m = mode::crr;
                 else
                     return err = fmt("--mode: '%s' is not stream, rr or crr", optarg), false;
-                break;
-            case o_port:
-                if (!parse_u64(optarg, 1, 65535, "--port", v, err)) return false;
-                o.port = uint16_t(v);
                 break;
             case o_port_count:
                 if (!parse_u64(optarg, 1, 1024, "--port-count", v, err)) return false;
@@ -148,9 +113,7 @@ bool parse_args(int argc, char** argv, options& o, std::string& err) {
                     if (e == std::string::npos) e = list.size();
                     uint32_t a;
                     const std::string one = list.substr(b, e - b);
-                    if (!parse_ipv4(one, a))
-                        return err = fmt("--src-addrs: '%s' is not an IPv4 address", one.c_str()),
-                               false;
+                    if (!parse_ipv4_option("--src-addrs", one.c_str(), a, err)) return false;
                     o.src_addrs.push_back(a);
                     b = e + 1;
                 }
@@ -158,34 +121,18 @@ bool parse_args(int argc, char** argv, options& o, std::string& err) {
                     return err = "--src-addrs: at most 256 addresses", false;
                 break;
             }
-            case o_bind:
-                if (!parse_ipv4(optarg, o.bind_addr))
-                    return err = fmt("--bind: '%s' is not an IPv4 address", optarg), false;
-                break;
             case o_exit:
                 if (!parse_u64(optarg, 1, 1ull << 40, "--exit-after", o.exit_after, err))
                     return false;
                 break;
-            case o_json:
-                o.json = true;
-                break;
             case o_stack_stats:
                 o.stack_stats = true;
                 break;
-            case 'h':
-                fputs(usage, stdout);
-                exit(0);
-            case ':':
-                err = fmt("option %s needs a value", argv[optind - 1]);
-                return false;
             default:
-                err = fmt("unknown option '%s'", argv[optind - 1]);
-                return false;
+                return getopt_default(ch, argv, usage, err);
         }
     }
-    if (optind < argc) return err = fmt("unexpected argument '%s'", argv[optind]), false;
-    if (o.server == client)
-        return err = "give exactly one of -s (server) or -c ADDR (client)", false;
+    if (!perf_check_role(argc, argv, o, seen, err)) return false;
     if (unsigned(o.port) + o.port_count - 1 > 65535)
         return err =
                    fmt("--port %u with --port-count %u goes past port 65535", o.port, o.port_count),
@@ -197,14 +144,11 @@ bool parse_args(int argc, char** argv, options& o, std::string& err) {
                    "--src-addrs: this build's stack has one address (ip_addr in mtcp.conf); "
                    "spread connections over server ports with --port-count",
                false;
-    if (o.server && !dur_set) o.duration = 0;
-    if (client && o.count && !dur_set) o.duration = 0;
     if (o.rate && o.m != mode::rr)
         return err = "--rate paces rr transactions: use --mode rr", false;
     if (o.count && o.m == mode::stream)
         return err = "-n counts transactions: use it with --mode rr or crr", false;
-    if (client && o.duration == 0 && !o.count)
-        return err = "the client needs -t SECONDS > 0 or -n COUNT", false;
+    if (!perf_check_duration(o, seen, err)) return false;
     if (o.msg == 0) o.msg = o.m == mode::stream ? 131072 : 64;
     return true;
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
+
 namespace mvnf::tcpperf {
 
 enum class mode : uint8_t { stream = 1, rr = 2, crr = 3 };
@@ -16,23 +18,19 @@ inline const char* mode_name(mode m) {
 }
 constexpr size_t hello_len = 16;
 
-struct options {
-    bool server = false;
-    std::string host, conf;
-    uint32_t addr = 0, bind_addr = 0;
-    uint16_t port = 5201;
+// The shared perf options (app::perf_options: -s/-c, -N, -t/-d, -n counting
+// rr/crr transactions, -f, -q, --port, --bind, --json) and tcpperf's own.
+struct options : app::perf_options {
+    options() : perf_options(5201) {}
     uint16_t port_count = 1;           // ports port .. port+port_count-1
     std::vector<in_addr_t> src_addrs;  // client source addresses (kernel build)
     uint64_t max_connecting = 256;     // client: handshakes in flight per core
     uint64_t rate = 0;                 // client rr: transactions/s in total, 0 = unpaced
-    int cores = 1;
-    uint64_t conns = 1;       // per core
-    uint64_t msg = 0;         // 0: mode default
-    double duration = 5;      // client: -t; server: -d (0 = forever)
-    uint64_t count = 0;       // client: transactions (rr/crr); 0: use -t
-    uint64_t exit_after = 0;  // server: exit after this many connections closed
+    uint64_t conns = 1;                // per core
+    uint64_t msg = 0;                  // 0: mode default
+    uint64_t exit_after = 0;           // server: exit after this many connections closed
     mode m = mode::stream;
-    bool json = false, quiet = false, stack_stats = false;
+    bool stack_stats = false;
 };
 
 extern const char* const usage;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "app_util.hpp"
+#include "cli.hpp"
 #include "net_io.hpp"
 
 using namespace mvnf::app;
@@ -29,18 +30,13 @@ namespace {
 
 constexpr size_t hdr_len = 32;
 
-struct options {
-    bool server = false;
-    std::string host, conf;
-    uint32_t addr = 0, bind_addr = 0;
-    uint16_t port = 5301;
-    int cores = 1;
+// The shared perf options (app::perf_options: -s/-c, -N, -t/-d, -n counting
+// datagrams, -f, -q, --port, --bind, --json) and udpperf's own.
+struct options : perf_options {
+    options() : perf_options(5301) {}
     uint64_t size = 64;
-    uint64_t rate = 0;      // datagrams/s in total; 0: flood
-    double duration = 5;    // client: -t; server: -d (0 = forever)
-    uint64_t count = 0;     // client: datagrams in total
+    uint64_t rate = 0;  // datagrams/s in total; 0: flood
     uint64_t exit_flows = 0;
-    bool json = false, quiet = false;
 };
 
 const char* usage =
@@ -255,71 +251,37 @@ void run_client(io& n, core_stats& st, uint64_t deadline, uint64_t quota, uint64
 }
 
 bool parse_args(int argc, char** argv, std::string& err) {
-    enum { o_port = 1000, o_bind, o_json, o_exit };
-    static option longs[] = {{"port", required_argument, nullptr, o_port},
-                             {"bind", required_argument, nullptr, o_bind},
+    enum { o_exit = 1000 };
+    static option longs[] = {{"port", required_argument, nullptr, opt_port},
+                             {"bind", required_argument, nullptr, opt_bind},
                              {"exit-flows", required_argument, nullptr, o_exit},
-                             {"json", no_argument, nullptr, o_json},
+                             {"json", no_argument, nullptr, opt_json},
                              {"help", no_argument, nullptr, 'h'},
                              {nullptr, 0, nullptr, 0}};
     opterr = 0;
     int ch;
-    uint64_t v;
-    bool client = false, dur_set = false;
+    perf_seen seen;
     while ((ch = getopt_long(argc, argv, ":sc:N:l:r:t:n:d:f:qh", longs, nullptr)) != -1) {
+        switch (perf_option(ch, optarg, g_opt, seen, err)) {
+            case taken::yes: continue;
+            case taken::error: return false;
+            case taken::no: break;
+        }
         switch (ch) {
-            case 's': g_opt.server = true; break;
-            case 'c':
-                client = true;
-                g_opt.host = optarg;
-                if (!parse_ipv4(optarg, g_opt.addr))
-                    return err = fmt("-c: '%s' is not an IPv4 address", optarg), false;
-                break;
-            case 'N':
-                if (!parse_u64(optarg, 1, 64, "-N cores", v, err)) return false;
-                g_opt.cores = int(v);
-                break;
             case 'l':
                 if (!parse_u64(optarg, hdr_len, 65507, "-l datagram size", g_opt.size, err)) return false;
                 break;
             case 'r':
                 if (!parse_u64(optarg, 0, 1ull << 34, "-r rate", g_opt.rate, err)) return false;
                 break;
-            case 't':
-            case 'd':
-                if (!parse_double(optarg, 0, 1e6, ch == 't' ? "-t seconds" : "-d seconds",
-                                  g_opt.duration, err))
-                    return false;
-                dur_set = true;
-                break;
-            case 'n':
-                if (!parse_u64(optarg, 1, 1ull << 40, "-n count", g_opt.count, err)) return false;
-                break;
-            case 'f': g_opt.conf = optarg; break;
-            case 'q': g_opt.quiet = true; break;
-            case o_port:
-                if (!parse_u64(optarg, 1, 65535, "--port", v, err)) return false;
-                g_opt.port = uint16_t(v);
-                break;
-            case o_bind:
-                if (!parse_ipv4(optarg, g_opt.bind_addr))
-                    return err = fmt("--bind: '%s' is not an IPv4 address", optarg), false;
-                break;
             case o_exit:
                 if (!parse_u64(optarg, 1, 1 << 20, "--exit-flows", g_opt.exit_flows, err)) return false;
                 break;
-            case o_json: g_opt.json = true; break;
-            case 'h': fputs(usage, stdout); exit(0);
-            case ':': err = fmt("option %s needs a value", argv[optind - 1]); return false;
-            default: err = fmt("unknown option '%s'", argv[optind - 1]); return false;
+            default: return getopt_default(ch, argv, usage, err);
         }
     }
-    if (optind < argc) return err = fmt("unexpected argument '%s'", argv[optind]), false;
-    if (g_opt.server == client) return err = "give exactly one of -s (server) or -c ADDR (client)", false;
-    if (g_opt.server && !dur_set) g_opt.duration = 0;
-    if (client && g_opt.count && !dur_set) g_opt.duration = 0;
-    if (client && g_opt.duration == 0 && !g_opt.count)
-        return err = "the client needs -t SECONDS > 0 or -n COUNT", false;
+    if (!perf_check_role(argc, argv, g_opt, seen, err)) return false;
+    if (!perf_check_duration(g_opt, seen, err)) return false;
     if (g_opt.rate && g_opt.rate < uint64_t(g_opt.cores))
         return err = "-r must give every core at least 1 datagram/s", false;
     return true;
@@ -329,10 +291,7 @@ bool parse_args(int argc, char** argv, std::string& err) {
 
 int main(int argc, char** argv) {
     std::string err;
-    if (!parse_args(argc, argv, err)) {
-        fprintf(stderr, "mvnf-udpperf: %s\n%s", err.c_str(), usage);
-        return 2;
-    }
+    if (!parse_args(argc, argv, err)) return usage_error("mvnf-udpperf", err, usage);
     install_stop_signals();
     if (!stack_init(g_opt.conf, g_opt.cores, err)) {
         fprintf(stderr, "mvnf-udpperf: %s\n", err.c_str());

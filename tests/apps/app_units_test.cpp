@@ -1,9 +1,12 @@
 // Unit tests of the apps' socket-free pieces: the HTTP request parser and
 // response head (apps/httpd/http.*) and the latency histogram / number
-// parsing (apps/common/app_util.*).
+// parsing (apps/common/app_util.*), and the shared command-line pieces
+// (apps/common/cli.*).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include "app_util.hpp"
+#include "cli.hpp"
 #include "http.hpp"
 
 using namespace mvnf::httpd;
@@ -84,4 +87,57 @@ TEST(ParseU64, SuffixesAndErrors) {
     EXPECT_FALSE(mvnf::app::parse_u64("-1", 0, 100, "-n", v, err));
     EXPECT_FALSE(mvnf::app::parse_u64("101", 0, 100, "-n", v, err));
     EXPECT_NE(err.find("out of range"), std::string::npos);
+}
+
+TEST(Cli, AddressPortAndCoreOptionsNameThemselves) {
+    using namespace mvnf::app;
+    std::string err;
+    uint32_t a = 0;
+    EXPECT_TRUE(parse_ipv4_option("--bind", "127.0.0.1", a, err));
+    EXPECT_EQ(a, htonl(INADDR_LOOPBACK));
+    EXPECT_FALSE(parse_ipv4_option("--bind", "1.2.3", a, err));
+    EXPECT_EQ(err, "--bind: '1.2.3' is not an IPv4 address");
+    uint16_t p = 0;
+    EXPECT_TRUE(parse_port("65535", "--port", p, err));
+    EXPECT_EQ(p, 65535);
+    EXPECT_FALSE(parse_port("0", "--port", p, err));
+    EXPECT_EQ(err, "--port: 0 out of range 1..65535");
+    int cores = 0;
+    EXPECT_TRUE(parse_cores("64", cores, err));
+    EXPECT_EQ(cores, 64);
+    EXPECT_FALSE(parse_cores("65", cores, err));
+    EXPECT_EQ(err, "-N cores: 65 out of range 1..64");
+}
+
+TEST(Cli, PerfOptionsAndTheirRules) {
+    using namespace mvnf::app;
+    std::string err;
+    perf_options o(5301);
+    perf_seen seen;
+    EXPECT_EQ(o.port, 5301);
+    EXPECT_EQ(perf_option('c', "127.0.0.1", o, seen, err), taken::yes);
+    EXPECT_TRUE(seen.client);
+    EXPECT_EQ(o.host, "127.0.0.1");
+    EXPECT_EQ(perf_option(opt_port, "7000", o, seen, err), taken::yes);
+    EXPECT_EQ(o.port, 7000);
+    EXPECT_EQ(perf_option('n', "5k", o, seen, err), taken::yes);
+    EXPECT_EQ(o.count, 5000u);
+    EXPECT_EQ(perf_option('l', "64", o, seen, err), taken::no) << "not a shared option";
+    EXPECT_EQ(perf_option('N', "0", o, seen, err), taken::error);
+    EXPECT_EQ(err, "-N cores: 0 out of range 1..64");
+    // A client with -n and no -t runs until the count.
+    EXPECT_TRUE(perf_check_duration(o, seen, err));
+    EXPECT_EQ(o.duration, 0);
+    // A client with neither is refused; a server runs until stopped.
+    perf_options c(1);
+    perf_seen cs;
+    ASSERT_EQ(perf_option('c', "localhost", c, cs, err), taken::yes);
+    ASSERT_EQ(perf_option('t', "0", c, cs, err), taken::yes);
+    EXPECT_FALSE(perf_check_duration(c, cs, err));
+    EXPECT_EQ(err, "the client needs -t SECONDS > 0 or -n COUNT");
+    perf_options s(1);
+    perf_seen ss;
+    ASSERT_EQ(perf_option('s', nullptr, s, ss, err), taken::yes);
+    EXPECT_TRUE(perf_check_duration(s, ss, err));
+    EXPECT_EQ(s.duration, 0);
 }

@@ -36,6 +36,7 @@
 
 #include "common/bytes.hpp"
 #include "netio/port.hpp"
+#include "proc_args.hpp"
 #include "wire/addr.hpp"
 #include "wire/checksum.hpp"
 
@@ -77,17 +78,11 @@ struct options {
     int stats_ms = 1000;
 };
 
-[[noreturn]] void usage(const char* why) {
-    std::fprintf(
-        stderr,
-        "mvnf-rob-bridge: %s\n"
-        "usage: mvnf-rob-bridge --a shm:SERVER_SIDE --b shm:CLIENT_SIDE [--loss P]\n"
-        "         [--seed N] [--gateway IP] [--flood IP:PORT [--flood-pps N] [--flood-now]]\n"
-        "         [-d SECS] [--burst N] [--ring N] [--buf N] [--stats-ms N]\n"
-        "SIGUSR1 starts the SYN flood, SIGUSR2 stops it; SIGTERM ends.\n",
-        why);
-    std::exit(2);
-}
+const char* const usage_text =
+    "usage: mvnf-rob-bridge --a shm:SERVER_SIDE --b shm:CLIENT_SIDE [--loss P]\n"
+    "         [--seed N] [--gateway IP] [--flood IP:PORT [--flood-pps N] [--flood-now]]\n"
+    "         [-d SECS] [--burst N] [--ring N] [--buf N] [--stats-ms N]\n"
+    "SIGUSR1 starts the SYN flood, SIGUSR2 stops it; SIGTERM ends.\n";
 
 bool parse_ip(const char* s, ipv4_addr& out) {
     unsigned a, b, c, d;
@@ -101,58 +96,41 @@ bool parse_ip(const char* s, ipv4_addr& out) {
 
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string k = argv[i];
-        auto val = [&]() -> const char* {
-            if (i + 1 >= argc) usage(("missing value for " + k).c_str());
-            return argv[++i];
-        };
-        auto num = [&](double lo, double hi) {
-            const char* v = val();
-            char* end = nullptr;
-            double x = std::strtod(v, &end);
-            if (!end || *end || x < lo || x > hi) usage((k + ": bad value '" + v + "'").c_str());
-            return x;
-        };
-        if (k == "--a")
-            o.a = val();
-        else if (k == "--b")
-            o.b = val();
-        else if (k == "--loss")
-            o.loss = num(0, 1);
-        else if (k == "--seed")
-            o.seed = uint64_t(num(0, 1e18));
-        else if (k == "--gateway") {
-            if (!parse_ip(val(), o.gateway)) usage("--gateway: expected a.b.c.d");
-        } else if (k == "--flood") {
-            std::string v = val();
-            auto colon = v.find(':');
-            if (colon == std::string::npos || !parse_ip(v.substr(0, colon).c_str(), o.flood_dst))
-                usage("--flood: expected IP:PORT");
-            int p = std::atoi(v.c_str() + colon + 1);
-            if (p <= 0 || p > 65535) usage("--flood: bad port");
-            o.flood_port = uint16_t(p);
-        } else if (k == "--flood-pps")
-            o.flood_pps = uint64_t(num(0, 1e9));
-        else if (k == "--flood-now")
+    mvnf::rob::arg_reader r(argc, argv, "mvnf-rob-bridge", usage_text);
+    while (r.next()) {
+        if (r.is("--a"))
+            o.a = r.value();
+        else if (r.is("--b"))
+            o.b = r.value();
+        else if (r.is("--loss"))
+            o.loss = r.number(0, 1);
+        else if (r.is("--seed"))
+            o.seed = uint64_t(r.number(0, 1e18));
+        else if (r.is("--gateway")) {
+            if (!parse_ip(r.value(), o.gateway)) r.fail("--gateway: expected a.b.c.d");
+        } else if (r.is("--flood")) {
+            o.flood_port = r.ip_port([&](const char* ip) { return parse_ip(ip, o.flood_dst); });
+        } else if (r.is("--flood-pps"))
+            o.flood_pps = uint64_t(r.number(0, 1e9));
+        else if (r.is("--flood-now"))
             o.flood_now = true;
-        else if (k == "-d")
-            o.duration = num(0, 1e6);
-        else if (k == "--burst")
-            o.burst = unsigned(num(1, 512));
-        else if (k == "--ring")
-            o.ring = uint32_t(num(2, 65536));
-        else if (k == "--buf")
-            o.buf = uint32_t(num(256, 9216));
-        else if (k == "--stats-ms")
-            o.stats_ms = int(num(10, 60000));
-        else if (k == "-h" || k == "--help")
-            usage("help");
+        else if (r.is("-d"))
+            o.duration = r.number(0, 1e6);
+        else if (r.is("--burst"))
+            o.burst = unsigned(r.number(1, 512));
+        else if (r.is("--ring"))
+            o.ring = uint32_t(r.number(2, 65536));
+        else if (r.is("--buf"))
+            o.buf = uint32_t(r.number(256, 9216));
+        else if (r.is("--stats-ms"))
+            o.stats_ms = int(r.number(10, 60000));
+        else if (r.help())
+            r.fail("help");
         else
-            usage(("unknown option " + k).c_str());
+            r.unknown();
     }
-    if (o.a.empty() || o.b.empty()) usage("--a and --b are required");
-    if (o.flood_now && o.flood_port == 0) usage("--flood-now needs --flood");
+    if (o.a.empty() || o.b.empty()) r.fail("--a and --b are required");
+    if (o.flood_now && o.flood_port == 0) r.fail("--flood-now needs --flood");
     return o;
 }
 
@@ -518,14 +496,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mvnf-rob-bridge: %s\n", b.error().message.c_str());
         return 1;
     }
-    struct sigaction sa {};
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    sa.sa_handler = on_flood_on;
-    sigaction(SIGUSR1, &sa, nullptr);
-    sa.sa_handler = on_flood_off;
-    sigaction(SIGUSR2, &sa, nullptr);
+    mvnf::rob::on_signals(on_stop, {SIGINT, SIGTERM});
+    mvnf::rob::on_signals(on_flood_on, {SIGUSR1});
+    mvnf::rob::on_signals(on_flood_off, {SIGUSR2});
     if (o.flood_now) g_flood.store(true);
 
     shared s;

@@ -34,6 +34,8 @@
 
 #include "mtcp/mtcp_api.h"
 #include "mtcp/mtcp_epoll.h"
+#include "proc_args.hpp"
+#include "proc_mtcp.hpp"
 
 namespace {
 
@@ -75,51 +77,30 @@ struct options {
     int stats_ms = 1000;
 };
 
-[[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr,
-                 "mvnf-rob-client: %s\n"
-                 "usage: mvnf-rob-client -f mtcp.conf --server IP:PORT --mode conn|hold|mixed\n"
-                 "  conn:  [--rate R] [-c N] [-n N] [-d S] [-l BYTES] [--wait-eof]\n"
-                 "  hold:  -n N [-c N] [--hold S] [--keep-on-fin]\n"
-                 "  mixed: --long K [--long-secs S] [--rate R] [-l MAX] [-c N] -d S\n"
-                 "  all:   [--timeout S] [--verify N [--verify-after S]] [--linger S]\n"
-                 "         [--stats-ms N]\n",
-                 why);
-    std::exit(2);
-}
+const char* const usage_text =
+    "usage: mvnf-rob-client -f mtcp.conf --server IP:PORT --mode conn|hold|mixed\n"
+    "  conn:  [--rate R] [-c N] [-n N] [-d S] [-l BYTES] [--wait-eof]\n"
+    "  hold:  -n N [-c N] [--hold S] [--keep-on-fin]\n"
+    "  mixed: --long K [--long-secs S] [--rate R] [-l MAX] [-c N] -d S\n"
+    "  all:   [--timeout S] [--verify N [--verify-after S]] [--linger S]\n"
+    "         [--stats-ms N]\n";
 
 options parse(int argc, char** argv) {
     options o;
     bool have_server = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string k = argv[i];
-        auto val = [&]() -> std::string {
-            if (i + 1 >= argc) usage(("missing value for " + k).c_str());
-            return argv[++i];
-        };
-        auto num = [&](double lo, double hi) {
-            std::string v = val();
-            char* end = nullptr;
-            double x = std::strtod(v.c_str(), &end);
-            if (!end || *end || x < lo || x > hi) usage((k + ": bad value '" + v + "'").c_str());
-            return x;
-        };
-        if (k == "-f")
-            o.conf = val();
-        else if (k == "--server") {
-            std::string v = val();
-            auto colon = v.find(':');
+    mvnf::rob::arg_reader r(argc, argv, "mvnf-rob-client", usage_text);
+    while (r.next()) {
+        if (r.is("-f"))
+            o.conf = r.value();
+        else if (r.is("--server")) {
             in_addr a{};
-            if (colon == std::string::npos || !inet_aton(v.substr(0, colon).c_str(), &a))
-                usage("--server: expected IP:PORT");
-            int p = std::atoi(v.c_str() + colon + 1);
-            if (p <= 0 || p > 65535) usage("--server: bad port");
+            const uint16_t p = r.ip_port([&](const char* ip) { return inet_aton(ip, &a) != 0; });
             o.server.sin_family = AF_INET;
             o.server.sin_addr = a;
-            o.server.sin_port = htons(uint16_t(p));
+            o.server.sin_port = htons(p);
             have_server = true;
-        } else if (k == "--mode") {
-            std::string m = val();
+        } else if (r.is("--mode")) {
+            std::string m = r.value();
             if (m == "conn")
                 o.m = mode::conn;
             else if (m == "hold")
@@ -127,47 +108,47 @@ options parse(int argc, char** argv) {
             else if (m == "mixed")
                 o.m = mode::mixed;
             else
-                usage("--mode: conn, hold or mixed");
-        } else if (k == "--rate")
-            o.rate = num(0, 1e7);
-        else if (k == "-c")
-            o.in_flight = int(num(1, 1 << 20));
-        else if (k == "-n")
-            o.count = uint64_t(num(0, 1e12));
-        else if (k == "-l")
-            o.len = uint32_t(num(0, 1 << 30));
-        else if (k == "--wait-eof")
+                r.fail("--mode: conn, hold or mixed");
+        } else if (r.is("--rate"))
+            o.rate = r.number(0, 1e7);
+        else if (r.is("-c"))
+            o.in_flight = int(r.number(1, 1 << 20));
+        else if (r.is("-n"))
+            o.count = uint64_t(r.number(0, 1e12));
+        else if (r.is("-l"))
+            o.len = uint32_t(r.number(0, 1 << 30));
+        else if (r.is("--wait-eof"))
             o.wait_eof = true;
-        else if (k == "--timeout")
-            o.timeout = num(0.01, 3600);
-        else if (k == "-d")
-            o.duration = num(0, 1e6);
-        else if (k == "--hold")
-            o.hold = num(0, 1e6);
-        else if (k == "--keep-on-fin")
+        else if (r.is("--timeout"))
+            o.timeout = r.number(0.01, 3600);
+        else if (r.is("-d"))
+            o.duration = r.number(0, 1e6);
+        else if (r.is("--hold"))
+            o.hold = r.number(0, 1e6);
+        else if (r.is("--keep-on-fin"))
             o.keep_on_fin = true;
-        else if (k == "--long")
-            o.longs = int(num(0, 10000));
-        else if (k == "--long-secs")
-            o.long_secs = num(0.1, 1e6);
-        else if (k == "--verify")
-            o.verify = uint64_t(num(0, 1e9));
-        else if (k == "--verify-after")
-            o.verify_after = num(0, 1e6);
-        else if (k == "--linger")
-            o.linger = num(0, 1e6);
-        else if (k == "--stats-ms")
-            o.stats_ms = int(num(0, 60000));
-        else if (k == "-h" || k == "--help")
-            usage("help");
+        else if (r.is("--long"))
+            o.longs = int(r.number(0, 10000));
+        else if (r.is("--long-secs"))
+            o.long_secs = r.number(0.1, 1e6);
+        else if (r.is("--verify"))
+            o.verify = uint64_t(r.number(0, 1e9));
+        else if (r.is("--verify-after"))
+            o.verify_after = r.number(0, 1e6);
+        else if (r.is("--linger"))
+            o.linger = r.number(0, 1e6);
+        else if (r.is("--stats-ms"))
+            o.stats_ms = int(r.number(0, 60000));
+        else if (r.help())
+            r.fail("help");
         else
-            usage(("unknown option " + k).c_str());
+            r.unknown();
     }
-    if (o.conf.empty()) usage("-f mtcp.conf is required");
-    if (!have_server) usage("--server is required");
-    if (o.m == mode::hold && o.count == 0) usage("hold: -n is required");
-    if (o.m == mode::mixed && o.duration <= 0) usage("mixed: -d is required");
-    if (o.m == mode::conn && o.count == 0 && o.duration <= 0) usage("conn: -n or -d is required");
+    if (o.conf.empty()) r.fail("-f mtcp.conf is required");
+    if (!have_server) r.fail("--server is required");
+    if (o.m == mode::hold && o.count == 0) r.fail("hold: -n is required");
+    if (o.m == mode::mixed && o.duration <= 0) r.fail("mixed: -d is required");
+    if (o.m == mode::conn && o.count == 0 && o.duration <= 0) r.fail("conn: -n or -d is required");
     return o;
 }
 
@@ -661,31 +642,12 @@ class client {
 
 int main(int argc, char** argv) {
     const options o = parse(argc, argv);
-    if (mtcp_init(o.conf.c_str()) < 0) {
-        std::fprintf(stderr, "mvnf-rob-client: mtcp_init(%s) failed\n", o.conf.c_str());
-        return 1;
-    }
-    struct sigaction sa {};
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    sa.sa_handler = on_phase;
-    sigaction(SIGUSR1, &sa, nullptr);
-    mctx_t c = mtcp_create_context(0);
-    if (!c) {
-        std::fprintf(stderr, "mvnf-rob-client: mtcp_create_context: %s\n", std::strerror(errno));
-        mtcp_destroy();
-        return 1;
-    }
-    int rc = 1;
-    {
+    mvnf::rob::on_signals(on_stop, {SIGINT, SIGTERM});
+    mvnf::rob::on_signals(on_phase, {SIGUSR1});
+    return mvnf::rob::run_on_mtcp("mvnf-rob-client", o.conf, [&](mctx_t c) {
         client cl(c, o);
-        if (cl.start()) {
-            cl.run();
-            rc = 0;
-        }
-    }
-    mtcp_destroy_context(c);
-    mtcp_destroy();
-    return rc;
+        if (!cl.start()) return 1;
+        cl.run();
+        return 0;
+    });
 }

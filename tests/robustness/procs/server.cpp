@@ -23,6 +23,8 @@
 #include "mtcp/mtcp_api.h"
 #include "mtcp/mtcp_epoll.h"
 #include "mtcp/mtcp_stats.h"
+#include "proc_args.hpp"
+#include "proc_mtcp.hpp"
 
 namespace {
 
@@ -55,54 +57,38 @@ struct options {
     double duration = 0;
 };
 
-[[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr,
-                 "mvnf-rob-server: %s\n"
-                 "usage: mvnf-rob-server -f mtcp.conf [--port P] [--mode echo|close] "
-                 "[--backlog N] [--stats-ms N] [-d SECS]\n",
-                 why);
-    std::exit(2);
-}
+const char* const usage_text =
+    "usage: mvnf-rob-server -f mtcp.conf [--port P] [--mode echo|close] "
+    "[--backlog N] [--stats-ms N] [-d SECS]\n";
 
 options parse(int argc, char** argv) {
     options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string k = argv[i];
-        auto val = [&]() -> std::string {
-            if (i + 1 >= argc) usage(("missing value for " + k).c_str());
-            return argv[++i];
-        };
-        auto num = [&](double lo, double hi) {
-            std::string v = val();
-            char* end = nullptr;
-            double x = std::strtod(v.c_str(), &end);
-            if (!end || *end || x < lo || x > hi) usage((k + ": bad value '" + v + "'").c_str());
-            return x;
-        };
-        if (k == "-f")
-            o.conf = val();
-        else if (k == "--port")
-            o.port = int(num(1, 65535));
-        else if (k == "--mode") {
-            std::string m = val();
+    mvnf::rob::arg_reader r(argc, argv, "mvnf-rob-server", usage_text);
+    while (r.next()) {
+        if (r.is("-f"))
+            o.conf = r.value();
+        else if (r.is("--port"))
+            o.port = int(r.number(1, 65535));
+        else if (r.is("--mode")) {
+            std::string m = r.value();
             if (m == "echo")
                 o.close_mode = false;
             else if (m == "close")
                 o.close_mode = true;
             else
-                usage("--mode: echo or close");
-        } else if (k == "--backlog")
-            o.backlog = int(num(1, 1 << 20));
-        else if (k == "--stats-ms")
-            o.stats_ms = int(num(10, 60000));
-        else if (k == "-d")
-            o.duration = num(0, 1e6);
-        else if (k == "-h" || k == "--help")
-            usage("help");
+                r.fail("--mode: echo or close");
+        } else if (r.is("--backlog"))
+            o.backlog = int(r.number(1, 1 << 20));
+        else if (r.is("--stats-ms"))
+            o.stats_ms = int(r.number(10, 60000));
+        else if (r.is("-d"))
+            o.duration = r.number(0, 1e6);
+        else if (r.help())
+            r.fail("help");
         else
-            usage(("unknown option " + k).c_str());
+            r.unknown();
     }
-    if (o.conf.empty()) usage("-f mtcp.conf is required");
+    if (o.conf.empty()) r.fail("-f mtcp.conf is required");
     return o;
 }
 
@@ -291,31 +277,13 @@ class server {
 
 int main(int argc, char** argv) {
     const options o = parse(argc, argv);
-    if (mtcp_init(o.conf.c_str()) < 0) {
-        std::fprintf(stderr, "mvnf-rob-server: mtcp_init(%s) failed\n", o.conf.c_str());
-        return 1;
-    }
-    struct sigaction sa {};
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    mctx_t c = mtcp_create_context(0);
-    if (!c) {
-        std::fprintf(stderr, "mvnf-rob-server: mtcp_create_context: %s\n", std::strerror(errno));
-        mtcp_destroy();
-        return 1;
-    }
-    int rc = 1;
-    {
+    mvnf::rob::on_signals(on_stop, {SIGINT, SIGTERM});
+    return mvnf::rob::run_on_mtcp("mvnf-rob-server", o.conf, [&](mctx_t c) {
         server srv(c, o);
-        if (srv.start()) {
-            std::printf("{\"event\":\"listening\",\"port\":%d}\n", o.port);
-            std::fflush(stdout);
-            srv.run();
-            rc = 0;
-        }
-    }
-    mtcp_destroy_context(c);
-    mtcp_destroy();
-    return rc;
+        if (!srv.start()) return 1;
+        std::printf("{\"event\":\"listening\",\"port\":%d}\n", o.port);
+        std::fflush(stdout);
+        srv.run();
+        return 0;
+    });
 }
