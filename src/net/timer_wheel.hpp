@@ -49,15 +49,15 @@ struct timer : private timer_link {
     timer(const timer&) = delete;  // linked into a list: never copied while armed
     timer& operator=(const timer&) = delete;
 
-private:
+  private:
     friend class timer_wheel;
-    uint64_t _tick = 0;      // absolute expiry tick
+    uint64_t _tick = 0;  // absolute expiry tick
     nanos _deadline = 0;
-    uint32_t _slot = 0;      // index into the wheel's slot heads (level * slots + slot)
+    uint32_t _slot = 0;  // index into the wheel's slot heads (level * slots + slot)
 };
 
 class timer_wheel {
-public:
+  public:
     // tick: resolution; slots per level: rounded up to a power of two (>= 2).
     // `start` is the virtual time the wheel begins at. Allocates here, once.
     timer_wheel(nanos tick = msec(1), size_t slots = 4096, nanos start = 0);
@@ -80,7 +80,7 @@ public:
     nanos tick() const { return _tick; }
     unsigned levels() const { return _levels; }
 
-private:
+  private:
     static constexpr uint32_t due_slot = ~0u;  // timer::_slot while on advance()'s due list
 
     void place(timer& t);
@@ -96,14 +96,14 @@ private:
     unsigned shift(unsigned level) const { return _bits * level; }
 
     nanos _tick;
-    unsigned _bits;             // log2(slots per level)
-    uint64_t _mask;             // slots per level - 1
+    unsigned _bits;  // log2(slots per level)
+    uint64_t _mask;  // slots per level - 1
     unsigned _levels;
-    size_t _words;              // bitmap words per level
+    size_t _words;                   // bitmap words per level
     std::vector<timer_link> _slots;  // sentinel heads of circular lists, level-major
-    std::vector<uint64_t> _occ; // occupancy bitmap per level (level-major)
-    std::vector<uint32_t> _count;  // timers per level
-    uint64_t _cur = 0;          // every tick <= _cur has been processed
+    std::vector<uint64_t> _occ;      // occupancy bitmap per level (level-major)
+    std::vector<uint32_t> _count;    // timers per level
+    uint64_t _cur = 0;               // every tick <= _cur has been processed
     size_t _armed = 0;
     mutable nanos _cached_next = never;
     mutable bool _next_dirty = false;

@@ -63,8 +63,8 @@ TEST(TimerWheel, BeyondOneRevolutionAndFarJumps) {
     rec a{&log, 1}, b{&log, 2};
     a.t.ctx = &a;
     b.t.ctx = &b;
-    w.arm(a.t, msec(40));    // 2.5 revolutions away
-    w.arm(b.t, sec(3600));   // far future
+    w.arm(a.t, msec(40));   // 2.5 revolutions away
+    w.arm(b.t, sec(3600));  // far future
     EXPECT_EQ(w.next_deadline(), msec(40));
     w.advance(msec(39));
     EXPECT_TRUE(log.empty());
@@ -88,11 +88,13 @@ TEST(TimerWheel, CallbackMayRearmItselfAndCancelOthers) {
     timer other;
     other.fn = [](timer&, nanos) { ADD_FAILURE() << "cancelled timer fired"; };
     ctx c{&w, &fired, &other};
-    timer self([](timer& t, nanos now) {
-        auto* x = static_cast<ctx*>(t.ctx);
-        if (++*x->fired < 3) x->w->arm(t, now + msec(10));
-        x->w->cancel(*x->other);
-    }, &c);
+    timer self(
+        [](timer& t, nanos now) {
+            auto* x = static_cast<ctx*>(t.ctx);
+            if (++*x->fired < 3) x->w->arm(t, now + msec(10));
+            x->w->cancel(*x->other);
+        },
+        &c);
     w.arm(self, msec(5));
     w.arm(other, msec(5));  // same slot, same tick: must not fire after cancel
     for (nanos t = 0; t <= msec(100); t += msec(1)) w.advance(t);
@@ -175,12 +177,18 @@ TEST(TimerWheel, HierarchyAgainstModelWithJumpsAndFarDeadlines) {
     auto round_up = [&](nanos d) { return (d + tk - 1) / tk * tk; };
     auto far = [&]() -> nanos {
         switch (rnd() % 6) {
-            case 0: return 1 + rnd() % 10;                      // the next few ticks
-            case 1: return usec(rnd() % 5000);                   // level 0..6
-            case 2: return msec(rnd() % 5000);                   // seconds
-            case 3: return sec(rnd() % 100000);                  // days
-            case 4: return (nanos(1) << 48) * tk + sec(rnd() % 3600);  // past the top span
-            default: return 0;                                   // already due
+            case 0:
+                return 1 + rnd() % 10;  // the next few ticks
+            case 1:
+                return usec(rnd() % 5000);  // level 0..6
+            case 2:
+                return msec(rnd() % 5000);  // seconds
+            case 3:
+                return sec(rnd() % 100000);  // days
+            case 4:
+                return (nanos(1) << 48) * tk + sec(rnd() % 3600);  // past the top span
+            default:
+                return 0;  // already due
         }
     };
     for (int step = 0; step < 20000; ++step) {
@@ -199,10 +207,18 @@ TEST(TimerWheel, HierarchyAgainstModelWithJumpsAndFarDeadlines) {
             // sometimes a jump of hours or years.
             nanos to = now;
             switch (rnd() % 4) {
-                case 0: to = now + usec(rnd() % 3000); break;
-                case 1: to = w.next_deadline() == never ? now : w.next_deadline(); break;
-                case 2: to = now + sec(rnd() % 200000); break;
-                default: to = now + nanos(rnd() % 1000); break;
+                case 0:
+                    to = now + usec(rnd() % 3000);
+                    break;
+                case 1:
+                    to = w.next_deadline() == never ? now : w.next_deadline();
+                    break;
+                case 2:
+                    to = now + sec(rnd() % 200000);
+                    break;
+                default:
+                    to = now + nanos(rnd() % 1000);
+                    break;
             }
             for (auto& y : it) y.fired = 0;
             w.advance(to);
