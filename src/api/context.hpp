@@ -117,6 +117,7 @@ struct mtcp_context {
     pid_t stack_tid = 0;
     std::thread stack_thread;
     std::atomic<bool> stack_stop{false};
+    std::atomic<bool> stack_sleeping{false};  // the stack thread is (about to be) in q->wait
     std::atomic<mvnf::api::call_req*> mailbox{nullptr};
     std::atomic<bool> warned{false};
     mvnf::api::instance* inst = nullptr;

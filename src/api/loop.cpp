@@ -8,6 +8,8 @@
 
 #include <cstdio>
 
+#include <thread>
+
 #include "api/context.hpp"
 
 namespace mvnf::api {
@@ -107,14 +109,16 @@ void mtcp_context::block_idle(nanos deadline) {
 void mtcp_context::sync_after_user_call() { st->flush(); }
 
 // ---- thread_mode = thread ---------------------------------------------------
-// The stack thread polls the port and the mailbox. Port waits cannot be
-// interrupted by the application, so an idle stack thread blocks in slices
-// of at most thread_block_ns: that bounds the latency of the first call after
-// an idle period (calls made while it is busy-polling are taken at once).
-// Applications make calls in runs (epoll_wait, then read and write on what it
-// returned), so after serving a call the thread keeps polling for
-// thread_call_grace_ns before it may block: the next call of the run is taken
-// at once instead of waiting out a block slice.
+// The stack thread polls the port and the mailbox. Where the port queue is
+// interruptible (shm, and the sw dispatcher's core queues) the owner ends
+// the stack thread's wait when it posts a call (call() below), so an idle
+// stack thread blocks until its next timer and a call costs one wake-up.
+// Elsewhere the wait cannot be interrupted: the thread blocks in slices of
+// at most thread_block_ns, which bounds the latency of the first call after
+// an idle period. Either way, after serving a call it keeps polling for
+// thread_call_grace_ns: applications make calls in runs (epoll_wait, then
+// read and write on what it returned), and the rest of the run is then
+// taken without a wake-up (or a slice) each.
 static constexpr int64_t thread_block_ns = 1'000'000;
 static constexpr nanos thread_call_grace_ns = 200'000;
 
@@ -125,6 +129,7 @@ static long futex(std::atomic<uint32_t>* w, int op, uint32_t val) {
 void mtcp_context::stack_main() {
     idle_since = mono_now();
     nanos last_call = 0;
+    const bool wakeable = q->interruptible();
     while (!stack_stop.load(std::memory_order_acquire)) {
         if (api::call_req* r = mailbox.exchange(nullptr, std::memory_order_acquire)) {
             r->fn(r->arg);
@@ -141,10 +146,23 @@ void mtcp_context::stack_main() {
             continue;
         }
         const nanos spin = nanos(inst->conf.busy_poll_us) * 1000;
-        if (now - idle_since < spin || now - last_call < thread_call_grace_ns) continue;
-        nanos d = std::min(st->next_deadline(), now + nanos(thread_block_ns));
+        if (now - idle_since < spin) continue;
+        if (now - last_call < thread_call_grace_ns) {
+            // Likely more calls coming: keep polling, but let an owner that
+            // shares our CPU run (it is the one making them).
+            std::this_thread::yield();
+            continue;
+        }
+        nanos d = st->next_deadline();
+        if (!wakeable) d = std::min(d, now + nanos(thread_block_ns));
         if (!inst->conf.stat_print.empty()) d = std::min(d, stat_next);
-        if (d > now) (void)q->wait(int64_t(d - now));
+        if (d <= now) continue;
+        // Dekker with call(): either the owner sees stack_sleeping and
+        // interrupts the wait, or we see its posted call and do not wait.
+        stack_sleeping.store(true, std::memory_order_seq_cst);
+        if (!mailbox.load(std::memory_order_seq_cst) && !stack_stop.load(std::memory_order_seq_cst))
+            (void)q->wait(d == net::never ? -1 : int64_t(d - now));
+        stack_sleeping.store(false, std::memory_order_relaxed);
     }
 }
 
@@ -162,13 +180,15 @@ void mtcp_context::start_stack_thread() {
 
 void mtcp_context::stop_stack_thread() {
     if (!stack_thread.joinable()) return;
-    stack_stop.store(true, std::memory_order_release);
+    stack_stop.store(true, std::memory_order_seq_cst);
+    if (q->interruptible() && stack_sleeping.load(std::memory_order_seq_cst)) q->interrupt();
     stack_thread.join();
     threaded = false;  // the owner drives what is left (teardown)
 }
 
 void mtcp_context::call(api::call_req& r) {
-    mailbox.store(&r, std::memory_order_release);
+    mailbox.store(&r, std::memory_order_seq_cst);
+    if (stack_sleeping.load(std::memory_order_seq_cst) && q->interruptible()) q->interrupt();
     // Spin while the stack thread is likely busy-polling, then sleep.
     for (int i = 0; i < 4096; ++i) {
         if (r.done.load(std::memory_order_acquire)) return;

@@ -157,8 +157,19 @@ struct engine::core_state final : netio::queue {
     bool wait(int64_t timeout_ns) override {
         if (!rx.empty()) return true;
         if (timeout_ns == 0) return false;
-        if (rx_sleep.sleep(timeout_ns, [this] { return !rx.empty(); })) sleeps.add(1);
+        if (rx_sleep.sleep(timeout_ns, [this] {
+                return !rx.empty() || interrupted.load(std::memory_order_seq_cst);
+            }))
+            sleeps.add(1);
+        interrupted.store(false, std::memory_order_relaxed);
         return !rx.empty();
+    }
+    // thread_mode = thread: the application thread ends our wait when it
+    // posts a call (the flag covers a post before the sleep's check).
+    bool interruptible() const override { return true; }
+    void interrupt() override {
+        interrupted.store(true, std::memory_order_seq_cst);
+        rx_sleep.wake_always();
     }
     netio::queue_stats stats() const override {
         netio::queue_stats s;
@@ -187,6 +198,7 @@ struct engine::core_state final : netio::queue {
     spsc_pipe<packet> egress;   // core -> dispatcher: frames to send (pool buffers)
     spsc_pipe<packet> tx_done;  // dispatcher -> core: sent pool buffers
     sleeper rx_sleep;
+    std::atomic<bool> interrupted{false};  // core_queue::interrupt(), consumed by wait()
 
     // Dispatcher RX thread only.
     std::vector<packet> overflow;

@@ -55,6 +55,14 @@ public:
     // frames may be ready. Callers busy-poll first and call this when idle.
     virtual bool wait(int64_t timeout_ns) = 0;
 
+    // For a second thread of this process (thread_mode = thread: the
+    // application posting a call to the stack thread): makes a wait() in
+    // progress return now, or the next one return at once. Only where
+    // interruptible() is true; elsewhere waits end only by frames, timeout
+    // or peer loss, so such callers must bound them in short slices.
+    virtual bool interruptible() const { return false; }
+    virtual void interrupt() {}
+
     // An fd that polls readable when frames may be waiting, or -1 when the
     // backend blocks another way (shm uses a futex; see wait()).
     virtual int poll_fd() const { return -1; }

@@ -385,11 +385,12 @@ TEST(ApiEpoll, WaitCostFollowsEventsNotReadyListLength) {
 }
 
 // A run of calls on an idle context is not paced by the stack's blocking:
-// in thread mode the stack thread blocks on the port in slices of up to
-// 1 ms, and a call made while it blocks waits for the slice to end. After a
-// call it keeps polling for a grace period, so the next call of a run is
-// taken at once. (Without the grace each call here took ~1 ms; the bound is
-// 10x under that, on the best of several batches.)
+// in thread mode the stack thread blocks on the port when idle; a call
+// interrupts that wait (shm), and after a call the thread keeps polling for
+// a grace period, so the rest of a run is taken at once. (When calls waited
+// for the end of a 1 ms block slice each took ~1 ms here; the bound is 4x
+// under that, on the best of several batches. The interrupt itself is
+// tested without timing in netio_shm_test and dist_engine_test.)
 TEST_F(ApiSolo, RunOfCallsOnIdleContextIsNotPacedByBlockSlices) {
     const int ep = mtcp_epoll_create1(ctx, 0);
     ASSERT_GE(ep, 0);
@@ -408,7 +409,7 @@ TEST_F(ApiSolo, RunOfCallsOnIdleContextIsNotPacedByBlockSlices) {
         best_us = std::min(best_us, us);
     }
     std::printf("mtcp_epoll_wait on an idle context: %.1f us per call (best batch)\n", best_us);
-    EXPECT_LT(best_us, 100.0);
+    EXPECT_LT(best_us, 250.0);
     EXPECT_EQ(mtcp_close(ctx, ep), 0);
 }
 

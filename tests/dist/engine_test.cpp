@@ -364,6 +364,32 @@ TEST(Dist, SleepingCoreIsWoken) {
     (*e)->stop();
 }
 
+// A core queue's wait(-1) with nothing to read ends on interrupt() from
+// another thread (thread_mode = thread); an interrupt before the wait makes
+// it return at once. Without it the waiter would sleep forever.
+TEST(Dist, CoreQueueWaitIsInterruptible) {
+    test_port port(1, 256);
+    engine_config cfg;
+    auto e = engine::create(port, cfg);
+    ASSERT_TRUE(e);
+    (*e)->start();
+    netio::queue& q = (*e)->core_queue(0);
+    ASSERT_TRUE(q.interruptible());
+    std::atomic<bool> in_wait{false}, got{true};
+    std::thread waiter([&] {
+        in_wait = true;
+        got = q.wait(-1);
+    });
+    while (!in_wait) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it block
+    q.interrupt();
+    waiter.join();
+    EXPECT_FALSE(got);
+    q.interrupt();
+    EXPECT_FALSE(q.wait(-1));
+    (*e)->stop();
+}
+
 // Single layout: once the dispatcher sleeps on the port it cannot be woken by
 // cores, so it lends them the port's TX half; a core's frame leaves inside
 // its own flush() (counted in tx_core_rounds) instead of waiting for the

@@ -193,9 +193,22 @@ bool shm_queue::rx_ready() {
     return false;
 }
 
+// The flag is this process's; bumping the shared seq makes a futex wait in
+// progress return (the peer's producers bump it too, so an extra bump only
+// costs the sleeper a re-check).
+void shm_queue::interrupt() {
+    _interrupt.store(true, std::memory_order_seq_cst);
+    rx_wake& w = _r.wake(_end, _q);
+    w.seq.fetch_add(1, std::memory_order_seq_cst);
+    if (w.sleeping.load(std::memory_order_seq_cst))
+        syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w.seq), FUTEX_WAKE, INT_MAX, nullptr,
+                nullptr, 0);
+}
+
 bool shm_queue::wait(int64_t timeout_ns) {
     if (rx_ready()) return true;
     if (timeout_ns == 0) return false;  // the cheap poll: no syscall, no shared write
+    if (_interrupt.exchange(false, std::memory_order_seq_cst)) return false;
     const int64_t deadline = timeout_ns < 0 ? INT64_MAX : mono_ns() + timeout_ns;
     rx_wake& w = _r.wake(_end, _q);
     for (;;) {
@@ -206,6 +219,12 @@ bool shm_queue::wait(int64_t timeout_ns) {
         if (rx_ready()) {
             w.sleeping.store(0, std::memory_order_relaxed);
             return true;
+        }
+        // An interrupt() before `seen` was read: its bump is already in
+        // `seen`, so only the flag tells.
+        if (_interrupt.exchange(false, std::memory_order_seq_cst)) {
+            w.sleeping.store(0, std::memory_order_relaxed);
+            return false;
         }
         int64_t slice = max_sleep_slice_ns;
         if (timeout_ns > 0) {
@@ -222,6 +241,7 @@ bool shm_queue::wait(int64_t timeout_ns) {
         ++_stats.sleeps;
         w.sleeping.store(0, std::memory_order_relaxed);
         if (rx_ready()) return true;
+        if (_interrupt.exchange(false, std::memory_order_seq_cst)) return false;
     }
 }
 

@@ -72,6 +72,8 @@ public:
     unsigned tx_burst(std::span<packet> pkts) override;
     void free_tx(std::span<const packet> pkts) override;
     bool wait(int64_t timeout_ns) override;
+    bool interruptible() const override { return true; }
+    void interrupt() override;
     queue_stats stats() const override { return _stats; }
 
 private:
@@ -92,6 +94,7 @@ private:
     std::vector<ring_consumer<data_slot>> _rx;   // [i]: from peer tx queue i
     std::vector<ring_producer<uint32_t>> _rxret; // [i]: buffers back to peer tx queue i
     queue_stats _stats;
+    std::atomic<bool> _interrupt{false};  // set by interrupt(), consumed by wait()
 };
 
 class shm_port final : public port {

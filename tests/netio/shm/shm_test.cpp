@@ -234,6 +234,27 @@ TEST_F(Shm, WaitBlocksAndWakes) {
     EXPECT_FALSE(a->peer_alive());
 }
 
+// interrupt() (thread_mode = thread: the application posting a call) ends a
+// wait(-1) in progress on another thread of the process, with the peer alive
+// and nothing to read; one made before the wait makes it return at once.
+// Without it the waiter would sleep forever and the test would time out.
+TEST_F(Shm, InterruptEndsAWaitInProgressOrTheNextOne) {
+    auto a = open();
+    auto b = open();
+    ASSERT_TRUE(a && b);
+    EXPECT_TRUE(b->q(0).interruptible());
+    std::atomic<bool> got{true};
+    std::thread waiter([&] { got = b->q(0).wait(-1); });
+    until_sleeping(*b, 0);
+    b->q(0).interrupt();
+    waiter.join();
+    EXPECT_FALSE(got);  // nothing to read: interrupted, not woken by frames
+    b->q(0).interrupt();  // before the wait: consumed by it at once
+    EXPECT_FALSE(b->q(0).wait(-1));
+    EXPECT_FALSE(b->q(0).wait(2'000'000));  // and only once: this one times out
+    EXPECT_TRUE(a->peer_alive() && b->peer_alive());
+}
+
 TEST_F(Shm, JumboFrames) {
     port_config cfg;
     cfg.buf_size = 9216;
