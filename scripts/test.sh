@@ -5,15 +5,23 @@
 # a message when those are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each phase prints when it starts (seconds since this script started), so a
+# CI log shows where its time goes.
+phase() { echo "== [${SECONDS}s] $*"; }
+phase "installing dependencies"
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
+phase "plain build (RelWithDebInfo)"
 bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+phase "plain ctest"
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 300)
 
 if [ "${MVNF_SKIP_ASAN:-0}" != 1 ]; then
+  phase "ASan+UBSan build"
   bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DMVNF_SANITIZE=ON
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  phase "ASan+UBSan ctest"
   (cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600 -LE no_asan)
 fi
 # libFuzzer targets (fuzz/) built with clang under ASan+UBSan, each run for a
@@ -21,6 +29,7 @@ fi
 # build-fuzz/crashes/). The three run side by side (45 s of wall time each).
 # MVNF_SKIP_FUZZ=1 skips, MVNF_FUZZ_SECONDS sets the time.
 if [ "${MVNF_SKIP_FUZZ:-0}" != 1 ]; then
+  phase "fuzzers"
   FUZZ_SECONDS=${MVNF_FUZZ_SECONDS:-45} FUZZ_JOBS=$jobs FUZZ_PARALLEL=3 bash scripts/fuzz.sh
 fi
-echo "all test suites passed"
+echo "all test suites passed (${SECONDS}s)"
