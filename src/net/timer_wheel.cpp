@@ -114,33 +114,29 @@ int timer_wheel::next_set(unsigned level, uint64_t from) const {
     }
 }
 
-void timer_wheel::take_slot(uint32_t s, timer& due) {
+// Moves every timer of slot s onto the list `to` (advance()'s due list, or
+// cascade()'s list of timers to place again), marked as off the wheel.
+void timer_wheel::take_slot(uint32_t s, timer_link& to) {
     timer_link& head = _slots[s];
     while (head._next != &head) {
         timer& t = of(head._next);
         unlink(t);
         t._slot = due_slot;
-        link(due, t);
+        link(to, t);
     }
 }
 
 // The cursor just reached a multiple of 2^shift(l) for one or more levels:
 // re-place the timers of each such level's current slot, top level first so
 // a timer can move down several levels at once.
-void timer_wheel::cascade(timer& due) {
+void timer_wheel::cascade(timer_link& due) {
     for (unsigned l = _levels; l-- > 1;) {
         if (_cur & ((uint64_t(1) << shift(l)) - 1)) continue;
         const uint32_t s = uint32_t((uint64_t(l) << _bits) | ((_cur >> shift(l)) & _mask));
-        timer_link& head = _slots[s];
-        if (head._next == &head) continue;
+        if (_slots[s]._next == &_slots[s]) continue;
         timer_link moving;
         moving._prev = moving._next = &moving;
-        while (head._next != &head) {  // detach first: placing may not touch this slot
-            timer& t = of(head._next);
-            unlink(t);
-            t._slot = due_slot;
-            link(moving, t);
-        }
+        take_slot(s, moving);  // detach first: placing may not touch this slot
         while (moving._next != &moving) {
             timer& t = of(moving._next);
             t._prev->_next = t._next;
@@ -174,7 +170,7 @@ size_t timer_wheel::advance(nanos now) {
     if (target <= _cur) return 0;
     _next_dirty = true;
     // Collect every due timer first so callbacks can arm/cancel freely.
-    timer due;
+    timer_link due;
     due._prev = due._next = &due;
     // Jumps from event to event: the next occupied level-0 slot, else the
     // next cascade; empty revolutions cost nothing.

@@ -86,9 +86,9 @@ class timer_wheel {
     void place(timer& t);
     static void link(timer_link& head, timer& t);
     void unlink(timer& t);
-    void cascade(timer& due);
+    void cascade(timer_link& due);
     uint64_t next_cascade() const;
-    void take_slot(uint32_t slot, timer& due);
+    void take_slot(uint32_t slot, timer_link& to);
     // First occupied slot of `level` at a digit >= from, or -1.
     int next_set(unsigned level, uint64_t from) const;
     static timer& of(timer_link* l) { return static_cast<timer&>(*l); }
