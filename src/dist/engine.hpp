@@ -133,6 +133,8 @@ class engine {
     unsigned drain_overflow();
     unsigned rx_direct(netio::queue& q, core_state& c);
     unsigned rx_steer(netio::queue& q);
+    void open_stages();
+    unsigned steer_fast(const netio::packet* in, unsigned n);
     void deliver(core_state& c, unsigned n);
     unsigned count_fault(unsigned fault, const netio::packet& p, unsigned ndrop);
     unsigned drop_faulty(netio::packet* p, unsigned n, unsigned& ndrop);

@@ -92,6 +92,12 @@ TEST(Steer, FrameSteerEqualsParseHashAndQueue) {
                 ASSERT_EQ(st.core(f.data(), uint32_t(f.size())), want)
                     << "n=" << n << " i=" << i << " kind=" << unsigned(k.kind)
                     << " len=" << f.size();
+                // The bucket the dispatcher indexes its stages with: the
+                // hash's low 7 bits, or unhashed_bucket.
+                const size_t b = st.bucket(f.data(), uint32_t(f.size()));
+                ASSERT_EQ(b, k.kind == flow_kind::none ? frame_steer::unhashed_bucket
+                                                       : size_t(rss_hash(k) & 127u));
+                ASSERT_EQ(st.core_of(b), want);
             }
         }
     }

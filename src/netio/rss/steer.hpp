@@ -59,25 +59,36 @@ class symmetric_hasher {
 // table, so there is no division per frame.
 class frame_steer {
   public:
-    frame_steer(unsigned ncores, unsigned unhashed_core) : _unhashed(uint8_t(unhashed_core)) {
+    frame_steer(unsigned ncores, unsigned unhashed_core) {
         symmetric_hasher h;
         for (unsigned v = 0; v < 256; ++v) {
             _first[v] = uint8_t(h.word(uint8_t(v), 0) & 127u);
             _second[v] = uint8_t(h.word(0, uint8_t(v)) & 127u);
         }
         for (unsigned b = 0; b < 128; ++b) _core[b] = uint8_t(rss_queue(b, ncores));
+        _core[unhashed_bucket] = uint8_t(unhashed_core);
+        _ports_mask[6] = _ports_mask[17] = ~0u;  // TCP, UDP: the 4-tuple
     }
 
     // The core (queue) for a frame of any length (short frames: unhashed).
-    unsigned core(const std::byte* f, uint32_t len) const {
+    unsigned core(const std::byte* f, uint32_t len) const { return _core[bucket(f, len)]; }
+
+    // The frame's RSS bucket, hash mod 128 (the indirection table's index),
+    // or unhashed_bucket when it has no IPv4 key. For a caller that maps
+    // buckets to something of its own (the dispatcher: straight to the
+    // core's staging) and saves the core lookup.
+    static constexpr size_t unhashed_bucket = 128;
+    size_t bucket(const std::byte* f, uint32_t len) const {
         uint32_t x;
-        if (!fold(f, len, x)) return _unhashed;
+        if (!fold(f, len, x)) return unhashed_bucket;
         // x's low 16 bits hold the folded word in memory order: on a
         // little-endian host its first (network-order high) octet is the low byte.
-        uint32_t first = x & 0xff, second = (x >> 8) & 0xff;
+        size_t first = x & 0xff, second = (x >> 8) & 0xff;
         if constexpr (std::endian::native == std::endian::big) std::swap(first, second);
-        return _core[_first[first] ^ _second[second]];
+        return size_t(_first[first]) ^ size_t(_second[second]);
     }
+    // The core of a bucket() result.
+    unsigned core_of(size_t bucket) const { return _core[bucket]; }
 
   private:
     static uint32_t load_ne32(const std::byte* p) {
@@ -85,21 +96,46 @@ class frame_steer {
         std::memcpy(&v, p, 4);
         return v;
     }
+    static uint16_t load_ne16(const std::byte* p) {
+        uint16_t v;
+        std::memcpy(&v, p, 2);
+        return v;
+    }
     // The 32-bit value load_ne32 reads from these four octets.
     static constexpr uint32_t octets(uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3) {
         return std::bit_cast<uint32_t>(std::array<uint8_t, 4>{b0, b1, b2, b3});
     }
+    static constexpr uint16_t octets(uint8_t b0, uint8_t b1) {
+        return std::bit_cast<uint16_t>(std::array<uint8_t, 2>{b0, b1});
+    }
 
     // XOR of the RSS input's 16-bit words, in memory order, in the low 16
     // bits of x. False when parse_flow_key would give flow_kind::none.
-    static bool fold(const std::byte* f, uint32_t len, uint32_t& x) {
+    //
+    // The fast path takes the frame nearly all traffic is: untagged IPv4
+    // without options (one compare on octets 12..15, the last being the
+    // TOS), not a fragment, with 24 <= total length <= what the frame
+    // holds, so that a TCP or UDP datagram's ports are inside it. Whether
+    // the ports count is a table lookup on the protocol, not a branch.
+    // Anything else (802.1Q, options, fragments, datagrams under 24 octets,
+    // bad lengths, other EtherTypes) takes fold_general(), which applies
+    // every rule of parse_flow_key.
+    bool fold(const std::byte* f, uint32_t len, uint32_t& x) const {
         constexpr uint32_t hdr = wire::ethernet_view::header_len;
-        // The common frame in one compare: EtherType IPv4 and an IPv4 header
-        // without options (version 4, IHL 5), octets 12..15 (15 is the TOS).
-        if (len < hdr + 20 || (load_ne32(f + 12) & octets(0xff, 0xff, 0xff, 0)) !=
+        if (len < hdr + 24 || (load_ne32(f + 12) & octets(0xff, 0xff, 0xff, 0)) !=
                                   octets(0x08, 0x00, 0x45, 0)) [[unlikely]]
             return fold_general(f, len, x);
-        return fold_ip(f + hdr, 20, len - hdr, x);
+        const std::byte* ip = f + hdr;
+        // RFC 791 section 3.1/3.2: total length (octets 2..3) and the MF flag
+        // + fragment offset (octets 6..7; 0x3fff, the DF bit excluded).
+        const uint32_t total = load_be16(ip + 2);
+        if (total - 24 > len - hdr - 24 || (load_ne16(ip + 6) & octets(0x3f, 0xff)) != 0)
+            [[unlikely]]
+            return fold_general(f, len, x);
+        const uint32_t v = load_ne32(ip + 12) ^ load_ne32(ip + 16) ^
+                           (load_ne32(ip + 20) & _ports_mask[load8(ip + 9)]);
+        x = v ^ (v >> 16);
+        return true;
     }
 
     // 802.1Q-tagged frames, IPv4 options and everything parse_flow_key
@@ -139,8 +175,8 @@ class frame_steer {
     }
 
     std::array<uint8_t, 256> _first, _second;  // hash & 127 of each octet of the folded word
-    std::array<uint8_t, 128> _core;            // RSS bucket -> core
-    uint8_t _unhashed;
+    std::array<uint8_t, 129> _core;            // RSS bucket (or unhashed_bucket) -> core
+    std::array<uint32_t, 256> _ports_mask{};   // protocol -> ~0 for TCP and UDP, else 0
 };
 
 }  // namespace mvnf::netio
