@@ -34,6 +34,11 @@ enum socket_type {
     MTCP_SOCK_DGRAM,
 };
 
+/* mtcp_getconf fills it, mtcp_setconf applies it (before mtcp_init). The
+ * first seven fields are mTCP's, in mTCP's order; this project's fields
+ * follow them and new ones are only ever appended, so every field keeps its
+ * offset. The size grows with them: a program is compiled against the header
+ * of the library it runs with (docs/api.md, "struct mtcp_conf"). */
 struct mtcp_conf {
     int num_cores;
     int max_concurrency;
@@ -42,6 +47,11 @@ struct mtcp_conf {
     int sndbuf_size;
     int tcp_timewait;
     int tcp_timeout;
+    /* mtcp.conf keys of the same names (docs/configuration.md). */
+    int tcp_fin_wait_2;   /* s, 0..86400; 0: no FIN-WAIT-2 timeout */
+    int max_listeners;    /* listening sockets per context, 1..1024 */
+    int arp_queue_len;    /* frames held per unresolved destination, 1..1024 */
+    int destroy_drain_ms; /* ms teardown waits for closed connections' FINs, 0..60000 */
 };
 
 typedef struct mtcp_context *mctx_t;

@@ -31,6 +31,34 @@ static void fill_conf(const cfg::config& c, mtcp_conf& out) {
     out.sndbuf_size = c.sndbuf;
     out.tcp_timewait = c.tcp_timewait;
     out.tcp_timeout = c.tcp_timeout;
+    out.tcp_fin_wait_2 = c.tcp_fin_wait_2;
+    out.max_listeners = c.max_listeners;
+    out.arp_queue_len = c.arp_queue_len;
+    out.destroy_drain_ms = c.destroy_drain_ms;
+}
+
+// This project's fields of mtcp_conf, by their mtcp.conf key: mtcp_setconf
+// checks them with the file's own rules (cfg::parse), so both ways of
+// setting a key accept and refuse the same values.
+struct conf_key {
+    const char* name;
+    int mtcp_conf::*field;
+};
+static constexpr conf_key project_keys[] = {
+    {"tcp_fin_wait_2", &mtcp_conf::tcp_fin_wait_2},
+    {"max_listeners", &mtcp_conf::max_listeners},
+    {"arp_queue_len", &mtcp_conf::arp_queue_len},
+    {"destroy_drain_ms", &mtcp_conf::destroy_drain_ms},
+};
+
+// Empty when every project field is in range, else why not (names the key).
+static std::string check_project_keys(const mtcp_conf& conf) {
+    for (const auto& k : project_keys) {
+        auto r = cfg::parse(std::string(k.name) + " = " + std::to_string(conf.*k.field) + "\n",
+                            "mtcp_setconf");
+        if (!r) return r.error().message;
+    }
+    return {};
 }
 
 // mtcp_setconf before mtcp_init: fields that differ from the defaults win
@@ -48,6 +76,11 @@ static void apply_override(cfg::config& c) {
     if (g_override.sndbuf_size != d.sndbuf_size) c.sndbuf = g_override.sndbuf_size;
     if (g_override.tcp_timewait != d.tcp_timewait) c.tcp_timewait = g_override.tcp_timewait;
     if (g_override.tcp_timeout != d.tcp_timeout) c.tcp_timeout = g_override.tcp_timeout;
+    if (g_override.tcp_fin_wait_2 != d.tcp_fin_wait_2) c.tcp_fin_wait_2 = g_override.tcp_fin_wait_2;
+    if (g_override.max_listeners != d.max_listeners) c.max_listeners = g_override.max_listeners;
+    if (g_override.arp_queue_len != d.arp_queue_len) c.arp_queue_len = g_override.arp_queue_len;
+    if (g_override.destroy_drain_ms != d.destroy_drain_ms)
+        c.destroy_drain_ms = g_override.destroy_drain_ms;
 }
 
 static int init_error(const std::string& msg, int e) {
@@ -219,6 +252,10 @@ int mtcp_setconf(const struct mtcp_conf* conf) {
         conf->max_num_buffers < 1 || conf->rcvbuf_size < 1024 || conf->sndbuf_size < 1024 ||
         conf->tcp_timewait < 0)
         return set_errno_ret(EINVAL);
+    if (std::string why = check_project_keys(*conf); !why.empty()) {
+        std::fprintf(stderr, "mtcp_setconf: %s\n", why.c_str());
+        return set_errno_ret(EINVAL);
+    }
     g_override = *conf;
     g_overridden = true;
     return 0;

@@ -1,13 +1,16 @@
 // mtcp.conf keys that shape the stack's limits and timers, checked through
-// the public C API only: a key set in the file changes what the calls do.
-// Two processes on one shm link where a peer is needed (api_harness.hpp).
+// the public C API only: a key set in the file, or the same field of struct
+// mtcp_conf set with mtcp_setconf, changes what the calls do. Two processes
+// on one shm link where a peer is needed (api_harness.hpp).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +25,48 @@ using clock_type = std::chrono::steady_clock;
 
 double ms_since(clock_type::time_point t0) {
     return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+}
+
+// One key for our side, given either as a line of mtcp.conf or through
+// mtcp_getconf / change the field / mtcp_setconf before mtcp_init (programs
+// that read no file). An empty key leaves everything at its default.
+enum class via { file, setconf };
+struct setting {
+    const char* key = nullptr;
+    int mtcp_conf::*field = nullptr;
+    int value = 0;
+    via how = via::file;
+
+    std::string str() const {
+        if (!key) return "(defaults)";
+        return std::string(how == via::file ? "mtcp.conf: " : "mtcp_setconf: ") + key + " = " +
+               std::to_string(value);
+    }
+    // Writes our side's mtcp.conf for `link` and, for via::setconf, calls
+    // mtcp_setconf. Call it after forking a peer (the child would inherit the
+    // pending setconf).
+    void apply(const std::string& link) const {
+        const bool in_file = key && how == via::file;
+        write_conf(link, true,
+                   in_file ? std::string(key) + " = " + std::to_string(value) + "\n" : "");
+        if (!key || in_file) return;
+        mtcp_conf mc{};
+        ASSERT_EQ(mtcp_getconf(&mc), 0);
+        mc.*field = value;
+        ASSERT_EQ(mtcp_setconf(&mc), 0) << str() << ": " << strerror(errno);
+    }
+};
+setting fin_wait_2(int v, via how) {
+    return {"tcp_fin_wait_2", &mtcp_conf::tcp_fin_wait_2, v, how};
+}
+setting max_listeners(int v, via how) {
+    return {"max_listeners", &mtcp_conf::max_listeners, v, how};
+}
+setting arp_queue_len(int v, via how) {
+    return {"arp_queue_len", &mtcp_conf::arp_queue_len, v, how};
+}
+setting drain_ms(int v, via how) {
+    return {"destroy_drain_ms", &mtcp_conf::destroy_drain_ms, v, how};
 }
 
 uint64_t flows(mctx_t ctx) {
@@ -83,11 +128,11 @@ int accept_and_hold(mctx_t ctx, int ready_fd, const stop_pipe& sp) {
 // connection stays in use (it sits in FIN-WAIT-2: the peer acknowledged our
 // FIN but sends none). Returns the milliseconds until flows dropped to 0, or
 // -1 if it was still in use after `watch_ms`.
-double orphan_lifetime_ms(const std::string& fin_wait_2_line, int watch_ms) {
+double orphan_lifetime_ms(const setting& fin_wait_2, int watch_ms) {
     stop_pipe sp;
     peer_process peer;
     peer.start(unique_link("fw2"), [&sp](mctx_t c, int fd) { return accept_and_hold(c, fd, sp); });
-    write_conf(peer.link, true, fin_wait_2_line);  // our side only
+    fin_wait_2.apply(peer.link);  // our side only
     double freed_after = -1;
     {
         local_side me(peer.link);
@@ -116,17 +161,28 @@ double orphan_lifetime_ms(const std::string& fin_wait_2_line, int watch_ms) {
 
 // tcp_fin_wait_2 = 1: the orphan is freed about a second after the close
 // (not at once, and long before the 60 s default).
-TEST(ApiConfigKeys, FinWait2TimeoutFreesTheOrphan) {
-    alarm(40);
-    const double t = orphan_lifetime_ms("tcp_fin_wait_2 = 1\n", 4000);
+void expect_orphan_freed_after_1s(via how) {
+    const double t = orphan_lifetime_ms(fin_wait_2(1, how), 4000);
     EXPECT_GE(t, 900) << "freed before the FIN-WAIT-2 timeout";
     EXPECT_LE(t, 3000) << "not freed by tcp_fin_wait_2 = 1 (-1: never)";
+}
+TEST(ApiConfigKeys, FinWait2TimeoutFreesTheOrphan) {
+    alarm(40);
+    expect_orphan_freed_after_1s(via::file);
+}
+TEST(ApiConfigKeys, FinWait2TimeoutFreesTheOrphanSetconf) {
+    alarm(40);
+    expect_orphan_freed_after_1s(via::setconf);
 }
 
 // tcp_fin_wait_2 = 0: no FIN-WAIT-2 timeout; the orphan waits for the peer.
 TEST(ApiConfigKeys, FinWait2ZeroKeepsTheOrphan) {
     alarm(40);
-    EXPECT_EQ(orphan_lifetime_ms("tcp_fin_wait_2 = 0\n", 2000), -1);
+    EXPECT_EQ(orphan_lifetime_ms(fin_wait_2(0, via::file), 2000), -1);
+}
+TEST(ApiConfigKeys, FinWait2ZeroKeepsTheOrphanSetconf) {
+    alarm(40);
+    EXPECT_EQ(orphan_lifetime_ms(fin_wait_2(0, via::setconf), 2000), -1);
 }
 
 // Opens listeners on consecutive ports until listen fails; returns how many
@@ -148,18 +204,22 @@ std::pair<int, int> fill_listeners(mctx_t ctx, int tries, std::vector<int>& sock
 TEST(ApiConfigKeys, MaxListenersBoundsListen) {
     alarm(20);
     struct case_t {
-        const char* line;
+        setting key;
         int n;
-    } cases[] = {{"", 16}, {"max_listeners = 3\n", 3}, {"max_listeners = 40\n", 40}};
+    } cases[] = {{{}, 16},
+                 {max_listeners(3, via::file), 3},
+                 {max_listeners(40, via::file), 40},
+                 {max_listeners(3, via::setconf), 3},
+                 {max_listeners(40, via::setconf), 40}};
     for (const auto& k : cases) {
         const std::string link = unique_link("lis");
-        write_conf(link, true, k.line);
+        k.key.apply(link);
         local_side me(link);
-        ASSERT_NE(me.ctx, nullptr) << k.line;
+        ASSERT_NE(me.ctx, nullptr) << k.key.str();
         std::vector<int> socks;
         auto [ok, e] = fill_listeners(me.ctx, k.n + 1, socks);
-        EXPECT_EQ(ok, k.n) << k.line;
-        EXPECT_EQ(e, ENOBUFS) << k.line << strerror(e);
+        EXPECT_EQ(ok, k.n) << k.key.str();
+        EXPECT_EQ(e, ENOBUFS) << k.key.str() << strerror(e);
         // The refused socket stays usable: after closing a listener it listens.
         ASSERT_EQ(int(socks.size()), k.n + 1);
         EXPECT_EQ(mtcp_close(me.ctx, socks[0]), 0);
@@ -193,14 +253,19 @@ long json_counter(mctx_t ctx, const std::string& section, const std::string& key
 TEST(ApiConfigKeys, ArpQueueLenBoundsHeldFrames) {
     alarm(20);
     struct case_t {
-        const char* line;
+        setting key;
         int n;
-    } cases[] = {{"", 16}, {"arp_queue_len = 3\n", 3}, {"arp_queue_len = 40\n", 40}};
+    } cases[] = {{{}, 16},
+                 {arp_queue_len(3, via::file), 3},
+                 {arp_queue_len(40, via::file), 40},
+                 {arp_queue_len(3, via::setconf), 3},
+                 {arp_queue_len(40, via::setconf), 40}};
     for (const auto& k : cases) {
         const std::string link = unique_link("arpq");
-        write_conf(link, true, k.line);
+        k.key.apply(link);
         local_side me(link);
-        ASSERT_NE(me.ctx, nullptr) << k.line;
+        ASSERT_NE(me.ctx, nullptr) << k.key.str();
+        const std::string line = k.key.str();
         const int u = mtcp_socket(me.ctx, AF_INET, SOCK_DGRAM, 0);
         ASSERT_GE(u, 0);
         auto silent = addr("10.9.0.77", 9);  // on-link, no static entry, no host
@@ -215,10 +280,10 @@ TEST(ApiConfigKeys, ArpQueueLenBoundsHeldFrames) {
                 ++refused;
             }
         }
-        EXPECT_EQ(sent, k.n) << k.line;
-        EXPECT_EQ(refused, tries - k.n) << k.line;
-        EXPECT_EQ(json_counter(me.ctx, "arp", "queued"), k.n) << k.line;
-        EXPECT_EQ(json_counter(me.ctx, "arp", "dropped_queue_full"), tries - k.n) << k.line;
+        EXPECT_EQ(sent, k.n) << line;
+        EXPECT_EQ(refused, tries - k.n) << line;
+        EXPECT_EQ(json_counter(me.ctx, "arp", "queued"), k.n) << line;
+        EXPECT_EQ(json_counter(me.ctx, "arp", "dropped_queue_full"), tries - k.n) << line;
         EXPECT_EQ(json_counter(me.ctx, "arp", "dropped_pending_full"), 0);
         EXPECT_GE(json_counter(me.ctx, "arp", "requests_sent"), 1);
         // Another destination has a queue of its own.
@@ -278,15 +343,14 @@ double timed_destroy(local_side& me) {
 // running, and teardown ends as soon as the FIN is acknowledged, long before
 // destroy_drain_ms, although another connection stays open (in use, with
 // nothing to deliver).
-TEST(ApiConfigKeys, DestroyDeliversDataAndFinThenReturnsEarly) {
-    alarm(40);
+void expect_destroy_delivers_then_returns_early(via how) {
     // The peer's window (rcvbuf 64 KiB) takes the first part; the rest waits
     // in our send ring until the peer reads, 300 ms after the handshake.
     constexpr size_t total = 100000;
     peer_process peer;
     peer.start(unique_link("drain"),
                [](mctx_t c, int fd) { return read_to_eof(c, fd, total, 300); });
-    write_conf(peer.link, true, "destroy_drain_ms = 10000\n");
+    drain_ms(10000, how).apply(peer.link);
     double took = 0;
     {
         local_side me(peer.link);
@@ -304,6 +368,14 @@ TEST(ApiConfigKeys, DestroyDeliversDataAndFinThenReturnsEarly) {
     }
     EXPECT_EQ(peer.finish(), 0) << "the peer did not get every byte and the FIN";
     EXPECT_LT(took, 3000) << "teardown waited for more than the closed connection's FIN";
+}
+TEST(ApiConfigKeys, DestroyDeliversDataAndFinThenReturnsEarly) {
+    alarm(40);
+    expect_destroy_delivers_then_returns_early(via::file);
+}
+TEST(ApiConfigKeys, DestroyDeliversDataAndFinThenReturnsEarlySetconf) {
+    alarm(40);
+    expect_destroy_delivers_then_returns_early(via::setconf);
 }
 
 // Peer for the vanishing case: accepts, then only runs its stack until killed.
@@ -323,12 +395,11 @@ int accept_then_idle(mctx_t ctx, int ready_fd) {
 
 // The peer vanished after the handshake: our data and FIN are never
 // acknowledged, and teardown gives up at destroy_drain_ms (0: at once).
-TEST(ApiConfigKeys, DestroyIsBoundedWhenThePeerIsGone) {
-    alarm(40);
+void expect_destroy_bounded(via how) {
     for (int bound : {300, 0}) {
         peer_process peer;
         peer.start(unique_link("gone"), accept_then_idle);
-        write_conf(peer.link, true, "destroy_drain_ms = " + std::to_string(bound) + "\n");
+        drain_ms(bound, how).apply(peer.link);
         local_side me(peer.link);
         ASSERT_NE(me.ctx, nullptr);
         auto a = addr(ip_child, port_echo);
@@ -342,8 +413,16 @@ TEST(ApiConfigKeys, DestroyIsBoundedWhenThePeerIsGone) {
         if (bound > 0) {
             EXPECT_GE(took, bound - 20) << "gave up before destroy_drain_ms";
         }
-        EXPECT_LT(took, bound + 700) << "destroy_drain_ms = " << bound;
+        EXPECT_LT(took, bound + 700) << drain_ms(bound, how).str();
     }
+}
+TEST(ApiConfigKeys, DestroyIsBoundedWhenThePeerIsGone) {
+    alarm(40);
+    expect_destroy_bounded(via::file);
+}
+TEST(ApiConfigKeys, DestroyIsBoundedWhenThePeerIsGoneSetconf) {
+    alarm(40);
+    expect_destroy_bounded(via::setconf);
 }
 
 // A bad value stops mtcp_init with EINVAL (the message names the key).
@@ -360,4 +439,144 @@ TEST(ApiConfigKeys, BadValuesFailInit) {
         EXPECT_EQ(errno, EINVAL) << line;
         mtcp_destroy();
     }
+}
+
+// mtcp_getconf before mtcp_init gives the defaults of docs/configuration.md;
+// after it, the running values, whether they came from the file or from
+// mtcp_setconf (which wins where its field differs from the default).
+TEST(ApiConfigKeys, GetconfReportsDefaultsFileAndSetconf) {
+    mtcp_conf mc{};
+    ASSERT_EQ(mtcp_getconf(&mc), 0);
+    EXPECT_EQ(mc.tcp_fin_wait_2, 60);
+    EXPECT_EQ(mc.max_listeners, 16);
+    EXPECT_EQ(mc.arp_queue_len, 16);
+    EXPECT_EQ(mc.destroy_drain_ms, 2000);
+
+    const std::string file_keys =
+        "tcp_fin_wait_2 = 7\nmax_listeners = 3\narp_queue_len = 5\ndestroy_drain_ms = 9\n";
+    {
+        const std::string link = unique_link("get");
+        write_conf(link, true, file_keys);
+        local_side me(link);
+        ASSERT_EQ(mtcp_getconf(&mc), 0);
+        EXPECT_EQ(mc.tcp_fin_wait_2, 7);
+        EXPECT_EQ(mc.max_listeners, 3);
+        EXPECT_EQ(mc.arp_queue_len, 5);
+        EXPECT_EQ(mc.destroy_drain_ms, 9);
+    }
+    // A program changes one field: the file keeps the others.
+    {
+        const std::string link = unique_link("get");
+        write_conf(link, true, file_keys);
+        ASSERT_EQ(mtcp_getconf(&mc), 0);
+        EXPECT_EQ(mc.max_listeners, 16);  // the default: the file is not read yet
+        mc.max_listeners = 5;
+        ASSERT_EQ(mtcp_setconf(&mc), 0);
+        mtcp_conf pending{};
+        ASSERT_EQ(mtcp_getconf(&pending), 0);
+        EXPECT_EQ(pending.max_listeners, 5);
+        local_side me(link);
+        ASSERT_EQ(mtcp_getconf(&mc), 0);
+        EXPECT_EQ(mc.max_listeners, 5);
+        EXPECT_EQ(mc.tcp_fin_wait_2, 7);
+        EXPECT_EQ(mc.arp_queue_len, 5);
+        EXPECT_EQ(mc.destroy_drain_ms, 9);
+    }
+    // Every field through setconf, no key in the file.
+    {
+        const std::string link = unique_link("get");
+        write_conf(link, true);
+        ASSERT_EQ(mtcp_getconf(&mc), 0);
+        mc.tcp_fin_wait_2 = 0;
+        mc.max_listeners = 1024;
+        mc.arp_queue_len = 1;
+        mc.destroy_drain_ms = 60000;
+        ASSERT_EQ(mtcp_setconf(&mc), 0);
+        local_side me(link);
+        ASSERT_EQ(mtcp_getconf(&mc), 0);
+        EXPECT_EQ(mc.tcp_fin_wait_2, 0);
+        EXPECT_EQ(mc.max_listeners, 1024);
+        EXPECT_EQ(mc.arp_queue_len, 1);
+        EXPECT_EQ(mc.destroy_drain_ms, 60000);
+    }
+}
+
+// mtcp_setconf refuses what mtcp.conf refuses (-1, EINVAL) and keeps what it
+// had; the edges of each range are accepted.
+TEST(ApiConfigKeys, SetconfRejectsBadValues) {
+    struct case_t {
+        setting key;
+        bool ok;
+    } cases[] = {
+        {fin_wait_2(-1, via::setconf), false},      {fin_wait_2(86401, via::setconf), false},
+        {fin_wait_2(0, via::setconf), true},        {fin_wait_2(86400, via::setconf), true},
+        {max_listeners(0, via::setconf), false},    {max_listeners(-5, via::setconf), false},
+        {max_listeners(1025, via::setconf), false}, {max_listeners(1, via::setconf), true},
+        {max_listeners(1024, via::setconf), true},  {arp_queue_len(0, via::setconf), false},
+        {arp_queue_len(1025, via::setconf), false}, {arp_queue_len(1, via::setconf), true},
+        {arp_queue_len(1024, via::setconf), true},  {drain_ms(-1, via::setconf), false},
+        {drain_ms(60001, via::setconf), false},     {drain_ms(0, via::setconf), true},
+        {drain_ms(60000, via::setconf), true},
+    };
+    for (const auto& k : cases) {
+        mtcp_conf before{};
+        ASSERT_EQ(mtcp_getconf(&before), 0);
+        mtcp_conf mc = before;
+        mc.*k.key.field = k.key.value;
+        errno = 0;
+        testing::internal::CaptureStderr();
+        const int rc = mtcp_setconf(&mc);
+        const int e = errno;
+        const std::string msg = testing::internal::GetCapturedStderr();
+        mtcp_conf after{};
+        ASSERT_EQ(mtcp_getconf(&after), 0);
+        if (k.ok) {
+            EXPECT_EQ(rc, 0) << k.key.str() << ": " << msg;
+            EXPECT_EQ(after.*k.key.field, k.key.value) << k.key.str();
+        } else {
+            EXPECT_EQ(rc, -1) << k.key.str();
+            EXPECT_EQ(e, EINVAL) << k.key.str();
+            EXPECT_NE(msg.find(k.key.key), std::string::npos) << k.key.str() << ": " << msg;
+            EXPECT_EQ(after.*k.key.field, before.*k.key.field) << k.key.str() << " was kept";
+        }
+    }
+    // Limits that involve file keys are checked by mtcp_init, as for a file:
+    // 1024 listeners x syn_backlog 65536 exceed the accept-queue bound.
+    const std::string link = unique_link("bad");
+    const std::string conf = write_conf(link, true, "syn_backlog = 65536\n");
+    mtcp_conf mc{};
+    ASSERT_EQ(mtcp_getconf(&mc), 0);
+    mc.max_listeners = 1024;
+    ASSERT_EQ(mtcp_setconf(&mc), 0);
+    testing::internal::CaptureStderr();
+    errno = 0;
+    EXPECT_EQ(mtcp_init(conf.c_str()), -1);
+    EXPECT_EQ(errno, EINVAL);
+    const std::string msg = testing::internal::GetCapturedStderr();
+    EXPECT_NE(msg.find("max_listeners (1024) x syn_backlog"), std::string::npos) << msg;
+    // Back to no override: a field equal to its default does not override.
+    mc = {};
+    ASSERT_EQ(mtcp_getconf(&mc), 0);
+    mc.tcp_fin_wait_2 = 60;
+    mc.max_listeners = 16;
+    mc.arp_queue_len = 16;
+    mc.destroy_drain_ms = 2000;
+    ASSERT_EQ(mtcp_setconf(&mc), 0);
+    local_side me(link);
+    ASSERT_NE(me.ctx, nullptr);
+}
+
+// mTCP's seven fields keep mTCP's offsets; this project's follow them, in the
+// order documented in docs/api.md (new fields are only appended).
+TEST(ApiConfigKeys, MtcpConfLayout) {
+    const size_t offsets[] = {
+        offsetof(mtcp_conf, num_cores),        offsetof(mtcp_conf, max_concurrency),
+        offsetof(mtcp_conf, max_num_buffers),  offsetof(mtcp_conf, rcvbuf_size),
+        offsetof(mtcp_conf, sndbuf_size),      offsetof(mtcp_conf, tcp_timewait),
+        offsetof(mtcp_conf, tcp_timeout),      offsetof(mtcp_conf, tcp_fin_wait_2),
+        offsetof(mtcp_conf, max_listeners),    offsetof(mtcp_conf, arp_queue_len),
+        offsetof(mtcp_conf, destroy_drain_ms),
+    };
+    for (size_t i = 0; i < std::size(offsets); ++i) EXPECT_EQ(offsets[i], i * sizeof(int)) << i;
+    EXPECT_EQ(sizeof(mtcp_conf), std::size(offsets) * sizeof(int));
 }
