@@ -30,6 +30,7 @@
 
 #include "netio/afpacket/linux_if.hpp"
 #include "netio/backends.hpp"
+#include "netio/wake_fd.hpp"
 
 namespace mvnf::netio {
 namespace {
@@ -61,6 +62,9 @@ class afpacket_queue final : public queue {
     // Stage 1: socket, options and rings (nothing received yet: the socket
     // is not bound, and with fanout a drop-all filter holds until joined).
     result<void> setup(uint32_t ring_size, bool hold_rx) {
+        auto w = wake_fd::open(_who);
+        if (!w) return fail(w.error());
+        _wake = std::move(*w);
         _fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
         if (_fd < 0) return fail(sys("socket(AF_PACKET)"));
         if (hold_rx) {
@@ -255,12 +259,13 @@ class afpacket_queue final : public queue {
         if (_walking || (load_acquire(&block(_blk)->hdr.bh1.block_status) & TP_STATUS_USER))
             return true;
         if (timeout_ns == 0) return false;
-        int ms = timeout_ns < 0 ? -1 : int((timeout_ns + 999'999) / 1'000'000);
-        pollfd pfd{_fd, POLLIN, 0};
         ++_st.sleeps;
-        int r = poll(&pfd, 1, ms);
-        return r > 0;
+        return _wake.poll(_fd, POLLIN, timeout_ns) != 0;
     }
+
+    // Another thread (wake_fd.hpp): ends the wait in progress or the next one.
+    bool interruptible() const override { return true; }
+    void interrupt() override { _wake.signal(); }
 
     int poll_fd() const override { return _fd; }
 
@@ -292,6 +297,7 @@ class afpacket_queue final : public queue {
     std::string _who;
     uint32_t _buf_size, _max_frame;
     int _fd = -1;
+    wake_fd _wake;  // interrupt(): polled next to _fd in wait()
     void* _map = MAP_FAILED;
     size_t _map_len = 0;
     // RX

@@ -27,6 +27,7 @@
 #include "netio/afpacket/linux_if.hpp"
 #include "netio/afxdp/xdp_prog.hpp"
 #include "netio/backends.hpp"
+#include "netio/wake_fd.hpp"
 
 namespace mvnf::netio {
 namespace {
@@ -50,6 +51,9 @@ class afxdp_queue final : public queue {
     // then copy mode. The UMEM is rebuilt between tries, since a failed bind
     // leaves its rings configured on the UMEM's socket.
     result<void> open(const std::string& ifname, uint32_t qid, bool force_copy) {
+        auto w = wake_fd::open(_who);
+        if (!w) return fail(w.error());
+        _wake = std::move(*w);
         _nframes = _ring * frames_per_ring;
         _area_len = size_t(_nframes) * _fs;
         _area = mmap(nullptr, _area_len, PROT_READ | PROT_WRITE,
@@ -212,11 +216,13 @@ class afxdp_queue final : public queue {
         refill();
         if (xsk_cons_nb_avail(&_rx, 1)) return true;
         if (timeout_ns == 0) return false;
-        int ms = timeout_ns < 0 ? -1 : int((timeout_ns + 999'999) / 1'000'000);
-        pollfd pfd{_fd, POLLIN, 0};
         ++_st.sleeps;
-        return poll(&pfd, 1, ms) > 0;
+        return _wake.poll(_fd, POLLIN, timeout_ns) != 0;
     }
+
+    // Another thread (wake_fd.hpp): ends the wait in progress or the next one.
+    bool interruptible() const override { return true; }
+    void interrupt() override { _wake.signal(); }
 
     int poll_fd() const override { return _fd; }
 
@@ -270,6 +276,7 @@ class afxdp_queue final : public queue {
     xsk_ring_prod _fill{}, _tx{};
     xsk_ring_cons _comp{}, _rx{};
     int _fd = -1;
+    wake_fd _wake;  // interrupt(): polled next to _fd in wait()
     bool _zero_copy = false, _kick = false;
     queue_stats _st;
 };

@@ -40,7 +40,8 @@ bound_rings find_bound_rings(netmap_if* nifp) {
     return b;
 }
 
-netmap_queue::netmap_queue(int fd, netmap_if* nifp) : _fd(fd) {
+netmap_queue::netmap_queue(int fd, netmap_if* nifp, wake_fd wake)
+    : _fd(fd), _wake(std::move(wake)) {
     bound_rings b = find_bound_rings(nifp);
     _rx.reserve(b.rx.size());
     for (unsigned i = 0; i < b.rx.size(); ++i) _rx.emplace_back(nm_rxring(nifp, b.rx[i]), i);
@@ -126,20 +127,15 @@ void netmap_queue::flush() {
 bool netmap_queue::wait(int64_t timeout_ns) {
     for (const rx_ring& r : _rx)
         if (r.ready()) return true;
-    if (_fd < 0) return false;
-    // poll() on a netmap fd runs rxsync itself (and txsync: NR_NO_TX_POLL unset).
-    pollfd pfd{_fd, POLLIN, 0};
-    timespec ts{}, *tsp = nullptr;
-    if (timeout_ns >= 0) {
-        ts.tv_sec = timeout_ns / 1000000000;
-        ts.tv_nsec = timeout_ns % 1000000000;
-        tsp = &ts;
-    }
+    if (_fd < 0 && !_wake.valid()) return false;
+    // poll() on a netmap fd runs rxsync itself (and txsync: NR_NO_TX_POLL
+    // unset); netmap fds are ordinary pollable fds, so the set may hold the
+    // wake fd beside it. Tests without the module drive this with fd -1,
+    // which ppoll ignores.
     if (timeout_ns != 0) ++_stats.sleeps;
-    int rc = ::ppoll(&pfd, 1, tsp, nullptr);
-    if (rc <= 0) return false;
-    if (pfd.revents & (POLLERR | POLLNVAL)) return false;
-    return (pfd.revents & POLLIN) != 0;
+    const short rev = _wake.poll(_fd, POLLIN, timeout_ns);
+    if (rev & (POLLERR | POLLNVAL)) return false;
+    return (rev & POLLIN) != 0;
 }
 
 // ---------------------------------------------------------------- port
@@ -325,7 +321,9 @@ result<std::unique_ptr<port>> open_netmap(const port_spec& spec, const port_conf
         }
         if (r.nr_offset >= m->size) return bad("kernel returned a netmap_if outside the region");
         netmap_if* nifp = nm_if(m->base, r.nr_offset);
-        auto qu = std::make_unique<netmap_queue>(p->_fds[q].get(), nifp);
+        auto wake = wake_fd::open(who);
+        if (!wake) return fail(wake.error());
+        auto qu = std::make_unique<netmap_queue>(p->_fds[q].get(), nifp, std::move(*wake));
         if (qu->num_rx_rings() == 0 || !qu->has_tx())
             return bad("registration bound no rx or no tx ring");
         p->_queues.push_back(std::move(qu));

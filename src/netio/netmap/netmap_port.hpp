@@ -9,15 +9,19 @@
 #include "netio/netmap/netmap_abi.hpp"
 #include "netio/netmap/netmap_ring.hpp"
 #include "netio/port.hpp"
+#include "netio/wake_fd.hpp"
 
 namespace mvnf::netio::netmap {
 
 // One queue pair = one registered /dev/netmap fd: every rx ring bound to it
-// (read round-robin) and its first bound tx ring.
+// (read round-robin) and its first bound tx ring. wait() polls the fd and the
+// queue's wake fd, so interrupt() ends it from another thread (wake_fd.hpp).
 class netmap_queue final : public queue {
 public:
     // Binds to the rings nifp marks as bound (non-zero ring_ofs). fd may be -1.
-    netmap_queue(int fd, netmap_if* nifp);
+    // Without a wake fd the queue is not interruptible (open_netmap always
+    // gives one; ring tests may not).
+    netmap_queue(int fd, netmap_if* nifp, wake_fd wake = {});
 
     unsigned rx_burst(std::span<packet> out) override;
     void release(std::span<const packet> pkts) override;
@@ -26,6 +30,10 @@ public:
     void free_tx(std::span<const packet> pkts) override;
     void flush() override;
     bool wait(int64_t timeout_ns) override;
+    bool interruptible() const override { return _wake.valid(); }
+    void interrupt() override {
+        if (_wake.valid()) _wake.signal();
+    }
     int poll_fd() const override { return _fd; }
     queue_stats stats() const override { return _stats; }
 
@@ -39,6 +47,7 @@ private:
     void sync(unsigned long req);
 
     int _fd;
+    wake_fd _wake;
     std::vector<rx_ring> _rx;
     std::unique_ptr<tx_ring> _tx;
     unsigned _rr = 0;  // rx ring to start the next burst with

@@ -165,6 +165,10 @@ public:
         if (timeout_ns != 0) _rx.flush_file();
         return _in.wait(timeout_ns);
     }
+    // Thread mode's stack thread waits on this wrapper: its interrupt is the
+    // wrapped queue's (touches no capture state, so any thread may call it).
+    bool interruptible() const override { return _in.interruptible(); }
+    void interrupt() override { _in.interrupt(); }
     int poll_fd() const override { return _in.poll_fd(); }
     queue_stats stats() const override { return _in.stats(); }
 

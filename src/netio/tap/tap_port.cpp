@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "netio/backends.hpp"
+#include "netio/wake_fd.hpp"
 
 namespace mvnf::netio {
 
@@ -31,8 +32,8 @@ enum : uint8_t { buf_free = 0, buf_lent = 1 };
 
 class tap_queue final : public queue {
 public:
-    tap_queue(int fd, uint32_t nbufs, uint32_t buf_size)
-        : _fd(fd), _nrx(nbufs), _buf_size(buf_size),
+    tap_queue(int fd, wake_fd wake, uint32_t nbufs, uint32_t buf_size)
+        : _fd(fd), _wake(std::move(wake)), _nrx(nbufs), _buf_size(buf_size),
           _arena(size_t(2) * nbufs * buf_size), _state(size_t(2) * nbufs, buf_free) {
         _rx_free.reserve(nbufs);
         _tx_free.reserve(nbufs);
@@ -120,17 +121,13 @@ public:
     }
 
     bool wait(int64_t timeout_ns) override {
-        pollfd pfd{_fd, POLLIN, 0};
-        timespec ts{}, *tsp = nullptr;
-        if (timeout_ns >= 0) {
-            ts.tv_sec = timeout_ns / 1000000000;
-            ts.tv_nsec = timeout_ns % 1000000000;
-            tsp = &ts;
-        }
         if (timeout_ns != 0) ++_stats.sleeps;
-        int rc = ::ppoll(&pfd, 1, tsp, nullptr);
-        return rc > 0 && (pfd.revents & POLLIN);
+        return (_wake.poll(_fd, POLLIN, timeout_ns) & POLLIN) != 0;
     }
+
+    // Another thread (wake_fd.hpp): ends the wait in progress or the next one.
+    bool interruptible() const override { return true; }
+    void interrupt() override { _wake.signal(); }
 
     int poll_fd() const override { return _fd; }
     queue_stats stats() const override { return _stats; }
@@ -144,6 +141,7 @@ private:
     }
 
     int _fd;
+    wake_fd _wake;       // interrupt(): polled next to _fd in wait()
     uint32_t _nrx;       // rx buffers are [0, nrx), tx buffers [nrx, 2 nrx)
     uint32_t _buf_size;
     std::vector<std::byte> _arena;
@@ -225,7 +223,13 @@ result<std::unique_ptr<port>> open_tap(const port_spec& spec, const port_config&
             return err(errc::system, std::string("TUNSETIFF: ") + std::strerror(e) + at);
         }
         ifname = ifr.ifr_name;  // the kernel may have expanded a "%d"
-        p->_queues.push_back(std::make_unique<tap_queue>(fd, cfg.ring_size, cfg.buf_size));
+        auto wake = wake_fd::open(who);
+        if (!wake) {
+            ::close(fd);
+            return fail(wake.error());
+        }
+        p->_queues.push_back(
+            std::make_unique<tap_queue>(fd, std::move(*wake), cfg.ring_size, cfg.buf_size));
     }
 
     // Link up and MTU through an ordinary socket (the tap lives in our netns).

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "../wait_interrupt.hpp"
 #include "port_lab.hpp"
 
 namespace mvnf::test {
@@ -128,6 +129,24 @@ TEST(afpacket, does_not_receive_its_own_frames) {
     }
     EXPECT_EQ(seen, 1u);
     EXPECT_EQ(echoed, 0u);
+}
+
+// thread_mode = thread: the stack thread blocks in wait() until its next
+// timer and the application ends that wait with interrupt() when it posts a
+// call. Two fanout sockets: each queue has its own interrupt, and a wait
+// still ends on a frame.
+TEST(afpacket, interrupt_ends_a_wait_in_progress_or_the_next_one) {
+    NEED_NETNS();
+    port_lab lab(1);
+    ASSERT_TRUE(lab.ok()) << lab.error();
+    auto p = lab.open("afpacket", {.num_queues = 2});
+    ASSERT_TRUE(p) << p.error().message;
+    for (unsigned i = 0; i < 2; ++i) {
+        SCOPED_TRACE("queue " + std::to_string(i));
+        check_interrupt_contract((*p)->q(i));
+    }
+    check_interrupts_are_per_queue(**p);
+    check_frame_ends_wait(**p, [&] { return lab.kernel_send(1, 1, 7006) == 1; });
 }
 
 TEST(afpacket, missing_interface_is_named) {

@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "../wait_interrupt.hpp"
 #include "port_lab.hpp"
 
 namespace mvnf::test {
@@ -139,6 +140,23 @@ TEST_P(afxdp_multiqueue, frames_arrive_on_the_queue_they_were_sent_to) {
 }
 
 INSTANTIATE_TEST_SUITE_P(queues, afxdp_multiqueue, ::testing::Values(2u, 4u));
+
+// thread_mode = thread: the stack thread blocks in wait() until its next
+// timer and the application ends that wait with interrupt() when it posts a
+// call. Two queues: each has its own interrupt, and a wait still ends on a
+// frame.
+TEST(afxdp, interrupt_ends_a_wait_in_progress_or_the_next_one) {
+    NEED_NETNS();
+    port_lab lab(2);
+    ASSERT_TRUE(lab.ok()) << lab.error();
+    OPEN_OR_SKIP(p, lab, {.num_queues = 2});
+    for (unsigned i = 0; i < 2; ++i) {
+        SCOPED_TRACE("queue " + std::to_string(i));
+        check_interrupt_contract((*p)->q(i));
+    }
+    check_interrupts_are_per_queue(**p);
+    check_frame_ends_wait(**p, [&] { return lab.kernel_send(1, 1, 7131) == 1; });
+}
 
 TEST(afxdp, more_queues_than_the_device_is_refused) {
     NEED_NETNS();

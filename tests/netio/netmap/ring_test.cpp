@@ -9,6 +9,7 @@
 
 #include "netio/netmap/netmap_port.hpp"
 #include "netio/netmap/netmap_ring.hpp"
+#include "../wait_interrupt.hpp"
 #include "ring_image.hpp"
 
 namespace mvnf::netio::netmap {
@@ -359,6 +360,23 @@ TEST(NetmapQueue, ReadsAllBoundRingsAndSends) {
     auto out = img.txsync(img.tx(0));
     EXPECT_EQ(out.size(), 2u);
     EXPECT_EQ(q.stats().tx_bytes, 130u);
+}
+
+// The wait/interrupt logic of a netmap queue without the module: fd -1 is
+// ignored by ppoll, so the wait blocks on the wake fd alone. (Against the
+// module the netmap fd sits beside it in the same poll set.)
+TEST(NetmapQueue, InterruptEndsAWaitInProgressOrTheNextOne) {
+    ring_image img(1, 16, 2048);
+    netmap_queue plain(-1, img.nifp());
+    EXPECT_FALSE(plain.interruptible());  // no wake fd given
+    auto wake = wake_fd::open("netmap:test");
+    ASSERT_TRUE(wake) << wake.error().message;
+    netmap_queue q(-1, img.nifp(), std::move(*wake));
+    mvnf::test::check_interrupt_contract(q);
+    // Frames already in the ring end a wait before it blocks, interrupt or not.
+    img.deliver(img.rx(0), {"a0"});
+    q.interrupt();
+    EXPECT_TRUE(q.wait(5'000'000'000));
 }
 
 }  // namespace

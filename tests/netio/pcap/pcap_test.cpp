@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "../wait_interrupt.hpp"
 #include "frames.hpp"
 #include "netio/mem/mem_link.hpp"
 #include "netio/pcap/pcap_port.hpp"
@@ -274,11 +275,24 @@ TEST(PcapPort, OpenPortWrapsAnyBackend) {
         }
         EXPECT_EQ(got_a, 1u);
         EXPECT_EQ(got_b, 2u);
+        // The wrapper passes interrupt() through (thread mode's stack thread
+        // waits on it); the interrupt check receives nothing, so the file
+        // keeps its three records.
+        mvnf::test::check_interrupt_contract((*a)->q(0));
     }
     std::string why;
     auto f = read_pcap(file.path, &why);
     ASSERT_TRUE(f) << why;
     EXPECT_EQ(f->records.size(), 3u);
+}
+
+// Interruptible exactly when the wrapped queue is (shm: see above).
+TEST(PcapPort, InterruptibleAsTheWrappedQueue) {
+    mem_link link;
+    file_remover file{tmp_path("mem")};
+    auto w = wrap_pcap(std::make_unique<mem_port>(link.a()), file.path);
+    ASSERT_TRUE(w) << w.error().message;
+    EXPECT_FALSE((*w)->q(0).interruptible());
 }
 
 TEST(PcapPort, Errors) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <set>
 
+#include "../wait_interrupt.hpp"
 #include "frames.hpp"
 #include "netio/port.hpp"
 #include "netns.hpp"
@@ -224,6 +225,24 @@ TEST(TapPort, BuffersAreBoundedAndChecked) {
     EXPECT_EQ(q.alloc_tx(b), 4u);
     q.free_tx({b, 4});
     EXPECT_FALSE(q.wait(0));
+}
+
+// thread_mode = thread: the stack thread blocks in wait() until its next
+// timer and the application ends that wait with interrupt() when it posts a
+// call. Each queue has its own interrupt; a wait still ends on a frame.
+TEST(TapPort, InterruptEndsAWaitInProgressOrTheNextOne) {
+    NEED_ROOT();
+    tap_lab lab;
+    ASSERT_TRUE(lab.setup(2)) << lab.error;
+    for (unsigned qi = 0; qi < 2; ++qi) {
+        SCOPED_TRACE("queue " + std::to_string(qi));
+        mvnf::test::check_interrupt_contract(lab.p->q(qi));
+    }
+    mvnf::test::check_interrupts_are_per_queue(*lab.p);
+    int s = bound_udp(lab.ns, 9001);
+    ASSERT_GE(s, 0);
+    mvnf::test::check_frame_ends_wait(*lab.p, [&] { return send_to_us(s, 9000, "wake"); });
+    ::close(s);
 }
 
 TEST(TapPort, Errors) {
