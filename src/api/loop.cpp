@@ -110,9 +110,10 @@ void mtcp_context::sync_after_user_call() { st->flush(); }
 
 // ---- thread_mode = thread ---------------------------------------------------
 // The stack thread polls the port and the mailbox. Where the port queue is
-// interruptible (shm, and the sw dispatcher's core queues) the owner ends
-// the stack thread's wait when it posts a call (call() below), so an idle
-// stack thread blocks until its next timer and a call costs one wake-up.
+// interruptible (every port backend: shm, the fd backends through an
+// eventfd, and the sw dispatcher's core queues) the owner ends the stack
+// thread's wait when it posts a call (call() below), so an idle stack
+// thread blocks until its next timer and a call costs one wake-up.
 // Elsewhere the wait cannot be interrupted: the thread blocks in slices of
 // at most thread_block_ns, which bounds the latency of the first call after
 // an idle period. Either way, after serving a call it keeps polling for
