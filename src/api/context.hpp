@@ -140,6 +140,9 @@ struct mtcp_context {
     uint64_t stat_rx_pkts = 0, stat_tx_pkts = 0, stat_rx_bytes = 0, stat_tx_bytes = 0;
     bool rss_filter = false;
     uint32_t rss_queues = 1;
+    // Ready-list entries mtcp_epoll_wait has looked at (its cost model:
+    // proportional to this, not to the list's length; checked by a test).
+    uint64_t epoll_examined = 0;
     // Snapshot published for other threads (mtcp_get_stats on any context).
     struct published {
         std::atomic<uint64_t> rx_packets{0}, tx_packets{0}, rx_bytes{0}, tx_bytes{0};

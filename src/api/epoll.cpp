@@ -29,6 +29,7 @@ static int collect(mtcp_context& c, int epid, mtcp_epoll_event* out, int maxeven
         const int rid = c.socks[size_t(epid)].ready_head;
         if (rid < 0) break;  // cannot happen: `last` stays listed until popped
         more = rid != last;
+        ++c.epoll_examined;
         ready_remove(c, rid);
         epoll_reg& r = registration(c, rid);
         const uint32_t level = c.poll_events(rid / max_regs);
