@@ -48,6 +48,7 @@ stack::stack(const stack_config& cfg, netio::queue& q)
       _chunks(cfg.max_num_buffers, cfg.chunk_size),
       _reasm(_cfg, _chunks, _wheel, _stats),
       _rx(std::max<uint32_t>(cfg.rx_batch, 1)),
+      _hints(_rx.size()),
       _udp(std::min<uint32_t>(cfg.max_udp_sockets, 32767)),
       _udp_recs(size_t(_udp.size()) * std::max<uint32_t>(cfg.udp_queue_datagrams, 1)),
       _udp_port(65536, -1) {
@@ -74,6 +75,7 @@ void stack::set_neighbor(neighbor* n) {
 
 unsigned stack::poll(nanos now) {
     unsigned n = _q.rx_burst(_rx);
+    if (n > 1) prefetch_burst(n);
     for (unsigned i = 0; i < n; ++i) {
         ++_stats.rx_packets;
         _stats.rx_bytes += _rx[i].len;
@@ -90,6 +92,29 @@ unsigned stack::poll(nanos now) {
     _nb->poll_timers(now);
     flush();
     return n;
+}
+
+// The pre-pass: for a TCP transport that asks for it, the 4-tuples of the
+// burst's untagged IPv4 TCP frames, read with bounds checks only (input()
+// validates everything later; a bad frame only costs a wasted prefetch).
+void stack::prefetch_burst(unsigned n) {
+    transport* t = _transports[ipproto::tcp];
+    if (!t || !t->wants_prefetch()) return;
+    constexpr uint32_t eth = ethernet_view::header_len;
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        const std::byte* f = _rx[i].data;
+        const uint32_t len = _rx[i].len;
+        if (len < eth + 20 || load_be16(f + 12) != ethertype::ipv4) continue;
+        const std::byte* ip = f + eth;
+        const uint32_t ihl = uint32_t(load8(ip) & 0x0f) * 4;  // RFC 791 3.1
+        if (load8(ip + 9) != ipproto::tcp || ihl < 20 || len < eth + ihl + 4) continue;
+        _hints[k++] = flow_hint{ipv4_addr(load_be32(ip + 12)), ipv4_addr(load_be32(ip + 16)),
+                                load_be16(ip + ihl), load_be16(ip + ihl + 2)};
+    }
+    if (k < 2) return;  // one frame: nothing to overlap
+    t->prefetch(std::span<const flow_hint>(_hints.data(), k));
+    ++_stats.prefetch_bursts;
 }
 
 nanos stack::next_deadline() const {

@@ -133,6 +133,7 @@ private:
 
     void count(drop_reason r) { ++_stats.drops[size_t(r)]; }
     void frame_input(const netio::packet& p, nanos now);
+    void prefetch_burst(unsigned n);
     void ip_input(bytes pkt, bool link_broadcast, nanos now);
     void deliver(const wire::ipv4_view& ip, bool to_broadcast, nanos now);
     void icmp_input(const wire::ipv4_view& ip, bool to_broadcast, nanos now);
@@ -165,6 +166,7 @@ private:
     std::array<transport*, 256> _transports{};
 
     std::vector<netio::packet> _rx;  // rx_batch slots
+    std::vector<flow_hint> _hints;   // rx_batch slots: the TCP pre-pass (prefetch_burst)
     std::vector<netio::packet> _tx;  // frames waiting for the one tx_burst
     uint16_t _next_ident = 1;
 

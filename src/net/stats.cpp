@@ -45,6 +45,7 @@ std::string stack_stats::to_json() const {
     field("icmp_echo_reply_rx", icmp_echo_reply_rx);
     field("udp_rx", udp_rx);
     field("udp_tx", udp_tx);
+    field("prefetch_bursts", prefetch_bursts);
     s += ",\"drops\":{";
     bool first = true;
     for (size_t i = 0; i < num_drop_reasons; ++i) {

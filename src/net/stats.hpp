@@ -43,6 +43,7 @@ struct stack_stats {
     uint64_t icmp_rx = 0, icmp_tx = 0, icmp_echo_replies = 0, icmp_unreach_sent = 0,
              icmp_rate_limited = 0, icmp_errors_rx = 0, icmp_echo_reply_rx = 0;
     uint64_t udp_rx = 0, udp_tx = 0;
+    uint64_t prefetch_bursts = 0;  // bursts the transport prefetch pre-pass ran on
     std::array<uint64_t, num_drop_reasons> drops{};
 
     uint64_t drop(drop_reason r) const { return drops[size_t(r)]; }

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "common/bytes.hpp"
 #include "netio/packet.hpp"
@@ -85,9 +86,26 @@ public:
 
 // Implemented by TCP (src/net/tcp/) and registered with
 // stack::set_transport(wire::ipproto::tcp, &t). Called only from poll().
+// What the stack's pre-pass over a received burst learns of one datagram
+// for a transport, before any validation: enough to find its connection.
+// Addresses and ports as the datagram carries them (src = the peer).
+struct flow_hint {
+    ipv4_addr src, dst;
+    uint16_t src_port = 0, dst_port = 0;
+};
+
 class transport {
 public:
     virtual ~transport() = default;
+
+    // Whether prefetch() is worth the stack's pre-pass over each burst (for
+    // TCP: only with more connections than the CPU caches hold).
+    virtual bool wants_prefetch() const { return false; }
+    // Hints for the burst about to be input(): start loading whatever the
+    // input will look up, so the burst's cache misses overlap instead of
+    // being taken one datagram after another. Must not change any state a
+    // test could observe; the hints are unvalidated and may be garbage.
+    virtual void prefetch(std::span<const flow_hint> /*hints*/) const {}
 
     // One datagram for us with this protocol. IPv4 has been validated (header
     // checksum, lengths, reassembled if it was fragmented); `segment` is the

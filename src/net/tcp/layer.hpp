@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/result.hpp"
@@ -93,6 +94,21 @@ public:
     const stats& counters() const { return _stats; }
     const config& cfg() const { return _cfg; }
     size_t free_connections() const { return _free.size(); }
+
+    // Batch prefetch (the stack's pre-pass over a received burst). With many
+    // connections the flow table and the connection blocks miss the caches;
+    // loading the whole burst's buckets, then its blocks, before the frames
+    // are processed overlaps those misses. Below config::prefetch_min_flows
+    // connections everything stays cached and the pass would be overhead.
+    bool wants_prefetch() const {
+        return _pool.size() - _free.size() >= _cfg.prefetch_min_flows;
+    }
+    // For segments from (remote, rport) to (local, lport). No state changes.
+    struct flow_ref {
+        ipv4_addr local, remote;
+        uint16_t local_port, remote_port;
+    };
+    void prefetch_flows(std::span<const flow_ref> flows) const;
     size_t connections_in(state s) const;
 
     // mTCP's RSS-aware port choice: connect() keeps the first ephemeral port

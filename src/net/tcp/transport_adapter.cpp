@@ -14,6 +14,18 @@ config transport_adapter::adjust(config c, const net::ip_output& ip) {
 transport_adapter::transport_adapter(const config& cfg, net::ip_output& ip)
     : _ip(ip), _layer(adjust(cfg, ip), *this) {}
 
+void transport_adapter::prefetch(std::span<const net::flow_hint> hints) const {
+    // Our side of each tuple is the datagram's destination.
+    layer::flow_ref refs[64];
+    while (!hints.empty()) {
+        const size_t n = std::min<size_t>(hints.size(), 64);
+        for (size_t i = 0; i < n; ++i)
+            refs[i] = {hints[i].dst, hints[i].src, hints[i].dst_port, hints[i].src_port};
+        _layer.prefetch_flows(std::span<const layer::flow_ref>(refs, n));
+        hints = hints.subspan(n);
+    }
+}
+
 void transport_adapter::input(const wire::ipv4_repr& ip, bytes segment, nanos now) {
     _now = now;
     _layer.input(ip.src, ip.dst, segment, now);

@@ -22,6 +22,8 @@ public:
     void input(const wire::ipv4_repr& ip, bytes segment, nanos now) override;
     void poll_timers(nanos now) override;
     nanos next_deadline() const override { return _layer.next_deadline(); }
+    bool wants_prefetch() const override { return _layer.wants_prefetch(); }
+    void prefetch(std::span<const net::flow_hint> hints) const override;
     void icmp_error(uint8_t type, uint8_t code, const wire::ipv4_repr& quoted, bytes quoted_l4,
                     nanos now) override;
 

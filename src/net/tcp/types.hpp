@@ -109,6 +109,10 @@ struct config {
     uint8_t keepalive_probes = 9;
     uint8_t syn_retries = 6, synack_retries = 5, max_retries = 15;  // R2 (RFC 1122 4.2.3.5)
     uint32_t challenge_ack_limit = 1000;  // per second per layer (RFC 5961 7)
+    // Open connections from which the stack's pre-pass prefetches each
+    // received burst's flow-table buckets and connection blocks (below it
+    // they stay in the CPU caches and the pass would be overhead; 0 = always).
+    uint32_t prefetch_min_flows = 2048;
     std::array<uint8_t, 16> secret{};  // keys ISNs (RFC 6528) and SYN cookies (RFC 4987)
 };
 
