@@ -3,6 +3,8 @@
 # RelWithDebInfo build and once under ASan+UBSan, then each fuzz target for a
 # bounded time. Tests that need root or kernel features skip themselves with
 # a message when those are missing.
+# MVNF_BUILD_DIR=DIR (default build) names the build directories: DIR,
+# DIR-asan and DIR-fuzz, so a second checkout user can run CI beside the first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each phase prints when it starts (seconds since this script started), so a
@@ -11,25 +13,27 @@ phase() { echo "== [${SECONDS}s] $*"; }
 phase "installing dependencies"
 bash scripts/install-deps.sh
 jobs=$(nproc)
+b=${MVNF_BUILD_DIR:-build}
 
 phase "plain build (RelWithDebInfo)"
-bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+bash scripts/build.sh "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 phase "plain ctest"
-(cd build && ctest --output-on-failure -j"$jobs" --timeout 300)
+(cd "$b" && ctest --output-on-failure -j"$jobs" --timeout 300)
 
 if [ "${MVNF_SKIP_ASAN:-0}" != 1 ]; then
   phase "ASan+UBSan build"
-  bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DMVNF_SANITIZE=ON
+  bash scripts/build.sh "$b-asan" -DCMAKE_BUILD_TYPE=Debug -DMVNF_SANITIZE=ON
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   phase "ASan+UBSan ctest"
-  (cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600 -LE no_asan)
+  (cd "$b-asan" && ctest --output-on-failure -j"$jobs" --timeout 600 -LE no_asan)
 fi
 # libFuzzer targets (fuzz/) built with clang under ASan+UBSan, each run for a
 # bounded time on its seed corpus; a crash fails CI (reproducer in
-# build-fuzz/crashes/). The three run side by side (45 s of wall time each).
+# <build>-fuzz/crashes/). The three run side by side (45 s of wall time each).
 # MVNF_SKIP_FUZZ=1 skips, MVNF_FUZZ_SECONDS sets the time.
 if [ "${MVNF_SKIP_FUZZ:-0}" != 1 ]; then
   phase "fuzzers"
-  FUZZ_SECONDS=${MVNF_FUZZ_SECONDS:-45} FUZZ_JOBS=$jobs FUZZ_PARALLEL=3 bash scripts/fuzz.sh
+  FUZZ_SECONDS=${MVNF_FUZZ_SECONDS:-45} FUZZ_JOBS=$jobs FUZZ_PARALLEL=3 FUZZ_BUILD="$b-fuzz" \
+    bash scripts/fuzz.sh
 fi
 echo "all test suites passed (${SECONDS}s)"
