@@ -190,7 +190,10 @@ struct instance {
     // dispatcher. Declared after ports: destroyed (stopped) before them.
     std::unique_ptr<dist::engine> dist;
     std::unique_ptr<arp::table> arp_table;
-    std::vector<mtcp_context*> ctxs;
+    // The live context of each core (null: none), sized num_cores by
+    // mtcp_init and never resized: core threads create, use and destroy their
+    // contexts concurrently, and any thread looks a context up here.
+    std::vector<std::atomic<mtcp_context*>> ctxs;
     std::array<uint8_t, 16> secret{};
     mac_addr mac;
     bool pcap = false;

@@ -111,6 +111,7 @@ static int do_init(const char* path) {
 
     auto inst = std::make_unique<instance>();
     inst->conf = c;
+    inst->ctxs = std::vector<std::atomic<mtcp_context*>>(size_t(c.num_cores));
 
     // Neighbours: static arp.conf entries in the table shared by all cores.
     inst->arp_table = std::make_unique<arp::table>(4096);
@@ -214,8 +215,7 @@ static void destroy_context(mtcp_context* ctx) {
 
 void destroy_instance() {
     if (!g_inst) return;
-    for (auto* c : g_inst->ctxs) destroy_context(c);
-    g_inst->ctxs.clear();
+    for (auto& c : g_inst->ctxs) destroy_context(c.exchange(nullptr, std::memory_order_acq_rel));
     // Every core has released its buffers: stop the dispatchers, then the port.
     if (g_inst->dist) g_inst->dist->stop();
     g_inst->dist.reset();
@@ -279,8 +279,8 @@ mctx_t mtcp_create_context(int cpu) {
     if (!inst) return set_errno_ret(EINVAL), nullptr;
     const cfg::config& c = inst->conf;
     if (cpu < 0 || cpu >= c.num_cores) return set_errno_ret(EINVAL), nullptr;
-    for (auto* x : inst->ctxs)
-        if (x->cpu == cpu) return set_errno_ret(EEXIST), nullptr;
+    if (inst->ctxs[size_t(cpu)].load(std::memory_order_acquire))
+        return set_errno_ret(EEXIST), nullptr;
 
     auto ctx = std::make_unique<mtcp_context>();
     ctx->cpu = cpu;
@@ -331,7 +331,13 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->udp_socks.reserve(sc.max_udp_sockets);
     ctx->now = mono_now();
     ctx->stat_next = ctx->now + net::sec(1);
-    inst->ctxs.push_back(ctx.get());
+    // Published last: from here on other threads may look it up.
+    mtcp_context* none = nullptr;
+    if (!inst->ctxs[size_t(cpu)].compare_exchange_strong(none, ctx.get(),
+                                                         std::memory_order_acq_rel)) {
+        destroy_context(ctx.release());  // another thread created this core's context meanwhile
+        return set_errno_ret(EEXIST), nullptr;
+    }
     if (c.threads == cfg::thread_mode::stack_thread) ctx->start_stack_thread();
     return ctx.release();
 }
@@ -339,12 +345,7 @@ mctx_t mtcp_create_context(int cpu) {
 void mtcp_destroy_context(mctx_t mctx) {
     // Thread mode: the owner (whose calls are forwarded) tears down itself.
     if (route_call(mctx) == route::fail) return;
-    auto& v = mctx->inst->ctxs;
-    for (size_t i = 0; i < v.size(); ++i)
-        if (v[i] == mctx) {
-            v.erase(v.begin() + ptrdiff_t(i));
-            break;
-        }
+    mctx->inst->ctxs[size_t(mctx->cpu)].store(nullptr, std::memory_order_release);
     destroy_context(mctx);
 }
 

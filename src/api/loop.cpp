@@ -30,7 +30,7 @@ route route_call(mtcp_context* ctx) {
     instance* inst = the_instance();
     if (!ctx || !inst) return set_errno_ret(EINVAL), route::fail;
     bool known = false;
-    for (auto* c : inst->ctxs) known |= c == ctx;
+    for (const auto& c : inst->ctxs) known |= c.load(std::memory_order_acquire) == ctx;
     if (!known) return set_errno_ret(EINVAL), route::fail;
     const pid_t me = my_tid();
     if (ctx->threaded) {

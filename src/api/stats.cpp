@@ -80,7 +80,8 @@ void stat_tick(mtcp_context& c) {
     if (c.cpu == 0 && c.inst->ctxs.size() > 1) {
         // The total from every core's published snapshot (lifetime counters).
         mtcp_stats all{};
-        for (auto* x : c.inst->ctxs) add(*x, all);
+        for (const auto& a : c.inst->ctxs)
+            if (mtcp_context* x = a.load(std::memory_order_acquire)) add(*x, all);
         std::printf("[ ALL ] %s flows: %6" PRIu64 ", RX: %10" PRIu64 "(pkts) (err: %5" PRIu64
                     "), TX: %10" PRIu64 "(pkts)\n",
                     dev.c_str(), all.flows, all.rx_packets, all.drops, all.tx_packets);
@@ -100,11 +101,13 @@ int mtcp_get_stats(mctx_t mctx, struct mtcp_stats* out) {
     if (!out || !inst) return set_errno_ret(EINVAL);
     *out = mtcp_stats{};
     bool found = false;
-    for (auto* c : inst->ctxs)
-        if (!mctx || c == mctx) {
+    for (const auto& a : inst->ctxs) {
+        mtcp_context* c = a.load(std::memory_order_acquire);
+        if (c && (!mctx || c == mctx)) {
             add(*c, *out);
             found = true;
         }
+    }
     if (mctx && !found) return set_errno_ret(EINVAL);
     return 0;
 }

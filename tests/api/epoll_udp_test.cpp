@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -492,4 +493,33 @@ TEST(ApiInit, ConfigErrorsAndSetconf) {
     raise(SIGUSR1);
     EXPECT_EQ(g_sig, SIGUSR1);
     EXPECT_EQ(mtcp_register_signal(SIGUSR1, SIG_DFL), on_sig);
+}
+
+// mTCP's model: each core's thread creates its own context and uses it at
+// once. Creating one context must not disturb the calls another core thread
+// makes meanwhile (every call looks its context up in the instance's table).
+TEST(ApiInit, CoreThreadsCreateAndUseContextsAtOnce) {
+    alarm(60);
+    for (int round = 0; round < 50; ++round) {
+        const std::string link = unique_link("cores");
+        ASSERT_EQ(mtcp_init(write_conf(link, true, "num_cores = 2\n").c_str()), 0);
+        std::atomic<bool> go{false};
+        std::atomic<int> failures{0};
+        auto core = [&](int cpu) {
+            while (!go.load()) std::this_thread::yield();
+            mctx_t ctx = mtcp_create_context(cpu);
+            if (!ctx) return void(failures++);
+            for (int i = 0; i < 200; ++i) {
+                const int ep = mtcp_epoll_create1(ctx, 0);
+                if (ep < 0 || mtcp_close(ctx, ep) != 0) failures++;
+            }
+            mtcp_destroy_context(ctx);
+        };
+        std::thread a(core, 0), b(core, 1);
+        go = true;
+        a.join();
+        b.join();
+        mtcp_destroy();
+        ASSERT_EQ(failures.load(), 0) << "round " << round;
+    }
 }
