@@ -19,93 +19,41 @@ tcp::config tcp_cfg(uint8_t k) {
 }
 }  // namespace
 
-TEST(TcpOverStack, TransferWithLossThroughIpv4) {
-    netio::mem_link_config lc;
-    lc.num_buffers = 4096;
-    lc.a_to_b.loss = lc.b_to_a.loss = 0.01;
-    lc.a_to_b.reorder = 0.02;
-    lc.a_to_b.latency_ns = lc.b_to_a.latency_ns = net::msec(2);
-    test::two_stacks s(lc, [](net::stack_config& c) { c.max_num_buffers = 4096; });
-    tcp::transport_adapter ta(tcp_cfg(1), s.a), tb(tcp_cfg(2), s.b);
-    s.a.set_transport(wire::ipproto::tcp, &ta);
-    s.b.set_transport(wire::ipproto::tcp, &tb);
-
-    auto lh = ta.tcp().listen(test::ip_a, 80, 4);
-    ASSERT_TRUE(lh);
-    auto hb = tb.tcp().connect(test::ip_b, 0, test::ip_a, 80, s.clock.t);
-    ASSERT_TRUE(hb);
-    tcp::handle ha;
-    const size_t total = 1 << 20;
-    size_t sent = 0, got = 0;
-    bool eof = false;
-    tcp::test::sha256 tx, rx;
-    std::vector<std::byte> buf(16384);
-    for (int i = 0; i < 200000 && !eof; ++i) {
-        s.step(net::msec(1));
-        ta.set_now(s.clock.t);
-        tb.set_now(s.clock.t);
-        if (!ha.valid()) {
-            if (auto r = ta.tcp().accept(*lh)) ha = *r;
-            continue;
-        }
-        while (sent < total) {
-            const size_t n = std::min(buf.size(), total - sent);
-            for (size_t j = 0; j < n; ++j) buf[j] = std::byte(uint8_t((sent + j) * 131 >> 3));
-            auto r = ta.tcp().send(ha, std::span(buf).first(n), s.clock.t);
-            if (!r) break;
-            tx.update(std::span(buf).first(*r));
-            sent += *r;
-            if (sent == total) {
-                ASSERT_TRUE(ta.tcp().shutdown_write(ha, s.clock.t));
-            }
-        }
-        for (;;) {
-            auto r = tb.tcp().recv(*hb, buf, s.clock.t);
-            if (!r) break;
-            if (*r == 0) {
-                eof = true;
-                break;
-            }
-            rx.update(std::span(buf).first(*r));
-            got += *r;
-        }
-    }
-    ASSERT_TRUE(eof) << "received " << got << " of " << total;
-    EXPECT_EQ(got, total);
-    EXPECT_EQ(tx.final(), rx.final());
-    EXPECT_EQ(ta.tcp().counters().drop_bad_checksum, 0u);
-    ASSERT_TRUE(ta.tcp().close(ha, s.clock.t));
-    ASSERT_TRUE(tb.tcp().close(*hb, s.clock.t));
-    for (int i = 0; i < 200 && (ta.tcp().free_connections() < 4 || tb.tcp().free_connections() < 4); ++i)
-        s.step(net::sec(1));
-    EXPECT_EQ(ta.tcp().free_connections(), 4u);
-    EXPECT_EQ(tb.tcp().free_connections(), 4u);
-    s.a.set_transport(wire::ipproto::tcp, nullptr);
-    s.b.set_transport(wire::ipproto::tcp, nullptr);
-}
-
 namespace {
 
-// What a lossy 256 KiB transfer over the real stacks leaves behind: the
-// receiver's digest and the counters of both sides, step by step identical
-// whenever the stack's prefetch pre-pass has no effect on state.
+// One lossy transfer over the real stacks, a to b, then both ends closed.
+struct transfer_setup {
+    size_t total = 256 * 1024;
+    double loss = 0.02, reorder = 0.05;  // loss both ways, reorder a -> b
+    int64_t latency_ns = net::msec(1);
+    uint64_t seed = 9;
+    uint32_t prefetch_min_flows = tcp::config{}.prefetch_min_flows;
+    uint64_t max_steps = 100000;  // 1 ms each
+};
+
+// What it leaves behind: both digests and the counters of both sides, step
+// by step identical whenever the stack's prefetch pre-pass has no effect on
+// state.
 struct transfer_outcome {
-    std::array<uint8_t, 32> digest{};
+    std::array<uint8_t, 32> sent_digest{}, digest{};
+    size_t got = 0;
+    bool eof = false;
     uint64_t steps = 0;
     net::stack_stats a, b;
     tcp::stats ta, tb;
+    size_t free_a = 0, free_b = 0;  // free connection blocks after the close
 };
 
-transfer_outcome lossy_transfer(uint32_t prefetch_min_flows) {
+transfer_outcome lossy_transfer(const transfer_setup& t) {
     netio::mem_link_config lc;
     lc.num_buffers = 4096;
-    lc.seed = 9;
-    lc.a_to_b.loss = lc.b_to_a.loss = 0.02;
-    lc.a_to_b.reorder = 0.05;
-    lc.a_to_b.latency_ns = lc.b_to_a.latency_ns = net::msec(1);
+    lc.seed = t.seed;
+    lc.a_to_b.loss = lc.b_to_a.loss = t.loss;
+    lc.a_to_b.reorder = t.reorder;
+    lc.a_to_b.latency_ns = lc.b_to_a.latency_ns = t.latency_ns;
     test::two_stacks s(lc, [](net::stack_config& c) { c.max_num_buffers = 4096; });
     tcp::config ca = tcp_cfg(1), cb = tcp_cfg(2);
-    ca.prefetch_min_flows = cb.prefetch_min_flows = prefetch_min_flows;
+    ca.prefetch_min_flows = cb.prefetch_min_flows = t.prefetch_min_flows;
     tcp::transport_adapter ta(ca, s.a), tb(cb, s.b);
     s.a.set_transport(wire::ipproto::tcp, &ta);
     s.b.set_transport(wire::ipproto::tcp, &tb);
@@ -115,12 +63,10 @@ transfer_outcome lossy_transfer(uint32_t prefetch_min_flows) {
     EXPECT_TRUE(lh && hb);
     if (!lh || !hb) return out;
     tcp::handle ha;
-    const size_t total = 256 * 1024;
     size_t sent = 0;
-    bool eof = false;
-    tcp::test::sha256 rx;
+    tcp::test::sha256 tx, rx;
     std::vector<std::byte> buf(16384);
-    for (; out.steps < 100000 && !eof; ++out.steps) {
+    for (; out.steps < t.max_steps && !out.eof; ++out.steps) {
         s.step(net::msec(1));
         ta.set_now(s.clock.t);
         tb.set_now(s.clock.t);
@@ -128,13 +74,14 @@ transfer_outcome lossy_transfer(uint32_t prefetch_min_flows) {
             if (auto r = ta.tcp().accept(*lh)) ha = *r;
             continue;
         }
-        while (sent < total) {
-            const size_t n = std::min(buf.size(), total - sent);
-            for (size_t j = 0; j < n; ++j) buf[j] = std::byte(uint8_t((sent + j) * 7 >> 2));
+        while (sent < t.total) {
+            const size_t n = std::min(buf.size(), t.total - sent);
+            for (size_t j = 0; j < n; ++j) buf[j] = std::byte(uint8_t((sent + j) * 131 >> 3));
             auto r = ta.tcp().send(ha, std::span(buf).first(n), s.clock.t);
             if (!r) break;
+            tx.update(std::span(buf).first(*r));
             sent += *r;
-            if (sent == total) {
+            if (sent == t.total) {
                 EXPECT_TRUE(ta.tcp().shutdown_write(ha, s.clock.t));
             }
         }
@@ -142,16 +89,24 @@ transfer_outcome lossy_transfer(uint32_t prefetch_min_flows) {
             auto r = tb.tcp().recv(*hb, buf, s.clock.t);
             if (!r) break;
             if (*r == 0) {
-                eof = true;
+                out.eof = true;
                 break;
             }
             rx.update(std::span(buf).first(*r));
+            out.got += *r;
         }
     }
-    EXPECT_TRUE(eof);
+    out.sent_digest = tx.final();
     out.digest = rx.final();
     out.a = s.a.stats(), out.b = s.b.stats();
     out.ta = ta.tcp().counters(), out.tb = tb.tcp().counters();
+    if (ha.valid()) {
+        EXPECT_TRUE(ta.tcp().close(ha, s.clock.t));
+    }
+    EXPECT_TRUE(tb.tcp().close(*hb, s.clock.t));
+    for (int i = 0; i < 200 && (ta.tcp().free_connections() < 4 || tb.tcp().free_connections() < 4); ++i)
+        s.step(net::sec(1));
+    out.free_a = ta.tcp().free_connections(), out.free_b = tb.tcp().free_connections();
     s.a.set_transport(wire::ipproto::tcp, nullptr);
     s.b.set_transport(wire::ipproto::tcp, nullptr);
     return out;
@@ -159,12 +114,33 @@ transfer_outcome lossy_transfer(uint32_t prefetch_min_flows) {
 
 }  // namespace
 
+TEST(TcpOverStack, TransferWithLossThroughIpv4) {
+    transfer_setup t;
+    t.total = 1 << 20;
+    t.loss = 0.01, t.reorder = 0.02;
+    t.latency_ns = net::msec(2);
+    t.max_steps = 200000;
+    const transfer_outcome o = lossy_transfer(t);
+    ASSERT_TRUE(o.eof) << "received " << o.got << " of " << t.total;
+    EXPECT_EQ(o.got, t.total);
+    EXPECT_EQ(o.sent_digest, o.digest);
+    EXPECT_EQ(o.ta.drop_bad_checksum, 0u);
+    EXPECT_EQ(o.tb.drop_bad_checksum, 0u);
+    EXPECT_EQ(o.free_a, 4u);
+    EXPECT_EQ(o.free_b, 4u);
+}
+
 // The prefetch pre-pass (net::stack::prefetch_burst, tcp::layer::
 // prefetch_flows) is a pure performance hint: forced on for every burst, a
 // lossy transfer takes exactly the same course as with it off.
 TEST(TcpOverStack, PrefetchPassChangesNothing) {
-    const transfer_outcome on = lossy_transfer(0), off = lossy_transfer(~0u);
-    ASSERT_NE(on.digest, decltype(on.digest){});
+    transfer_setup t;
+    t.prefetch_min_flows = 0;
+    const transfer_outcome on = lossy_transfer(t);
+    t.prefetch_min_flows = ~0u;
+    const transfer_outcome off = lossy_transfer(t);
+    ASSERT_TRUE(on.eof && off.eof);
+    ASSERT_EQ(on.sent_digest, on.digest);
     EXPECT_EQ(on.digest, off.digest);
     EXPECT_EQ(on.steps, off.steps);
     EXPECT_EQ(on.a.rx_packets, off.a.rx_packets);
