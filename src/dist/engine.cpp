@@ -58,6 +58,7 @@ struct engine::shared {
     alignas(64) stat rx_received, rx_runt, rx_oversize, rx_bad_src, sleeps, blocked;
     stat tx_core_rounds;  // written by whoever holds tx_owner
     std::vector<packet> rx_buf, drop_buf, ret_buf, tx_buf, port_buf;
+    std::vector<uint8_t> rx_core;  // steer_fast's first pass: each frame's core
     std::vector<uint32_t> tx_src;  // per port buffer: index of its frame in tx_buf
     netio::frame_steer steer;             // frame -> core as rss_queue(rss_hash(...)), fewer instructions
     uint32_t port_buf_size = 0;
@@ -75,13 +76,8 @@ struct engine::shared {
         uint32_t count() const { return staged + uint32_t(next - run); }
     };
     std::vector<stage_slot> stage;
-    // frame_steer bucket (or its unhashed_bucket) -> that core's stage slot:
-    // one load from the bucket to where the frame goes.
-    std::array<stage_slot*, netio::frame_steer::unhashed_bucket + 1> stage_of{};
 
-    shared(unsigned ncores, unsigned unhashed) : steer(ncores, unhashed), stage(ncores) {
-        for (size_t b = 0; b < stage_of.size(); ++b) stage_of[b] = &stage[steer.core_of(b)];
-    }
+    shared(unsigned ncores, unsigned unhashed) : steer(ncores, unhashed), stage(ncores) {}
 };
 
 // One core's side of the sw mode: the netio::queue the stack drives, plus
@@ -280,6 +276,7 @@ netio::result<std::unique_ptr<engine>> engine::create(netio::port& port, const e
         e->_cores.push_back(std::make_unique<core_state>(*e, c, buf_size));
     auto& s = *e->_s;
     s.rx_buf.resize(cfg.rx_batch);
+    s.rx_core.resize(cfg.rx_batch);
     s.drop_buf.resize(cfg.rx_batch);
     s.ret_buf.resize(std::max<uint32_t>(cfg.rx_batch, 64));
     s.tx_buf.resize(cfg.tx_batch);
@@ -562,23 +559,38 @@ void engine::open_stages() {
 }
 
 // The fast pass for several cores, the common case: every frame valid and
-// every core with credit for its share. Per frame: the two validity tests
-// as branches that never fire (the length range, the source's I/G bit), the
-// steering, one 16-octet store into the core's pipe. Stops at the first
-// frame it cannot place that way (a bad frame, or a core out of credit) and
-// returns how many it placed; rx_steer's careful loop goes on from there.
+// every core with credit for its share. Two passes over the burst:
+//  1. validation and steering: frame_fault()'s tests folded into one flag
+//     without a branch per frame, and each frame's core into rx_core.
+//     Nothing in this pass depends on an earlier frame, so the CPU has the
+//     burst's header loads (the cache misses) in flight together.
+//  2. staging: one 16-octet store per frame into its core's pipe. Only
+//     cache-hot data here.
+// Fusing the two into one loop saves ~9 instructions per frame and costs
+// ~2 ns (sw2, 18.5 -> 20.7 ns per frame): each store's address, and with it
+// the next frame's staging (the stage slot's `next`), then waits for the
+// frame's header miss.
+// A bad frame anywhere makes it place nothing (returns 0); a core out of
+// credit stops pass 2 at that frame. Returns how many frames it placed;
+// rx_steer's careful loop goes on from there.
 [[gnu::always_inline]] inline unsigned engine::steer_fast(const packet* in, unsigned n) {
     auto& s = *_s;
     constexpr uint32_t hdr = wire::ethernet_view::header_len;
     const uint32_t span = s.port_buf_size - hdr;
-    shared::stage_slot* const* stage_of = s.stage_of.data();
     const netio::frame_steer& steer = s.steer;
+    uint8_t* core = s.rx_core.data();
+    uint32_t longest = 0, octets = 0;  // max(len - hdr), OR of octet 6 (as any_fault)
     for (unsigned i = 0; i < n; ++i) {
         const packet& p = in[i];
-        // frame_fault()'s tests; a bad frame is rare, so branches.
-        if (p.len - hdr > span || (load8(p.data + 6) & 1)) [[unlikely]]
-            return i;
-        shared::stage_slot& t = *stage_of[steer.bucket(p.data, p.len)];
+        longest = std::max(longest, p.len - hdr);
+        octets |= load8(p.data + 6);
+        core[i] = uint8_t(steer.core(p.data, p.len));
+    }
+    if (longest > span || (octets & 1u)) [[unlikely]]
+        return 0;
+    shared::stage_slot* st = s.stage.data();
+    for (unsigned i = 0; i < n; ++i) {
+        shared::stage_slot& t = st[core[i]];
         if (t.next == t.limit) [[unlikely]] {
             if (!t.wrap_room) return i;
             t.staged += uint32_t(t.next - t.run);
@@ -586,7 +598,7 @@ void engine::open_stages() {
             t.limit = t.base + t.wrap_room;
             t.wrap_room = 0;
         }
-        *t.next++ = p;
+        *t.next++ = in[i];
     }
     return n;
 }
