@@ -2,29 +2,76 @@
 // by IPv4, ICMP, UDP and TCP. Sums are accumulated in 32/64 bits and folded.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "common/bytes.hpp"
 #include "wire/addr.hpp"
 
 namespace mvnf::wire {
 
+namespace detail {
+inline uint64_t load_ne64(const std::byte* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+// Folds a 64-bit ones'-complement accumulator to 33 bits (2^32 == 1 mod 0xffff).
+inline uint64_t fold64(uint64_t v) { return (v & 0xffffffffu) + (v >> 32); }
+}  // namespace detail
+
 // Adds the 16-bit big-endian words of [p, p+len) to sum (odd tail padded).
+//
+// RFC 1071 section 2(B): the ones'-complement sum does not depend on byte
+// order, so the words are summed in the host's order, eight octets per add
+// with the carries out of bit 63 counted (2^64 == 1 mod 0xffff, so a carry
+// is worth 1), in two independent chains; the folded 16-bit result is then
+// swapped to network order once. About four times fewer instructions per
+// octet than adding byte-swapped 32-bit loads, and it is on every segment's
+// path twice (the sender's emit, the receiver's check).
 inline uint64_t csum_add(uint64_t sum, const std::byte* p, size_t len) {
-    while (len >= 8) {
-        sum += load_be32(p);
-        sum += load_be32(p + 4);
+    uint64_t a = 0, b = 0, carries = 0;
+    while (len >= 16) {
+        const uint64_t x = detail::load_ne64(p), y = detail::load_ne64(p + 8);
+        a += x;
+        carries += a < x;
+        b += y;
+        carries += b < y;
+        p += 16;
+        len -= 16;
+    }
+    uint64_t t = detail::fold64(a) + detail::fold64(b) + carries;  // < 2^35
+    if (len >= 8) {
+        t += detail::fold64(detail::load_ne64(p));
         p += 8;
         len -= 8;
     }
-    while (len >= 2) {
-        sum += load_be16(p);
+    if (len >= 4) {
+        uint32_t v;
+        std::memcpy(&v, p, 4);
+        t += v;
+        p += 4;
+        len -= 4;
+    }
+    if (len >= 2) {
+        uint16_t v;
+        std::memcpy(&v, p, 2);
+        t += v;
         p += 2;
         len -= 2;
     }
-    if (len) sum += static_cast<uint64_t>(load8(p)) << 8;
-    return sum;
+    if (len) {  // the last octet is the high half of a zero-padded word
+        const std::byte pad[2] = {*p, std::byte{0}};
+        uint16_t v;
+        std::memcpy(&v, pad, 2);
+        t += v;
+    }
+    while (t >> 16) t = (t & 0xffff) + (t >> 16);
+    uint16_t r = static_cast<uint16_t>(t);
+    if constexpr (std::endian::native == std::endian::little) r = static_cast<uint16_t>((r << 8) | (r >> 8));
+    return sum + r;
 }
 
 inline uint16_t csum_fold(uint64_t sum) {
