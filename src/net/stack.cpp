@@ -66,6 +66,16 @@ stack::~stack() {
     if (!_tx.empty()) _q.free_tx(_tx);
 }
 
+void stack::set_transport(uint8_t protocol, transport* t) {
+    _transports[protocol] = t;
+    // Rebuilt from the table, so a transport registered for several
+    // protocols is still called once per iteration. Not on the data path.
+    _registered.clear();
+    for (transport* r : _transports)
+        if (r && std::find(_registered.begin(), _registered.end(), r) == _registered.end())
+            _registered.push_back(r);
+}
+
 void stack::set_neighbor(neighbor* n) {
     _nb = n ? n : &_static_nb;
     _nb->attach(*this);
@@ -84,11 +94,9 @@ unsigned stack::poll(nanos now) {
     // Everything we keep was copied (UDP queues, reassembly), so the whole
     // batch goes back to the backend at once.
     if (n) _q.release(std::span<const netio::packet>(_rx.data(), n));
-    for (transport* t : _transports)
-        if (t) t->end_of_batch(now);
+    for (transport* t : _registered) t->end_of_batch(now);
     _wheel.advance(now);
-    for (transport* t : _transports)
-        if (t) t->poll_timers(now);
+    for (transport* t : _registered) t->poll_timers(now);
     _nb->poll_timers(now);
     flush();
     return n;
@@ -119,8 +127,7 @@ void stack::prefetch_burst(unsigned n) {
 
 nanos stack::next_deadline() const {
     nanos d = std::min(_wheel.next_deadline(), _nb->next_deadline());
-    for (const transport* t : _transports)
-        if (t) d = std::min(d, t->next_deadline());
+    for (const transport* t : _registered) d = std::min(d, t->next_deadline());
     return d;
 }
 

@@ -60,7 +60,7 @@ public:
 
     // --- plug-ins ----------------------------------------------------------
     // Registers the handler of an IP protocol (TCP); nullptr removes it.
-    void set_transport(uint8_t protocol, transport* t) { _transports[protocol] = t; }
+    void set_transport(uint8_t protocol, transport* t);
     // Replaces the built-in static table with a resolver (ARP); nullptr restores it.
     void set_neighbor(neighbor* n);
     static_neighbors& static_table() { return _static_nb; }
@@ -163,7 +163,11 @@ private:
     reassembler _reasm;
     static_neighbors _static_nb;
     neighbor* _nb = &_static_nb;
-    std::array<transport*, 256> _transports{};
+    std::array<transport*, 256> _transports{};  // by IP protocol: input dispatch
+    // The registered transports, each once, for the per-iteration calls
+    // (end_of_batch, poll_timers, next_deadline): scanning all 256 slots
+    // three times cost ~770 loads per loop iteration for one or two entries.
+    std::vector<transport*> _registered;
 
     std::vector<netio::packet> _rx;  // rx_batch slots
     std::vector<flow_hint> _hints;   // rx_batch slots: the TCP pre-pass (prefetch_burst)

@@ -521,3 +521,47 @@ TEST(Stack, UdpReceiveQueueBoundedAndNoRouteOffLink) {
     t.b.udp_close(sb);
     expect_clean(t);
 }
+
+namespace {
+// Counts the stack's calls; input() takes nothing.
+struct counting_transport final : net::transport {
+    int inputs = 0, batches = 0, timer_polls = 0;
+    mutable int deadline_asks = 0;
+    net::nanos deadline = net::never;
+    void input(const wire::ipv4_repr&, bytes, net::nanos) override { ++inputs; }
+    void end_of_batch(net::nanos) override { ++batches; }
+    void poll_timers(net::nanos) override { ++timer_polls; }
+    net::nanos next_deadline() const override {
+        ++deadline_asks;
+        return deadline;
+    }
+};
+}  // namespace
+
+// set_transport keeps the per-iteration calls to the registered transports:
+// each once per poll (even when registered for two protocols), none after
+// it is removed, and its deadline is the stack's.
+TEST(Stack, TransportsAreCalledOncePerPollUntilRemoved) {
+    test::two_stacks s;
+    counting_transport t, u;
+    s.a.set_transport(200, &t);
+    s.a.set_transport(201, &t);
+    s.a.set_transport(6, &u);
+    s.a.poll(s.clock.t);
+    EXPECT_EQ(t.batches, 1);
+    EXPECT_EQ(t.timer_polls, 1);
+    EXPECT_EQ(u.batches, 1);
+    t.deadline = s.clock.t + net::msec(7);
+    EXPECT_EQ(s.a.next_deadline(), t.deadline);
+    EXPECT_EQ(t.deadline_asks, 1);
+    s.a.set_transport(200, nullptr);  // still registered for 201
+    s.a.poll(s.clock.t);
+    EXPECT_EQ(t.batches, 2);
+    s.a.set_transport(201, nullptr);
+    s.a.poll(s.clock.t);
+    EXPECT_EQ(t.batches, 2);
+    EXPECT_EQ(t.timer_polls, 2);
+    EXPECT_EQ(u.batches, 3);
+    EXPECT_NE(s.a.next_deadline(), t.deadline);
+    s.a.set_transport(6, nullptr);
+}
