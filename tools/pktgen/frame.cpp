@@ -16,45 +16,6 @@ constexpr uint16_t native16(uint16_t be) {
     return std::endian::native == std::endian::little ? uint16_t((be >> 8) | (be << 8)) : be;
 }
 
-// The receiver checks two checksums on every frame, so it sums in native
-// byte order, 16 bytes a step into two accumulators, and folds once: the
-// ones'-complement sum is independent of byte order up to a swap of the
-// folded result (RFC 1071 section 2(B)), and 0xffff, the value a valid
-// checksum sums to, is the same either way. The result is unfolded.
-inline uint64_t native_sum(const std::byte* p, size_t len) {
-    uint64_t a = 0, b = 0;  // 32-bit halves: no carry is lost below 2^31 steps
-    for (; len >= 16; p += 16, len -= 16) {
-        uint64_t w0, w1;
-        std::memcpy(&w0, p, 8);
-        std::memcpy(&w1, p + 8, 8);
-        a += (w0 & 0xffffffff) + (w0 >> 32);
-        b += (w1 & 0xffffffff) + (w1 >> 32);
-    }
-    if (len >= 8) {
-        uint64_t w;
-        std::memcpy(&w, p, 8);
-        a += (w & 0xffffffff) + (w >> 32);
-        p += 8;
-        len -= 8;
-    }
-    if (len >= 4) {
-        uint32_t w;
-        std::memcpy(&w, p, 4);
-        b += w;
-        p += 4;
-        len -= 4;
-    }
-    if (len >= 2) {
-        uint16_t w;
-        std::memcpy(&w, p, 2);
-        a += w;
-        p += 2;
-        len -= 2;
-    }
-    if (len) b += native16(uint16_t(uint16_t(load8(p)) << 8));  // zero-padded last word
-    return a + b;
-}
-
 }  // namespace
 
 void build_template(frame_template& t, uint32_t len, const mac_addr& src, const mac_addr& dst,
@@ -100,8 +61,8 @@ bool check_frame(const std::byte* f, uint32_t len, parsed& out, bool payload) {
     if (load8(ip) != 0x45 || load8(ip + 9) != 17) return false;
     if (load_be16(ip + 2) != len - 14) return false;
     // RFC 791: the header checksum, over the header only.
-    const uint64_t addrs = native_sum(ip + 12, 8);
-    if (wire::csum_fold(native_sum(ip, 12) + addrs) != 0xffff) return false;
+    const uint64_t addrs = wire::csum_native(ip + 12, 8);
+    if (wire::csum_fold(wire::csum_native(ip, 12) + addrs) != 0xffff) return false;
     const uint16_t udp_len = uint16_t(len - off_udp);
     if (load_be16(f + off_udp + 4) != udp_len) return false;
     if (load_be16(f + off_magic) != pg_magic) return false;
@@ -110,7 +71,7 @@ bool check_frame(const std::byte* f, uint32_t len, parsed& out, bool payload) {
         if (load_be16(f + off_udp_csum) == 0) return false;
         // RFC 768: pseudo-header (addresses, protocol, UDP length) + datagram.
         const uint64_t sum =
-            addrs + native16(17) + native16(udp_len) + native_sum(f + off_udp, udp_len);
+            addrs + native16(17) + native16(udp_len) + wire::csum_native(f + off_udp, udp_len);
         if (wire::csum_fold(sum) != 0xffff) return false;
     }
     out.kind = load8(f + off_kind);
