@@ -394,13 +394,17 @@ TEST(ApiEpoll, WaitCostFollowsEventsNotReadyListLength) {
 // interrupts that wait (shm), and after a call the thread keeps polling for
 // a grace period, so the rest of a run is taken at once. (When calls waited
 // for the end of a 1 ms block slice each took ~1 ms here; the bound is 4x
-// under that, on the best of several batches. The interrupt itself is
+// under that, on the best batch. Quiet, a call takes a few us; on a host
+// saturated by other work a whole batch can be slow (once: 1.5 ms per call
+// in every one of 5 batches), so batches go on until one is under the
+// bound, up to 40 (~2 s if every one is paced). The interrupt itself is
 // tested without timing in netio_shm_test and dist_engine_test.)
 TEST_F(ApiSolo, RunOfCallsOnIdleContextIsNotPacedByBlockSlices) {
     const int ep = mtcp_epoll_create1(ctx, 0);
     ASSERT_GE(ep, 0);
+    constexpr double bound_us = 250.0;
     double best_us = 1e18;
-    for (int batch = 0; batch < 5; ++batch) {
+    for (int batch = 0; batch < 40 && best_us >= bound_us; ++batch) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the stack goes idle
         const auto t0 = std::chrono::steady_clock::now();
         for (int i = 0; i < 50; ++i) {
@@ -414,7 +418,7 @@ TEST_F(ApiSolo, RunOfCallsOnIdleContextIsNotPacedByBlockSlices) {
         best_us = std::min(best_us, us);
     }
     std::printf("mtcp_epoll_wait on an idle context: %.1f us per call (best batch)\n", best_us);
-    EXPECT_LT(best_us, 250.0);
+    EXPECT_LT(best_us, bound_us);
     EXPECT_EQ(mtcp_close(ctx, ep), 0);
 }
 
