@@ -3,6 +3,7 @@
 // publish) and the region layout (no overlaps, buffer ownership).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <vector>
 
 #include "netio/shm/shm_layout.hpp"
@@ -73,6 +74,26 @@ TEST(ShmRing, CorruptProducerIndexReadsEmpty) {
     ring_consumer<uint32_t> c(&r.ctl, r.slots.data(), 4);
     r.ctl.tail.store(1000);  // a peer claiming more than the ring holds
     EXPECT_EQ(c.available(), 0u);
+}
+
+// Buffers are cache-line aligned, never overlap, and 64 consecutive ones
+// start in 64 different sets of a 64-set L1 (an odd number of lines apart),
+// so a burst's frame headers do not evict each other.
+TEST(ShmLayout, BufferStartsSpreadOverCacheSets) {
+    for (uint32_t bs : {1500u, 2048u, 4096u, 9216u, 65536u}) {
+        const layout l = layout::compute(2, 128, bs);
+        EXPECT_GE(l.buf_stride, bs);
+        EXPECT_LT(l.buf_stride, size_t(bs) + 128);
+        std::array<bool, 64> set_used{};
+        for (uint32_t b = 0; b < 64; ++b) {
+            EXPECT_EQ(l.buf(b) % 64, 0u);
+            EXPECT_GE(l.buf(b + 1) - l.buf(b), bs);
+            const size_t set = (l.buf(b) / 64) % 64;
+            EXPECT_FALSE(set_used[set]) << "buffer size " << bs << ", buffer " << b;
+            set_used[set] = true;
+        }
+        EXPECT_LE(l.buf(l.total_bufs() - 1) + bs, l.total);
+    }
 }
 
 TEST(ShmLayout, RegionsDoNotOverlapAndOwnershipIsExact) {
