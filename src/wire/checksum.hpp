@@ -45,25 +45,17 @@ inline uint16_t csum_native(const std::byte* p, size_t len) {
         len -= 16;
     }
     uint64_t t = detail::fold64(a) + detail::fold64(b) + carries;  // < 2^35
-    if (len >= 8) {
-        t += detail::fold64(detail::load_ne64(p));
-        p += 8;
-        len -= 8;
-    }
-    if (len >= 4) {
-        uint32_t v;
-        std::memcpy(&v, p, 4);
-        t += v;
-        p += 4;
-        len -= 4;
-    }
-    if (len >= 2) {
-        uint16_t v;
-        std::memcpy(&v, p, 2);
-        t += v;
-        p += 2;
-        len -= 2;
-    }
+    // The tail: at most one 8-, 4- and 2-octet word, in that order.
+    auto take = [&](auto word) {
+        if (len < sizeof word) return;
+        std::memcpy(&word, p, sizeof word);
+        t += detail::fold64(uint64_t(word));
+        p += sizeof word;
+        len -= sizeof word;
+    };
+    take(uint64_t{});
+    take(uint32_t{});
+    take(uint16_t{});
     if (len) {  // the last octet is the high half of a zero-padded word
         const std::byte pad[2] = {*p, std::byte{0}};
         uint16_t v;
