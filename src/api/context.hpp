@@ -93,13 +93,17 @@ struct socket_entry {
 struct instance;
 
 // thread_mode = thread: one forwarded API call. Lives on the application
-// thread's stack while the stack thread runs fn(arg); `done` is the response.
+// thread's stack while the stack thread runs fn(arg); `state` says when it is done.
 struct call_req {
     void (*fn)(void*) = nullptr;
     void* arg = nullptr;
-    std::atomic<uint32_t> done{0};
-    std::atomic<uint32_t> sleeping{0};  // the caller is (about to be) in futex_wait
+    // One word, so that finishing is a single atomic step: once the stack
+    // thread stores req_done the owner may return and the request (on the
+    // owner's stack) is gone. With a separate "caller sleeps" flag read after
+    // the done store, the stack thread read freed stack (ASan, thread mode).
+    std::atomic<uint32_t> state{0};  // req_pending, req_sleeping or req_done
 };
+enum : uint32_t { req_pending = 0, req_sleeping = 1, req_done = 2 };
 
 }  // namespace mvnf::api
 

@@ -134,9 +134,12 @@ void mtcp_context::stack_main() {
     while (!stack_stop.load(std::memory_order_acquire)) {
         if (api::call_req* r = mailbox.exchange(nullptr, std::memory_order_acquire)) {
             r->fn(r->arg);
-            r->done.store(1, std::memory_order_seq_cst);
-            if (r->sleeping.load(std::memory_order_seq_cst))
-                (void)futex(&r->done, FUTEX_WAKE_PRIVATE, 1);
+            // After this exchange `r` may be gone: only its address is used
+            // (FUTEX_WAKE reads no memory; a stale wake-up is spurious for
+            // whoever else waits there, and futex waiters loop).
+            std::atomic<uint32_t>* const word = &r->state;
+            if (word->exchange(api::req_done, std::memory_order_acq_rel) == api::req_sleeping)
+                (void)futex(word, FUTEX_WAKE_PRIVATE, 1);
             idle_since = now;
             last_call = mono_now();
             continue;
@@ -192,9 +195,12 @@ void mtcp_context::call(api::call_req& r) {
     if (stack_sleeping.load(std::memory_order_seq_cst) && q->interruptible()) q->interrupt();
     // Spin while the stack thread is likely busy-polling, then sleep.
     for (int i = 0; i < 4096; ++i) {
-        if (r.done.load(std::memory_order_acquire)) return;
+        if (r.state.load(std::memory_order_acquire) == api::req_done) return;
         if ((i & 63) == 63) std::this_thread::yield();
     }
-    r.sleeping.store(1, std::memory_order_seq_cst);
-    while (!r.done.load(std::memory_order_seq_cst)) (void)futex(&r.done, FUTEX_WAIT_PRIVATE, 0);
+    uint32_t expected = api::req_pending;
+    if (!r.state.compare_exchange_strong(expected, api::req_sleeping, std::memory_order_acq_rel))
+        return;  // done meanwhile
+    while (r.state.load(std::memory_order_acquire) != api::req_done)
+        (void)futex(&r.state, FUTEX_WAIT_PRIVATE, api::req_sleeping);
 }
