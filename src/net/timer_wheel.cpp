@@ -26,9 +26,11 @@ timer_wheel::timer_wheel(nanos tick, size_t slots, nanos start) : _tick(tick ? t
     _mask = n - 1;
     _levels = (span_bits + _bits - 1) / _bits;
     _words = (n + 63) / 64;
+    _swords = (_words + 63) / 64;
     _slots.resize(size_t(_levels) * n);
     for (auto& s : _slots) s._prev = s._next = &s;
     _occ.assign(size_t(_levels) * _words, 0);
+    _summary.assign(size_t(_levels) * _swords, 0);
     _count.assign(_levels, 0);
     _cur = start / _tick;
 }
@@ -60,8 +62,10 @@ void timer_wheel::unlink(timer& t) {
     const unsigned level = s >> _bits;
     --_count[level];
     if (_slots[s]._next == &_slots[s]) {
-        const uint64_t digit = s & _mask;
-        _occ[level * _words + digit / 64] &= ~(uint64_t(1) << (digit % 64));
+        const uint64_t digit = s & _mask, word = digit / 64;
+        uint64_t& w = _occ[level * _words + word];
+        w &= ~(uint64_t(1) << (digit % 64));
+        if (!w) _summary[level * _swords + word / 64] &= ~(uint64_t(1) << (word % 64));
     }
 }
 
@@ -82,7 +86,9 @@ void timer_wheel::place(timer& t) {
     t._slot = s;
     link(_slots[s], t);
     ++_count[l];
-    _occ[l * _words + digit / 64] |= uint64_t(1) << (digit % 64);
+    const uint64_t word = digit / 64;
+    _occ[l * _words + word] |= uint64_t(1) << (digit % 64);
+    _summary[l * _swords + word / 64] |= uint64_t(1) << (word % 64);
 }
 
 void timer_wheel::arm(timer& t, nanos deadline) {
@@ -105,13 +111,21 @@ void timer_wheel::cancel(timer& t) {
 int timer_wheel::next_set(unsigned level, uint64_t from) const {
     if (from > _mask) return -1;
     const uint64_t* b = &_occ[level * _words];
-    size_t w = from / 64;
-    uint64_t bits = b[w] & (~uint64_t(0) << (from % 64));
-    for (;;) {
-        if (bits) return int(w * 64 + unsigned(std::countr_zero(bits)));
-        if (++w >= _words) return -1;
-        bits = b[w];
+    const size_t w = from / 64;
+    if (const uint64_t bits = b[w] & (~uint64_t(0) << (from % 64)))
+        return int(w * 64 + unsigned(std::countr_zero(bits)));
+    // The first nonzero word after w, from the summary.
+    const size_t next = w + 1;
+    if (next >= _words) return -1;
+    const uint64_t* sum = &_summary[level * _swords];
+    size_t sw = next / 64;
+    uint64_t sbits = sum[sw] & (~uint64_t(0) << (next % 64));
+    while (!sbits) {
+        if (++sw >= _swords) return -1;
+        sbits = sum[sw];
     }
+    const size_t nw = sw * 64 + unsigned(std::countr_zero(sbits));
+    return int(nw * 64 + unsigned(std::countr_zero(b[nw])));
 }
 
 // Moves every timer of slot s onto the list `to` (advance()'s due list, or

@@ -1,6 +1,6 @@
 // A hierarchical hashed timer wheel (Varghese & Lauck, scheme 7), one per
 // owner: IPv4 reassembly and the TCP layer each run one. arm/cancel are O(1);
-// advance(now) and next_deadline() cost a few bitmap words per level, not a
+// advance(now) and next_deadline() cost a few bit scans per level, not a
 // walk over armed timers, so a core holding 250K connections' timers pays
 // for the timers that fire and nothing else.
 //
@@ -100,8 +100,14 @@ class timer_wheel {
     uint64_t _mask;  // slots per level - 1
     unsigned _levels;
     size_t _words;                   // bitmap words per level
+    size_t _swords;                  // summary words per level
     std::vector<timer_link> _slots;  // sentinel heads of circular lists, level-major
     std::vector<uint64_t> _occ;      // occupancy bitmap per level (level-major)
+    // One bit per occupancy word, set while that word is nonzero, so finding
+    // the next occupied slot costs two bit scans, not a walk over up to 64
+    // words (4096 slots) per level: next_deadline() runs it whenever an
+    // arm, cancel or tick has made the cached answer stale.
+    std::vector<uint64_t> _summary;
     std::vector<uint32_t> _count;    // timers per level
     uint64_t _cur = 0;               // every tick <= _cur has been processed
     size_t _armed = 0;

@@ -140,13 +140,26 @@ TEST(TimerWheel, RandomScheduleMatchesReferenceOrder) {
     for (auto& [id, when] : log) EXPECT_GE(when, recs[size_t(id)].t.deadline());
 }
 
-// Every level at work: 4 slots per level (24 levels), deadlines from the next
-// tick to far beyond the top level's span (2^48 ticks), arm / re-arm /
-// cancel interleaved with advances of every size. Against a model: each
-// timer fires at the first advance whose `now` reaches its tick-rounded
-// deadline (never before, never missed), and next_deadline() is always the
-// model's earliest deadline.
+// Every level at work: deadlines from the next tick to far beyond the top
+// level's span (2^48 ticks), arm / re-arm / cancel interleaved with advances
+// of every size. Against a model: each timer fires at the first advance
+// whose `now` reaches its tick-rounded deadline (never before, never
+// missed), and next_deadline() is always the model's earliest deadline.
+// 4 slots per level (24 levels: every cascade path), and 4096 and 65536
+// (64 and 1024 bitmap words per level: the summary scan across words and,
+// at 65536, across summary words).
+void hierarchy_against_model(size_t slots, unsigned want_levels);
+
 TEST(TimerWheel, HierarchyAgainstModelWithJumpsAndFarDeadlines) {
+    hierarchy_against_model(4, 24);
+    if (HasFatalFailure()) return;
+    hierarchy_against_model(4096, 4);
+    if (HasFatalFailure()) return;
+    hierarchy_against_model(65536, 3);
+}
+
+void hierarchy_against_model(size_t slots, unsigned want_levels) {
+    SCOPED_TRACE(testing::Message() << slots << " slots per level");
     constexpr nanos tk = usec(1);
     constexpr int n = 600;
     struct item {
@@ -157,8 +170,8 @@ TEST(TimerWheel, HierarchyAgainstModelWithJumpsAndFarDeadlines) {
         nanos fired_at = 0;
     };
     std::vector<item> it(n);  // before the wheel: it outlives them, armed or not
-    timer_wheel w(tk, 4);
-    EXPECT_EQ(w.levels(), 24u);
+    timer_wheel w(tk, slots);
+    EXPECT_EQ(w.levels(), want_levels);
     nanos now = sec(5);
     w.advance(now);
     uint64_t s = 7;
