@@ -67,6 +67,46 @@ inline uint64_t sum_blocks(const std::byte* p, size_t blocks) {
     // A load and a test of libgcc's feature word, once per call.
     return __builtin_cpu_supports("avx2") ? sum_blocks_avx2(p, blocks) : sum_blocks_sse2(p, blocks);
 }
+
+// The same sums while copying the blocks from s to d: each vector is
+// summed on its way through a register, so the copy and the checksum make
+// one pass over the octets instead of two (the sender's segment payload).
+inline uint64_t copy_sum_blocks_sse2(std::byte* d, const std::byte* s, size_t blocks) {
+    const __m128i low32 = _mm_set1_epi64x(0xffffffff);
+    __m128i a = _mm_setzero_si128(), b = _mm_setzero_si128();
+    for (size_t i = 0; i < blocks; ++i, s += 64, d += 64) {
+        for (int k = 0; k < 64; k += 16) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + k));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k), v);
+            a = _mm_add_epi64(a, _mm_and_si128(v, low32));
+            b = _mm_add_epi64(b, _mm_srli_epi64(v, 32));
+        }
+    }
+    const __m128i t = _mm_add_epi64(a, b);
+    return uint64_t(_mm_cvtsi128_si64(t)) + uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(t, t)));
+}
+[[gnu::target("avx2")]] inline uint64_t copy_sum_blocks_avx2(std::byte* d, const std::byte* s,
+                                                              size_t blocks) {
+    const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
+    __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
+    for (size_t i = 0; i < blocks; ++i, s += 64, d += 64) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), v);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 32), w);
+        a = _mm256_add_epi64(a, _mm256_and_si256(v, low32));
+        b = _mm256_add_epi64(b, _mm256_srli_epi64(v, 32));
+        a = _mm256_add_epi64(a, _mm256_and_si256(w, low32));
+        b = _mm256_add_epi64(b, _mm256_srli_epi64(w, 32));
+    }
+    const __m256i t = _mm256_add_epi64(a, b);
+    const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    return uint64_t(_mm_cvtsi128_si64(h)) + uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(h, h)));
+}
+inline uint64_t copy_sum_blocks(std::byte* d, const std::byte* s, size_t blocks) {
+    return __builtin_cpu_supports("avx2") ? copy_sum_blocks_avx2(d, s, blocks)
+                                          : copy_sum_blocks_sse2(d, s, blocks);
+}
 #endif
 }  // namespace detail
 
@@ -122,6 +162,34 @@ inline uint16_t csum_native(const std::byte* p, size_t len) {
     while (t >> 16) t = (t & 0xffff) + (t >> 16);
     return static_cast<uint16_t>(t);
 }
+
+// Copies [src, src+len) to dst (which must not overlap it) and returns
+// csum_native of the copied octets: one pass where memcpy + csum_native
+// would read them twice. Whole 64-octet blocks on x86-64; the rest, and
+// other architectures, copy and then sum.
+inline uint16_t csum_copy_native(std::byte* dst, const std::byte* src, size_t len) {
+    uint64_t t = 0;
+#ifdef MVNF_CSUM_X86
+    if (len >= 64) {
+        const size_t blocks = len / 64;
+        t = detail::fold64(detail::copy_sum_blocks(dst, src, blocks));  // < 2^33
+        dst += blocks * 64;
+        src += blocks * 64;
+        len -= blocks * 64;
+    }
+#endif
+    if (len) std::memcpy(dst, src, len);  // an empty piece may have no storage at all
+    // Summed from the source: reading back what the copy has just stored, in
+    // words that straddle its stores, would wait for them to leave the store
+    // buffer instead of being forwarded.
+    t += csum_native(src, len);
+    while (t >> 16) t = (t & 0xffff) + (t >> 16);
+    return static_cast<uint16_t>(t);
+}
+
+// A csum_native value for octets that start at an odd offset of the summed
+// data: RFC 1071 2(B), swapping the two octets of every word swaps the sum.
+inline uint16_t csum_swap(uint16_t native) { return static_cast<uint16_t>((native << 8) | (native >> 8)); }
 
 // Adds the 16-bit big-endian words of [p, p+len) to sum (odd tail padded).
 inline uint64_t csum_add(uint64_t sum, const std::byte* p, size_t len) {

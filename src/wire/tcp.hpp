@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <optional>
 
@@ -135,10 +136,19 @@ struct tcp_repr {
         store_be16(b + tcp_view::off_csum, 0);
         store_be16(b + tcp_view::off_urp, urgent);
         opts.emit(b + tcp_view::min_header_len);
-        if (!p1.empty()) std::memcpy(b + hl, p1.data(), p1.size());
-        if (!p2.empty()) std::memcpy(b + hl + p1.size(), p2.data(), p2.size());
+        // The payload is summed as it is copied (one pass over it, not two).
+        // The header is a whole number of words, so p1 starts at an even
+        // offset; p2 follows p1 and starts odd when p1's length is odd. The
+        // header is summed last: read back at once, its narrow stores could
+        // not be forwarded to the sum's 8-octet loads, which would stall.
+        uint64_t sum = csum_copy_native(b + hl, p1.data(), p1.size());
+        const uint16_t s2 = csum_copy_native(b + hl + p1.size(), p2.data(), p2.size());
+        sum += p1.size() % 2 ? csum_swap(s2) : s2;
+        sum += csum_native(b, hl);
+        uint16_t folded = csum_fold(sum);  // host order
+        if constexpr (std::endian::native == std::endian::little) folded = csum_swap(folded);
         const uint64_t ph = pseudo_header_sum(src, dst, 6, static_cast<uint16_t>(total));
-        store_be16(b + tcp_view::off_csum, checksum(b, total, ph));
+        store_be16(b + tcp_view::off_csum, static_cast<uint16_t>(~csum_fold(ph + folded)));
         return total;
     }
 };

@@ -1,6 +1,7 @@
 // Golden-byte tests for the Ethernet view/builder and the Internet checksum.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <vector>
@@ -84,10 +85,36 @@ TEST(Checksum, WideSumMatchesWordByWordDefinition) {
     }
 }
 
+// Summing while copying: the copy is exact (and writes nothing past it),
+// and the sum equals csum_native over the copied octets, for every length
+// up to 300 at every pair of source and destination alignments.
+TEST(Checksum, CopyAndSumMatchesCopyThenSum) {
+    std::vector<std::byte> src(320 + 8), dst(320 + 16);
+    uint32_t x = 4242;
+    for (auto& b : src) {
+        x = x * 1103515245u + 12345u;
+        b = std::byte(x >> 24);
+    }
+    for (size_t so = 0; so < 8; so += 3)
+        for (size_t d_off = 0; d_off < 8; d_off += 5)
+            for (size_t len = 0; len <= 300; ++len) {
+                std::fill(dst.begin(), dst.end(), std::byte{0xa5});
+                const uint16_t got = csum_copy_native(dst.data() + d_off, src.data() + so, len);
+                ASSERT_TRUE(std::equal(src.begin() + std::ptrdiff_t(so),
+                                       src.begin() + std::ptrdiff_t(so + len),
+                                       dst.begin() + std::ptrdiff_t(d_off)))
+                    << "length " << len;
+                ASSERT_EQ(dst[d_off + len], std::byte{0xa5}) << "wrote past the end, length " << len;
+                ASSERT_EQ(got, csum_native(src.data() + so, len)) << "length " << len;
+            }
+    EXPECT_EQ(csum_copy_native(dst.data(), nullptr, 0), 0);  // an empty piece may have no storage
+}
+
 #ifdef MVNF_CSUM_X86
 // Each vector block sum on its own (csum_native above takes whichever the
 // CPU has): folded, it equals the definition's sum of the same octets, for
-// 1..40 blocks at every alignment, random octets and all-ones. AVX2 is
+// 1..40 blocks at every alignment, random octets and all-ones, and so do
+// the copying variants, whose copies must be exact. AVX2 is
 // checked where the CPU has it and reported skipped otherwise.
 TEST(Checksum, VectorBlockSumsMatchDefinition) {
     auto reference = [](const std::byte* p, size_t len) {
@@ -114,9 +141,17 @@ TEST(Checksum, VectorBlockSumsMatchDefinition) {
                 const uint16_t want = reference(p, blocks * 64);
                 ASSERT_EQ(as_be(detail::sum_blocks_sse2(p, blocks)), want)
                     << "sse2 fill " << fill << " offset " << off << " blocks " << blocks;
+                std::vector<std::byte> copy(blocks * 64);
+                ASSERT_EQ(as_be(detail::copy_sum_blocks_sse2(copy.data(), p, blocks)), want)
+                    << "copy sse2 fill " << fill << " offset " << off << " blocks " << blocks;
+                ASSERT_TRUE(std::equal(copy.begin(), copy.end(), p));
                 if (avx2) {
                     ASSERT_EQ(as_be(detail::sum_blocks_avx2(p, blocks)), want)
                         << "avx2 fill " << fill << " offset " << off << " blocks " << blocks;
+                    std::fill(copy.begin(), copy.end(), std::byte{0});
+                    ASSERT_EQ(as_be(detail::copy_sum_blocks_avx2(copy.data(), p, blocks)), want)
+                        << "copy avx2 fill " << fill << " offset " << off << " blocks " << blocks;
+                    ASSERT_TRUE(std::equal(copy.begin(), copy.end(), p));
                 }
             }
     }
