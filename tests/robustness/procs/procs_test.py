@@ -323,10 +323,15 @@ def case_maxconn():
     maxc, n = 32, 48
     server = start_server(max_concurrency=maxc, tcp_timeout=-1, tcp_timewait=0)
     base = flows(server_samples()[-1])
+    # The client closes first and the echo server's FIN follows: --linger
+    # keeps the client's stack up to acknowledge it. Without it, a server
+    # slowed by a loaded host sent that FIN after the client process (and
+    # with it its stack) had gone, and sat in LAST-ACK retransmitting past
+    # the 5 s below (CI rehearsal, 2026-11-24).
     cl = start("client", [exe("client"), "-f", conf("client", "s", tcp_timewait=0, tcp_timeout=-1),
                           "--server", "10.0.0.1:7000", "--mode", "hold", "-n", str(n), "-c", "8",
                           "--hold", "1", "--timeout", "5", "--verify", "5", "--verify-after", "0.3",
-                          "--stats-ms", "0"])
+                          "--linger", "2", "--stats-ms", "0"])
     wait_exit(cl, 30)
     c = final("client")
     settle(c["held_after_open"] + c["verify"]["ok"], base, 5, "the server to close everything")
