@@ -33,51 +33,19 @@ inline uint64_t fold64(uint64_t v) { return (v & 0xffffffffu) + (v >> 32); }
 // overflow below 2^31 blocks (128 GiB). The result is an unfolded sum.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define MVNF_CSUM_X86 1
+// With Copy, each vector is also stored to d on its way through the
+// register, so copying and summing make one pass over the octets instead of
+// two (the sender's segment payload); without it d is unused.
+//
 // SSE2: part of x86-64 itself, so always there.
-inline uint64_t sum_blocks_sse2(const std::byte* p, size_t blocks) {
+template <bool Copy>
+inline uint64_t blocks_sse2(std::byte* d, const std::byte* s, size_t blocks) {
     const __m128i low32 = _mm_set1_epi64x(0xffffffff);
     __m128i a = _mm_setzero_si128(), b = _mm_setzero_si128();
-    for (size_t i = 0; i < blocks; ++i, p += 64) {
-        for (int k = 0; k < 64; k += 16) {
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k));
-            a = _mm_add_epi64(a, _mm_and_si128(v, low32));
-            b = _mm_add_epi64(b, _mm_srli_epi64(v, 32));
-        }
-    }
-    const __m128i s = _mm_add_epi64(a, b);
-    return uint64_t(_mm_cvtsi128_si64(s)) + uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s)));
-}
-// AVX2: twice the width, chosen at run time (the build targets baseline x86-64).
-[[gnu::target("avx2")]] inline uint64_t sum_blocks_avx2(const std::byte* p, size_t blocks) {
-    const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
-    __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-    for (size_t i = 0; i < blocks; ++i, p += 64) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-        a = _mm256_add_epi64(a, _mm256_and_si256(v, low32));
-        b = _mm256_add_epi64(b, _mm256_srli_epi64(v, 32));
-        a = _mm256_add_epi64(a, _mm256_and_si256(w, low32));
-        b = _mm256_add_epi64(b, _mm256_srli_epi64(w, 32));
-    }
-    const __m256i s = _mm256_add_epi64(a, b);
-    const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    return uint64_t(_mm_cvtsi128_si64(h)) + uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(h, h)));
-}
-inline uint64_t sum_blocks(const std::byte* p, size_t blocks) {
-    // A load and a test of libgcc's feature word, once per call.
-    return __builtin_cpu_supports("avx2") ? sum_blocks_avx2(p, blocks) : sum_blocks_sse2(p, blocks);
-}
-
-// The same sums while copying the blocks from s to d: each vector is
-// summed on its way through a register, so the copy and the checksum make
-// one pass over the octets instead of two (the sender's segment payload).
-inline uint64_t copy_sum_blocks_sse2(std::byte* d, const std::byte* s, size_t blocks) {
-    const __m128i low32 = _mm_set1_epi64x(0xffffffff);
-    __m128i a = _mm_setzero_si128(), b = _mm_setzero_si128();
-    for (size_t i = 0; i < blocks; ++i, s += 64, d += 64) {
-        for (int k = 0; k < 64; k += 16) {
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + k));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k), v);
+    for (size_t i = 0; i < blocks * 64; i += 64) {
+        for (size_t k = 0; k < 64; k += 16) {  // unrolled: one block per trip
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k));
+            if constexpr (Copy) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i + k), v);
             a = _mm_add_epi64(a, _mm_and_si128(v, low32));
             b = _mm_add_epi64(b, _mm_srli_epi64(v, 32));
         }
@@ -85,27 +53,31 @@ inline uint64_t copy_sum_blocks_sse2(std::byte* d, const std::byte* s, size_t bl
     const __m128i t = _mm_add_epi64(a, b);
     return uint64_t(_mm_cvtsi128_si64(t)) + uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(t, t)));
 }
-[[gnu::target("avx2")]] inline uint64_t copy_sum_blocks_avx2(std::byte* d, const std::byte* s,
-                                                              size_t blocks) {
+// AVX2: twice the width, chosen at run time (the build targets baseline x86-64).
+template <bool Copy>
+[[gnu::target("avx2")]] inline uint64_t blocks_avx2(std::byte* d, const std::byte* s, size_t blocks) {
     const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
     __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
-    for (size_t i = 0; i < blocks; ++i, s += 64, d += 64) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
-        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), v);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 32), w);
-        a = _mm256_add_epi64(a, _mm256_and_si256(v, low32));
-        b = _mm256_add_epi64(b, _mm256_srli_epi64(v, 32));
-        a = _mm256_add_epi64(a, _mm256_and_si256(w, low32));
-        b = _mm256_add_epi64(b, _mm256_srli_epi64(w, 32));
+    for (size_t i = 0; i < blocks * 64; i += 64) {
+        for (size_t k = 0; k < 64; k += 32) {  // unrolled: one block per trip
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + k));
+            if constexpr (Copy) _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i + k), v);
+            a = _mm256_add_epi64(a, _mm256_and_si256(v, low32));
+            b = _mm256_add_epi64(b, _mm256_srli_epi64(v, 32));
+        }
     }
     const __m256i t = _mm256_add_epi64(a, b);
     const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
     return uint64_t(_mm_cvtsi128_si64(h)) + uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(h, h)));
 }
-inline uint64_t copy_sum_blocks(std::byte* d, const std::byte* s, size_t blocks) {
-    return __builtin_cpu_supports("avx2") ? copy_sum_blocks_avx2(d, s, blocks)
-                                          : copy_sum_blocks_sse2(d, s, blocks);
+template <bool Copy>
+inline uint64_t blocks(std::byte* d, const std::byte* s, size_t n) {
+    // A load and a test of libgcc's feature word, once per call.
+    return __builtin_cpu_supports("avx2") ? blocks_avx2<Copy>(d, s, n) : blocks_sse2<Copy>(d, s, n);
+}
+inline uint64_t sum_blocks(const std::byte* p, size_t n) { return blocks<false>(nullptr, p, n); }
+inline uint64_t copy_sum_blocks(std::byte* d, const std::byte* s, size_t n) {
+    return blocks<true>(d, s, n);
 }
 #endif
 }  // namespace detail

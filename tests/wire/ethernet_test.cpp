@@ -139,17 +139,17 @@ TEST(Checksum, VectorBlockSumsMatchDefinition) {
             for (size_t blocks = 1; blocks <= 40; ++blocks) {
                 const std::byte* p = buf.data() + off;
                 const uint16_t want = reference(p, blocks * 64);
-                ASSERT_EQ(as_be(detail::sum_blocks_sse2(p, blocks)), want)
+                ASSERT_EQ(as_be(detail::blocks_sse2<false>(nullptr, p, blocks)), want)
                     << "sse2 fill " << fill << " offset " << off << " blocks " << blocks;
                 std::vector<std::byte> copy(blocks * 64);
-                ASSERT_EQ(as_be(detail::copy_sum_blocks_sse2(copy.data(), p, blocks)), want)
+                ASSERT_EQ(as_be(detail::blocks_sse2<true>(copy.data(), p, blocks)), want)
                     << "copy sse2 fill " << fill << " offset " << off << " blocks " << blocks;
                 ASSERT_TRUE(std::equal(copy.begin(), copy.end(), p));
                 if (avx2) {
-                    ASSERT_EQ(as_be(detail::sum_blocks_avx2(p, blocks)), want)
+                    ASSERT_EQ(as_be(detail::blocks_avx2<false>(nullptr, p, blocks)), want)
                         << "avx2 fill " << fill << " offset " << off << " blocks " << blocks;
                     std::fill(copy.begin(), copy.end(), std::byte{0});
-                    ASSERT_EQ(as_be(detail::copy_sum_blocks_avx2(copy.data(), p, blocks)), want)
+                    ASSERT_EQ(as_be(detail::blocks_avx2<true>(copy.data(), p, blocks)), want)
                         << "copy avx2 fill " << fill << " offset " << off << " blocks " << blocks;
                     ASSERT_TRUE(std::equal(copy.begin(), copy.end(), p));
                 }
