@@ -55,7 +55,8 @@ inline uint64_t blocks_sse2(std::byte* d, const std::byte* s, size_t blocks) {
 }
 // AVX2: twice the width, chosen at run time (the build targets baseline x86-64).
 template <bool Copy>
-[[gnu::target("avx2")]] inline uint64_t blocks_avx2(std::byte* d, const std::byte* s, size_t blocks) {
+[[gnu::target("avx2")]] inline uint64_t blocks_avx2(std::byte* d, const std::byte* s,
+                                                     size_t blocks) {
     const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
     __m256i a = _mm256_setzero_si256(), b = _mm256_setzero_si256();
     for (size_t i = 0; i < blocks * 64; i += 64) {
@@ -161,12 +162,14 @@ inline uint16_t csum_copy_native(std::byte* dst, const std::byte* src, size_t le
 
 // A csum_native value for octets that start at an odd offset of the summed
 // data: RFC 1071 2(B), swapping the two octets of every word swaps the sum.
-inline uint16_t csum_swap(uint16_t native) { return static_cast<uint16_t>((native << 8) | (native >> 8)); }
+inline uint16_t csum_swap(uint16_t native) {
+    return static_cast<uint16_t>((native << 8) | (native >> 8));
+}
 
 // Adds the 16-bit big-endian words of [p, p+len) to sum (odd tail padded).
 inline uint64_t csum_add(uint64_t sum, const std::byte* p, size_t len) {
     uint16_t r = csum_native(p, len);
-    if constexpr (std::endian::native == std::endian::little) r = static_cast<uint16_t>((r << 8) | (r >> 8));
+    if constexpr (std::endian::native == std::endian::little) r = csum_swap(r);
     return sum + r;
 }
 

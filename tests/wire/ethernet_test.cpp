@@ -104,7 +104,8 @@ TEST(Checksum, CopyAndSumMatchesCopyThenSum) {
                                        src.begin() + std::ptrdiff_t(so + len),
                                        dst.begin() + std::ptrdiff_t(d_off)))
                     << "length " << len;
-                ASSERT_EQ(dst[d_off + len], std::byte{0xa5}) << "wrote past the end, length " << len;
+                ASSERT_EQ(dst[d_off + len], std::byte{0xa5})
+                    << "wrote past the end, length " << len;
                 ASSERT_EQ(got, csum_native(src.data() + so, len)) << "length " << len;
             }
     EXPECT_EQ(csum_copy_native(dst.data(), nullptr, 0), 0);  // an empty piece may have no storage

@@ -113,8 +113,10 @@ TEST(TcpWire, EmitWithPayloadInTwoPiecesAtEverySplit) {
             const auto want = reference(r, pl);
             for (size_t split = 0; split <= len; ++split) {
                 std::vector<std::byte> out(want.size(), std::byte{0xee});
-                ASSERT_EQ(r.emit(out, a1, a2, pl.subspan(0, split), pl.subspan(split)), want.size());
-                ASSERT_EQ(out, want) << "options " << opts << " length " << len << " split " << split;
+                ASSERT_EQ(r.emit(out, a1, a2, pl.subspan(0, split), pl.subspan(split)),
+                          want.size());
+                ASSERT_EQ(out, want)
+                    << "options " << opts << " length " << len << " split " << split;
                 auto v = tcp_view::parse(out);
                 ASSERT_TRUE(v);
                 ASSERT_TRUE(v->checksum_ok(a1, a2));
