@@ -54,6 +54,55 @@ TEST(ImpairModel, RatesFollowTheProbabilities) {
     EXPECT_NEAR(corrupt, kept * 0.02, 5 * 59.4);
 }
 
+// Only frames whose damage a checksum can catch are corrupted: IPv4 (also
+// behind an 802.1Q tag), never ARP or anything else (a real link's CRC
+// drops those; a flipped ARP sender MAC would be learnt as the neighbour's).
+// And the fates stay those of the seed whatever the frame type: the same
+// draws are made, only the flip is skipped.
+TEST(ImpairModel, OnlyChecksummedFramesAreCorrupted) {
+    auto frame = [](std::initializer_list<int> head) {
+        std::vector<std::byte> f(60);
+        size_t i = 0;
+        for (int b : head) f[i++] = std::byte(b);
+        return f;
+    };
+    auto type_at_12 = [&](int hi, int lo) {
+        auto f = frame({});
+        f[12] = std::byte(hi);
+        f[13] = std::byte(lo);
+        return f;
+    };
+    const auto ipv4 = type_at_12(0x08, 0x00), arp = type_at_12(0x08, 0x06),
+               ipv6 = type_at_12(0x86, 0xdd);
+    auto tagged = type_at_12(0x81, 0x00);
+    tagged[16] = std::byte(0x08);
+    tagged[17] = std::byte(0x00);
+    auto tagged_arp = tagged;
+    tagged_arp[17] = std::byte(0x06);
+    EXPECT_TRUE(carries_checksums(ipv4.data(), 60));
+    EXPECT_TRUE(carries_checksums(tagged.data(), 60));
+    EXPECT_FALSE(carries_checksums(arp.data(), 60));
+    EXPECT_FALSE(carries_checksums(tagged_arp.data(), 60));
+    EXPECT_FALSE(carries_checksums(ipv6.data(), 60));
+    EXPECT_FALSE(carries_checksums(ipv4.data(), 13));  // too short to have a type
+
+    params p;
+    p.loss = 0.1;
+    p.dup = 0.1;
+    p.corrupt = 0.5;
+    rng a(11), b(11);
+    int corrupted = 0;
+    for (int i = 0; i < 10000; ++i) {
+        const verdict va = decide(p, a, 60, true), vb = decide(p, b, 60, false);
+        ASSERT_FALSE(vb.corrupt);
+        ASSERT_EQ(va.lost, vb.lost);
+        ASSERT_EQ(va.copies, vb.copies);
+        ASSERT_EQ(va.early, vb.early);
+        corrupted += va.corrupt;
+    }
+    EXPECT_GT(corrupted, 3000);  // ~0.5 of the ~9000 kept
+}
+
 TEST(ImpairModel, SameSeedSameDecisionsOtherSeedOthers) {
     params p;
     p.loss = 0.3;

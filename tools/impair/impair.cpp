@@ -138,7 +138,7 @@ void run(direction_ctx& d) {
                 const netio::packet& p = rx[k];
                 bump(d.c.rx);
                 bump(d.c.rx_bytes, p.len);
-                verdict v = decide(d.imp, r, p.len);
+                verdict v = decide(d.imp, r, p.len, carries_checksums(p.data, p.len));
                 if (v.lost) {
                     bump(d.c.lost);
                     continue;

@@ -61,9 +61,24 @@ struct verdict {
     uint32_t corrupt_bit = 0;   // bit index counted from the end of the Ethernet header
 };
 
+// Whether a receiver could catch a flipped bit in this frame: IPv4 (also
+// behind one 802.1Q tag), whose header, ICMP, UDP and TCP carry checksums.
+// ARP carries none: on a real link the Ethernet CRC drops a damaged ARP
+// frame before any stack sees it, while a bit flipped here in its sender
+// MAC would be learnt as the neighbour's address and silently misdirect
+// every later frame to that host (docs/tools/impair.md).
+inline bool carries_checksums(const std::byte* f, uint32_t len) {
+    if (len < 14) return false;
+    uint16_t type = uint16_t(uint16_t(f[12]) << 8 | uint16_t(f[13]));
+    if (type == 0x8100 && len >= 18) type = uint16_t(uint16_t(f[16]) << 8 | uint16_t(f[17]));
+    return type == 0x0800;
+}
+
 // Decides a frame's fate. Loss is drawn first (a lost frame is neither
-// duplicated nor corrupted), as with the kernel's netem.
-inline verdict decide(const params& p, rng& r, uint32_t frame_len) {
+// duplicated nor corrupted), as with the kernel's netem. `checksummed`
+// (carries_checksums) gates corruption; the draw is made either way, so a
+// seed gives the same fates whatever the traffic's mix.
+inline verdict decide(const params& p, rng& r, uint32_t frame_len, bool checksummed = true) {
     verdict v;
     if (r.chance(p.loss)) {
         v.lost = true;
@@ -75,8 +90,11 @@ inline verdict decide(const params& p, rng& r, uint32_t frame_len) {
     // would just misdeliver the frame, while a damaged IP/TCP/UDP byte is
     // what the receiver's checksums must catch.
     if (frame_len > 14 && r.chance(p.corrupt)) {
-        v.corrupt = true;
-        v.corrupt_bit = uint32_t(r.below(uint64_t(frame_len - 14) * 8));
+        const uint32_t bit = uint32_t(r.below(uint64_t(frame_len - 14) * 8));
+        if (checksummed) {
+            v.corrupt = true;
+            v.corrupt_bit = bit;
+        }
     }
     v.early = p.delay_ns > 0 && r.chance(p.reorder);
     for (unsigned c = 0; c < v.copies; ++c) {

@@ -19,7 +19,7 @@ const char* const k_usage =
     "  --jitter T        add a uniform delay in [-T, +T] (may reorder frames)\n"
     "  --reorder P       send P%% of frames at once, skipping the delay (needs --delay)\n"
     "  --dup P           send P%% of frames twice\n"
-    "  --corrupt P       flip one random bit past the Ethernet header in P%% of frames\n"
+    "  --corrupt P       flip one random bit past the Ethernet header in P%% of IPv4 frames\n"
     "  --dir D           impair both directions (default), or only a2b or b2a\n"
     "  --limit N         frames held per direction (default 10000; more are dropped)\n"
     "  --seed N          random seed (default 1): same seed, same decisions\n"
