@@ -1,11 +1,14 @@
 // The impairment model of mvnf-impair: what happens to one frame crossing the
 // bridge in one direction — lost, duplicated, corrupted, delayed (with jitter)
 // or let through early to reorder it. The model only decides; it neither
-// reads the clock nor touches buffers, so a test can drive it with a seed and
+// reads the clock nor writes buffers, so a test can drive it with a seed and
 // a virtual time and expect exact outcomes.
 #pragma once
 
 #include <cstdint>
+
+#include "common/bytes.hpp"
+#include "wire/ethernet.hpp"
 
 namespace mvnf::impair {
 
@@ -69,9 +72,9 @@ struct verdict {
 // every later frame to that host (docs/tools/impair.md).
 inline bool carries_checksums(const std::byte* f, uint32_t len) {
     if (len < 14) return false;
-    uint16_t type = uint16_t(uint16_t(f[12]) << 8 | uint16_t(f[13]));
-    if (type == 0x8100 && len >= 18) type = uint16_t(uint16_t(f[16]) << 8 | uint16_t(f[17]));
-    return type == 0x0800;
+    uint16_t type = load_be16(f + 12);
+    if (type == wire::ethertype::vlan && len >= 18) type = load_be16(f + 16);
+    return type == wire::ethertype::ipv4;
 }
 
 // Decides a frame's fate. Loss is drawn first (a lost frame is neither
