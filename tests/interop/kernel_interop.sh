@@ -16,7 +16,8 @@
 #
 # Usage: kernel_interop.sh BUILD_DIR   (root; exits 77 = skipped without it)
 # INTEROP_MB sets the TCP file size (default 100), INTEROP_LOSSY_MB the size
-# for the lossy round (default: INTEROP_MB). Everything it creates is
+# for the lossy round (default: INTEROP_MB), INTEROP_KERNEL_CC the kernel's
+# congestion control on this link (default: the system's). Everything it creates is
 # removed on exit, even on failure. Every wait is bounded.
 set -euo pipefail
 build=$1
@@ -79,6 +80,15 @@ ip netns exec "$nm" ip link set "$mb" promisc on up
 A ip link set "$va" up
 B ip link set "$vb" up
 B ip addr add 10.77.0.1/24 dev "$vb"
+# The kernel's congestion control decides its rates under random loss (BBR
+# ignores it, CUBIC and Reno back off, as ours do): say which one ran, and
+# let INTEROP_KERNEL_CC pick one for the kernel's side of this link.
+if [ -n "${INTEROP_KERNEL_CC:-}" ]; then
+  B ip route replace 10.77.0.0/24 dev "$vb" congctl "$INTEROP_KERNEL_CC" \
+    || fail "INTEROP_KERNEL_CC=$INTEROP_KERNEL_CC: not a congestion control this kernel has"
+fi
+kcc=${INTEROP_KERNEL_CC:-"$(B sysctl -n net.ipv4.tcp_congestion_control) (default)"}
+echo "kernel congestion control: $kcc"
 
 mkfile() { head -c $(($2 * 1024 * 1024)) /dev/urandom >"$1"; }
 mkdir -p "$tmp/ours" "$tmp/kern"

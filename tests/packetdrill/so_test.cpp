@@ -296,8 +296,12 @@ TEST(packetdrill_so, data_retransmission_after_rto_exact) {
     sent first = d.expect();
     EXPECT_EQ(first.t_us, t0);
     // RFC 6298: the RTO from the handshake's 100 ms sample lies between
-    // rto_min (200 ms) and SRTT + 4 * RTTVAR (300 ms); each timeout doubles
-    // it (5.5), and every copy carries the virtual time its timer fired at.
+    // rto_min (200 ms) and SRTT + 4 * RTTVAR (300 ms). The connection has
+    // SACK, so a tail loss probe comes first (RFC 8985 7.2: PTO = 2 SRTT +
+    // 200 ms for a single segment, capped at the RTO): the same segment at
+    // the RTO's time, and the RTO restarted from there (7.3). Then real
+    // timeouts, doubling (5.5). Every copy carries the virtual time its
+    // timer fired at.
     sent again = d.expect();
     const long long rto = again.t_us - t0;
     EXPECT_GE(rto, 200000);
@@ -306,15 +310,18 @@ TEST(packetdrill_so, data_retransmission_after_rto_exact) {
     EXPECT_EQ(again.tcp.seq.raw(), iss + 1);
     EXPECT_EQ(again.data, "abc");
     sent third = d.expect();
-    EXPECT_EQ(third.t_us, again.t_us + 2 * rto);
+    EXPECT_EQ(third.t_us, again.t_us + rto);
     EXPECT_EQ(third.data, "abc");
-    EXPECT_EQ(d.now_us(), third.t_us);
+    sent fourth = d.expect();
+    EXPECT_EQ(fourth.t_us, third.t_us + 2 * rto);
+    EXPECT_EQ(fourth.data, "abc");
+    EXPECT_EQ(d.now_us(), fourth.t_us);
     // ACK it: no more timers that send anything.
-    d.inject({.seq = 1, .ack = iss + 4, .win = 229, .opts = ts(900, third.tcp.opts.tsval)});
+    d.inject({.seq = 1, .ack = iss + 4, .win = 229, .opts = ts(900, fourth.tcp.opts.tsval)});
     EXPECT_EQ(d.ifc.close(d.u, fd), 0);
     sent fin = d.expect();
     EXPECT_EQ(fin.tcp.flags, tcp_flag::fin | tcp_flag::ack);
-    EXPECT_EQ(fin.t_us, third.t_us);
+    EXPECT_EQ(fin.t_us, fourth.t_us);
 }
 
 TEST(packetdrill_so, unsupported_calls_fail_cleanly) {

@@ -453,6 +453,7 @@ void layer::retransmit_first(tcb& c, nanos now) {
     if (len == 0 && !(flags & tcp_flag::fin)) return;
     if (!send_segment(c, flags, c.snd_una, len, now)) return;  // RTO or NextSeg resends it
     c.high_rxt = seq32::max(c.high_rxt, c.snd_una + len);
+    c.una_rxt = true, c.una_fence = c.snd_max;
     c.timing = false;  // Karn
     ++_stats.retransmits;
 }
@@ -470,6 +471,7 @@ void layer::enter_recovery(tcb& c, nanos now) {
     c.in_recovery = true;
     c.recover = c.snd_max;
     c.high_rxt = c.snd_una;
+    c.t_probe = no_deadline;  // RFC 8985 7.2: no probe during recovery
     ++_stats.fast_retransmits;
     if (c.sack_ok) {
         ++_stats.sack_recoveries;
@@ -572,12 +574,25 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         c.snd_una = seg.ack;
         if (c.snd_nxt < c.snd_una) c.snd_nxt = c.snd_una;
         if (c.high_rxt < c.snd_una) c.high_rxt = c.snd_una;
+        if (c.lost_marked && c.lost_below <= c.snd_una) c.lost_marked = false;
+        // The new first hole: if recovery already resent it, when is unknown,
+        // so its fence is now (later than the truth: detection waits longer).
+        c.una_rxt = c.snd_una < c.high_rxt;
+        c.una_fence = c.snd_max;
         c.scoreboard.trim_below(c.snd_una);
         if (c.in_recovery) {
             if (seg.ack >= c.recover) {
-                // RFC 6582 3.2 step 3 (full ACK): deflate, leave recovery.
+                // Full ACK: leave recovery. With SACK cwnd is ssthresh all
+                // through (RFC 6675 5) and stays so. NewReno deflates, RFC
+                // 6582 3.2 step 3 option 1: min(ssthresh, max(FlightSize,
+                // SMSS) + SMSS). Not less: with one segment allowed out after
+                // a flight fully ACKed, the peer's delayed ACK (40 ms on
+                // Linux) held the next ACK back after every recovery.
                 c.in_recovery = false;
-                c.cwnd = std::min(c.ssthresh, c.flight() + c.mss);
+                if (!c.sack_ok)
+                    c.cwnd = std::min(c.ssthresh, std::max(c.flight(), uint32_t(c.mss)) + c.mss);
+                else
+                    c.cwnd = c.ssthresh;
                 c.dupacks = 0;
             } else if (!c.sack_ok) {
                 // RFC 6582 3.2 step 4 (partial ACK): resend the next hole, partial deflation.
@@ -595,8 +610,12 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             if (c.snd_una > c.recover) c.recover = c.snd_una;
         }
         // RFC 6298 5.2/5.3: stop when all is acknowledged, else restart.
-        if (c.flight() == 0) c.t_rexmt = no_deadline;
-        else arm_rexmt(c, now);
+        if (c.flight() == 0) {
+            c.t_rexmt = c.t_probe = no_deadline;
+        } else {
+            arm_rexmt(c, now);
+            arm_probe(c, now);  // RFC 8985 7.2: on an ACK for new data
+        }
         // Our FIN acknowledged?
         if (c.fin_queued && c.snd_una > data_end) {
             switch (c.st) {
@@ -628,6 +647,18 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         } else if (c.in_recovery && !c.sack_ok) {
             c.cwnd += c.mss;  // RFC 5681 3.2 step 4: inflate per duplicate ACK
         }
+    }
+    if (tlp_on_ack(c, seg, now) && !c.in_recovery && c.snd_una >= c.recover)
+        enter_recovery(c, now);  // holes below a SACKed probe (tlp.cpp)
+    // A lost retransmission: RFC 6675 sends each hole once per recovery, so
+    // a resent segment lost again would wait for the RTO. When more than
+    // (DupThresh - 1) segments sent after the resend of SND.UNA's segment
+    // are SACKed and SND.UNA has not moved, that resend is lost by the same
+    // test IsLost() applies to originals (4), and it goes again now.
+    if (c.in_recovery && c.sack_ok && c.una_rxt &&
+        c.scoreboard.bytes_above(c.una_fence) > 2u * c.mss) {
+        ++_stats.lost_retransmits;
+        retransmit_first(c, now);
     }
     return true;
 }

@@ -226,10 +226,12 @@ void layer::output(uint32_t idx, nanos now) {
             len = std::min(len, cap);
             if (!send_segment(c, tcp_flag::ack, s, len, now)) break;
             c.high_rxt = s + len;
+            if (s == c.snd_una) c.una_rxt = true, c.una_fence = c.snd_max;
             ++_stats.retransmits;
         }
     }
     const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
+    bool sent_new = false;
     // Once the sink has refused a segment (no TX buffer), send nothing more:
     // tx_retry() runs this again at the next poll.
     for (int guard = 0; guard < 4096 && !_txw_in[idx]; ++guard) {
@@ -238,7 +240,14 @@ void layer::output(uint32_t idx, nanos now) {
         const uint32_t in_flight = sack_recovery ? sack_pipe(c) : c.snd_nxt.since(c.snd_una);
         const uint32_t wnd_edge_room =
             (c.snd_una + c.snd_wnd) > s ? (c.snd_una + c.snd_wnd).since(s) : 0;
-        const uint32_t cwnd_room = c.cwnd > in_flight ? c.cwnd - in_flight : 0;
+        // RFC 3042 Limited Transmit: each of the first two DupAcks lets one
+        // new segment out beyond cwnd, so a small window still produces the
+        // DupAcks that fast retransmit needs instead of waiting for the RTO.
+        const uint32_t limited = !c.in_recovery && c.dupacks && s == c.snd_max
+                                     ? std::min<uint32_t>(c.dupacks, 2) * c.mss
+                                     : 0;
+        const uint32_t cwnd_room =
+            c.cwnd + limited > in_flight ? c.cwnd + limited - in_flight : 0;
         uint32_t len = std::min({avail, wnd_edge_room, cwnd_room, cap});
         const bool retransmitting = s < c.snd_max;
         // The FIN follows the last data octet (RFC 9293 3.10.4 CLOSE).
@@ -256,12 +265,14 @@ void layer::output(uint32_t idx, nanos now) {
         if (fin_now) flags |= tcp_flag::fin;
         if (len && len == avail) flags |= tcp_flag::psh;
         if (!send_segment(c, flags, s, len, now)) break;  // retried at the next poll
+        if (limited && in_flight + len > c.cwnd) ++_stats.limited_transmits;
         if (!retransmitting && !c.timing && len > 0) {
             c.timing = true;  // RFC 6298 3 / Karn: time one new segment
             c.rtt_seq = s + len;
             c.rtt_start = now;
         }
         c.snd_nxt = s + len + (fin_now ? 1 : 0);
+        sent_new = sent_new || c.snd_nxt > c.snd_max;
         c.snd_max = seq32::max(c.snd_max, c.snd_nxt);
         if (c.t_rexmt == no_deadline) arm_rexmt(c, now);  // RFC 6298 5.1
         if (fin_now) break;
@@ -275,6 +286,7 @@ void layer::output(uint32_t idx, nanos now) {
     // Whatever is in flight must be covered by a timer (RFC 6298 5.1).
     if (c.flight() > 0 && c.t_rexmt == no_deadline && c.t_persist == no_deadline)
         arm_rexmt(c, now);
+    if (sent_new) arm_probe(c, now);  // RFC 8985 7.2: after new data
     reschedule(idx);
 }
 

@@ -78,7 +78,7 @@ struct tcb {
 
     // ---- timers: absolute deadlines, no_deadline when off (timers.cpp)
     nanos t_rexmt = no_deadline, t_persist = no_deadline, t_delack = no_deadline,
-          t_keep = no_deadline, t_wait = no_deadline;
+          t_keep = no_deadline, t_wait = no_deadline, t_probe = no_deadline;
     nanos last_rx = 0;            // for keep-alive and idle timeout
     uint8_t persist_shift = 0, keep_sent = 0;
     // ---- per-socket options set through the API (0: the layer's config)
@@ -107,6 +107,23 @@ struct tcb {
     uint32_t undo_tsval = 0;
     uint32_t prior_cwnd = 0, prior_ssthresh = 0;
     cubic_state prior_cubic;
+    // Tail loss probe (RFC 8985 7, tlp.cpp): the probe in flight, if any
+    // (TLP.end_seq is tlp_end; tlp_start is where the probe began), and
+    // whether it was a retransmission (TLP.is_retrans).
+    bool tlp_out = false, tlp_retrans = false;
+    seq32 tlp_start, tlp_end;
+    uint32_t tlp_tsval = 0;       // the TSval the probe carried
+    // While lost_marked, holes below lost_below are lost whatever the
+    // scoreboard says: set when the probe (the most recent transmission) is
+    // SACKed, as RACK (RFC 8985 6.2) marks every segment sent before a
+    // delivered one; cleared once SND.UNA reaches it, or by a timeout.
+    bool lost_marked = false;
+    seq32 lost_below;
+    // The segment at SND.UNA was retransmitted in this recovery when SND.MAX
+    // was una_fence: once more than DupThresh - 1 segments' worth sent after
+    // it is SACKed and SND.UNA has not moved, that retransmission was lost.
+    bool una_rxt = false;
+    seq32 una_fence;
 
     uint32_t flight() const { return snd_max.since(snd_una); }
     // Bytes of data in the send ring not yet sent.

@@ -97,6 +97,10 @@ struct config {
     uint16_t ephemeral_lo = 1025, ephemeral_hi = 65535;
     uint8_t max_ooo_ranges = 8;       // bounded out-of-order queue (holes tracked)
     bool window_scaling = true, timestamps = true, sack = true;
+    // Tail loss probe (RFC 8985 7) on connections with SACK: a probe after
+    // 2 SRTT of silence instead of waiting for the RTO.
+    bool tail_loss_probe = true;
+    nanos max_ack_delay = 200 * ms;   // RFC 8985 WCDelAckT: the peer's worst delayed ACK
     bool syn_cookies = true;
     bool verify_checksum = true;      // off when the NIC has verified it
     congestion_algo cc = congestion_algo::cubic;
@@ -131,6 +135,10 @@ struct stats {
              spurious_recoveries = 0,  // fast retransmits found unneeded and undone (RFC 3522)
              tx_blocked = 0,  // segments the sink refused (no TX buffer); output retried later
              zero_window_probes = 0, keepalive_probes = 0, delayed_acks = 0;
+    uint64_t tlp_probes = 0,      // tail loss probes sent (RFC 8985 7.3)
+             tlp_recoveries = 0,  // losses a probe revealed or repaired (RFC 8985 7.4)
+             lost_retransmits = 0,   // retransmissions of SND.UNA found lost and resent
+             limited_transmits = 0;  // new segments sent on DupAcks (RFC 3042)
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
     uint64_t icmp_accepted = 0, icmp_ignored = 0;

@@ -1,0 +1,154 @@
+// Tail loss probe (RFC 8985 section 7). When the last segments of a flight,
+// or every ACK for them, are lost, nothing comes back to drive fast
+// recovery and the sender would wait for the retransmission timer (200 ms
+// at least). A probe after about two round trips of silence makes the peer
+// answer: its ACK either shows that all arrived, or exposes the holes, which
+// then go through SACK recovery (sack.cpp) instead of a timeout.
+//
+// Only with SACK (RFC 8985 7.2 condition 1). Without per-segment transmit
+// times this stack applies RACK's rule (6.2) to one segment only, the
+// probe: it is the most recent transmission, sent at least a PTO (two
+// SRTT) after everything below it, so once it is SACKed every hole below
+// it is lost by RACK's time test (its reordering window, a quarter of the
+// RTT, is shorter than the PTO).
+#include <algorithm>
+
+#include "net/tcp/congestion/congestion.hpp"
+#include "net/tcp/layer.hpp"
+
+namespace mvnf::tcp {
+
+namespace tcp_flag = wire::tcp_flag;
+
+namespace {
+
+// RFC 2883 4: the first block is a D-SACK when it lies below the cumulative
+// ACK or inside the second block. True when that block overlaps [l, r).
+bool dsack_overlaps(const wire::tcp_repr& seg, seq32 l, seq32 r) {
+    if (seg.opts.num_sack == 0) return false;
+    const seq32 dl(seg.opts.sack[0].left), dr(seg.opts.sack[0].right);
+    if (!(dl < dr)) return false;
+    bool dsack = dr <= seg.ack;
+    if (!dsack && seg.opts.num_sack > 1) {
+        const seq32 sl(seg.opts.sack[1].left), sr(seg.opts.sack[1].right);
+        dsack = sl <= dl && dr <= sr;
+    }
+    return dsack && dl < r && l < dr;
+}
+
+// A PTO shorter than this fires on a peer that was merely descheduled for a
+// moment (two shared CPUs make that common), and a probe's timestamp must
+// differ from the segment it repeats (timestamps tick in milliseconds, see
+// tlp_on_ack). Linux's first TLP used the same floor.
+constexpr nanos pto_floor = 10 * ms;
+
+}  // namespace
+
+// RFC 8985 7.2: a probe is scheduled only with SACK, an empty scoreboard,
+// outside recovery (fast or RTO: no go-back-N resend pending) and with no
+// probe already out. A closed window is the persist timer's business.
+bool layer::probe_allowed(const tcb& c) const {
+    return _cfg.tail_loss_probe && c.sack_ok && is_synchronized(c.st) && !c.in_recovery &&
+           c.scoreboard.empty() && !c.tlp_out && c.retries == 0 && c.snd_nxt == c.snd_max &&
+           c.flight() > 0 && c.snd_wnd > 0 && c.t_persist == no_deadline;
+}
+
+// RFC 8985 7.2 TLP_calc_PTO, armed after new data is sent or an ACK moves
+// SND.UNA. PTO = 2 SRTT, plus the peer's worst-case delayed ACK when only
+// one segment is out (its ACK may be held back); never later than the RTO,
+// which the probe then replaces once.
+void layer::arm_probe(tcb& c, nanos now) {
+    if (!probe_allowed(c)) return;
+    nanos pto = 1 * sec;
+    if (c.have_rtt) {
+        pto = std::max(2 * c.srtt, pto_floor);
+        if (c.flight() <= c.mss) pto += _cfg.max_ack_delay;
+    }
+    c.t_probe = now + pto;
+    if (c.t_rexmt != no_deadline && c.t_probe > c.t_rexmt) c.t_probe = c.t_rexmt;
+}
+
+// RFC 8985 7.3: send one new segment if there is data and the peer's window
+// takes it (cwnd does not bound a probe), else resend the highest-sequence
+// segment. Then the RTO timer, not another PTO, covers the flight.
+void layer::on_probe_timeout(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    if (!probe_allowed(c)) return;
+    const uint32_t cap = segment_cap(c);
+    const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
+    const uint32_t avail = data_end > c.snd_nxt ? data_end.since(c.snd_nxt) : 0;
+    const seq32 wnd_edge = c.snd_una + c.snd_wnd;
+    const uint32_t room = wnd_edge > c.snd_nxt ? wnd_edge.since(c.snd_nxt) : 0;
+    uint8_t flags = tcp_flag::ack;
+    seq32 s;
+    uint32_t len;
+    const bool retrans = avail == 0 || room == 0;
+    if (!retrans) {
+        s = c.snd_nxt;
+        len = std::min({avail, room, cap});
+        if (len == avail) flags |= tcp_flag::psh;
+        if (c.fin_queued && s + len == data_end) flags |= tcp_flag::fin;
+    } else {
+        // The last segment sent: its data (within one segment) and the FIN if
+        // it went out. A FIN alone when only the FIN is unacknowledged.
+        const bool fin_sent = c.fin_queued && c.snd_max > data_end;
+        const seq32 top = fin_sent ? data_end : c.snd_max;
+        const seq32 low = seq32::max(c.snd_una, c.buf_seq);
+        len = std::min(top > low ? top.since(low) : 0u, cap);
+        s = top - len;
+        if (len && s + len == data_end) flags |= tcp_flag::psh;
+        if (fin_sent) flags |= tcp_flag::fin;
+        if (len == 0 && !fin_sent) return;
+    }
+    if (!send_segment(c, flags, s, len, now)) return;  // no TX buffer: the RTO stays armed
+    ++_stats.tlp_probes;
+    if (retrans) {
+        ++_stats.retransmits;
+        c.timing = false;  // Karn
+    } else {
+        if (!c.timing && len > 0) c.timing = true, c.rtt_seq = s + len, c.rtt_start = now;
+        c.snd_nxt = s + len + ((flags & tcp_flag::fin) ? 1 : 0);
+        c.snd_max = seq32::max(c.snd_max, c.snd_nxt);
+    }
+    c.tlp_out = true;
+    c.tlp_retrans = retrans;
+    c.tlp_start = s;
+    c.tlp_end = c.snd_max;  // TLP.end_seq = SND.NXT
+    c.tlp_tsval = tsval(c, now);
+    arm_rexmt(c, now);
+}
+
+// RFC 8985 7.4: what the ACKs say about the probe.
+// - They cover it (SEG.ACK >= TLP.end_seq). A probe of new data found no
+//   loss. A resent segment that arrived twice (a D-SACK for it, or an ACK
+//   echoing a timestamp older than the probe's: RFC 7323 4.3 keeps TS.Recent
+//   for a duplicate, as RFC 3522 uses) was not needed either. Otherwise the
+//   probe itself repaired a lost segment, and the congestion response that
+//   fast recovery would have made is made now (7.4.2).
+// - The probe is SACKed with data missing below it: those holes are lost
+//   (see the top of this file), and the caller starts SACK recovery.
+bool layer::tlp_on_ack(tcb& c, const wire::tcp_repr& seg, nanos now) {
+    if (!c.tlp_out) return false;
+    if (seg.ack >= c.tlp_end) {
+        c.tlp_out = false;
+        if (!c.tlp_retrans || c.in_recovery) return false;
+        const bool dup = dsack_overlaps(seg, c.tlp_start, c.tlp_end) ||
+                         (c.ts_ok && seg.opts.has_timestamps &&
+                          int32_t(seg.opts.tsecr - c.tlp_tsval) < 0);
+        if (dup) return false;
+        ++_stats.tlp_recoveries;
+        cc_on_loss(c, now);
+        c.cwnd = std::max<uint32_t>(c.ssthresh, c.mss);
+        return false;
+    }
+    if (c.snd_una < c.tlp_start && c.scoreboard.contains(c.tlp_start)) {
+        c.tlp_out = false;
+        c.lost_marked = true;
+        c.lost_below = c.tlp_start;
+        ++_stats.tlp_recoveries;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace mvnf::tcp
