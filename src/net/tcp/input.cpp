@@ -471,7 +471,7 @@ void layer::enter_recovery(tcb& c, nanos now) {
     c.in_recovery = true;
     c.recover = c.snd_max;
     c.high_rxt = c.snd_una;
-    c.t_probe = no_deadline;  // RFC 8985 7.2: no probe during recovery
+    c.t_probe = c.t_reo = no_deadline;  // RFC 8985 7.2: no probe during recovery
     ++_stats.fast_retransmits;
     if (c.sack_ok) {
         ++_stats.sack_recoveries;
@@ -579,6 +579,9 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         // so its fence is now (later than the truth: detection waits longer).
         c.una_rxt = c.snd_una < c.high_rxt;
         c.una_fence = c.snd_max;
+        // Holes left above the new SND.UNA: when the blocks above them came
+        // is not kept, so their reordering window starts now (later: safe).
+        c.t_reo = no_deadline;
         c.scoreboard.trim_below(c.snd_una);
         if (c.in_recovery) {
             if (seg.ack >= c.recover) {
@@ -649,7 +652,8 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         }
     }
     if (tlp_on_ack(c, seg, now) && !c.in_recovery && c.snd_una >= c.recover)
-        enter_recovery(c, now);  // holes below a SACKed probe (tlp.cpp)
+        enter_recovery(c, now);  // holes below a SACKed probe (rack_tlp.cpp)
+    if (newly_sacked || c.t_reo == no_deadline) arm_reorder(c, now);  // RFC 8985 6.3
     // A lost retransmission: RFC 6675 sends each hole once per recovery, so
     // a resent segment lost again would wait for the RTO. When more than
     // (DupThresh - 1) segments sent after the resend of SND.UNA's segment

@@ -213,13 +213,16 @@ private:
     uint32_t sack_pipe(const tcb& c) const;
     bool sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const;
 
-    // ---- tlp.cpp (RFC 8985 7: tail loss probe)
+    // ---- rack_tlp.cpp (RFC 8985: tail loss probe, RACK's time rule)
     bool probe_allowed(const tcb& c) const;
     void arm_probe(tcb& c, nanos now);
     void on_probe_timeout(uint32_t idx, nanos now);
     // Processes an ACK for a probe in flight; true when it shows holes below
     // the probe that are now lost (the caller starts recovery).
     bool tlp_on_ack(tcb& c, const wire::tcp_repr& seg, nanos now);
+    bool reorder_allowed(const tcb& c) const;
+    void arm_reorder(tcb& c, nanos now);
+    void on_reorder_timeout(uint32_t idx, nanos now);
 
     config _cfg;
     segment_sink& _out;

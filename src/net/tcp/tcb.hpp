@@ -78,7 +78,8 @@ struct tcb {
 
     // ---- timers: absolute deadlines, no_deadline when off (timers.cpp)
     nanos t_rexmt = no_deadline, t_persist = no_deadline, t_delack = no_deadline,
-          t_keep = no_deadline, t_wait = no_deadline, t_probe = no_deadline;
+          t_keep = no_deadline, t_wait = no_deadline, t_probe = no_deadline,
+          t_reo = no_deadline;
     nanos last_rx = 0;            // for keep-alive and idle timeout
     uint8_t persist_shift = 0, keep_sent = 0;
     // ---- per-socket options set through the API (0: the layer's config)
@@ -107,7 +108,7 @@ struct tcb {
     uint32_t undo_tsval = 0;
     uint32_t prior_cwnd = 0, prior_ssthresh = 0;
     cubic_state prior_cubic;
-    // Tail loss probe (RFC 8985 7, tlp.cpp): the probe in flight, if any
+    // Tail loss probe (RFC 8985 7, rack_tlp.cpp): the probe in flight, if any
     // (TLP.end_seq is tlp_end; tlp_start is where the probe began), and
     // whether it was a retransmission (TLP.is_retrans).
     bool tlp_out = false, tlp_retrans = false;
@@ -124,6 +125,10 @@ struct tcb {
     // it is SACKed and SND.UNA has not moved, that retransmission was lost.
     bool una_rxt = false;
     seq32 una_fence;
+    // RACK's reordering window (RFC 8985 6.3) for holes under DupThresh:
+    // t_reo is when the holes below reo_below (the highest SACKed block when
+    // the timer was armed) are lost if still missing.
+    seq32 reo_below;
 
     uint32_t flight() const { return snd_max.since(snd_una); }
     // Bytes of data in the send ring not yet sent.

@@ -21,7 +21,7 @@ namespace mvnf::tcp {
 void layer::reschedule(uint32_t idx) {
     tcb& c = _pool[idx];
     const nanos d =
-        std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait, c.t_probe});
+        std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait, c.t_probe, c.t_reo});
     c.deadline = c.in_use ? d : no_deadline;
     net::timer& t = _timers[idx];
     if (c.deadline == no_deadline) {
@@ -58,6 +58,11 @@ void layer::on_timers(uint32_t idx, nanos now) {
     }
     // A tail loss probe due at the same time as the RTO goes first and
     // re-arms the RTO (RFC 8985 7.2: the probe replaces that timeout once).
+    if (c.t_reo <= now) {
+        c.t_reo = no_deadline;
+        on_reorder_timeout(idx, now);
+        if (!alive()) return;
+    }
     if (c.t_probe <= now) {
         c.t_probe = no_deadline;
         on_probe_timeout(idx, now);
@@ -136,7 +141,7 @@ void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
         c.scoreboard.clear();   // RFC 2018 8: the receiver may renege after an RTO
         c.high_rxt = c.snd_una;
         c.tlp_out = c.lost_marked = c.una_rxt = false;  // the timeout ends a probe episode
-        c.t_probe = no_deadline;
+        c.t_probe = c.t_reo = no_deadline;
     }
     c.timing = false;  // Karn: never time a retransmitted segment
     c.snd_nxt = c.snd_una;  // go back N from the first unacknowledged octet

@@ -100,6 +100,9 @@ struct config {
     // Tail loss probe (RFC 8985 7) on connections with SACK: a probe after
     // 2 SRTT of silence instead of waiting for the RTO.
     bool tail_loss_probe = true;
+    // RACK's time rule (RFC 8985 6.2/6.3) for holes with too little SACKed
+    // above them for DupThresh: lost a quarter RTT after the SACK showed them.
+    bool reorder_timer = true;
     nanos max_ack_delay = 200 * ms;   // RFC 8985 WCDelAckT: the peer's worst delayed ACK
     bool syn_cookies = true;
     bool verify_checksum = true;      // off when the NIC has verified it
@@ -138,7 +141,8 @@ struct stats {
     uint64_t tlp_probes = 0,      // tail loss probes sent (RFC 8985 7.3)
              tlp_recoveries = 0,  // losses a probe revealed or repaired (RFC 8985 7.4)
              lost_retransmits = 0,   // retransmissions of SND.UNA found lost and resent
-             limited_transmits = 0;  // new segments sent on DupAcks (RFC 3042)
+             limited_transmits = 0,  // new segments sent on DupAcks (RFC 3042)
+             reorder_recoveries = 0;  // recoveries the reordering timer started
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
     uint64_t icmp_accepted = 0, icmp_ignored = 0;

@@ -1,7 +1,9 @@
-// Scripted-peer tests of the tail loss probe (RFC 8985 7, tlp.cpp): when the
-// tail of a flight or all its ACKs are lost, a probe after 2 SRTT (not the
-// 200 ms+ RTO) brings an ACK back; the ACK decides whether a loss happened
-// (and the congestion response) or which holes are lost (SACK recovery).
+// Scripted-peer tests of RFC 8985 loss detection (rack_tlp.cpp). The tail
+// loss probe: when the tail of a flight or all its ACKs are lost, a probe
+// after 2 SRTT (not the 200 ms+ RTO) brings an ACK back; the ACK decides
+// whether a loss happened (and the congestion response) or which holes are
+// lost (SACK recovery). RACK's reordering window: a hole with too little
+// SACKed above it for DupThresh is lost a quarter RTT after the SACK.
 #include "harness.hpp"
 
 using namespace mvnf;
@@ -178,4 +180,42 @@ TEST_F(tlp, NoProbeWithoutSackOrWhenTurnedOff) {
         EXPECT_EQ(l->counters().tlp_probes, 0u);
         while (!sink.out.empty()) expect();
     }
+}
+
+// An application-limited tail: three segments, the first lost, two SACKed.
+// DupThresh never comes (nothing more to send) and no probe is allowed
+// (something is SACKed): RACK's window (SRTT / 4, here its 1 ms floor)
+// after the SACK, the hole is lost and resent, long before the RTO.
+TEST_F(tlp, HoleUnderDupThreshIsResentAfterTheReorderingWindow) {
+    open_and_send(3, false);
+    ack(b, std::nullopt, {{b + n, b + 2 * n}});
+    ack(b, std::nullopt, {{b + n, b + 3 * n}});
+    expect_none();
+    const nanos sacked_at = now;
+    auto re = fire();
+    EXPECT_EQ(now - sacked_at, 1 * ms);
+    EXPECT_EQ(re.h.seq.raw(), b);
+    EXPECT_EQ(re.len(), n);
+    EXPECT_EQ(l->counters().reorder_recoveries, 1u);
+    EXPECT_EQ(l->counters().fast_retransmits, 1u);
+    EXPECT_EQ(l->counters().rto_timeouts, 0u);
+    EXPECT_EQ(l->counters().tlp_probes, 0u);
+    expect_none();
+    ack(b + 3 * n, std::nullopt, {});
+    EXPECT_EQ(l->info(h)->flight, 0u);
+}
+
+// The same hole filled within the window (the segment was only reordered):
+// nothing is resent and the window is not reduced.
+TEST_F(tlp, ReorderedSegmentArrivingWithinTheWindowCostsNothing) {
+    open_and_send(3, false);
+    const uint32_t cwnd_before = l->info(h)->cwnd;
+    ack(b, std::nullopt, {{b + n, b + 3 * n}});
+    advance(ms / 2);
+    ack(b + 3 * n, std::nullopt, {});
+    advance(1 * sec);
+    expect_none();
+    EXPECT_EQ(l->counters().reorder_recoveries, 0u);
+    EXPECT_EQ(l->counters().retransmits, 0u);
+    EXPECT_GE(l->info(h)->cwnd, cwnd_before);
 }

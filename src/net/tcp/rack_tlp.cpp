@@ -1,4 +1,6 @@
-// Tail loss probe (RFC 8985 section 7). When the last segments of a flight,
+// Loss detection from RFC 8985 (RACK-TLP) on top of RFC 6675's DupThresh.
+//
+// Tail loss probe (section 7). When the last segments of a flight,
 // or every ACK for them, are lost, nothing comes back to drive fast
 // recovery and the sender would wait for the retransmission timer (200 ms
 // at least). A probe after about two round trips of silence makes the peer
@@ -149,6 +151,40 @@ bool layer::tlp_on_ack(tcb& c, const wire::tcp_repr& seg, nanos now) {
         return true;
     }
     return false;
+}
+
+// RACK's reordering window (RFC 8985 6.2/6.3) for holes DupThresh cannot
+// call lost: one or two segments SACKed above a hole and nothing more to
+// send (an application-limited tail) leave no third DupAck to come. RACK
+// calls a segment lost once a segment sent after it is delivered and
+// RTT + reo_wnd has passed since it was sent. Without per-segment transmit
+// times: a hole that was never resent was sent before every SACKed segment
+// above it, so when the SACK for those arrived its RTT had already passed,
+// and reo_wnd (SRTT / 4 here; RFC 8985 uses min_RTT / 4) after that ACK it
+// is lost. Only outside recovery and after no timeout (nothing resent).
+bool layer::reorder_allowed(const tcb& c) const {
+    return _cfg.reorder_timer && c.sack_ok && is_synchronized(c.st) && !c.in_recovery &&
+           !c.scoreboard.empty() && c.scoreboard[0].left > c.snd_una && c.retries == 0 &&
+           c.snd_nxt == c.snd_max && c.snd_una >= c.recover;
+}
+
+// On an ACK that SACKed new octets: holes below the highest SACKed block are
+// due reo_wnd from now, unless an earlier arming already covers them.
+void layer::arm_reorder(tcb& c, nanos now) {
+    if (c.t_reo != no_deadline || !reorder_allowed(c)) return;
+    const nanos reo_wnd = std::max(c.have_rtt ? c.srtt / 4 : 0, nanos(1 * ms));
+    c.t_reo = now + reo_wnd;
+    c.reo_below = c.scoreboard[c.scoreboard.count() - 1].left;
+}
+
+void layer::on_reorder_timeout(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    if (!reorder_allowed(c) || !(c.snd_una < c.reo_below)) return;
+    c.lost_marked = true;
+    c.lost_below = c.reo_below;
+    ++_stats.reorder_recoveries;
+    enter_recovery(c, now);
+    output(idx, now);  // NextSeg: the other holes below reo_below
 }
 
 }  // namespace mvnf::tcp
