@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include "api/clock.hpp"
 #include "config/config.hpp"
 #include "dist/engine.hpp"
 #include "net/arp/resolver.hpp"
@@ -137,6 +138,7 @@ struct mtcp_context {
     std::vector<uint32_t> closed_gen;       // closed_mark slots: the handle's generation
     std::vector<mvnf::api::pipe_buf> pipes;
     std::vector<int> udp_socks;             // sockids of open UDP sockets
+    mvnf::api::context_clock clk;  // read by whichever thread drives the stack (api/clock.hpp)
     nanos now = 0;
     nanos idle_since = 0;
     // stat_print bookkeeping (read by the owning thread only)
@@ -209,8 +211,6 @@ instance* the_instance();
 cfg::config& pending_conf();
 bool& conf_overridden();
 struct mtcp_conf& conf_override();
-
-nanos mono_now();
 
 // Checks that ctx is live and owned by the calling thread; sets errno and
 // returns false otherwise (EINVAL for null, EPERM from another thread).

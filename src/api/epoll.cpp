@@ -126,7 +126,7 @@ int mtcp_epoll_wait(mctx_t mctx, int epid, struct mtcp_epoll_event* events, int 
     if (ep->kind != sock_kind::epoll) return set_errno_ret(EINVAL);
     if (maxevents <= 0) return set_errno_ret(EINVAL);
     if (!events) return set_errno_ret(EFAULT);
-    const net::nanos start = mono_now();
+    const net::nanos start = mctx->clk.now();
     const net::nanos deadline =
         timeout < 0 ? net::never : start + net::msec(uint64_t(timeout));
     int n = 0;

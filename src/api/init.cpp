@@ -199,7 +199,7 @@ static void drain_fins(mtcp_context* ctx) {
             std::erase_if(draining, [&](tcp::handle h) { return !ctx->fin_unacked(h); });
             return draining.empty();
         },
-        mono_now() + limit);
+        ctx->clk.now() + limit);
 }
 
 static void destroy_context(mtcp_context* ctx) {
@@ -329,7 +329,7 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->handle_to_sock.assign(size_t(tc.max_concurrency) + tc.max_listeners, -1);
     ctx->closed_gen.assign(tc.max_concurrency, 0);
     ctx->udp_socks.reserve(sc.max_udp_sockets);
-    ctx->now = mono_now();
+    ctx->now = ctx->clk.now();
     ctx->stat_next = ctx->now + net::sec(1);
     // Published last: from here on other threads may look it up.
     mtcp_context* none = nullptr;

@@ -14,12 +14,6 @@
 
 namespace mvnf::api {
 
-nanos mono_now() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return nanos(ts.tv_sec) * 1000000000ull + nanos(ts.tv_nsec);
-}
-
 static pid_t my_tid() {
     // Cached: the ownership check runs on every call and must not be a syscall.
     static thread_local pid_t tid = pid_t(syscall(SYS_gettid));
@@ -58,7 +52,7 @@ using namespace mvnf;
 using namespace mvnf::api;
 
 unsigned mtcp_context::run_once() {
-    now = mono_now();
+    now = clk.now();
     tcp_adapter->set_now(now);
     const unsigned n = st->poll(now);
     tcp::event ev;
@@ -128,7 +122,7 @@ static long futex(std::atomic<uint32_t>* w, int op, uint32_t val) {
 }
 
 void mtcp_context::stack_main() {
-    idle_since = mono_now();
+    idle_since = clk.now();
     nanos last_call = 0;
     const bool wakeable = q->interruptible();
     while (!stack_stop.load(std::memory_order_acquire)) {
@@ -141,7 +135,7 @@ void mtcp_context::stack_main() {
             if (word->exchange(api::req_done, std::memory_order_acq_rel) == api::req_sleeping)
                 (void)futex(word, FUTEX_WAKE_PRIVATE, 1);
             idle_since = now;
-            last_call = mono_now();
+            last_call = clk.now();
             continue;
         }
         const unsigned n = run_once();

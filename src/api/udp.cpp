@@ -61,7 +61,7 @@ ssize_t mudp_sendto(mctx_t mctx, int sockid, const void* buf, size_t len, int fl
         s->bound = true;
         s->local_port = *b;
     }
-    mctx->now = mono_now();
+    mctx->now = mctx->clk.now();
     auto r = mctx->st->udp_sendto(s->udp, bytes(static_cast<const std::byte*>(buf), len), ip, port,
                                   mctx->now);
     mctx->sync_after_user_call();
