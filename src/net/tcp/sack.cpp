@@ -43,7 +43,7 @@ uint32_t layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
 
 // RFC 6675 4 IsLost: DupThresh (3) discontiguous SACKed ranges above s, or
 // more than (DupThresh - 1) * SMSS SACKed bytes above it.
-// Holes below a SACKed tail loss probe are lost too (rack_tlp.cpp).
+// Holes that RACK's time rule has marked lost are lost too (rack_tlp.cpp).
 bool layer::sack_is_lost(const tcb& c, seq32 s) const {
     if (c.lost_marked && s < c.lost_below) return true;
     size_t ranges = 0;

@@ -115,9 +115,10 @@ struct tcb {
     seq32 tlp_start, tlp_end;
     uint32_t tlp_tsval = 0;       // the TSval the probe carried
     // While lost_marked, holes below lost_below are lost whatever the
-    // scoreboard says: set when the probe (the most recent transmission) is
-    // SACKed, as RACK (RFC 8985 6.2) marks every segment sent before a
-    // delivered one; cleared once SND.UNA reaches it, or by a timeout.
+    // scoreboard says, by RACK's time rule (RFC 8985 6.2): set when the
+    // probe (the most recent transmission) is SACKed, or when the reordering
+    // window below a SACKed block ends (t_reo); cleared once SND.UNA reaches
+    // it, or by a timeout.
     bool lost_marked = false;
     seq32 lost_below;
     // The segment at SND.UNA was retransmitted in this recovery when SND.MAX

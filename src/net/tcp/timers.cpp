@@ -56,13 +56,13 @@ void layer::on_timers(uint32_t idx, nanos now) {
         ++_stats.delayed_acks;
         send_ack(c, now);
     }
-    // A tail loss probe due at the same time as the RTO goes first and
-    // re-arms the RTO (RFC 8985 7.2: the probe replaces that timeout once).
-    if (c.t_reo <= now) {
+    if (c.t_reo <= now) {  // RACK's reordering window (rack_tlp.cpp)
         c.t_reo = no_deadline;
         on_reorder_timeout(idx, now);
         if (!alive()) return;
     }
+    // A tail loss probe due at the same time as the RTO goes first and
+    // re-arms the RTO (RFC 8985 7.2: the probe replaces that timeout once).
     if (c.t_probe <= now) {
         c.t_probe = no_deadline;
         on_probe_timeout(idx, now);
