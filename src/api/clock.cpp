@@ -2,18 +2,14 @@
 // See clock.hpp for why and how.
 #include "api/clock.hpp"
 
-#include <time.h>
-
 #include <cstdio>
 #include <cstring>
 
+#include "common/clock.hpp"
+
 namespace mvnf::api {
 
-nanos mono_now() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return nanos(ts.tv_sec) * 1000000000ull + nanos(ts.tv_nsec);
-}
+nanos mono_now() { return nanos(monotonic_ns()); }
 
 namespace {
 
