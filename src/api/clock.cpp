@@ -36,10 +36,9 @@ bool tsc_clock_usable() {
 }
 
 nanos context_clock::slow() {
-    nanos n = mono_now();
+    nanos n = 0;
 #ifdef MVNF_TSC_CLOCK
-    if (_usable < 0) _usable = tsc_clock_usable() ? 1 : 0;
-    if (_usable) {
+    if (tsc_clock_usable()) {
         // Pair the system time with the TSC read halfway around it; of a few
         // tries keep the tightest (an interrupt between the reads would
         // shift the pair by its whole length).
@@ -64,7 +63,11 @@ nanos context_clock::slow() {
                                   : 0;
             if (_period_ticks == 0) _mult = 0;
         }
+    } else {
+        n = mono_now();
     }
+#else
+    n = mono_now();
 #endif
     return _last = n > _last ? n : _last;
 }

@@ -60,7 +60,6 @@ private:
     uint64_t _tsc_base = 0, _tsc0 = 0, _period_ticks = 0;
     uint64_t _mult = 0;  // nanoseconds per tick, 32.32 fixed point; 0: not calibrated
     nanos _ns_base = 0, _ns0 = 0, _last = 0;  // base: where the rate is measured from
-    int8_t _usable = -1;  // tsc_clock_usable(), cached
 };
 
 }  // namespace mvnf::api
