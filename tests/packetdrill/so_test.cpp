@@ -156,6 +156,38 @@ TEST(packetdrill_so, data_exchange_and_passive_close) {
     d.expect_none();
 }
 
+// A retransmission of data already received, as packetdrill scripts it:
+//   +0 < P. 1:6(5) ack 1 win 229 <nop,nop,TS val 300 ecr X>
+//   +0 < P. 1:6(5) ack 1 win 229 <nop,nop,TS val 310 ecr X>
+//   +0 > . 1:1(0) ack 6 <nop,nop,TS val Y ecr 300,nop,nop,sack 1:6>
+// The repeat is ACKed at once with a D-SACK for it (RFC 2883), once only.
+TEST(packetdrill_so, duplicate_data_gets_dsack) {
+    driver d(exact);
+    sent sa;
+    (void)passive_open(d, &sa);
+    const uint32_t iss = sa.tcp.seq.raw();
+    d.inject({.flags = tcp_flag::psh | tcp_flag::ack, .seq = 1, .ack = iss + 1, .win = 229,
+              .opts = ts(300, sa.tcp.opts.tsval), .data = "hello"});
+    d.expect_none();  // delayed ACK
+    d.inject({.flags = tcp_flag::psh | tcp_flag::ack, .seq = 1, .ack = iss + 1, .win = 229,
+              .opts = ts(310, sa.tcp.opts.tsval), .data = "hello"});
+    sent ack = d.expect();
+    EXPECT_EQ(ack.tcp.flags, tcp_flag::ack);
+    EXPECT_EQ(ack.tcp.ack.raw(), 6u);
+    // RFC 7323 5.3 R3: TS.Recent comes from acceptable segments only, so the
+    // echo is still the original's: the sender can tell the repeat was needless.
+    EXPECT_EQ(ack.tcp.opts.tsecr, 300u);
+    ASSERT_EQ(ack.tcp.opts.num_sack, 1);
+    EXPECT_EQ(ack.tcp.opts.sack[0], (sack_block{1, 6}));
+    // Out-of-order data next: its ACK carries only its own block.
+    d.inject({.flags = tcp_flag::psh | tcp_flag::ack, .seq = 11, .ack = iss + 1, .win = 229,
+              .opts = ts(320, sa.tcp.opts.tsval), .data = "again"});
+    sent ack2 = d.expect();
+    EXPECT_EQ(ack2.tcp.ack.raw(), 6u);
+    ASSERT_EQ(ack2.tcp.opts.num_sack, 1);
+    EXPECT_EQ(ack2.tcp.opts.sack[0], (sack_block{11, 16}));
+}
+
 TEST(packetdrill_so, active_close_fin_handshake) {
     driver d(exact);
     sent sa;

@@ -272,6 +272,14 @@ void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, bytes payload, nan
     output(idx, now);
 }
 
+// A segment being dropped: the part of its data below RCV.NXT arrived
+// before, so it goes into a D-SACK (RFC 2883 4); data above is not reported.
+void layer::note_old_data(tcb& c, const tcp_repr& seg, size_t len) {
+    const seq32 s = seg.seq + (seg.has(tcp_flag::syn) ? 1 : 0);
+    if (len == 0 || !(s < c.rcv_nxt)) return;
+    note_duplicate(c, s, seq32::min(s + uint32_t(len), c.rcv_nxt));
+}
+
 bool layer::paws_reject(tcb& c, const tcp_repr& seg, nanos now) const {
     // RFC 7323 5.3 R1: a timestamp older than TS.Recent means an old duplicate,
     // unless TS.Recent is older than 24 days (5.5).
@@ -320,6 +328,7 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     }
     if (paws_reject(c, seg, now)) {
         ++_stats.drop_paws;
+        note_old_data(c, seg, payload.size());
         send_ack(c, now);  // RFC 7323 5.3 R1: ACK and drop
         return;
     }
@@ -350,7 +359,10 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     const bool zero_window_probe = !acceptable && wnd == 0 && seg.seq == c.rcv_nxt;
     if (!acceptable && !zero_window_probe) {
         ++_stats.drop_out_of_window;
-        if (!rst) send_ack(c, now);
+        if (!rst) {
+            note_old_data(c, seg, payload.size());
+            send_ack(c, now);
+        }
         if (c.st == state::time_wait && fin) {
             c.t_wait = now + _cfg.time_wait;  // a retransmitted FIN restarts 2MSL
             reschedule(idx);
@@ -367,6 +379,7 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     }
     if (s < c.rcv_nxt) {
         const uint32_t cut = c.rcv_nxt.since(s);
+        if (!rst) note_duplicate(c, s, s + uint32_t(std::min<size_t>(cut, payload.size())));
         if (cut > payload.size()) fin = false;
         payload = payload.subspan(std::min<size_t>(cut, payload.size()));
         s = c.rcv_nxt;
@@ -671,6 +684,14 @@ void layer::process_text(tcb& c, seq32 s, bytes payload, bool fin, nanos now) {
     const uint32_t idx = uint32_t(&c - _pool.data());
     const uint32_t len = uint32_t(payload.size());
     if (len) {
+        // Octets already queued out of order, received again (RFC 2883 4).
+        for (size_t i = 0; i < c.ooo.count(); ++i) {
+            const seq32 l = seq32::max(s, c.ooo[i].left), r = seq32::min(s + len, c.ooo[i].right);
+            if (l < r) {
+                note_duplicate(c, l, r);
+                break;
+            }
+        }
         if (s == c.rcv_nxt) {
             const uint32_t n = uint32_t(c.rcv.push(payload));
             c.rcv_nxt += n;

@@ -18,6 +18,11 @@
 
 namespace mvnf::tcp {
 
+// RFC 2883 4: the first SACK block of seg reports a duplicate when it lies
+// below the cumulative ACK or inside the second block. False when it does
+// not; the block is stored in out when it does (sack.cpp).
+bool dsack_block(const wire::tcp_repr& seg, seq_range& out);
+
 struct conn_info {
     state st = state::closed;
     error err = error::none;
@@ -188,6 +193,7 @@ private:
     void retransmit_first(tcb& c, nanos now);
     uint32_t segment_cap(const tcb& c) const;
     bool paws_reject(tcb& c, const wire::tcp_repr& seg, nanos now) const;
+    void note_old_data(tcb& c, const wire::tcp_repr& seg, size_t len);
     void challenge_ack(tcb& c, nanos now);
 
     // ---- output.cpp
@@ -208,6 +214,7 @@ private:
 
     // ---- sack.cpp (RFC 2018 / 6675)
     void sack_fill(const tcb& c, wire::tcp_options& o) const;
+    void note_duplicate(tcb& c, seq32 l, seq32 r);
     uint32_t sack_update(tcb& c, const wire::tcp_repr& seg);
     bool sack_is_lost(const tcb& c, seq32 s) const;
     uint32_t sack_pipe(const tcb& c) const;

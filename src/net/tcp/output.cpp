@@ -67,7 +67,9 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
         h.opts.tsval = tsval(c, now);
         h.opts.tsecr = (flags & tcp_flag::ack) ? c.ts_recent : 0;
     }
-    if (!syn && c.sack_ok && (flags & tcp_flag::ack)) sack_fill(c, h.opts);
+    // SACK blocks ride on every ACK but a reset's (nothing will act on them).
+    if (!syn && c.sack_ok && (flags & tcp_flag::ack) && !(flags & tcp_flag::rst))
+        sack_fill(c, h.opts);
     bytes p1, p2;
     if (len) {
         const uint32_t off = seq.since(c.buf_seq);
@@ -84,6 +86,10 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
     if (flags & tcp_flag::ack) {
         c.last_ack_sent = c.rcv_nxt;
         c.ack_now = false;
+        if (c.dsack_pending && !(flags & tcp_flag::rst)) {
+            c.dsack_pending = false;  // each duplicate is reported once (RFC 2883 4 rule 2)
+            ++_stats.dsacks_sent;
+        }
         c.unacked_bytes = 0;
         c.t_delack = no_deadline;
     }

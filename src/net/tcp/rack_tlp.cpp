@@ -24,18 +24,10 @@ namespace tcp_flag = wire::tcp_flag;
 
 namespace {
 
-// RFC 2883 4: the first block is a D-SACK when it lies below the cumulative
-// ACK or inside the second block. True when that block overlaps [l, r).
+// True when seg's first block is a D-SACK (RFC 2883 4) overlapping [l, r).
 bool dsack_overlaps(const wire::tcp_repr& seg, seq32 l, seq32 r) {
-    if (seg.opts.num_sack == 0) return false;
-    const seq32 dl(seg.opts.sack[0].left), dr(seg.opts.sack[0].right);
-    if (!(dl < dr)) return false;
-    bool dsack = dr <= seg.ack;
-    if (!dsack && seg.opts.num_sack > 1) {
-        const seq32 sl(seg.opts.sack[1].left), sr(seg.opts.sack[1].right);
-        dsack = sl <= dl && dr <= sr;
-    }
-    return dsack && dl < r && l < dr;
+    seq_range d;
+    return dsack_block(seg, d) && d.left < r && l < d.right;
 }
 
 // A PTO shorter than this fires on a peer that was merely descheduled for a

@@ -7,21 +7,55 @@
 
 namespace mvnf::tcp {
 
+bool dsack_block(const wire::tcp_repr& seg, seq_range& out) {
+    if (seg.opts.num_sack == 0) return false;
+    const seq32 l(seg.opts.sack[0].left), r(seg.opts.sack[0].right);
+    if (!(l < r)) return false;
+    bool dup = r <= seg.ack;
+    if (!dup && seg.opts.num_sack > 1)
+        dup = seq32(seg.opts.sack[1].left) <= l && r <= seq32(seg.opts.sack[1].right);
+    if (dup) out = {l, r};
+    return dup;
+}
+
 // RFC 2018 4: the first block holds the most recently received segment; the
-// rest follow. At most 3 blocks fit beside timestamps, 4 without.
+// rest follow. At most 3 blocks fit beside timestamps, 4 without. A pending
+// D-SACK goes before them all, followed by the queued block that holds it
+// (RFC 2883 4, rules 3 and 4).
 void layer::sack_fill(const tcb& c, wire::tcp_options& o) const {
     o.num_sack = 0;
-    if (c.ooo.empty()) return;
+    const size_t n = c.ooo.count();
+    size_t holder = n;  // the out-of-order block already placed second
+    if (c.dsack_pending) {
+        o.sack[o.num_sack++] = {c.dsack.left.raw(), c.dsack.right.raw()};
+        for (size_t i = 0; i < n && holder == n; ++i)
+            if (c.ooo[i].left <= c.dsack.left && c.dsack.right <= c.ooo[i].right) holder = i;
+        if (holder < n)
+            o.sack[o.num_sack++] = {c.ooo[holder].left.raw(), c.ooo[holder].right.raw()};
+    }
+    if (n == 0) return;
     const size_t max = o.has_timestamps ? 3 : 4;
-    size_t first = c.ooo.count();
-    for (size_t i = 0; i < c.ooo.count(); ++i)
-        if (c.last_ooo.left.in_window(c.ooo[i].left, c.ooo[i].len())) first = i;
-    if (first < c.ooo.count())
+    size_t first = n;
+    for (size_t i = 0; i < n; ++i)
+        if (i != holder && c.last_ooo.left.in_window(c.ooo[i].left, c.ooo[i].len())) first = i;
+    if (first < n && o.num_sack < max)
         o.sack[o.num_sack++] = {c.ooo[first].left.raw(), c.ooo[first].right.raw()};
-    for (size_t i = 0; i < c.ooo.count() && o.num_sack < max; ++i) {
-        if (i == first) continue;
+    for (size_t i = 0; i < n && o.num_sack < max; ++i) {
+        if (i == first || i == holder) continue;
         o.sack[o.num_sack++] = {c.ooo[i].left.raw(), c.ooo[i].right.raw()};
     }
+}
+
+// [l, r) arrived twice, in the segment being processed. A repeat means the
+// sender resent something it thought lost, so it is ACKed at once, D-SACK or
+// not. RFC 2883 4 rules 1-2: only the latest segment's duplicate is
+// reported, and only once.
+void layer::note_duplicate(tcb& c, seq32 l, seq32 r) {
+    if (!(l < r)) return;
+    c.ack_now = true;
+    if (!_cfg.dsack || !c.sack_ok) return;
+    c.dsack_pending = true;
+    c.dsack = {l, r};
 }
 
 // Merge the peer's blocks into the scoreboard, ignoring anything outside
@@ -30,6 +64,7 @@ void layer::sack_fill(const tcb& c, wire::tcp_options& o) const {
 // an ACK as a DupAck only when it brings such octets.
 uint32_t layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
     const uint32_t before = c.scoreboard.total();
+    if (seq_range d; dsack_block(seg, d)) ++_stats.dsacks_received;
     for (size_t i = 0; i < seg.opts.num_sack; ++i) {
         seq32 l(seg.opts.sack[i].left), r(seg.opts.sack[i].right);
         if (!(l < r) || r > c.snd_max || r <= c.snd_una) continue;

@@ -56,6 +56,10 @@ struct tcb {
     ring rcv;
     range_set ooo;                // parked out-of-order data beyond rcv_nxt
     seq_range last_ooo{};         // most recent out-of-order arrival (first SACK block)
+    // RFC 2883: data the latest segment brought twice, reported once as the
+    // first block of the next ACK (sack.cpp).
+    bool dsack_pending = false;
+    seq_range dsack{};
     bool fin_pending = false;     // FIN seen out of order at fin_seq
     seq32 fin_seq;
     bool ack_now = false;

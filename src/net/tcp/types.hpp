@@ -97,6 +97,9 @@ struct config {
     uint16_t ephemeral_lo = 1025, ephemeral_hi = 65535;
     uint8_t max_ooo_ranges = 8;       // bounded out-of-order queue (holes tracked)
     bool window_scaling = true, timestamps = true, sack = true;
+    // D-SACK (RFC 2883): report duplicate segments to a SACK peer (Linux's
+    // tcp_dsack); lets it see retransmissions that were not needed.
+    bool dsack = true;
     // Tail loss probe (RFC 8985 7) on connections with SACK: a probe after
     // 2 SRTT of silence instead of waiting for the RTO.
     bool tail_loss_probe = true;
@@ -142,7 +145,9 @@ struct stats {
              tlp_recoveries = 0,  // losses a probe revealed or repaired (RFC 8985 7.4)
              lost_retransmits = 0,   // retransmissions of SND.UNA found lost and resent
              limited_transmits = 0,  // new segments sent on DupAcks (RFC 3042)
-             reorder_recoveries = 0;  // recoveries the reordering timer started
+             reorder_recoveries = 0,  // recoveries the reordering timer started
+             dsacks_sent = 0,      // duplicate data reported in a D-SACK block (RFC 2883)
+             dsacks_received = 0;  // D-SACK blocks the peer sent us
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
     uint64_t icmp_accepted = 0, icmp_ignored = 0;

@@ -124,6 +124,11 @@ void run_transfer(const grid_case& g) {
     if (g.imp.loss > 0) {
         EXPECT_GT(lp.a.counters().retransmits + lp.b.counters().retransmits, 0u);
     }
+    // Duplicated data is reported back (RFC 2883) and the sender sees it.
+    if (g.imp.dup > 0 && g.sack) {
+        EXPECT_GT(lp.a.counters().dsacks_sent + lp.b.counters().dsacks_sent, 0u) << g.name;
+        EXPECT_GT(lp.a.counters().dsacks_received + lp.b.counters().dsacks_received, 0u) << g.name;
+    }
 }
 
 }  // namespace
