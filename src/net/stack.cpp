@@ -252,9 +252,13 @@ void stack::icmp_input(const ipv4_view& ip, bool to_bcast, nanos now) {
     quoted.protocol = load8(qh.data() + ipv4_view::off_proto);
     quoted.ident = load_be16(qh.data() + ipv4_view::off_id);
     quoted.ttl = load8(qh.data() + ipv4_view::off_ttl);
+    // The quoted datagram's own length: RFC 1191 7 estimates a next-hop MTU
+    // from it when an old router reports none.
+    const uint16_t qlen = load_be16(qh.data() + ipv4_view::off_len);
+    quoted.payload_len = qlen > qh.size() ? uint16_t(qlen - qh.size()) : 0;
     if (quoted.src != _cfg.ip) return count(drop_reason::icmp_bad_quote);
     if (transport* t = _transports[quoted.protocol])
-        t->icmp_error(m->type(), m->code(), quoted, m->quoted_payload(), now);
+        t->icmp_error(m->type(), m->code(), m->rest(), quoted, m->quoted_payload(), now);
 }
 
 send_status stack::ping(ipv4_addr dst, uint16_t ident, uint16_t seq, bytes data, nanos now) {

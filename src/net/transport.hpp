@@ -123,10 +123,13 @@ public:
     virtual nanos next_deadline() const = 0;
 
     // An ICMP error (destination unreachable, time exceeded...) quoting one
-    // of our datagrams of this protocol: `quoted` is its IPv4 header,
-    // `quoted_l4` the first bytes of its payload (>= 8). RFC 1122 3.2.2.1.
-    virtual void icmp_error(uint8_t /*type*/, uint8_t /*code*/, const wire::ipv4_repr& /*quoted*/,
-                            bytes /*quoted_l4*/, nanos /*now*/) {}
+    // of our datagrams of this protocol: `rest` is the message's second word
+    // (RFC 792; for "fragmentation needed" the next-hop MTU in its low 16
+    // bits, RFC 1191 4), `quoted` the datagram's IPv4 header, `quoted_l4`
+    // the first bytes of its payload (>= 8). RFC 1122 3.2.2.1.
+    virtual void icmp_error(uint8_t /*type*/, uint8_t /*code*/, uint32_t /*rest*/,
+                            const wire::ipv4_repr& /*quoted*/, bytes /*quoted_l4*/,
+                            nanos /*now*/) {}
 };
 
 }  // namespace mvnf::net

@@ -60,19 +60,40 @@ bool transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wir
     return true;
 }
 
-// The quoted datagram is one of ours: its source is local. The seam does not
-// pass the next-hop MTU, so frag-needed falls back to 576 (RFC 1191 5).
-void transport_adapter::icmp_error(uint8_t type, uint8_t code, const wire::ipv4_repr& quoted,
-                                   bytes quoted_l4, nanos now) {
+namespace {
+
+// RFC 1191 4: the next-hop MTU is the low 16 bits of the message's second
+// word. A router that predates RFC 1191 leaves it 0, and a value no smaller
+// than the quoted datagram cannot be right; then 7: take the largest
+// plateau below the datagram's length (the table of section 7).
+uint16_t next_hop_mtu(uint32_t rest, uint32_t quoted_len) {
+    const uint16_t reported = uint16_t(rest & 0xffff);
+    if (reported >= 68 && reported < quoted_len) return reported;
+    static constexpr uint16_t plateaus[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296};
+    for (uint16_t p : plateaus)
+        if (p < quoted_len) return p;
+    return 68;
+}
+
+}  // namespace
+
+// The quoted datagram is one of ours: its source is local.
+void transport_adapter::icmp_error(uint8_t type, uint8_t code, uint32_t rest,
+                                   const wire::ipv4_repr& quoted, bytes quoted_l4, nanos now) {
     if (quoted_l4.size() < 8) return;
     const four_tuple t{quoted.src, quoted.dst, load_be16(quoted_l4.data()),
                        load_be16(quoted_l4.data() + 2)};
     const seq32 seq(load_be32(quoted_l4.data() + 4));
     layer::icmp_kind kind = layer::icmp_kind::soft;
-    if (type == 3 && (code == 2 || code == 3)) kind = layer::icmp_kind::hard_unreachable;
-    else if (type == 3 && code == 4) kind = layer::icmp_kind::frag_needed;
+    uint16_t mtu = 0;
+    if (type == 3 && (code == 2 || code == 3)) {
+        kind = layer::icmp_kind::hard_unreachable;
+    } else if (type == 3 && code == 4) {
+        kind = layer::icmp_kind::frag_needed;
+        mtu = next_hop_mtu(rest, uint32_t(wire::ipv4_repr::length()) + quoted.payload_len);
+    }
     _now = now;
-    _layer.icmp_error(t, seq, kind, 0, now);
+    _layer.icmp_error(t, seq, kind, mtu, now);
 }
 
 }  // namespace mvnf::tcp

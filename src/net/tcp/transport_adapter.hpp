@@ -24,8 +24,8 @@ public:
     nanos next_deadline() const override { return _layer.next_deadline(); }
     bool wants_prefetch() const override { return _layer.wants_prefetch(); }
     void prefetch(std::span<const net::flow_hint> hints) const override;
-    void icmp_error(uint8_t type, uint8_t code, const wire::ipv4_repr& quoted, bytes quoted_l4,
-                    nanos now) override;
+    void icmp_error(uint8_t type, uint8_t code, uint32_t rest, const wire::ipv4_repr& quoted,
+                    bytes quoted_l4, nanos now) override;
 
     uint64_t tx_no_buffer() const { return _tx_no_buffer; }
     uint64_t tx_failed() const { return _tx_failed; }

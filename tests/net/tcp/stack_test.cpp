@@ -154,3 +154,94 @@ TEST(TcpOverStack, PrefetchPassChangesNothing) {
     EXPECT_GT(on.a.prefetch_bursts + on.b.prefetch_bursts, 0u);
     EXPECT_EQ(off.a.prefetch_bursts + off.b.prefetch_bursts, 0u);
 }
+
+// RFC 1191 through the stack's ICMP path: "fragmentation needed" quoting a
+// segment in flight shrinks the connection's MSS to the next-hop MTU the
+// router reports, to the plateau below the quoted datagram when it reports
+// none (section 7), and never below 576 octets; the transfer still completes.
+TEST(TcpOverStack, FragNeededUsesTheReportedNextHopMtu) {
+    netio::mem_link_config lc;
+    lc.num_buffers = 4096;
+    lc.a_to_b.latency_ns = lc.b_to_a.latency_ns = net::msec(2);
+    test::two_stacks s(lc, [](net::stack_config& c) { c.max_num_buffers = 4096; });
+    tcp::transport_adapter ta(tcp_cfg(1), s.a), tb(tcp_cfg(2), s.b);
+    s.a.set_transport(wire::ipproto::tcp, &ta);
+    s.b.set_transport(wire::ipproto::tcp, &tb);
+    auto lh = tb.tcp().listen(test::ip_b, 80, 4);
+    auto ha = ta.tcp().connect(test::ip_a, 0, test::ip_b, 80, s.clock.t);
+    ASSERT_TRUE(lh && ha);
+    tcp::handle hb;
+    for (int i = 0; i < 100 && !hb.valid(); ++i) {
+        s.step();
+        if (auto r = tb.tcp().accept(*lh)) hb = *r;
+    }
+    ASSERT_TRUE(hb.valid());
+    const uint16_t local_port = ta.tcp().tuple(*ha)->local_port;
+    // A router at 10.0.0.9 (behind b's MAC) reports the MTU for the segment
+    // at SND.UNA (RFC 5927 4.1: the quote must be in flight): the quoted IPv4
+    // header of a 1500-octet datagram + 8 TCP octets. b is not polled
+    // meanwhile, so nothing acknowledges that segment before the report lands.
+    test::raw_peer router{s.link.b()};
+    auto frag_needed = [&](uint16_t mtu) {
+        for (int i = 0; i < 3; ++i) {  // a alone takes in the ACKs b already sent
+            s.a.poll(s.clock.t);
+            s.clock.t += net::msec(1);
+        }
+        EXPECT_GT(ta.tcp().info(*ha)->flight, 0u);
+        std::vector<std::byte> quote(28);
+        wire::ipv4_repr q{test::ip_a, test::ip_b, wire::ipproto::tcp};
+        q.dont_frag = true;
+        q.payload_len = 1480;
+        q.emit(quote.data());
+        store_be16(quote.data() + 20, local_port);
+        store_be16(quote.data() + 22, 80);
+        store_be32(quote.data() + 24, ta.tcp().info(*ha)->snd_una.raw());
+        std::vector<std::byte> msg(8 + quote.size());
+        wire::icmp_repr{3, 4, 0, 0, mtu, quote}.emit(msg.data());
+        wire::ipv4_repr ip{ipv4_addr(10, 0, 0, 9), test::ip_a, wire::ipproto::icmp};
+        EXPECT_TRUE(router.send(test::eth_frame(test::mac_a, test::mac_b, wire::ethertype::ipv4,
+                                                test::ipv4_packet(ip, msg))));
+        for (int i = 0; i < 3; ++i) {
+            s.a.poll(s.clock.t);
+            s.clock.t += net::msec(1);
+        }
+    };
+    const size_t total = 512 * 1024;
+    size_t sent = 0, got = 0;
+    std::vector<std::byte> buf(16384);
+    auto pump = [&](int steps) {
+        for (int i = 0; i < steps && got < total; ++i) {
+            while (sent < total) {
+                auto r = ta.tcp().send(*ha, std::span(buf).first(std::min(buf.size(), total - sent)),
+                                       s.clock.t);
+                if (!r || *r == 0) break;
+                sent += *r;
+            }
+            s.step();
+            ta.set_now(s.clock.t);
+            tb.set_now(s.clock.t);
+            while (auto r = tb.tcp().recv(hb, buf, s.clock.t)) {
+                if (*r == 0) break;
+                got += *r;
+            }
+        }
+    };
+    pump(10);
+    ASSERT_EQ(ta.tcp().info(*ha)->mss, 1460);
+    ASSERT_GT(ta.tcp().info(*ha)->flight, 10'000u);
+    // No MTU reported (a router older than RFC 1191): 1492, the plateau below 1500.
+    frag_needed(0);
+    EXPECT_EQ(ta.tcp().info(*ha)->mss, 1492 - 40);
+    // Reported: used as given.
+    frag_needed(1400);
+    EXPECT_EQ(ta.tcp().info(*ha)->mss, 1400 - 40);
+    // Below the 576 octets every IPv4 host must take: 576.
+    frag_needed(300);
+    EXPECT_EQ(ta.tcp().info(*ha)->mss, 576 - 40);
+    EXPECT_EQ(s.a.stats().icmp_errors_rx, 3u);
+    EXPECT_EQ(ta.tcp().counters().icmp_accepted, 3u);
+    pump(20000);
+    EXPECT_EQ(got, total);
+    s.a.set_transport(wire::ipproto::tcp, nullptr);
+    s.b.set_transport(wire::ipproto::tcp, nullptr);
+}
