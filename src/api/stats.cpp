@@ -129,7 +129,8 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("bytes_in", t.bytes_in), kv("bytes_out", t.bytes_out);
     kv("retransmits", t.retransmits), kv("fast_retransmits", t.fast_retransmits);
     kv("rto_timeouts", t.rto_timeouts), kv("sack_recoveries", t.sack_recoveries);
-    kv("spurious_recoveries", t.spurious_recoveries), kv("tlp_probes", t.tlp_probes);
+    kv("spurious_recoveries", t.spurious_recoveries), kv("spurious_rtos", t.spurious_rtos);
+    kv("tlp_probes", t.tlp_probes);
     kv("tlp_recoveries", t.tlp_recoveries), kv("lost_retransmits", t.lost_retransmits);
     kv("limited_transmits", t.limited_transmits), kv("dsacks_sent", t.dsacks_sent);
     kv("dsacks_received", t.dsacks_received);

@@ -584,6 +584,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
                 ++_stats.spurious_recoveries;
             }
         }
+        const bool rto_undone = c.rto_undo_armed && spurious_timeout(c, seg, acked);
         c.snd_una = seg.ack;
         if (c.snd_nxt < c.snd_una) c.snd_nxt = c.snd_una;
         if (c.high_rxt < c.snd_una) c.high_rxt = c.snd_una;
@@ -619,7 +620,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             }
         } else {
             c.dupacks = 0;
-            if (data_acked) cc_on_ack(c, data_acked, now);
+            if (data_acked && !rto_undone) cc_on_ack(c, data_acked, now);
             // Keep "recover" trailing SND.UNA: sequence comparisons are modulo
             // 2^32, so a recover left 2 GiB behind would look ahead again and
             // block fast retransmit (RFC 6582 3.2 step 2) for the next 2 GiB.
@@ -677,6 +678,28 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         ++_stats.lost_retransmits;
         retransmit_first(c, now);
     }
+    return true;
+}
+
+// RFC 3522 3.2 / RFC 4015 for a timeout: the first ACK of new data after it
+// echoes a timestamp older than the first retransmission's when the peer
+// had the original all along. Then (RFC 4015 4, steps 4-5) sending resumes
+// after SND.MAX instead of going back N, cwnd is what is still in flight
+// plus at most an initial window (no burst), slow start leads back to the
+// state before the timeout, and fast retransmit is allowed again.
+bool layer::spurious_timeout(tcb& c, const tcp_repr& seg, uint32_t acked) {
+    c.rto_undo_armed = false;
+    if (!seg.opts.has_timestamps || int32_t(seg.opts.tsecr - c.undo_tsval) >= 0) return false;
+    const uint32_t iw = uint32_t(_cfg.initial_window_segments) * c.mss;
+    c.snd_nxt = c.snd_max;
+    c.cwnd = std::max(c.cwnd, c.snd_max.since(seg.ack) + std::min(acked, iw));
+    c.ssthresh = std::max({c.ssthresh, c.prior_ssthresh, c.prior_cwnd});
+    c.cubic = c.prior_cubic;
+    c.undo_armed = c.in_recovery = false;
+    c.dupacks = 0;
+    c.recover = seg.ack;
+    c.high_rxt = seg.ack;
+    ++_stats.spurious_rtos;
     return true;
 }
 

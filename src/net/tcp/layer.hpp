@@ -190,6 +190,7 @@ private:
     void adopt_syn_options(tcb& c, const wire::tcp_repr& seg, nanos now);
     void on_established(uint32_t idx, nanos now);
     void enter_recovery(tcb& c, nanos now);
+    bool spurious_timeout(tcb& c, const wire::tcp_repr& seg, uint32_t acked);
     void retransmit_first(tcb& c, nanos now);
     uint32_t segment_cap(const tcb& c) const;
     bool paws_reject(tcb& c, const wire::tcp_repr& seg, nanos now) const;

@@ -262,7 +262,12 @@ void layer::output(uint32_t idx, nanos now) {
             bool go = len == cap;                                          // a full segment
             go = go || ((c.nodelay || c.flight() == 0) && len == avail);   // Nagle, RFC 1122 4.2.3.4
             go = go || (c.max_snd_wnd && len >= c.max_snd_wnd / 2);        // SWS, RFC 9293 3.8.6.2.1
-            go = go || retransmitting || fin_now;
+            // Resent data goes as it was cut before, but not as a runt that
+            // only the last octets of cwnd allow: cwnd counts SMSS including
+            // the options' room, so one segment after a timeout left 12
+            // octets over (RFC 5681 3.1's loss window is one full segment).
+            const bool cwnd_sliver = cwnd_room < std::min({avail, wnd_edge_room, cap});
+            go = go || (retransmitting && !cwnd_sliver) || fin_now;
             if (!go) break;
         } else if (!fin_now) {
             break;

@@ -109,6 +109,9 @@ struct tcb {
     // the TSval our first retransmission carried, and the congestion state
     // to restore (RFC 4015) if the ACK for it echoes an older timestamp.
     bool undo_armed = false;
+    // The same for a retransmission timeout (RFC 4015 3.2, SPUR_TO): armed
+    // at the first timeout of an episode, judged by the next ACK of new data.
+    bool rto_undo_armed = false;
     uint32_t undo_tsval = 0;
     uint32_t prior_cwnd = 0, prior_ssthresh = 0;
     cubic_state prior_cubic;

@@ -1,7 +1,8 @@
 // Scripted-peer tests of TCP loss recovery: retransmission timeout and
 // backoff (RFC 6298), giving up, SYN retransmission, NewReno fast
 // retransmit (RFC 6582), SACK recovery and the DupAck rule (RFC 6675),
-// Eifel undo (RFC 3522/4015), Limited Transmit (RFC 3042), lost retransmissions,
+// Eifel undo of fast retransmits and timeouts (RFC 3522/4015), Limited
+// Transmit (RFC 3042), lost retransmissions,
 // TX back-pressure, SND.MAX in pure ACKs.
 // Handshakes, closes and the rest are in engine_test.cpp.
 #include "harness.hpp"
@@ -323,4 +324,53 @@ TEST_F(scripted, LostRetransmissionIsResentWithoutATimeout) {
     inject(seg({.seq = seq32(101), .ack = seq32(b + 16000), .flags = A}));
     drain();
     EXPECT_EQ(l->info(h)->flight, 0u);
+}
+
+// RFC 3522 / RFC 4015 for a timeout: the peer stalls past the RTO, then ACKs
+// the originals. The ACK echoes the original's TSval, so the timeout was
+// spurious: no go-back-N resend of what it holds, cwnd back to the flight
+// plus at most an initial window, ssthresh back to the state before. Echoing
+// the retransmission's TSval, the loss is real and go-back-N goes on.
+TEST_F(scripted, SpuriousTimeoutIsUndoneWithTimestamps) {
+    for (const bool spurious : {true, false}) {
+        SCOPED_TRACE(spurious ? "peer stalled" : "lost");
+        make();
+        tcp_options o{.has_mss = true, .mss = 1000, .has_timestamps = true, .tsval = 500};
+        auto h = passive_open(seq32(100), o);
+        uint32_t orig_tsval = 0, n = 0;
+        ASSERT_TRUE(l->send(h, pattern(6 * 988), now));
+        for (int i = 0; i < 6; ++i) {
+            auto s0 = expect();
+            if (i == 0) orig_tsval = s0.h.opts.tsval, n = s0.len();
+        }
+        const uint32_t cwnd_before = l->info(h)->cwnd;
+        const uint32_t b = (our_iss + 1).raw();
+        advance(l->info(h)->rto);
+        auto re = expect();  // the timeout: SND.UNA's segment again, cwnd one segment
+        ASSERT_EQ(re.h.seq.raw(), b);
+        ASSERT_GT(re.h.opts.tsval, orig_tsval);
+        expect_none();
+        EXPECT_EQ(l->info(h)->cwnd, 1000u);
+        // The first three segments ACKed, echoing the original or the resend.
+        tcp_repr r = seg({.seq = seq32(101), .ack = seq32(b + 3 * n), .flags = A});
+        r.opts.has_timestamps = true, r.opts.tsval = 600;
+        r.opts.tsecr = spurious ? orig_tsval : re.h.opts.tsval;
+        inject(r);
+        EXPECT_EQ(l->counters().spurious_rtos, spurious ? 1u : 0u);
+        if (spurious) {
+            expect_none();  // segments 4-6 are still in flight: not resent
+            EXPECT_EQ(l->info(h)->snd_nxt.raw(), b + 6 * n);
+            EXPECT_EQ(l->info(h)->cwnd, 6 * n);  // 3n in flight + 3n acked (< IW)
+            EXPECT_GE(l->info(h)->ssthresh, cwnd_before);
+        } else {
+            // Go-back-N from the new SND.UNA, as slow start from one segment allows.
+            ASSERT_FALSE(sink.out.empty());
+            for (uint32_t k = 3; !sink.out.empty(); ++k) EXPECT_EQ(expect().h.seq.raw(), b + k * n);
+            EXPECT_LT(l->info(h)->ssthresh, cwnd_before);
+        }
+        sink.out.clear();
+        TearDown();
+        open_handles.clear();
+        sink.out.clear();
+    }
 }
