@@ -133,7 +133,7 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("tlp_probes", t.tlp_probes);
     kv("tlp_recoveries", t.tlp_recoveries), kv("lost_retransmits", t.lost_retransmits);
     kv("limited_transmits", t.limited_transmits), kv("dsacks_sent", t.dsacks_sent);
-    kv("dsacks_received", t.dsacks_received);
+    kv("dsacks_received", t.dsacks_received), kv("dsack_undos", t.dsack_undos);
     kv("reorder_recoveries", t.reorder_recoveries), kv("rst_sent", t.rst_sent);
     kv("rst_received", t.rst_received), kv("active_opens", t.active_opens);
     kv("passive_opens", t.passive_opens), kv("syn_cookies_sent", t.syn_cookies_sent);

@@ -468,6 +468,7 @@ void layer::retransmit_first(tcb& c, nanos now) {
     c.high_rxt = seq32::max(c.high_rxt, c.snd_una + len);
     c.una_rxt = true, c.una_fence = c.snd_max;
     c.timing = false;  // Karn
+    undo_note_retransmit(c, c.snd_una, len, now);
     ++_stats.retransmits;
 }
 
@@ -475,11 +476,8 @@ void layer::retransmit_first(tcb& c, nanos now) {
 void layer::enter_recovery(tcb& c, nanos now) {
     // RFC 3522 2: remember what the retransmission will carry and what the
     // congestion state was, to undo the reduction if it proves spurious.
+    undo_begin(c, now);
     c.undo_armed = c.ts_ok;
-    c.undo_tsval = tsval(c, now);
-    c.prior_cwnd = c.cwnd;
-    c.prior_ssthresh = c.ssthresh;
-    c.prior_cubic = c.cubic;
     cc_on_loss(c, now);
     c.in_recovery = true;
     c.recover = c.snd_max;
@@ -539,7 +537,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         return false;
     }
     const bool has_sack = c.sack_ok && seg.opts.num_sack;
-    const uint32_t newly_sacked = has_sack ? sack_update(c, seg) : 0;
+    const uint32_t newly_sacked = has_sack ? sack_update(c, seg, now) : 0;
     const uint32_t new_wnd = uint32_t(seg.window) << c.snd_shift;
     const bool window_changed = new_wnd != c.snd_wnd;
     // 3.10.7.4: update the send window from the newest segment only.
@@ -567,24 +565,8 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             c.buf_seq = hi;
             post(idx, ev::writable);
         }
-        if (c.undo_armed && c.in_recovery) {
-            // RFC 3522 3.2: the first ACK covering the retransmitted segment.
-            // If it echoes a timestamp older than the retransmission's, the
-            // original arrived (it was reordered, not lost): RFC 4015 restores
-            // the congestion state and leaves recovery. recover moves to the
-            // new SND.UNA so a real loss still triggers a fast retransmit.
-            c.undo_armed = false;
-            if (seg.opts.has_timestamps && int32_t(seg.opts.tsecr - c.undo_tsval) < 0) {
-                c.cwnd = std::max(c.cwnd, c.prior_cwnd);
-                c.ssthresh = std::max(c.ssthresh, c.prior_ssthresh);
-                c.cubic = c.prior_cubic;
-                c.in_recovery = false;
-                c.dupacks = 0;
-                c.recover = seg.ack;
-                ++_stats.spurious_recoveries;
-            }
-        }
-        const bool rto_undone = c.rto_undo_armed && spurious_timeout(c, seg, acked);
+        // A fast retransmit or timeout that proves spurious (undo.cpp).
+        const bool rto_undone = undo_on_ack(c, seg, acked);
         c.snd_una = seg.ack;
         if (c.snd_nxt < c.snd_una) c.snd_nxt = c.snd_una;
         if (c.high_rxt < c.snd_una) c.high_rxt = c.snd_una;
@@ -678,28 +660,6 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         ++_stats.lost_retransmits;
         retransmit_first(c, now);
     }
-    return true;
-}
-
-// RFC 3522 3.2 / RFC 4015 for a timeout: the first ACK of new data after it
-// echoes a timestamp older than the first retransmission's when the peer
-// had the original all along. Then (RFC 4015 4, steps 4-5) sending resumes
-// after SND.MAX instead of going back N, cwnd is what is still in flight
-// plus at most an initial window (no burst), slow start leads back to the
-// state before the timeout, and fast retransmit is allowed again.
-bool layer::spurious_timeout(tcb& c, const tcp_repr& seg, uint32_t acked) {
-    c.rto_undo_armed = false;
-    if (!seg.opts.has_timestamps || int32_t(seg.opts.tsecr - c.undo_tsval) >= 0) return false;
-    const uint32_t iw = uint32_t(_cfg.initial_window_segments) * c.mss;
-    c.snd_nxt = c.snd_max;
-    c.cwnd = std::max(c.cwnd, c.snd_max.since(seg.ack) + std::min(acked, iw));
-    c.ssthresh = std::max({c.ssthresh, c.prior_ssthresh, c.prior_cwnd});
-    c.cubic = c.prior_cubic;
-    c.undo_armed = c.in_recovery = false;
-    c.dupacks = 0;
-    c.recover = seg.ack;
-    c.high_rxt = seg.ack;
-    ++_stats.spurious_rtos;
     return true;
 }
 

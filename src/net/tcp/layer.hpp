@@ -190,7 +190,14 @@ private:
     void adopt_syn_options(tcb& c, const wire::tcp_repr& seg, nanos now);
     void on_established(uint32_t idx, nanos now);
     void enter_recovery(tcb& c, nanos now);
-    bool spurious_timeout(tcb& c, const wire::tcp_repr& seg, uint32_t acked);
+
+    // ---- undo.cpp (RFC 3522 / 3708 / 4015)
+    void undo_begin(tcb& c, nanos now);
+    bool undo_open(const tcb& c, nanos now) const;
+    void undo_note_retransmit(tcb& c, seq32 s, uint32_t len, nanos now);
+    void undo_reduction(tcb& c, seq32 ack, uint32_t acked);
+    bool undo_on_ack(tcb& c, const wire::tcp_repr& seg, uint32_t acked);
+    void undo_on_dsack(tcb& c, seq_range d, nanos now);
     void retransmit_first(tcb& c, nanos now);
     uint32_t segment_cap(const tcb& c) const;
     bool paws_reject(tcb& c, const wire::tcp_repr& seg, nanos now) const;
@@ -216,7 +223,7 @@ private:
     // ---- sack.cpp (RFC 2018 / 6675)
     void sack_fill(const tcb& c, wire::tcp_options& o) const;
     void note_duplicate(tcb& c, seq32 l, seq32 r);
-    uint32_t sack_update(tcb& c, const wire::tcp_repr& seg);
+    uint32_t sack_update(tcb& c, const wire::tcp_repr& seg, nanos now);
     bool sack_is_lost(const tcb& c, seq32 s) const;
     uint32_t sack_pipe(const tcb& c) const;
     bool sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const;

@@ -233,6 +233,7 @@ void layer::output(uint32_t idx, nanos now) {
             if (!send_segment(c, tcp_flag::ack, s, len, now)) break;
             c.high_rxt = s + len;
             if (s == c.snd_una) c.una_rxt = true, c.una_fence = c.snd_max;
+            undo_note_retransmit(c, s, len, now);
             ++_stats.retransmits;
         }
     }
@@ -277,6 +278,7 @@ void layer::output(uint32_t idx, nanos now) {
         if (len && len == avail) flags |= tcp_flag::psh;
         if (!send_segment(c, flags, s, len, now)) break;  // retried at the next poll
         if (limited && in_flight + len > c.cwnd) ++_stats.limited_transmits;
+        if (retransmitting) undo_note_retransmit(c, s, std::min(len, c.snd_max.since(s)), now);
         if (!retransmitting && !c.timing && len > 0) {
             c.timing = true;  // RFC 6298 3 / Karn: time one new segment
             c.rtt_seq = s + len;

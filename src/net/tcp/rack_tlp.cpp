@@ -99,6 +99,8 @@ void layer::on_probe_timeout(uint32_t idx, nanos now) {
     if (retrans) {
         ++_stats.retransmits;
         c.timing = false;  // Karn
+        // Its D-SACK, if one comes, must not count for an open undo episode.
+        undo_note_retransmit(c, s, len, now);
     } else {
         if (!c.timing && len > 0) c.timing = true, c.rtt_seq = s + len, c.rtt_start = now;
         c.snd_nxt = s + len + ((flags & tcp_flag::fin) ? 1 : 0);

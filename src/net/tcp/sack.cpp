@@ -62,9 +62,12 @@ void layer::note_duplicate(tcb& c, seq32 l, seq32 r) {
 // [SND.UNA, SND.MAX] (stale, D-SACK or bogus blocks, RFC 2018 / RFC 6675 5).
 // Returns how many octets were SACKed for the first time: RFC 6675 2 counts
 // an ACK as a DupAck only when it brings such octets.
-uint32_t layer::sack_update(tcb& c, const wire::tcp_repr& seg) {
+uint32_t layer::sack_update(tcb& c, const wire::tcp_repr& seg, nanos now) {
     const uint32_t before = c.scoreboard.total();
-    if (seq_range d; dsack_block(seg, d)) ++_stats.dsacks_received;
+    if (seq_range d; dsack_block(seg, d)) {
+        ++_stats.dsacks_received;
+        undo_on_dsack(c, d, now);  // one resend fewer left unexplained (undo.cpp)
+    }
     for (size_t i = 0; i < seg.opts.num_sack; ++i) {
         seq32 l(seg.opts.sack[i].left), r(seg.opts.sack[i].right);
         if (!(l < r) || r > c.snd_max || r <= c.snd_una) continue;

@@ -113,6 +113,13 @@ struct tcb {
     // at the first timeout of an episode, judged by the next ACK of new data.
     bool rto_undo_armed = false;
     uint32_t undo_tsval = 0;
+    // D-SACK detection (RFC 3708, undo.cpp): retransmissions of the episode
+    // not yet reported as duplicates, the range they covered, and until when
+    // a D-SACK for them may still come.
+    bool dsack_undo = false;
+    uint32_t undo_retrans = 0;
+    seq32 undo_lo, undo_hi;
+    nanos undo_deadline = 0;
     uint32_t prior_cwnd = 0, prior_ssthresh = 0;
     cubic_state prior_cubic;
     // Tail loss probe (RFC 8985 7, rack_tlp.cpp): the probe in flight, if any

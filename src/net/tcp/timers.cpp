@@ -131,19 +131,12 @@ void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
         return;
     }
     if (is_synchronized(c.st) || c.st == state::syn_received) {
-        // RFC 3522 2 for a timeout: remember what the first retransmission
-        // carries and the congestion state, to undo the timeout's reduction
-        // if it proves spurious (a peer or path that stalled, nothing lost).
-        // A timeout inside a fast recovery whose undo is still open keeps the
-        // state from before that recovery and its retransmission's TSval.
-        if (c.retries == 1 && c.ts_ok && is_synchronized(c.st) && !c.rto_undo_armed) {
-            if (!c.undo_armed) {
-                c.undo_tsval = tsval(c, now);
-                c.prior_cwnd = c.cwnd;
-                c.prior_ssthresh = c.ssthresh;
-                c.prior_cubic = c.cubic;
-            }
-            c.rto_undo_armed = true;
+        // RFC 3522 2 for a timeout: an episode begins here unless a fast
+        // retransmit's is still open (its prior state is then the one to
+        // restore). The next ACK of new data judges it (undo.cpp).
+        if (c.retries == 1 && is_synchronized(c.st)) {
+            if (!undo_open(c, now)) undo_begin(c, now);
+            c.rto_undo_armed = c.ts_ok;
         }
         // RFC 5681 3.1 eq. 4 on the first timeout; cwnd to the loss window.
         if (c.retries == 1) cc_on_rto(c, now);

@@ -140,6 +140,7 @@ struct stats {
     uint64_t retransmits = 0, fast_retransmits = 0, rto_timeouts = 0, sack_recoveries = 0,
              spurious_recoveries = 0,  // fast retransmits found unneeded and undone (RFC 3522)
              spurious_rtos = 0,  // timeouts found unneeded and undone (RFC 3522, RFC 4015)
+             dsack_undos = 0,    // episodes undone because D-SACKs covered every resend (RFC 3708)
              tx_blocked = 0,  // segments the sink refused (no TX buffer); output retried later
              zero_window_probes = 0, keepalive_probes = 0, delayed_acks = 0;
     uint64_t tlp_probes = 0,      // tail loss probes sent (RFC 8985 7.3)

@@ -374,3 +374,73 @@ TEST_F(scripted, SpuriousTimeoutIsUndoneWithTimestamps) {
         sink.out.clear();
     }
 }
+
+// RFC 3708 without timestamps: a fast retransmit whose segment comes back in
+// a D-SACK (the peer had the original: it was reordered) is undone, even
+// after recovery ended: ssthresh returns so slow start regains the old cwnd.
+// A D-SACK for data that was not resent, or one later than an RTO after the
+// resend, undoes nothing.
+TEST_F(scripted, SpuriousFastRetransmitIsUndoneByDsack) {
+    enum class late { no, other_range, after_deadline };
+    for (const late how : {late::no, late::other_range, late::after_deadline}) {
+        SCOPED_TRACE(int(how));
+        config c = small_config();
+        c.tail_loss_probe = false;
+        make(c);
+        auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
+        const uint32_t n = 1000, b = (our_iss + 1).raw();
+        ASSERT_TRUE(l->send(h, pattern(5 * n), now));
+        for (int i = 0; i < 5; ++i) (void)expect();
+        const uint32_t cwnd_before = l->info(h)->cwnd;
+        auto ack = [&](uint32_t a, std::initializer_list<sack_block> blocks) {
+            tcp_repr r = seg({.seq = seq32(101), .ack = seq32(a), .flags = A});
+            for (auto bl : blocks) r.opts.sack[r.opts.num_sack++] = bl;
+            inject(r);
+        };
+        advance(10 * ms);
+        ack(b, {{b + n, b + 2 * n}});
+        ack(b, {{b + n, b + 3 * n}});
+        ack(b, {{b + n, b + 4 * n}});
+        auto re = expect();  // the fast retransmit
+        ASSERT_EQ(re.h.seq.raw(), b);
+        sink.out.clear();
+        ack(b + 5 * n, {});  // the original filled the hole: recovery ends, reduced
+        EXPECT_LT(l->info(h)->ssthresh, cwnd_before);
+        if (how == late::after_deadline) advance(l->info(h)->rto + ms);
+        const sack_block d = how == late::other_range ? sack_block{b + 2 * n, b + 3 * n}
+                                                      : sack_block{b, b + n};
+        ack(b + 5 * n, {d});  // then the resend arrives, a duplicate
+        EXPECT_EQ(l->counters().dsacks_received, 1u);
+        EXPECT_EQ(l->counters().dsack_undos, how == late::no ? 1u : 0u);
+        if (how == late::no) EXPECT_GE(l->info(h)->ssthresh, cwnd_before);
+        else EXPECT_LT(l->info(h)->ssthresh, cwnd_before);
+        sink.out.clear();
+        TearDown();
+        open_handles.clear();
+        sink.out.clear();
+    }
+}
+
+// The same for a timeout: the peer stalled, then ACKs what it had with a
+// D-SACK for the resend. Go-back-N stops: the rest is not resent.
+TEST_F(scripted, SpuriousTimeoutIsUndoneByDsack) {
+    config c = small_config();
+    c.tail_loss_probe = false;  // straight to the timeout
+    make(c);
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
+    const uint32_t n = 1000, b = (our_iss + 1).raw();
+    ASSERT_TRUE(l->send(h, pattern(6 * n), now));
+    for (int i = 0; i < 6; ++i) (void)expect();
+    const uint32_t cwnd_before = l->info(h)->cwnd;
+    advance(l->info(h)->rto);
+    auto re = expect();
+    ASSERT_EQ(re.h.seq.raw(), b);
+    expect_none();
+    tcp_repr r = seg({.seq = seq32(101), .ack = seq32(b + 3 * n), .flags = A});
+    r.opts.sack[r.opts.num_sack++] = {b, b + n};
+    inject(r);
+    EXPECT_EQ(l->counters().dsack_undos, 1u);
+    expect_none();  // segments 4-6 were delivered too: not resent
+    EXPECT_EQ(l->info(h)->snd_nxt.raw(), b + 6 * n);
+    EXPECT_GE(l->info(h)->ssthresh, cwnd_before);
+}
