@@ -311,6 +311,7 @@ mctx_t mtcp_create_context(int cpu) {
     tc.event_queue = std::max<uint32_t>(4096, 4 * tc.max_concurrency);
     tc.mss = uint16_t(c.mtu - 40);
     tc.syn_cookies = c.syn_cookies;
+    tc.ecn = uint8_t(c.tcp_ecn);
     tc.cc = c.cc == cfg::congestion::reno ? tcp::congestion_algo::reno
                                           : tcp::congestion_algo::cubic;
     tc.time_wait = net::sec(uint64_t(c.tcp_timewait));

@@ -204,7 +204,8 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
                     ti.tcpi_state = linux_state(info->st);
                     ti.tcpi_options = (info->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) |
                                       (info->sack_ok ? TCPI_OPT_SACK : 0) |
-                                      (info->ws_ok ? TCPI_OPT_WSCALE : 0);
+                                      (info->ws_ok ? TCPI_OPT_WSCALE : 0) |
+                                      (info->ecn_ok ? TCPI_OPT_ECN : 0);
                     ti.tcpi_snd_wscale = info->snd_shift & 0xf;
                     ti.tcpi_rcv_wscale = info->rcv_shift & 0xf;
                     ti.tcpi_rto = uint32_t(info->rto / 1000);

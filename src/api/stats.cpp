@@ -134,6 +134,8 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("tlp_recoveries", t.tlp_recoveries), kv("lost_retransmits", t.lost_retransmits);
     kv("limited_transmits", t.limited_transmits), kv("dsacks_sent", t.dsacks_sent);
     kv("dsacks_received", t.dsacks_received), kv("dsack_undos", t.dsack_undos);
+    kv("ecn_connections", t.ecn_connections), kv("ecn_ce_received", t.ecn_ce_received);
+    kv("ecn_reductions", t.ecn_reductions);
     kv("reorder_recoveries", t.reorder_recoveries), kv("rst_sent", t.rst_sent);
     kv("rst_received", t.rst_received), kv("active_opens", t.active_opens);
     kv("passive_opens", t.passive_opens), kv("syn_cookies_sent", t.syn_cookies_sent);

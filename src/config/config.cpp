@@ -185,6 +185,7 @@ const std::vector<key_def>& table() {
          }},
         {"syn_backlog", int_in(&config::syn_backlog, 1, 1 << 20)},
         {"syn_cookies", bool_field(&config::syn_cookies)},
+        {"tcp_ecn", int_in(&config::tcp_ecn, 0, 2, " (0 off, 1 ask and grant, 2 grant only)")},
         // Each listener owns min(syn_backlog, 65536) accept-queue slots per
         // core, allocated at mtcp_create_context: bounded so a typo cannot
         // ask for gigabytes.

@@ -52,6 +52,7 @@ struct config {
     int max_listeners = 16;           // listening sockets per core
     int tcp_fin_wait_2 = 60;          // s, orphaned FIN-WAIT-2 hold (Linux tcp_fin_timeout); 0: none
     bool syn_cookies = true;
+    int tcp_ecn = 2;  // RFC 3168 ECN: 0 off, 1 ask and grant, 2 grant only (Linux's tcp_ecn)
     int arp_retries = 16;
     int arp_timeout_ms = 1000;        // first ARP retry interval (doubles, capped)
     int arp_queue_len = 16;           // frames held per unresolved destination

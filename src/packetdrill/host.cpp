@@ -26,13 +26,13 @@ public:
     explicit glue(host& h) : _h(h) {}
 
     void input(const wire::ipv4_repr& ip, bytes segment, nanos now) override {
-        _h._tcp.input(ip.src, ip.dst, segment, now);
+        _h._tcp.input(ip.src, ip.dst, segment, now, uint8_t(ip.tos & 3));
     }
     void poll_timers(nanos now) override { _h._tcp.poll(now); }
     nanos next_deadline() const override { return _h._tcp.next_deadline(); }
 
     bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
-                      bytes p2) override {
+                      bytes p2, uint8_t ip_ecn) override {
         if (hdr.has(wire::tcp_flag::syn)) remember(hdr.seq, {src, dst, hdr.src_port, hdr.dst_port});
         net::stack* st = _h._stack.get();
         if (!st) return true;  // no address yet: nothing can have been connected
@@ -46,6 +46,7 @@ public:
         hdr.emit(mut_bytes(buf.l4(), len), st->local_ip(), dst, p1, p2);
         net::ipv4_send s;
         s.dst = dst;
+        s.tos = ip_ecn;  // packetdrill scripts may check the ECN field ([ect0])
         (void)st->send_ipv4(buf, s, uint32_t(len), _h._now);
         return true;
     }

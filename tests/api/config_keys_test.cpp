@@ -431,7 +431,7 @@ TEST(ApiConfigKeys, BadValuesFailInit) {
          {"tcp_fin_wait_2 = -1\n", "tcp_fin_wait_2 = soon\n", "max_listeners = 0\n",
           "max_listeners = 1025\n", "max_listeners = 1024\nsyn_backlog = 65536\n",
           "arp_queue_len = 0\n", "arp_queue_len = 1025\n", "destroy_drain_ms = -1\n",
-          "destroy_drain_ms = 60001\n"}) {
+          "destroy_drain_ms = 60001\n", "tcp_ecn = 3\n", "tcp_ecn = on\n"}) {
         const std::string link = unique_link("bad");
         const std::string conf = write_conf(link, true, line);
         errno = 0;

@@ -577,3 +577,37 @@ TEST(ApiTcp, InitRssSteersRepliesToTheConnectingCore) {
     EXPECT_EQ(peer.finish(), 0);
     alarm(0);
 }
+
+// tcp_ecn through the public API: with 1 our connect asks for ECN and the
+// peer (default 2) grants it, which TCP_INFO and the stats show on both
+// ends' counts; with the default 2 nobody asks. RFC 3168 6.1.1.
+TEST(ApiTcp, TcpEcnKeyAgreesEcnInTheHandshake) {
+    for (const int mode : {1, 2}) {
+        SCOPED_TRACE(mode);
+        alarm(40);
+        peer_process peer;
+        peer.start(unique_link("ecn"), [](mctx_t c, int fd) { return echo_server(c, fd, 1); });
+        write_conf(peer.link, true, "tcp_ecn = " + std::to_string(mode) + "\n");
+        {
+            local_side me(peer.link);
+            ASSERT_NE(me.ctx, nullptr);
+            const int s = connect_blocking(me.ctx);
+            ASSERT_GE(s, 0) << strerror(errno);
+            const char msg[] = "marked or not";
+            ASSERT_EQ(mtcp_write(me.ctx, s, msg, sizeof msg), ssize_t(sizeof msg));
+            char back[sizeof msg] = {};
+            ASSERT_TRUE(read_all(me.ctx, s, back, sizeof back));
+            tcp_info ti{};
+            socklen_t tl = sizeof ti;
+            ASSERT_EQ(mtcp_getsockopt(me.ctx, s, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+            EXPECT_EQ((ti.tcpi_options & TCPI_OPT_ECN) != 0, mode == 1);
+            char json[4096];
+            ASSERT_GT(mtcp_get_stats_json(me.ctx, json, sizeof json), 0);
+            const std::string want = mode == 1 ? "\"ecn_connections\":1" : "\"ecn_connections\":0";
+            EXPECT_NE(std::string(json).find(want), std::string::npos) << json;
+            EXPECT_EQ(mtcp_close(me.ctx, s), 0);
+        }
+        EXPECT_EQ(peer.finish(), 0);
+        alarm(0);
+    }
+}

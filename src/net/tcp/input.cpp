@@ -16,7 +16,7 @@ namespace {
 constexpr nanos paws_idle_limit = 24ull * 24 * 3600 * sec;  // RFC 7323 5.5: 24 days
 }
 
-void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now) {
+void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_t ip_ecn) {
     ++_stats.segs_in;
     auto v = tcp_view::parse(segment);
     if (!v) {
@@ -78,7 +78,7 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now) {
         return;
     }
     if (_pool[idx].st == state::syn_sent) input_syn_sent(idx, seg, payload, now);
-    else input_synced(idx, seg, payload, now);
+    else input_synced(idx, seg, payload, now, ip_ecn);
 }
 
 // RFC 9293 3.10.7.2 (LISTEN), with SYN cookies (RFC 4987 3.6) under backlog pressure.
@@ -120,6 +120,7 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
     c.rcv_nxt = seg.seq + 1;
     c.rcv_adv = c.rcv_nxt;
     adopt_syn_options(c, seg, now);
+    ecn_on_syn(c, seg);
     c.iss = make_isn(_cfg.secret, t, now);  // RFC 6528
     c.snd_una = c.snd_nxt = c.snd_max = c.iss;
     c.recover = c.iss;
@@ -211,6 +212,8 @@ void layer::on_established(uint32_t idx, nanos now) {
     if (!c.have_rtt && c.retries > 0) c.rto = std::max<nanos>(c.rto, 3 * sec);
     c.retries = 0;
     c.t_rexmt = no_deadline;
+    c.ecn_recover = c.snd_una;
+    if (c.ecn_ok) ++_stats.ecn_connections;
     if (c.keepalive || _cfg.idle_timeout) {
         c.t_keep = now + std::min(c.keepalive ? keep_idle(c) : no_deadline,
                                   _cfg.idle_timeout ? _cfg.idle_timeout : no_deadline);
@@ -246,6 +249,7 @@ void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, bytes payload, nan
     c.snd_wl2 = seg.ack;
     if (seg.has(tcp_flag::ack)) {
         c.snd_una = seg.ack;
+        ecn_on_synack(c, seg);
         if (c.ts_ok && seg.opts.tsecr) {
             rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
         } else if (c.timing && c.retries == 0) {
@@ -272,8 +276,8 @@ void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, bytes payload, nan
     output(idx, now);
 }
 
-// A segment being dropped: the part of its data below RCV.NXT arrived
-// before, so it goes into a D-SACK (RFC 2883 4); data above is not reported.
+// The part of a segment's data below RCV.NXT arrived before: it goes into a
+// D-SACK (RFC 2883 4), whether the segment is dropped or trimmed.
 void layer::note_old_data(tcb& c, const tcp_repr& seg, size_t len) {
     const seq32 s = seg.seq + (seg.has(tcp_flag::syn) ? 1 : 0);
     if (len == 0 || !(s < c.rcv_nxt)) return;
@@ -304,7 +308,8 @@ void layer::challenge_ack(tcb& c, nanos now) {
 }
 
 // RFC 9293 3.10.7.4: SYN-RECEIVED and the synchronized states.
-void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos now) {
+void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos now,
+                         uint8_t ip_ecn) {
     tcb& c = _pool[idx];
     const uint32_t gen = c.gen;
     const bool syn = seg.has(tcp_flag::syn), rst = seg.has(tcp_flag::rst);
@@ -377,9 +382,9 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
         fin = false;
         c.ack_now = true;  // answer the probe with our (still zero) window
     }
+    if (!rst) note_old_data(c, seg, payload.size());
     if (s < c.rcv_nxt) {
         const uint32_t cut = c.rcv_nxt.since(s);
-        if (!rst) note_duplicate(c, s, s + uint32_t(std::min<size_t>(cut, payload.size())));
         if (cut > payload.size()) fin = false;
         payload = payload.subspan(std::min<size_t>(cut, payload.size()));
         s = c.rcv_nxt;
@@ -426,6 +431,7 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
         challenge_ack(c, now);
         return;
     }
+    ecn_on_segment(c, seg, ip_ecn);  // RFC 3168 6.1.3: CE marks and CWR
     // Fifth: the ACK field.
     if (!seg.has(tcp_flag::ack)) return;
     if (!process_ack(idx, seg, uint32_t(payload.size()), now)) return;
@@ -607,6 +613,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             // 2^32, so a recover left 2 GiB behind would look ahead again and
             // block fast retransmit (RFC 6582 3.2 step 2) for the next 2 GiB.
             if (c.snd_una > c.recover) c.recover = c.snd_una;
+            if (c.snd_una > c.ecn_recover) c.ecn_recover = c.snd_una;  // the same for ECN
         }
         // RFC 6298 5.2/5.3: stop when all is acknowledged, else restart.
         if (c.flight() == 0) {
@@ -649,6 +656,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
     }
     if (tlp_on_ack(c, seg, now) && !c.in_recovery && c.snd_una >= c.recover)
         enter_recovery(c, now);  // holes below a SACKed probe (rack_tlp.cpp)
+    if (seg.has(tcp_flag::ece)) ecn_on_ece(c, now);  // RFC 3168 6.1.2 (ecn.cpp)
     if (newly_sacked || c.t_reo == no_deadline) arm_reorder(c, now);  // RFC 8985 6.3
     // A lost retransmission: RFC 6675 sends each hole once per recovery, so
     // a resent segment lost again would wait for the RTO. When more than

@@ -27,7 +27,7 @@ struct conn_info {
     state st = state::closed;
     error err = error::none;
     uint16_t mss = 0;
-    bool ws_ok = false, ts_ok = false, sack_ok = false;
+    bool ws_ok = false, ts_ok = false, sack_ok = false, ecn_ok = false;
     uint8_t snd_shift = 0, rcv_shift = 0;
     uint32_t cwnd = 0, ssthresh = 0, snd_wnd = 0, flight = 0;
     nanos srtt = 0, rto = 0;
@@ -43,7 +43,8 @@ public:
 
     // ---- driven by the stack
     // One segment from IPv4 (addresses as in the IP header).
-    void input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now);
+    // ip_ecn: the IPv4 header's ECN field (RFC 3168 5; 3 = CE).
+    void input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_t ip_ecn = 0);
     // Runs every timer due at or before now.
     void poll(nanos now);
     // An ICMP error quoting one of our segments (RFC 1122 4.2.3.9, RFC 5927).
@@ -183,13 +184,21 @@ private:
     bool accept_cookie(int li, const four_tuple& t, const wire::tcp_repr& seg, nanos now,
                        uint32_t& idx_out);
     void input_syn_sent(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now);
-    void input_synced(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now);
+    void input_synced(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now,
+                      uint8_t ip_ecn = 0);
     bool process_ack(uint32_t idx, const wire::tcp_repr& seg, uint32_t payload_len, nanos now);
     void process_text(tcb& c, seq32 seq, bytes payload, bool fin, nanos now);
     void process_fin(uint32_t idx, nanos now);
     void adopt_syn_options(tcb& c, const wire::tcp_repr& seg, nanos now);
     void on_established(uint32_t idx, nanos now);
     void enter_recovery(tcb& c, nanos now);
+
+    // ---- ecn.cpp (RFC 3168)
+    void ecn_on_syn(tcb& c, const wire::tcp_repr& seg);
+    void ecn_on_synack(tcb& c, const wire::tcp_repr& seg);
+    void ecn_on_segment(tcb& c, const wire::tcp_repr& seg, uint8_t ip_ecn);
+    void ecn_on_ece(tcb& c, nanos now);
+    uint8_t ecn_outgoing(tcb& c, uint8_t& flags, seq32 seq, uint32_t len);
 
     // ---- undo.cpp (RFC 3522 / 3708 / 4015)
     void undo_begin(tcb& c, nanos now);

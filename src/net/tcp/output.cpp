@@ -47,6 +47,7 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
     h.src_port = c.t.local_port;
     h.dst_port = c.t.remote_port;
     h.seq = seq;
+    const uint8_t ip_ecn = ecn_outgoing(c, flags, seq, len);  // ECE/CWR flags too (ecn.cpp)
     h.flags = flags;
     const bool syn = flags & tcp_flag::syn;
     if (flags & tcp_flag::ack) h.ack = c.rcv_nxt;
@@ -75,7 +76,7 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
         const uint32_t off = seq.since(c.buf_seq);
         std::tie(p1, p2) = c.snd.peek(off, len);
     }
-    if (!_out.emit_segment(c.t.local_ip, c.t.remote_ip, h, p1, p2)) {
+    if (!_out.emit_segment(c.t.local_ip, c.t.remote_ip, h, p1, p2, ip_ecn)) {
         // No TX buffer: nothing left; callers do not advance SND.NXT, a
         // pending ACK stays pending, and the connection's output runs again
         // at the next poll() — held, not dropped to wait for a timeout.
@@ -93,6 +94,7 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
         c.unacked_bytes = 0;
         c.t_delack = no_deadline;
     }
+    if (flags & tcp_flag::cwr) c.cwr_out = false;  // owed once, on new data (RFC 3168 6.1.2)
     ++_stats.segs_out;
     _stats.bytes_out += len;
     return true;
@@ -153,7 +155,7 @@ void layer::send_rst_for(const four_tuple& t, const tcp_repr& seg, uint32_t payl
     }
     ++_stats.rst_sent;
     ++_stats.segs_out;
-    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {});
+    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {}, 0);
 }
 
 // RFC 4987 3.6: a stateless SYN-ACK whose ISN is the cookie.
@@ -184,7 +186,7 @@ void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, nanos n
     }
     ++_stats.syn_cookies_sent;
     ++_stats.segs_out;
-    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {});
+    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {}, 0);
 }
 
 void layer::output(uint32_t idx, nanos now) {

@@ -41,6 +41,11 @@ struct tcb {
     uint16_t mss = 536;          // effective send MSS (RFC 9293 3.7.1: 536 when absent)
     bool ws_ok = false, ts_ok = false, sack_ok = false;
     uint8_t snd_shift = 0, rcv_shift = 0;
+    // ECN (RFC 3168, ecn.cpp): asked for in our SYN; agreed; ECE owed on our
+    // ACKs until the peer's CWR; CWR owed on our next new data; no new
+    // reduction until SND.UNA reaches ecn_recover (once per window).
+    bool ecn_asked = false, ecn_ok = false, ece_out = false, cwr_out = false;
+    seq32 ecn_recover;
     bool nodelay = false, keepalive = false;
     congestion_algo cc = congestion_algo::reno;
 

@@ -28,7 +28,7 @@ void transport_adapter::prefetch(std::span<const net::flow_hint> hints) const {
 
 void transport_adapter::input(const wire::ipv4_repr& ip, bytes segment, nanos now) {
     _now = now;
-    _layer.input(ip.src, ip.dst, segment, now);
+    _layer.input(ip.src, ip.dst, segment, now, uint8_t(ip.tos & 3));  // the ECN field
 }
 
 void transport_adapter::poll_timers(nanos now) {
@@ -37,7 +37,7 @@ void transport_adapter::poll_timers(nanos now) {
 }
 
 bool transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wire::tcp_repr& hdr,
-                                     bytes p1, bytes p2) {
+                                     bytes p1, bytes p2, uint8_t ip_ecn) {
     net::tx_buffer buf;
     if (!_ip.try_alloc_tx(buf)) {
         // The TX ring is full: the layer holds this connection's output and
@@ -56,6 +56,7 @@ bool transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wir
     net::ipv4_send h;
     h.dst = dst;
     h.protocol = wire::ipproto::tcp;
+    h.tos = ip_ecn;  // DSCP 0; the ECN field as the layer chose (RFC 3168 5)
     if (_ip.send_ipv4(buf, h, uint32_t(len), _now) != net::send_status::queued) ++_tx_failed;
     return true;
 }

@@ -33,7 +33,7 @@ public:
 private:
     static config adjust(config c, const net::ip_output& ip);
     bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
-                      bytes p2) override;
+                      bytes p2, uint8_t ip_ecn) override;
 
     net::ip_output& _ip;
     layer _layer;

@@ -100,6 +100,10 @@ struct config {
     // D-SACK (RFC 2883): report duplicate segments to a SACK peer (Linux's
     // tcp_dsack); lets it see retransmissions that were not needed.
     bool dsack = true;
+    // ECN (RFC 3168): 0 off; 1 asked for on active opens and granted on
+    // passive ones; 2 granted when a peer asks, never asked for (Linux's
+    // tcp_ecn default).
+    uint8_t ecn = 2;
     // Tail loss probe (RFC 8985 7) on connections with SACK: a probe after
     // 2 SRTT of silence instead of waiting for the RTO.
     bool tail_loss_probe = true;
@@ -150,6 +154,9 @@ struct stats {
              reorder_recoveries = 0,  // recoveries the reordering timer started
              dsacks_sent = 0,      // duplicate data reported in a D-SACK block (RFC 2883)
              dsacks_received = 0;  // D-SACK blocks the peer sent us
+    uint64_t ecn_connections = 0,  // connections that agreed on ECN (RFC 3168 6.1.1)
+             ecn_ce_received = 0,  // segments that arrived marked CE
+             ecn_reductions = 0;   // cwnd reductions on ECN-Echo (6.1.2)
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
     uint64_t icmp_accepted = 0, icmp_ignored = 0;
@@ -192,8 +199,10 @@ public:
     virtual ~segment_sink() = default;
     // False when no TX buffer was free: nothing was sent, and the layer
     // holds the connection's output until its next poll() (back-pressure).
+    // ip_ecn is the IPv4 header's ECN field for it (RFC 3168 5: 0 Not-ECT,
+    // 2 ECT(0)).
     virtual bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
-                              bytes p2) = 0;
+                              bytes p2, uint8_t ip_ecn) = 0;
 };
 
 }  // namespace mvnf::tcp

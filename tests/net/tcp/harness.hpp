@@ -25,6 +25,7 @@ struct captured {
     tcp_repr h;
     std::vector<std::byte> payload;
     std::vector<std::byte> raw;
+    uint8_t ip_ecn = 0;  // the IP ECN field the layer asked for
     uint32_t len() const { return uint32_t(payload.size()); }
 };
 
@@ -37,15 +38,15 @@ inline std::vector<std::byte> serialize(ipv4_addr src, ipv4_addr dst, const tcp_
 
 class capture_sink : public segment_sink {
 public:
-    bool emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1,
-                      bytes p2) override {
+    bool emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1, bytes p2,
+                      uint8_t ip_ecn) override {
         // A TX ring with room for `budget` more segments (back-pressure tests).
         if (budget == 0) {
             ++refused;
             return false;
         }
         if (budget > 0) --budget;
-        captured c{src, dst, h, {}, serialize(src, dst, h, p1, p2)};
+        captured c{src, dst, h, {}, serialize(src, dst, h, p1, p2), ip_ecn};
         c.payload.insert(c.payload.end(), p1.begin(), p1.end());
         c.payload.insert(c.payload.end(), p2.begin(), p2.end());
         // The engine's own output must always parse and checksum.
@@ -113,9 +114,9 @@ protected:
     static tcp_repr seg(const peer_seg& p) {
         return {p.src_port, p.dst_port, p.seq, p.ack, p.flags, p.window, p.urgent, p.opts};
     }
-    void inject(const tcp_repr& h, bytes payload = {}) {
+    void inject(const tcp_repr& h, bytes payload = {}, uint8_t ip_ecn = 0) {
         auto b = serialize(ip_b, ip_a, h, payload);
-        l->input(ip_b, ip_a, b, now);
+        l->input(ip_b, ip_a, b, now, ip_ecn);
     }
     void inject_raw(std::vector<std::byte> b) { l->input(ip_b, ip_a, b, now); }
     captured expect() {
@@ -189,6 +190,7 @@ struct prng {
 
 struct impairments {
     double loss = 0, dup = 0, reorder = 0, corrupt = 0;
+    double ce = 0;                 // ECN-capable packets marked CE (RFC 3168 5), not dropped
     nanos delay = 5 * ms;          // one-way
     nanos reorder_extra = 3 * ms;  // held back this much when reordered
 };
@@ -205,6 +207,7 @@ public:
         int to;  // 0 = A, 1 = B
         ipv4_addr src, dst;
         std::vector<std::byte> bytes;
+        uint8_t ip_ecn = 0;
     };
 
     // Steps virtual time to the next event (delivery or timer); false if none.
@@ -214,7 +217,7 @@ public:
             auto node = _q.extract(_q.begin());
             pending& p = node.mapped();
             now = std::max(now, p.at);
-            (p.to == 0 ? a : b).input(p.src, p.dst, p.bytes, now);
+            (p.to == 0 ? a : b).input(p.src, p.dst, p.bytes, now, p.ip_ecn);
             return true;
         }
         if (t == no_deadline) return false;
@@ -238,23 +241,28 @@ public:
     }
 
     nanos now = 1 * sec;
-    uint64_t delivered = 0, dropped = 0;
+    uint64_t delivered = 0, dropped = 0, ce_marked = 0;
 
 private:
     struct side_sink : segment_sink {
         side_sink(link_pair& lp, int side) : _lp(lp), _side(side) {}
-        bool emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1,
-                          bytes p2) override {
-            _lp.send(_side, src, dst, serialize(src, dst, h, p1, p2));
+        bool emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1, bytes p2,
+                          uint8_t ip_ecn) override {
+            _lp.send(_side, src, dst, serialize(src, dst, h, p1, p2), ip_ecn);
             return true;
         }
         link_pair& _lp;
         int _side;
     };
-    void send(int from, ipv4_addr src, ipv4_addr dst, std::vector<std::byte> bytes) {
+    void send(int from, ipv4_addr src, ipv4_addr dst, std::vector<std::byte> bytes,
+              uint8_t ip_ecn) {
         if (_rng.uniform() < _imp.loss) {
             ++dropped;
             return;
+        }
+        if (ip_ecn != 0 && _imp.ce > 0 && _rng.uniform() < _imp.ce) {
+            ip_ecn = 3;  // a congested hop marks it instead of dropping it
+            ++ce_marked;
         }
         int copies = _rng.uniform() < _imp.dup ? 2 : 1;
         for (int i = 0; i < copies; ++i) {
@@ -264,7 +272,8 @@ private:
             nanos at = now + _imp.delay;
             if (_rng.uniform() < _imp.reorder) at += _imp.reorder_extra;
             const uint64_t order = _order++;
-            _q.emplace(std::make_pair(at, order), pending{at, order, 1 - from, src, dst, std::move(copy)});
+            _q.emplace(std::make_pair(at, order),
+                       pending{at, order, 1 - from, src, dst, std::move(copy), ip_ecn});
             ++delivered;
         }
     }

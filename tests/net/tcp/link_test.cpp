@@ -10,8 +10,9 @@ using namespace mvnf::tcp::test;
 
 namespace {
 
-config link_config(congestion_algo cc, bool sack, bool ts, uint64_t key) {
+config link_config(congestion_algo cc, bool sack, bool ts, uint64_t key, bool ecn = false) {
     config c = small_config();
+    c.ecn = ecn ? 1 : 0;
     c.max_concurrency = 4;
     c.rcvbuf = 256 * 1024;
     c.sndbuf = 256 * 1024;
@@ -80,11 +81,12 @@ struct grid_case {
     congestion_algo cc;
     bool sack, ts;
     uint64_t seed;
+    bool ecn = false;  // both ends ask for ECN (RFC 3168)
 };
 
 void run_transfer(const grid_case& g) {
-    link_pair lp(link_config(g.cc, g.sack, g.ts, g.seed), link_config(g.cc, g.sack, g.ts, g.seed * 3),
-                 g.imp, g.seed);
+    link_pair lp(link_config(g.cc, g.sack, g.ts, g.seed, g.ecn),
+                 link_config(g.cc, g.sack, g.ts, g.seed * 3, g.ecn), g.imp, g.seed);
     const size_t free_a = lp.a.free_connections(), free_b = lp.b.free_connections();
     auto lh = lp.a.listen(ip_a, 80, 4);
     ASSERT_TRUE(lh);
@@ -128,6 +130,19 @@ void run_transfer(const grid_case& g) {
     // not needed are undone (RFC 3708).
     if (g.imp.reorder > 0 && g.imp.loss == 0 && g.sack && !g.ts) {
         EXPECT_GT(lp.a.counters().dsack_undos + lp.b.counters().dsack_undos, 0u) << g.name;
+    }
+    // Marks instead of drops (RFC 3168): both ends agreed, each marked
+    // direction's sender reduced, and with no loss nothing was resent.
+    if (g.ecn) {
+        for (const layer* l : {&lp.a, &lp.b}) {
+            EXPECT_EQ(l->counters().ecn_connections, 1u) << g.name;
+            EXPECT_GT(l->counters().ecn_ce_received, 0u) << g.name;
+            EXPECT_GT(l->counters().ecn_reductions, 0u) << g.name;
+            if (g.imp.loss == 0) {
+                EXPECT_EQ(l->counters().retransmits, 0u) << g.name;
+            }
+        }
+        EXPECT_GT(lp.ce_marked, 0u);
     }
     // Duplicated data is reported back (RFC 2883) and the sender sees it.
     if (g.imp.dup > 0 && g.sack) {
@@ -182,5 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
         grid_case{"loss10_cubic_nosack_nots", 1 << 20, 1 << 20, {.loss = 0.10}, congestion_algo::cubic, false, false, 19},
         grid_case{"dup10_reorder10_cubic", 2 << 20, 2 << 20, {.dup = 0.10, .reorder = 0.10}, congestion_algo::cubic, true, true, 20},
         grid_case{"clean_8MiB_both", 8 << 20, 8 << 20, {}, congestion_algo::cubic, true, true, 21},
-        grid_case{"reorder10_cubic_sack_nots", 2 << 20, 2 << 20, {.reorder = 0.10}, congestion_algo::cubic, true, false, 22}),
+        grid_case{"reorder10_cubic_sack_nots", 2 << 20, 2 << 20, {.reorder = 0.10}, congestion_algo::cubic, true, false, 22},
+        grid_case{"ecn_ce2_cubic", 4 << 20, 4 << 20, {.ce = 0.02}, congestion_algo::cubic, true, true, 23, true},
+        grid_case{"ecn_ce2_loss1_reno_nosack", 1 << 20, 1 << 20, {.loss = 0.01, .ce = 0.02}, congestion_algo::reno, false, false, 24, true}),
     [](const ::testing::TestParamInfo<grid_case>& i) { return std::string(i.param.name); });
