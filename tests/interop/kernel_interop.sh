@@ -10,7 +10,8 @@
 # mvnf-wget with 300 requests against the kernel; UDP echo both ways (small datagrams and ones that
 # need IPv4 fragmentation); ping gets replies. Each round runs on a clean
 # link, then with 1% loss + 10 ms delay + 5% reordering, then with 2%
-# duplication + 1% corruption (impairments in both directions, by
+# duplication + 1% corruption, then with ECN agreed both ways and 2% of
+# ECN-capable packets marked CE (impairments in both directions, by
 # mvnf-impair: this kernel may lack sch_netem, and a user-space bridge does
 # the same job on any kernel).
 #
@@ -251,4 +252,25 @@ start_impair --dup 2 --corrupt 1 --delay 1ms --seed "$tag"
 tcp_round "dup+corrupt" "$size_mb"
 udp_round "dup+corrupt"
 stop_impair
+
+# ECN (RFC 3168): the kernel asks for it (tcp_ecn = 1 in its namespace) and
+# so do we; the bridge marks 2% of ECN-capable packets CE instead of
+# dropping anything. Marks seen in both directions mean both senders sent
+# ECT, so both handshakes agreed (curl's to our server, ours to the kernel);
+# the kernel's TCPDeliveredCE counts ACKs of ours that echoed a mark.
+echo "== ECN: 2% CE marks, 1 ms delay (both directions), kernel tcp_ecn = 1"
+B sysctl -qw net.ipv4.tcp_ecn=1
+echo "tcp_ecn = 1" >>"$tmp/ours.conf"
+B nstat -n >/dev/null
+start_impair --ce 2 --delay 1ms --seed "$tag"
+tcp_round "ecn" "$lossy_mb"
+stop_impair
+python3 - "$tmp/impair.json" <<'PY' || fail "ecn: no CE marks in one direction (ECN not agreed?)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if j["a2b"]["ce_marked"] > 0 and j["b2a"]["ce_marked"] > 0 else 1)
+PY
+dce=$(B nstat -az TcpExtTCPDeliveredCE | awk '/TCPDeliveredCE/ {print $2}')
+[ "${dce:-0}" -gt 0 ] || fail "ecn: the kernel saw no ECN-Echo from our stack"
+echo "ok: ecn: marks both ways, kernel counted $dce segments delivered CE from our echoes"
 echo "all interop checks passed"

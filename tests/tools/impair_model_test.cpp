@@ -175,3 +175,45 @@ TEST(ImpairDelayLine, FullLineAndOversizeFramesAreRefused) {
     EXPECT_EQ(line.push(big.data(), 65, 1), nullptr);
     EXPECT_NE(line.push(f.data(), 60, 1), nullptr);
 }
+
+// --ce: an ECN router marks ECN-capable packets CE and leaves the rest; the
+// IPv4 header checksum stays valid. Decisions without --ce draw nothing more.
+TEST(ImpairModel, CeMarksOnlyEcnCapablePackets) {
+    auto frame = [](uint8_t tos) {
+        std::vector<std::byte> f(14 + 40);
+        mvnf::store_be16(f.data() + 12, mvnf::wire::ethertype::ipv4);
+        std::byte* ip = f.data() + 14;
+        mvnf::store8(ip, 0x45);
+        mvnf::store8(ip + 1, tos);
+        mvnf::store_be16(ip + 2, 40);
+        mvnf::store8(ip + 8, 64);
+        mvnf::store8(ip + 9, 6);
+        mvnf::store_be16(ip + 10, mvnf::wire::checksum(ip, 20));
+        return f;
+    };
+    for (const uint8_t tos : {uint8_t(0x02), uint8_t(0x01), uint8_t(0xb8 | 2)}) {
+        auto f = frame(tos);
+        ASSERT_TRUE(mark_ce(f.data(), uint32_t(f.size()))) << int(tos);
+        EXPECT_EQ(mvnf::load8(f.data() + 15), uint8_t(tos | 3));  // DSCP kept
+        EXPECT_EQ(mvnf::wire::checksum(f.data() + 14, 20), 0);
+    }
+    for (const uint8_t tos : {uint8_t(0x00), uint8_t(0x03), uint8_t(0xb8)}) {
+        auto f = frame(tos);
+        const auto before = f;
+        EXPECT_FALSE(mark_ce(f.data(), uint32_t(f.size()))) << int(tos);
+        EXPECT_EQ(f, before);
+    }
+    auto arp = frame(2);
+    mvnf::store_be16(arp.data() + 12, mvnf::wire::ethertype::arp);
+    EXPECT_FALSE(mark_ce(arp.data(), uint32_t(arp.size())));
+    params p;
+    p.ce = 0.25;
+    rng r(3);
+    int marked = 0;
+    for (int i = 0; i < 20000; ++i) marked += decide(p, r, 100).ce;
+    EXPECT_NEAR(marked / 20000.0, 0.25, 0.02);
+    params none;
+    rng r1(5), r2(5);
+    for (int i = 0; i < 1000; ++i) EXPECT_FALSE(decide(none, r1, 100).ce);
+    EXPECT_EQ(r1.next(), r2.next());  // no impairment drew nothing
+}

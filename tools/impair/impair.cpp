@@ -35,17 +35,19 @@ int64_t now_ns() { return monotonic_ns(); }
 // Written by one direction's thread, read by the ticker.
 struct alignas(64) counters {
     std::atomic<uint64_t> rx{0}, rx_bytes{0}, forwarded{0}, lost{0}, duplicated{0}, corrupted{0},
-        reordered{0}, overflow{0}, tx_dropped{0};
+        reordered{0}, overflow{0}, tx_dropped{0}, ce_marked{0};
 };
 
 struct snapshot {
-    uint64_t rx, rx_bytes, forwarded, lost, duplicated, corrupted, reordered, overflow, tx_dropped;
+    uint64_t rx, rx_bytes, forwarded, lost, duplicated, corrupted, reordered, overflow, tx_dropped,
+        ce_marked;
 };
 
 snapshot read(const counters& c) {
     auto r = [](const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); };
     return {r(c.rx),        r(c.rx_bytes),  r(c.forwarded), r(c.lost),      r(c.duplicated),
-            r(c.corrupted), r(c.reordered), r(c.overflow),  r(c.tx_dropped)};
+            r(c.corrupted), r(c.reordered), r(c.overflow),  r(c.tx_dropped),
+            r(c.ce_marked)};
 }
 
 void bump(std::atomic<uint64_t>& v, uint64_t n = 1) {
@@ -151,6 +153,7 @@ void run(direction_ctx& d) {
                         bump(d.c.overflow);
                         continue;
                     }
+                    if (v.ce && mark_ce(copy, p.len) && cp == 0) bump(d.c.ce_marked);
                     if (cp == 0 && v.corrupt) {
                         copy[14 + v.corrupt_bit / 8] ^= std::byte(1u << (v.corrupt_bit % 8));
                         bump(d.c.corrupted);
@@ -195,17 +198,18 @@ void run(direction_ctx& d) {
 void print_json_dir(const char* name, const snapshot& s) {
     std::printf("\"%s\":{\"rx\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"forwarded\":%" PRIu64
                 ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64 ",\"corrupted\":%" PRIu64
-                ",\"reordered\":%" PRIu64 ",\"overflow\":%" PRIu64 ",\"tx_dropped\":%" PRIu64 "}",
+                ",\"reordered\":%" PRIu64 ",\"overflow\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
+                ",\"ce_marked\":%" PRIu64 "}",
                 name, s.rx, s.rx_bytes, s.forwarded, s.lost, s.duplicated, s.corrupted,
-                s.reordered, s.overflow, s.tx_dropped);
+                s.reordered, s.overflow, s.tx_dropped, s.ce_marked);
 }
 
 void print_human(const char* name, const snapshot& s) {
     std::printf("  %s: rx %" PRIu64 " forwarded %" PRIu64 " lost %" PRIu64 " duplicated %" PRIu64
                 " corrupted %" PRIu64 " reordered %" PRIu64 " overflow %" PRIu64
-                " tx_dropped %" PRIu64 "\n",
+                " tx_dropped %" PRIu64 " ce_marked %" PRIu64 "\n",
                 name, s.rx, s.forwarded, s.lost, s.duplicated, s.corrupted, s.reordered,
-                s.overflow, s.tx_dropped);
+                s.overflow, s.tx_dropped, s.ce_marked);
 }
 
 }  // namespace
@@ -240,13 +244,13 @@ int main(int argc, char** argv) {
                      o.seed ^ 0x5bd1e995u, o.limit, o.buf_size, {}};
     if (!o.quiet) {
         std::printf("mvnf-impair: %s <-> %s (%s): loss %.3g%% delay %.3g ms jitter %.3g ms "
-                    "reorder %.3g%% dup %.3g%% corrupt %.3g%%\n",
+                    "reorder %.3g%% dup %.3g%% corrupt %.3g%% ce %.3g%%\n",
                     o.a.c_str(), o.b.c_str(),
                     o.dir == direction::both ? "both directions"
                     : o.dir == direction::a2b ? "a2b only"
                                               : "b2a only",
                     o.imp.loss * 100, double(o.imp.delay_ns) / 1e6, double(o.imp.jitter_ns) / 1e6,
-                    o.imp.reorder * 100, o.imp.dup * 100, o.imp.corrupt * 100);
+                    o.imp.reorder * 100, o.imp.dup * 100, o.imp.corrupt * 100, o.imp.ce * 100);
         std::fflush(stdout);
     }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "common/bytes.hpp"
+#include "wire/checksum.hpp"
 #include "wire/ethernet.hpp"
 
 namespace mvnf::impair {
@@ -17,6 +18,7 @@ struct params {
     double dup = 0;      // probability a frame is sent twice
     double corrupt = 0;  // probability one bit past the Ethernet header flips
     double reorder = 0;  // probability a frame skips the delay (needs delay > 0)
+    double ce = 0;       // probability an ECN-capable IPv4 packet is marked CE (RFC 3168 5)
     int64_t delay_ns = 0;
     int64_t jitter_ns = 0;  // uniform in [-jitter, +jitter], clamped at 0
 };
@@ -60,6 +62,7 @@ struct verdict {
     unsigned copies = 1;        // 2 when duplicated
     bool corrupt = false;       // applies to the first copy only
     bool early = false;         // reordered: sent without the delay
+    bool ce = false;            // mark CE if the packet is ECN-capable (mark_ce)
     int64_t delay_ns[2] = {0, 0};  // per copy
     uint32_t corrupt_bit = 0;   // bit index counted from the end of the Ethernet header
 };
@@ -75,6 +78,23 @@ inline bool carries_checksums(const std::byte* f, uint32_t len) {
     uint16_t type = load_be16(f + 12);
     if (type == wire::ethertype::vlan && len >= 18) type = load_be16(f + 16);
     return type == wire::ethertype::ipv4;
+}
+
+// What an AQM router that marks instead of dropping does (RFC 3168 5): an
+// IPv4 packet whose ECN field is ECT(0) or ECT(1) gets CE, and its header
+// checksum is recomputed. Not-ECT packets (and non-IPv4 frames) are left
+// alone: true when the frame was marked.
+inline bool mark_ce(std::byte* f, uint32_t len) {
+    if (len < 14 + 20 || load_be16(f + 12) != wire::ethertype::ipv4) return false;
+    std::byte* ip = f + 14;
+    const uint32_t ihl = uint32_t(load8(ip) & 0x0f) * 4;
+    const uint8_t tos = load8(ip + 1);
+    if ((load8(ip) >> 4) != 4 || ihl < 20 || 14 + ihl > len || (tos & 3) == 0 || (tos & 3) == 3)
+        return false;
+    store8(ip + 1, uint8_t(tos | 3));
+    store_be16(ip + 10, 0);
+    store_be16(ip + 10, wire::checksum(ip, ihl));
+    return true;
 }
 
 // Decides a frame's fate. Loss is drawn first (a lost frame is neither
@@ -99,6 +119,7 @@ inline verdict decide(const params& p, rng& r, uint32_t frame_len, bool checksum
             v.corrupt_bit = bit;
         }
     }
+    v.ce = r.chance(p.ce);  // no draw when p.ce is 0: older seeds keep their fates
     v.early = p.delay_ns > 0 && r.chance(p.reorder);
     for (unsigned c = 0; c < v.copies; ++c) {
         int64_t d = v.early ? 0 : p.delay_ns;

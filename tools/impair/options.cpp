@@ -20,6 +20,7 @@ const char* const k_usage =
     "  --reorder P       send P%% of frames at once, skipping the delay (needs --delay)\n"
     "  --dup P           send P%% of frames twice\n"
     "  --corrupt P       flip one random bit past the Ethernet header in P%% of IPv4 frames\n"
+    "  --ce P            mark P%% of ECN-capable IPv4 packets CE (an ECN router, RFC 3168)\n"
     "  --dir D           impair both directions (default), or only a2b or b2a\n"
     "  --limit N         frames held per direction (default 10000; more are dropped)\n"
     "  --seed N          random seed (default 1): same seed, same decisions\n"
@@ -114,6 +115,7 @@ bool parse(int argc, char** argv, options& o, int* exit_code) {
         else if (a == "--loss") ok = percent(argv[i - 1], v, o.imp.loss);
         else if (a == "--dup") ok = percent(argv[i - 1], v, o.imp.dup);
         else if (a == "--corrupt") ok = percent(argv[i - 1], v, o.imp.corrupt);
+        else if (a == "--ce") ok = percent(argv[i - 1], v, o.imp.ce);
         else if (a == "--reorder") ok = percent(argv[i - 1], v, o.imp.reorder);
         else if (a == "--delay") ok = duration_ns(argv[i - 1], v, o.imp.delay_ns);
         else if (a == "--jitter") ok = duration_ns(argv[i - 1], v, o.imp.jitter_ns);
