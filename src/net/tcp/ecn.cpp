@@ -7,8 +7,8 @@
 // Agreed in the handshake: an ECN-setup SYN carries ECE and CWR, the
 // ECN-setup SYN-ACK carries ECE alone (6.1.1). Data segments of an agreed
 // connection leave as ECT(0); pure ACKs, retransmissions and window probes
-// do not (6.1.4-6.1.6), since nothing would answer their marks. Connections
-// opened through a SYN cookie keep no state for the offer and use no ECN.
+// do not (6.1.4-6.1.6), since nothing would answer their marks. A SYN cookie
+// carries the grant in its TSval bits (isn.hpp), so only with timestamps.
 #include <algorithm>
 
 #include "net/tcp/congestion/congestion.hpp"

@@ -158,6 +158,7 @@ bool layer::accept_cookie(int li, const four_tuple& t, const tcp_repr& seg, nano
         c.ts_recent = seg.opts.tsval;
         c.ts_recent_time = now;
         c.sack_ok = o.sack;
+        c.ecn_ok = o.ecn && _cfg.ecn != 0;
         if (o.has_wscale) {
             c.ws_ok = true;
             c.snd_shift = o.wscale;

@@ -1,6 +1,8 @@
 // SipHash, RFC 6528 ISNs and RFC 4987 SYN cookies (see isn.hpp).
 #include "net/tcp/isn.hpp"
 
+#include <algorithm>
+
 namespace mvnf::tcp {
 
 namespace {
@@ -81,7 +83,8 @@ std::optional<uint16_t> check_syn_cookie(const std::array<uint8_t, 16>& key, con
 }
 
 uint32_t cookie_tsval(uint32_t ts_now, const cookie_opts& o) {
-    const uint32_t bits = (o.sack ? 0x20u : 0) | (o.has_wscale ? 0x10u : 0) | (o.wscale & 0xfu);
+    const uint32_t ws = o.has_wscale ? std::min<uint32_t>(o.wscale, 14) : 0xfu;
+    const uint32_t bits = (o.sack ? 0x20u : 0) | (o.ecn ? 0x10u : 0) | ws;
     uint32_t v = (ts_now & ~0x3fu) | bits;
     // Never ahead of the clock, or our later TSvals would fail the peer's PAWS.
     if (int32_t(v - ts_now) > 0) v -= 64;
@@ -92,8 +95,9 @@ cookie_opts cookie_opts_from_tsecr(uint32_t tsecr) {
     cookie_opts o;
     o.has_ts = true;
     o.sack = tsecr & 0x20u;
-    o.has_wscale = tsecr & 0x10u;
-    o.wscale = tsecr & 0xfu;
+    o.ecn = tsecr & 0x10u;
+    o.has_wscale = (tsecr & 0xfu) != 0xfu;
+    o.wscale = o.has_wscale ? uint8_t(tsecr & 0xfu) : 0;
     return o;
 }
 

@@ -178,6 +178,9 @@ void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, nanos n
         co.sack = _cfg.sack && seg.opts.sack_permitted;
         co.has_wscale = _cfg.window_scaling && seg.opts.has_wscale;
         co.wscale = co.has_wscale ? std::min<uint8_t>(seg.opts.wscale, 14) : 0;
+        // RFC 3168 6.1.1 for a cookie: granted as for a held SYN, remembered here.
+        co.ecn = _cfg.ecn != 0 && seg.has(tcp_flag::ece) && seg.has(tcp_flag::cwr);
+        if (co.ecn) h.flags |= tcp_flag::ece;
         h.opts.has_timestamps = true;
         h.opts.tsval = cookie_tsval(uint32_t(now / ms), co);
         h.opts.tsecr = seg.opts.tsval;

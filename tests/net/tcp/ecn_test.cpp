@@ -191,4 +191,42 @@ TEST_F(ecn, WindowProbesAreNotEct) {
     sink.out.clear();
 }
 
+// A SYN cookie keeps the ECN offer in its TSval bits (beside WS and SACK):
+// the SYN-ACK grants it and the connection made from the cookie uses it.
+// Without timestamps nothing can carry it back, so nothing is granted.
+TEST_F(ecn, SynCookieRemembersTheOffer) {
+    for (const bool ts : {true, false}) {
+        SCOPED_TRACE(ts);
+        config c = small_config();
+        c.ecn = 2;
+        make(c);
+        auto h0 = l->listen(ip_a, port, 1);
+        ASSERT_TRUE(h0);
+        lh = *h0;
+        inject(seg({.src_port = 1000, .seq = seq32(10), .flags = S}));
+        expect();  // a real half-open connection fills the SYN backlog of 1
+        tcp_options o{.has_mss = true, .mss = 1460, .sack_permitted = true};
+        if (ts) o.has_timestamps = true, o.tsval = 777;
+        inject(seg({.src_port = 1001, .seq = seq32(20), .flags = S | ECE | CWR, .opts = o}));
+        auto sa = expect();
+        EXPECT_EQ(l->counters().syn_cookies_sent, 1u);
+        EXPECT_EQ(sa.h.flags, ts ? S | A | ECE : S | A);
+        tcp_options ao;
+        if (ts) ao.has_timestamps = true, ao.tsval = 778, ao.tsecr = sa.h.opts.tsval;
+        inject(seg({.src_port = 1001, .seq = seq32(21), .ack = sa.h.seq + 1, .flags = A,
+                    .opts = ao}));
+        EXPECT_EQ(l->counters().syn_cookies_ok, 1u);
+        auto hc = l->accept(lh);
+        ASSERT_TRUE(hc);
+        open_handles.push_back(*hc);
+        EXPECT_EQ(l->info(*hc)->ecn_ok, ts);
+        EXPECT_EQ(l->info(*hc)->ws_ok, false);  // no WS offered: "none" survives too
+        ASSERT_TRUE(l->send(*hc, pattern(100), now));
+        EXPECT_EQ(expect().ip_ecn, ts ? ect0 : 0);
+        TearDown();
+        open_handles.clear();
+        sink.out.clear();
+    }
+}
+
 }  // namespace
