@@ -11,7 +11,10 @@
 //       apart) and of the generator, on one pinned CPU (DIST_BENCH_CPUS'
 //       first entry, default 1)
 //
-// Cases: hw1 hw2 sw1 sw2 sw1split sw2split. Pinning (wall clock): the
+// Cases: hw1 hw2 sw1 sw2 sw1split sw2split, with a stand-in core that only
+// touches each frame (the dispatcher's own cost at its largest share), and
+// the same six with "-stack" (hw1-stack ...): each core runs the per-core
+// stack with a UDP socket, as a UDP server does. Pinning (wall clock): the
 // generator on CPU 0; everything on the receiving side (hw cores, or the
 // dispatcher thread(s) and the sw cores) on CPU 1 when the machine has 2
 // CPUs, so both modes get the same receive-side CPU budget; with >= 4 CPUs
@@ -33,29 +36,43 @@
 
 #include "common/bytes.hpp"
 #include "dist/engine.hpp"
+#include "net/stack.hpp"
+#include "wire/ethernet.hpp"
+#include "wire/ipv4.hpp"
+#include "wire/udp.hpp"
 
 using namespace mvnf;
 using namespace std::chrono;
 
 namespace {
 
-std::vector<std::byte> frame64(uint32_t flow) {
+// The receiving stacks' address (every core of the device under test has it,
+// as every core of a VNF does) and the UDP port they listen on.
+constexpr ipv4_addr dut_ip{10, 1, 0, 1};
+constexpr uint16_t sink_port = 9;
+
+// A 64-octet Ethernet frame (FCS not counted) carrying a UDP datagram of 22
+// octets from flow `flow` to dut_ip:sink_port, with valid IPv4 and UDP
+// checksums, so a real stack accepts it.
+std::vector<std::byte> frame64(uint32_t flow, const mac_addr& dst, const mac_addr& src) {
     std::vector<std::byte> f(64);
-    const uint8_t eth[14] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00};
-    std::memcpy(f.data(), eth, 14);
+    std::memcpy(f.data(), dst.b.data(), 6);
+    std::memcpy(f.data() + 6, src.b.data(), 6);
+    store_be16(f.data() + 12, wire::ethertype::ipv4);
+    constexpr uint16_t payload = 64 - 14 - 20 - 8;
     std::byte* ip = f.data() + 14;
-    store8(ip, 0x45);
-    store_be16(ip + 2, 50);
-    store8(ip + 8, 64);
-    store8(ip + 9, 17);
-    store_be32(ip + 12, 0x0a000000u | flow);
-    store_be32(ip + 16, 0x0a010001u);
-    store_be16(
-        ip + 20,
-        uint16_t(1024 +
-                 flow *
-                     7919));  // not a copy of the address bits: the symmetric key would cancel them
-    store_be16(ip + 22, 9);
+    std::byte* udp = ip + 20;
+    for (uint16_t i = 0; i < payload; ++i) store8(udp + 8 + i, uint8_t(flow + i));
+    // The source port is not a copy of the address bits: the symmetric key
+    // would cancel them.
+    const ipv4_addr src_ip(0x0a000000u | flow);
+    wire::udp_repr{uint16_t(1024 + flow * 7919), sink_port, payload}.emit(udp, src_ip, dut_ip);
+    wire::ipv4_repr h;
+    h.src = src_ip;
+    h.dst = dut_ip;
+    h.protocol = wire::ipproto::udp;
+    h.payload_len = 8 + payload;
+    h.emit(ip);
     return f;
 }
 
@@ -72,6 +89,7 @@ struct bench_case {
     dist::mode m;
     dist::layout lay;
     unsigned n;
+    bool stack = false;  // cores run the per-core stack (UDP sink), not the stand-in
 };
 
 // Which CPU each role runs on (wall-clock mode).
@@ -129,9 +147,20 @@ placement place(const bench_case& c) {
     return p;
 }
 
+// One receiving core: its queue from the engine and, in the stack cases, the
+// per-core stack driving that queue with one UDP socket bound to sink_port
+// (what a UDP server's core runs: poll, then drain the socket).
+struct core_rx {
+    netio::queue* q = nullptr;
+    std::unique_ptr<net::stack> st;
+    int sock = -1;
+    uint64_t datagrams = 0;  // read from the socket
+};
+
 struct link {
     std::unique_ptr<netio::port> gen, dut;
     std::unique_ptr<dist::engine> eng;
+    std::vector<core_rx> cores;
 };
 
 bool open_link(const bench_case& c, const placement& pl, link& l) {
@@ -162,6 +191,23 @@ bool open_link(const bench_case& c, const placement& pl, link& l) {
         return false;
     }
     l.eng = std::move(*e);
+    l.cores.resize(c.n);
+    for (unsigned i = 0; i < c.n; ++i) {
+        core_rx& k = l.cores[i];
+        k.q = &l.eng->core_queue(i);
+        if (!c.stack) continue;
+        net::stack_config sc;
+        sc.ip = dut_ip;
+        sc.netmask = ipv4_addr{255, 255, 0, 0};
+        sc.mac = l.dut->info().mac;
+        k.st = std::make_unique<net::stack>(sc, *k.q);
+        auto s = k.st->udp_open();
+        if (!s || !k.st->udp_bind(*s, sink_port)) {
+            std::fprintf(stderr, "core %u: cannot open the UDP sink socket\n", i);
+            return false;
+        }
+        k.sock = *s;
+    }
     return true;
 }
 
@@ -181,7 +227,8 @@ bool open_link(const bench_case& c, const placement& pl, link& l) {
     return acc;
 }
 
-// One stack-core burst: receive up to 32, touch each frame, release.
+// The stand-in for a stack core: receive up to 32, touch each frame, release.
+// Leaves the dispatcher's own cost as large a share as it can be.
 [[gnu::noinline]] unsigned core_round(netio::queue& q, uint64_t& sink) {
     netio::packet p[32];
     unsigned n = q.rx_burst(p);
@@ -190,10 +237,46 @@ bool open_link(const bench_case& c, const placement& pl, link& l) {
     return n;
 }
 
-std::vector<std::vector<std::byte>> make_frames() {
+// A stack core: one iteration of the per-core stack (a burst through
+// Ethernet, IPv4 and UDP into the socket, timers, flush), then the
+// application's side, every queued datagram read out of the socket.
+[[gnu::noinline]] unsigned stack_round(core_rx& k, uint64_t& sink, net::nanos now) {
+    const unsigned n = k.st->poll(now);
+    std::byte buf[64];
+    for (;;) {
+        auto d = k.st->udp_recvfrom(k.sock, buf);
+        if (!d) break;
+        sink += uint8_t(buf[0]);
+        ++k.datagrams;
+    }
+    return n;
+}
+
+unsigned receive(core_rx& k, uint64_t& sink, net::nanos now) {
+    return k.st ? stack_round(k, sink, now) : core_round(*k.q, sink);
+}
+
+// In the stack cases every frame must have become a datagram read by the
+// application; otherwise the run measured a drop path, not the receive path.
+bool stacks_delivered_all(const link& l, uint64_t frames) {
+    if (l.cores.empty() || !l.cores[0].st) return true;
+    uint64_t datagrams = 0;
+    for (const core_rx& k : l.cores) datagrams += k.datagrams;
+    if (datagrams == frames) return true;
+    std::fprintf(stderr, "stack cores read %llu datagrams of %llu frames received\n",
+                 (unsigned long long)datagrams, (unsigned long long)frames);
+    return false;
+}
+
+std::vector<std::vector<std::byte>> make_frames(const link& l) {
     std::vector<std::vector<std::byte>> frames;
-    for (uint32_t f = 0; f < 256; ++f) frames.push_back(frame64(f));
+    for (uint32_t f = 0; f < 256; ++f)
+        frames.push_back(frame64(f, l.dut->info().mac, l.gen->info().mac));
     return frames;
+}
+
+uint64_t now_ns() {
+    return uint64_t(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
 }
 
 struct result_row {
@@ -215,16 +298,16 @@ result_row run_wall(const bench_case& bc, double seconds) {
     for (unsigned c = 0; c < bc.n; ++c)
         th.emplace_back([&, c] {
             pin_self(pl.cores[c]);
-            netio::queue& q = e.core_queue(c);
+            core_rx& k = l.cores[c];
             uint64_t n_total = 0, sink = 0;
             while (!stop.load(std::memory_order_relaxed)) {
-                unsigned n = core_round(q, sink);
-                if (!n) q.wait(1'000'000);
+                unsigned n = receive(k, sink, now_ns());
+                if (!n) k.q->wait(1'000'000);
                 n_total += n;
             }
             got[c] = n_total + (sink & 0);
         });
-    auto frames = make_frames();
+    auto frames = make_frames(l);
     th.emplace_back([&] {
         pin_self(pl.gen);
         netio::queue& q = l.gen->q(0);
@@ -260,10 +343,10 @@ result_row run_wall(const bench_case& bc, double seconds) {
 // One receive-side round as the lockstep and interleaved modes run it: the
 // dispatcher round (sw: RX step, then the TX step in the single layout),
 // then one burst per core.
-unsigned receive_round(const bench_case& bc, dist::engine& e, uint64_t& sink) {
-    if (bc.m == dist::mode::sw) e.poll_once(true, bc.lay == dist::layout::single);
+unsigned receive_round(const bench_case& bc, link& l, uint64_t& sink, net::nanos now) {
+    if (bc.m == dist::mode::sw) l.eng->poll_once(true, bc.lay == dist::layout::single);
     unsigned got = 0;
-    for (unsigned c = 0; c < bc.n; ++c) got += core_round(e.core_queue(c), sink);
+    for (core_rx& k : l.cores) got += receive(k, sink, now);
     return got;
 }
 
@@ -271,25 +354,23 @@ unsigned receive_round(const bench_case& bc, dist::engine& e, uint64_t& sink) {
 // `count` frames were consumed. No spinning, no sleeping: every instruction
 // executed is per-frame work, so callgrind's totals divided by the count are
 // the per-packet cost (take the difference of two counts to cancel set-up).
-uint64_t run_lockstep(const bench_case& bc, uint64_t count) {
+// The stacks' clock is virtual here (1 us per round), as in the stack's tests.
+// Returns false when a stack case lost frames on the way to its sockets.
+bool run_lockstep(const bench_case& bc, uint64_t count, uint64_t& got) {
     link l;
-    if (!open_link(bc, placement{}, l)) return 0;
-    dist::engine& e = *l.eng;
-    auto frames = make_frames();
+    if (!open_link(bc, placement{}, l)) return false;
+    auto frames = make_frames(l);
     netio::queue& gq = l.gen->q(0);
-    uint64_t got = 0, sink = 0;
+    uint64_t sink = 0;
     uint32_t fi = 0;
-    const bool sw = bc.m == dist::mode::sw;
+    net::nanos now = net::sec(1);
+    got = 0;
     while (got < count) {
         gen_round(gq, frames, fi);
-        got += receive_round(bc, e, sink);
+        got += receive_round(bc, l, sink, now += 1000);
     }
-    if (sw) e.poll_once(true, false);  // return the last released buffers
-    return got + (sink & 0);
-}
-
-uint64_t now_ns() {
-    return uint64_t(duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count());
+    if (bc.m == dist::mode::sw) l.eng->poll_once(true, false);  // return the last released buffers
+    return stacks_delivered_all(l, got + (sink & 0));
 }
 
 // Timed lockstep: the generator's, the dispatcher round's and the cores'
@@ -303,14 +384,15 @@ timed_row run_timed(const bench_case& bc, uint64_t count, int cpu) {
     link l;
     if (!open_link(bc, placement{}, l)) return {0, 0, 0};
     dist::engine& e = *l.eng;
-    auto frames = make_frames();
+    auto frames = make_frames(l);
     netio::queue& gq = l.gen->q(0);
     uint64_t sink = 0;
     uint32_t fi = 0;
+    net::nanos now = net::sec(1);
     // Warm up (page faults, caches), then measure.
     for (uint64_t got = 0; got < 100000;) {
         gen_round(gq, frames, fi);
-        got += receive_round(bc, e, sink);
+        got += receive_round(bc, l, sink, now += 1000);
     }
     // The clock's cost per read: the cheapest of 100 batches, so a batch the
     // scheduler interrupted does not inflate it (and deflate the results).
@@ -329,7 +411,8 @@ timed_row run_timed(const bench_case& bc, uint64_t count, int cpu) {
         uint64_t t1 = now_ns();
         if (sw) e.poll_once(true, tx);
         uint64_t t2 = now_ns();
-        for (unsigned c = 0; c < bc.n; ++c) got += core_round(e.core_queue(c), sink);
+        now += 1000;
+        for (core_rx& k : l.cores) got += receive(k, sink, now);
         uint64_t t3 = now_ns();
         gen_ns += t1 - t0;
         disp_ns += t2 - t1;
@@ -366,6 +449,14 @@ int main(int argc, char** argv) {
         {"hw2", dist::mode::hw, dist::layout::single, 2},
         {"sw2", dist::mode::sw, dist::layout::single, 2},
         {"sw2split", dist::mode::sw, dist::layout::split, 2},
+        // The same with the per-core stack behind each queue: the cost a UDP
+        // server's cores see, the dispatcher's share of it included.
+        {"hw1-stack", dist::mode::hw, dist::layout::single, 1, true},
+        {"sw1-stack", dist::mode::sw, dist::layout::single, 1, true},
+        {"sw1split-stack", dist::mode::sw, dist::layout::split, 1, true},
+        {"hw2-stack", dist::mode::hw, dist::layout::single, 2, true},
+        {"sw2-stack", dist::mode::sw, dist::layout::single, 2, true},
+        {"sw2split-stack", dist::mode::sw, dist::layout::split, 2, true},
     };
     if (timed) {
         placement pl;
@@ -373,29 +464,31 @@ int main(int argc, char** argv) {
             pl.gen = std::atoi(env);
         else
             pl.gen = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : -1;
-        std::printf("%-9s %12s %12s %12s %12s\n", "case", "recv ns/pkt", "disp ns/pkt",
+        std::printf("%-14s %12s %12s %12s %12s\n", "case", "recv ns/pkt", "disp ns/pkt",
                     "cores ns/pkt", "gen ns/pkt");
         for (const auto& c : cases) {
             if (which != "all" && which != c.name) continue;
             auto r = run_timed(c, count, pl.gen);
-            std::printf("%-9s %12.2f %12.2f %12.2f %12.2f\n", c.name, r.disp_ns + r.core_ns,
+            std::printf("%-14s %12.2f %12.2f %12.2f %12.2f\n", c.name, r.disp_ns + r.core_ns,
                         r.disp_ns, r.core_ns, r.gen_ns);
         }
         return 0;
     }
     if (count) {
+        int rc = 0;
         for (const auto& c : cases) {
             if (which != "all" && which != c.name) continue;
-            uint64_t got = run_lockstep(c, count);
-            std::printf("%-9s lockstep %llu frames consumed\n", c.name, (unsigned long long)got);
+            uint64_t got = 0;
+            if (!run_lockstep(c, count, got)) rc = 1;
+            std::printf("%-14s lockstep %llu frames consumed\n", c.name, (unsigned long long)got);
         }
-        return 0;
+        return rc;
     }
-    std::printf("%-9s %6s %12s %12s %10s\n", "case", "cores", "rx Mpps", "gen Mpps", "dropped");
+    std::printf("%-14s %6s %12s %12s %10s\n", "case", "cores", "rx Mpps", "gen Mpps", "dropped");
     for (const auto& c : cases) {
         if (which != "all" && which != c.name) continue;
         auto r = run_wall(c, secs);
-        std::printf("%-9s %6u %12.2f %12.2f %10llu\n", c.name, c.n, r.rx_mpps, r.tx_mpps,
+        std::printf("%-14s %6u %12.2f %12.2f %10llu\n", c.name, c.n, r.rx_mpps, r.tx_mpps,
                     (unsigned long long)r.dropped);
     }
     return 0;

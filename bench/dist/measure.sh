@@ -34,14 +34,15 @@ collect() {  # collect N toggle... -> Ir collected
 case $mode in
 instr)
     command -v valgrind >/dev/null || { echo "valgrind not installed" >&2; exit 1; }
-    printf '%-9s %14s %14s\n' case "recv instr/pkt" "gen instr/pkt"
+    printf '%-14s %14s %14s\n' case "recv instr/pkt" "gen instr/pkt"
     for case in "${cases[@]}"; do
-        recv=(--toggle-collect='*core_round*' --toggle-collect='mvnf::dist::engine::poll_once*')
+        recv=(--toggle-collect='*core_round*' --toggle-collect='*stack_round*'
+              --toggle-collect='mvnf::dist::engine::poll_once*')
         gen=(--toggle-collect='*gen_round*')
         r1=$(collect 100000 "${recv[@]}") r2=$(collect 200000 "${recv[@]}")
         g1=$(collect 100000 "${gen[@]}") g2=$(collect 200000 "${gen[@]}")
         awk -v c="$case" -v r1="$r1" -v r2="$r2" -v g1="$g1" -v g2="$g2" \
-            'BEGIN { printf "%-9s %14.1f %14.1f\n", c, (r2 - r1) / 1e5, (g2 - g1) / 1e5 }'
+            'BEGIN { printf "%-14s %14.1f %14.1f\n", c, (r2 - r1) / 1e5, (g2 - g1) / 1e5 }'
     done
     ;;
 time)
