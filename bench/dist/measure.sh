@@ -11,14 +11,14 @@
 #       (dispatcher round + core rounds, and each apart) and generator; per
 #       column the median of RUNS (default 7) runs of 2M frames each, cases
 #       interleaved so a burst of load from elsewhere hits them alike.
-# BIN defaults to build-dist/bench/dist/dist_bench; cases default to all six.
+# BIN defaults to build-dist/bench/dist/dist_bench; cases default to all twelve.
 set -euo pipefail
 mode=${1:?usage: measure.sh instr|time [BIN] [cases...]}
 shift
 bin=${1:-build-dist/bench/dist/dist_bench}
 [ $# -gt 0 ] && shift
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(hw1 sw1 sw1split hw2 sw2 sw2split)
+[ ${#cases[@]} -gt 0 ] || cases=(hw1 sw1 sw1split hw2 sw2 sw2split hw1-stack sw1-stack sw1split-stack hw2-stack sw2-stack sw2split-stack)
 [ -x "$bin" ] || { echo "no $bin (build the dist_bench target)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -52,13 +52,13 @@ time)
             "$bin" --time 2000000 "$case" 2>/dev/null | awk -v c="$case" '$1 == c {print c, $2, $3, $4, $5}'
         done
     done >"$tmp/runs"
-    printf '%-9s %12s %12s %12s %12s   (median of %d runs; load now: %s)\n' case "recv ns/pkt" \
+    printf '%-14s %12s %12s %12s %12s   (median of %d runs; load now: %s)\n' case "recv ns/pkt" \
         "disp ns/pkt" "cores ns/pkt" "gen ns/pkt" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
     for case in "${cases[@]}"; do
         for k in 2 3 4 5; do
             awk -v c="$case" -v k="$k" '$1 == c {print $k}' "$tmp/runs" | sort -g |
                 awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
-        done | paste -sd' ' | awk -v c="$case" '{printf "%-9s %12.2f %12.2f %12.2f %12.2f\n", c, $1, $2, $3, $4}'
+        done | paste -sd' ' | awk -v c="$case" '{printf "%-14s %12.2f %12.2f %12.2f %12.2f\n", c, $1, $2, $3, $4}'
     done
     ;;
 *)
