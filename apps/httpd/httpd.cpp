@@ -30,7 +30,7 @@ struct options {
     uint32_t bind_addr = 0;
     double duration = 0;
     uint64_t max_preload = 1ull << 30;
-    bool json = false, quiet = false;
+    bool json = false, quiet = false, stack_stats = false;
 };
 
 const char* usage =
@@ -46,6 +46,7 @@ const char* usage =
     "  -d SECONDS    stop after this long (default: until SIGINT/SIGTERM)\n"
     "  --max-preload BYTES  refuse directories larger than this (default 1G)\n"
     "  --json        print the final summary as one JSON line\n"
+    "  --stack-stats print each core's stack counters (JSON) to stderr at exit\n"
     "  -q            no once-a-second progress line\n"
     "  -h, --help    this text\n";
 
@@ -277,10 +278,11 @@ private:
 };
 
 bool parse_args(int argc, char** argv, std::string& err) {
-    enum { o_port = 1000, o_bind, o_json, o_preload };
+    enum { o_port = 1000, o_bind, o_json, o_preload, o_stack_stats };
     static option longs[] = {{"port", required_argument, nullptr, o_port},
                              {"bind", required_argument, nullptr, o_bind},
                              {"json", no_argument, nullptr, o_json},
+                             {"stack-stats", no_argument, nullptr, o_stack_stats},
                              {"max-preload", required_argument, nullptr, o_preload},
                              {"help", no_argument, nullptr, 'h'},
                              {nullptr, 0, nullptr, 0}};
@@ -313,6 +315,7 @@ bool parse_args(int argc, char** argv, std::string& err) {
                     return false;
                 break;
             case o_json: g_opt.json = true; break;
+            case o_stack_stats: g_opt.stack_stats = true; break;
             default: return getopt_default(ch, argv, usage, err);
         }
     }
@@ -363,6 +366,8 @@ int main(int argc, char** argv) {
                 fflush(stdout);
             }
             srv.run(deadline);
+            if (g_opt.stack_stats)
+                fprintf(stderr, "mvnf-httpd: core %d stack %s\n", core, n.stack_stats_json().c_str());
         },
         [&](double t) {
             if (g_ready.load() < g_opt.cores || g_opt.quiet) return;

@@ -28,7 +28,7 @@ struct options {
     int cores = 1;
     uint64_t concurrency = 0;  // total; 0: one per core
     double timeout = 10;
-    bool keepalive = false, json = false, quiet = false;
+    bool keepalive = false, json = false, quiet = false, stack_stats = false;
 };
 
 const char* usage =
@@ -44,6 +44,7 @@ const char* usage =
     "  --timeout S   per-request timeout in seconds (default 10)\n"
     "  --json        print the final summary as one JSON line\n"
     "  --json-out F  also write the JSON summary to file F (keeps the text summary)\n"
+    "  --stack-stats print each core's stack counters (JSON) to stderr at exit\n"
     "  -q            no once-a-second progress line\n"
     "  -h, --help    this text\n";
 
@@ -440,10 +441,11 @@ private:
 };
 
 bool parse_args(int argc, char** argv, std::string& err) {
-    enum { o_keep = 1000, o_json, o_timeout, o_json_out };
+    enum { o_keep = 1000, o_json, o_timeout, o_json_out, o_stack_stats };
     static option longs[] = {{"keepalive", no_argument, nullptr, o_keep},
                              {"json", no_argument, nullptr, o_json},
                              {"json-out", required_argument, nullptr, o_json_out},
+                             {"stack-stats", no_argument, nullptr, o_stack_stats},
                              {"timeout", required_argument, nullptr, o_timeout},
                              {"help", no_argument, nullptr, 'h'},
                              {nullptr, 0, nullptr, 0}};
@@ -468,6 +470,7 @@ bool parse_args(int argc, char** argv, std::string& err) {
             case o_keep: g_opt.keepalive = true; break;
             case o_json: g_opt.json = true; break;
             case o_json_out: g_opt.json_file = optarg; break;
+            case o_stack_stats: g_opt.stack_stats = true; break;
             case o_timeout:
                 if (!parse_double(optarg, 0.001, 3600, "--timeout", g_opt.timeout, err)) return false;
                 break;
@@ -531,6 +534,8 @@ int main(int argc, char** argv) {
             uint64_t c = g_opt.concurrency / uint64_t(N) + (uint64_t(core) < g_opt.concurrency % uint64_t(N));
             client cl(n, g_stats[size_t(core)], q, c);
             cl.run();
+            if (g_opt.stack_stats)
+                fprintf(stderr, "mvnf-wget: core %d stack %s\n", core, n.stack_stats_json().c_str());
         },
         [&](double t) {
             if (g_opt.quiet) return;

@@ -178,7 +178,7 @@ static void drain_fins(mtcp_context* ctx) {
     const tcp::layer& t = *ctx->tcp;
     const nanos limit = net::msec(uint64_t(ctx->inst->conf.destroy_drain_ms));
     // The count of connections in use (the pool's free list, O(1)): none, no scan.
-    if (limit == 0 || t.free_connections() == t.cfg().max_concurrency) return;
+    if (limit == 0 || t.live_connections() == 0) return;
     // One pass over the handle map finds both the connections closed with
     // their FIN in flight (closed_mark) and open sockets shut for writing.
     std::vector<tcp::handle> draining;  // teardown only: allocating here is fine
@@ -309,6 +309,9 @@ mctx_t mtcp_create_context(int cpu) {
     tc.rcvbuf = uint32_t(c.rcvbuf);
     tc.sndbuf = uint32_t(c.sndbuf);
     tc.event_queue = std::max<uint32_t>(4096, 4 * tc.max_concurrency);
+    // A burst of SYNs from every concurrent client can outrun the port's TX
+    // buffers: room for one cookie SYN-ACK or reset per connection.
+    tc.ctl_queue = std::max<uint32_t>(1024, tc.max_concurrency);
     tc.mss = uint16_t(c.mtu - 40);
     tc.syn_cookies = c.syn_cookies;
     tc.ecn = uint8_t(c.tcp_ecn);
@@ -327,8 +330,8 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->socks.resize(nsocks);
     ctx->free_socks.reserve(nsocks);
     for (size_t i = nsocks; i-- > 0;) ctx->free_socks.push_back(int(i));
-    ctx->handle_to_sock.assign(size_t(tc.max_concurrency) + tc.max_listeners, -1);
-    ctx->closed_gen.assign(tc.max_concurrency, 0);
+    ctx->handle_to_sock.assign(ctx->tcp->slot_count() + tc.max_listeners, -1);
+    ctx->closed_gen.assign(ctx->tcp->slot_count(), 0);
     ctx->udp_socks.reserve(sc.max_udp_sockets);
     ctx->now = ctx->clk.now();
     ctx->stat_next = ctx->now + net::sec(1);

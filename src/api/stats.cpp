@@ -32,7 +32,7 @@ void publish_stats(mtcp_context& c) {
     c.pub.rx_bytes.store(s.rx_bytes, rel);
     c.pub.tx_bytes.store(s.tx_bytes, rel);
     c.pub.drops.store(s.total_drops(), rel);
-    c.pub.flows.store(c.tcp->cfg().max_concurrency - c.tcp->free_connections(), rel);
+    c.pub.flows.store(c.tcp->live_connections(), rel);
     tcp_pub& p = tcp_snapshot(c);
     p.retransmits.store(t.retransmits, rel);
     p.rst_sent.store(t.rst_sent, rel);
@@ -124,7 +124,8 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
         j += k;
         j += "\":" + std::to_string(v) + (last ? "" : ",");
     };
-    kv("flows", mctx->tcp->cfg().max_concurrency - mctx->tcp->free_connections());
+    kv("flows", mctx->tcp->live_connections());
+    kv("buffered", mctx->tcp->buffered_connections());
     kv("segs_in", t.segs_in), kv("segs_out", t.segs_out);
     kv("bytes_in", t.bytes_in), kv("bytes_out", t.bytes_out);
     kv("retransmits", t.retransmits), kv("fast_retransmits", t.fast_retransmits);
@@ -140,9 +141,15 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("rst_received", t.rst_received), kv("active_opens", t.active_opens);
     kv("passive_opens", t.passive_opens), kv("syn_cookies_sent", t.syn_cookies_sent);
     kv("drop_bad_checksum", t.drop_bad_checksum), kv("drop_no_socket", t.drop_no_socket);
+    kv("time_wait", mctx->tcp->time_wait_connections());
+    kv("time_wait_expired", t.time_wait_expired), kv("time_wait_reclaimed", t.time_wait_reclaimed);
+    kv("tx_blocked", t.tx_blocked), kv("ctl_deferred", t.ctl_deferred);
+    kv("drop_ctl_full", t.drop_ctl_full), kv("drop_backlog_full", t.drop_backlog_full);
+    kv("drop_syn_in_listen_ack", t.drop_syn_in_listen_ack);
     kv("events_dropped", t.events_dropped, true);
     j += "},\"arp\":{";
     kv("requests_sent", a.requests_sent), kv("replies_sent", a.replies_sent);
+    kv("gratuitous_sent", a.gratuitous_sent);
     kv("learnt", a.learnt), kv("gave_up", a.gave_up);
     kv("queued", a.queued), kv("flushed", a.flushed);
     kv("dropped_queue_full", a.dropped_queue_full);

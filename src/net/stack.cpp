@@ -54,8 +54,9 @@ stack::stack(const stack_config& cfg, netio::queue& q)
       _udp_port(65536, -1) {
     _cfg.tx_batch = std::max<uint32_t>(_cfg.tx_batch, 1);
     _cfg.udp_queue_datagrams = std::max<uint32_t>(_cfg.udp_queue_datagrams, 1);
-    // Room for a full batch plus one maximal fragmented datagram queued on top.
-    _tx.reserve(_cfg.tx_batch + 64);
+    // Room for frames the port refused (held for the next flush), a full
+    // batch and one maximal fragmented datagram queued on top.
+    _tx.reserve(size_t(_cfg.tx_batch) + tx_hold_frames + 64);
     _icmp_credit = icmp_cost(_cfg) * _cfg.icmp_burst;  // start with a full bucket
     _nb->attach(*this);
 }
@@ -126,27 +127,43 @@ void stack::prefetch_burst(unsigned n) {
 }
 
 nanos stack::next_deadline() const {
+    if (!_tx.empty()) return 0;  // frames the port refused: retry at once
     nanos d = std::min(_wheel.next_deadline(), _nb->next_deadline());
     for (const transport* t : _registered) d = std::min(d, t->next_deadline());
     return d;
 }
 
+// Frames the port refuses (its TX ring is full) stay queued, in order, and
+// go first at the next flush: back-pressure, not loss. poll() runs again at
+// once while any wait (next_deadline() is "now").
 void stack::flush() {
     if (_tx.empty()) return;
-    unsigned sent = _q.tx_burst(_tx);
+    const unsigned sent = _q.tx_burst(_tx);
     for (unsigned i = 0; i < sent; ++i) {
         ++_stats.tx_packets;
         _stats.tx_bytes += _tx[i].len;
     }
     if (sent < _tx.size()) {
-        _stats.drops[size_t(drop_reason::tx_full)] += _tx.size() - sent;
-        _q.free_tx(std::span<const netio::packet>(_tx.data() + sent, _tx.size() - sent));
+        ++_stats.tx_ring_full;
+        _tx.erase(_tx.begin(), _tx.begin() + sent);
+    } else {
+        _tx.clear();
     }
-    _tx.clear();
     _q.flush();
 }
 
 void stack::queue_tx(const netio::packet& frame) {
+    if (_tx.size() == _tx.capacity()) {
+        flush();
+        if (_tx.size() == _tx.capacity()) {
+            // Still refused with the whole hold queue waiting: the port is
+            // not draining. Drop the newest frame and count it (a TCP
+            // segment is retransmitted; a datagram is lost).
+            count(drop_reason::tx_full);
+            _q.free_tx(std::span<const netio::packet>(&frame, 1));
+            return;
+        }
+    }
     _tx.push_back(frame);
     if (_tx.size() >= _cfg.tx_batch) flush();
 }

@@ -171,7 +171,10 @@ private:
 
     std::vector<netio::packet> _rx;  // rx_batch slots
     std::vector<flow_hint> _hints;   // rx_batch slots: the TCP pre-pass (prefetch_burst)
-    std::vector<netio::packet> _tx;  // frames waiting for the one tx_burst
+    // Frames waiting for the one tx_burst, and those the port refused
+    // (kept for the next flush, at most tx_hold_frames beyond a batch).
+    static constexpr size_t tx_hold_frames = 4096;
+    std::vector<netio::packet> _tx;
     uint16_t _next_ident = 1;
 
     // ICMP error token bucket, credit in nanoseconds of virtual time.

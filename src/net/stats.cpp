@@ -46,6 +46,7 @@ std::string stack_stats::to_json() const {
     field("udp_rx", udp_rx);
     field("udp_tx", udp_tx);
     field("prefetch_bursts", prefetch_bursts);
+    field("tx_ring_full", tx_ring_full);
     s += ",\"drops\":{";
     bool first = true;
     for (size_t i = 0; i < num_drop_reasons; ++i) {

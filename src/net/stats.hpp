@@ -44,6 +44,7 @@ struct stack_stats {
              icmp_rate_limited = 0, icmp_errors_rx = 0, icmp_echo_reply_rx = 0;
     uint64_t udp_rx = 0, udp_tx = 0;
     uint64_t prefetch_bursts = 0;  // bursts the transport prefetch pre-pass ran on
+    uint64_t tx_ring_full = 0;     // flushes the port refused in part: frames held, not lost
     std::array<uint64_t, num_drop_reasons> drops{};
 
     uint64_t drop(drop_reason r) const { return drops[size_t(r)]; }

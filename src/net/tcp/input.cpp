@@ -79,6 +79,7 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
     }
     if (_pool[idx].st == state::syn_sent) input_syn_sent(idx, seg, payload, now);
     else input_synced(idx, seg, payload, now, ip_ecn);
+    shed_buffers(idx);  // buffers.cpp: a no-op unless the segment ended their use
 }
 
 // RFC 9293 3.10.7.2 (LISTEN), with SYN cookies (RFC 4987 3.6) under backlog pressure.
@@ -101,7 +102,7 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
         ++_stats.drop_backlog_full;  // accept queue full: the application is behind
         return;
     }
-    if (l.half_open >= l.backlog || _free.empty()) {
+    if (l.half_open >= l.backlog || free_connections() == 0) {
         if (!_cfg.syn_cookies) {
             ++_stats.drop_backlog_full;
             return;
@@ -141,7 +142,7 @@ bool layer::accept_cookie(int li, const four_tuple& t, const tcp_repr& seg, nano
         ++_stats.syn_cookies_bad;
         return false;
     }
-    if (l.q_len >= l.backlog || _free.empty()) {
+    if (l.q_len >= l.backlog || free_connections() == 0) {
         ++_stats.drop_backlog_full;
         return false;
     }

@@ -47,11 +47,19 @@ const char* error_name(error e) {
 
 layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
     // All memory is taken here, once (no allocation on the data path).
-    const size_t n = _cfg.max_concurrency;
+    // Buffers for max_concurrency connections; twice as many connection
+    // blocks, so connections that need no buffers any more (TIME-WAIT, and
+    // closed ones whose data is all delivered: buffers.cpp) do not count
+    // against the connections that do.
+    const size_t nbuf = _cfg.max_concurrency;
+    const size_t n = slots_for(_cfg.max_concurrency);
     _pool.resize(n);
-    _arena.reset(new std::byte[n * (size_t(_cfg.sndbuf) + _cfg.rcvbuf)]);
+    _arena.reset(new std::byte[nbuf * (size_t(_cfg.sndbuf) + _cfg.rcvbuf)]);
     _free.reserve(n);
     for (size_t i = n; i-- > 0;) _free.push_back(uint32_t(i));
+    _buf_free.reserve(nbuf);
+    for (size_t i = nbuf; i-- > 0;) _buf_free.push_back(uint32_t(i));
+    _slot_buf.assign(n, npos);
     size_t nb = 16;
     while (nb < 2 * n) nb <<= 1;
     _buckets.assign(nb, npos);
@@ -65,15 +73,14 @@ layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
     }
     _txw_next.assign(n, npos);
     _txw_in.assign(n, 0);
+    _tw_next.assign(n, npos);
+    _tw_prev.assign(n, npos);
+    _tw_in.assign(n, 0);
+    _ctl.resize(std::max<uint32_t>(_cfg.ctl_queue, 1));
     _listeners.resize(_cfg.max_listeners);
     _accept_slots.assign(size_t(_cfg.max_listeners) * _cfg.max_backlog, npos);
     _events.resize(std::max<uint32_t>(_cfg.event_queue, 1));
-    for (size_t i = 0; i < n; ++i) {
-        std::byte* base = _arena.get() + i * (size_t(_cfg.sndbuf) + _cfg.rcvbuf);
-        _pool[i].snd = ring(mut_bytes(base, _cfg.sndbuf));
-        _pool[i].rcv = ring(mut_bytes(base + _cfg.sndbuf, _cfg.rcvbuf));
-        _pool[i].ooo = range_set(_cfg.max_ooo_ranges);
-    }
+    for (size_t i = 0; i < n; ++i) _pool[i].ooo = range_set(_cfg.max_ooo_ranges);
     if (_cfg.ephemeral_lo == 0 || _cfg.ephemeral_lo > _cfg.ephemeral_hi)
         _cfg.ephemeral_lo = 1025, _cfg.ephemeral_hi = 65535;
     _next_port = uint16_t(_cfg.ephemeral_lo + (_cfg.secret[0] | (_cfg.secret[1] << 8)) %
@@ -143,17 +150,18 @@ int layer::find_listener(ipv4_addr ip, uint16_t port) const {
 }
 
 uint32_t layer::alloc_tcb(const four_tuple& t, nanos now) {
-    if (_free.empty()) return npos;
+    if (_buf_free.empty()) return npos;  // max_concurrency connections hold buffers
+    if (_free.empty() && !reclaim_time_wait()) return npos;
     const uint32_t idx = _free.back();
     _free.pop_back();
     tcb& c = _pool[idx];
     const uint32_t gen = c.gen + 1;
-    ring snd = c.snd, rcv = c.rcv;
     range_set ooo = c.ooo;
     c = tcb{};
     c.gen = gen;
-    c.snd = snd, c.rcv = rcv, c.ooo = ooo;
-    c.snd.clear(), c.rcv.clear(), c.ooo.clear();
+    c.ooo = ooo;
+    c.ooo.clear();
+    take_buffers(idx);
     c.in_use = true;
     c.t = t;
     c.cc = _cfg.cc;
@@ -168,6 +176,8 @@ void layer::free_tcb(uint32_t idx) {
     if (!c.in_use) return;
     unschedule(idx);
     hash_remove(idx);
+    tw_unlink(idx);
+    release_buffers(idx);
     if (c.listener != npos && c.st == state::syn_received && _listeners[c.listener].half_open)
         --_listeners[c.listener].half_open;
     c.in_use = false;
@@ -185,6 +195,7 @@ void layer::finish(uint32_t idx, error why) {
         --_listeners[c.listener].half_open;
         c.listener = c.in_accept_queue ? c.listener : npos;
     }
+    tw_unlink(idx);
     c.st = state::closed;
     if (why != error::none && c.err == error::none) c.err = why;
     c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = no_deadline;
@@ -401,6 +412,7 @@ result<void, error> layer::close(handle h, nanos now) {
         c->t_keep = now + _cfg.fin_wait_2_timeout;
         reschedule(h.index);
     }
+    if (c->in_use && c->gen == h.gen) shed_buffers(h.index);
     return r;
 }
 

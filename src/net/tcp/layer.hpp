@@ -6,6 +6,7 @@
 // timers.cpp, sack.cpp, congestion/.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <vector>
@@ -56,7 +57,7 @@ public:
     // sleeping. Can be earlier than any connection's deadline (a timer whose
     // deadline moved later stays armed until then: timers.cpp), never later.
     nanos next_deadline() const {
-        if (_txw_head != npos) return 0;
+        if (_txw_head != npos || _ctl_len) return 0;
         const nanos d = _wheel.next_deadline();
         return d == net::never ? no_deadline : d;
     }
@@ -99,7 +100,17 @@ public:
     std::optional<conn_info> info(handle h) const;
     const stats& counters() const { return _stats; }
     const config& cfg() const { return _cfg; }
-    size_t free_connections() const { return _free.size(); }
+    // How many more connections can open now: each needs a buffer pair and
+    // a connection block, free or taken from the oldest in TIME-WAIT.
+    size_t free_connections() const { return std::min(_buf_free.size(), _free.size() + _tw_count); }
+    size_t time_wait_connections() const { return _tw_count; }
+    // Connections that are neither free nor in TIME-WAIT.
+    size_t live_connections() const { return _pool.size() - _free.size() - _tw_count; }
+    // Connections holding send/receive buffers (at most max_concurrency).
+    size_t buffered_connections() const { return _cfg.max_concurrency - _buf_free.size(); }
+    // Connection blocks: handles index [0, slot_count()), listeners above.
+    size_t slot_count() const { return _pool.size(); }
+    static size_t slots_for(uint32_t max_concurrency) { return 2 * size_t(max_concurrency); }
 
     // Batch prefetch (the stack's pre-pass over a received burst). With many
     // connections the flow table and the connection blocks miss the caches;
@@ -176,7 +187,17 @@ private:
     void on_keep_timeout(uint32_t idx, nanos now);
     void rtt_sample(tcb& c, nanos rtt);
     void arm_rexmt(tcb& c, nanos now);
+
+    // ---- buffers.cpp (send/receive rings lent to connections that need them)
+    void take_buffers(uint32_t idx);
+    void release_buffers(uint32_t idx);
+    void shed_buffers(uint32_t idx);
+
+    // ---- time_wait.cpp (RFC 9293 3.10.7.4 TIME-WAIT, and reuse of its slots)
     void enter_time_wait(uint32_t idx, nanos now);
+    void tw_unlink(uint32_t idx);
+    // Frees the connection that entered TIME-WAIT first; false if none could be.
+    bool reclaim_time_wait();
 
     // ---- input.cpp
     void input_listen(int li, const four_tuple& t, const wire::tcp_repr& seg, bytes payload,
@@ -220,6 +241,10 @@ private:
     bool send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now);
     void tx_block(uint32_t idx);
     void tx_retry(nanos now);
+    // A segment with no connection to hold it (a reset, a cookie SYN-ACK)
+    // that found no TX buffer: kept for the next poll (ctl_queue.cpp).
+    void emit_or_defer(const four_tuple& t, const wire::tcp_repr& h);
+    void ctl_retry();
     void send_ack(tcb& c, nanos now);
     void send_rst_for(const four_tuple& t, const wire::tcp_repr& seg, uint32_t payload_len);
     void send_rst(tcb& c, nanos now);
@@ -253,6 +278,8 @@ private:
     std::vector<tcb> _pool;
     std::unique_ptr<std::byte[]> _arena;
     std::vector<uint32_t> _free;        // free slot indices (a stack)
+    std::vector<uint32_t> _buf_free;    // free buffer pairs in _arena (a stack)
+    std::vector<uint32_t> _slot_buf;    // per slot: its buffer pair, or npos
     std::vector<uint32_t> _buckets;     // flow table heads (power of two)
     std::unique_ptr<net::timer[]> _timers;  // per slot, beside the pool (tcbs stay copyable)
     net::timer_wheel _wheel{timer_tick, timer_slots};
@@ -272,6 +299,21 @@ private:
     std::vector<uint32_t> _txw_next;
     std::vector<uint8_t> _txw_in;
     uint32_t _txw_head = npos, _txw_tail = npos;
+    // Connections in TIME-WAIT, oldest first (time_wait.cpp): when the pool
+    // is empty a new connection takes the oldest one's slot instead of
+    // failing. Intrusive, beside the pool, like the list above.
+    std::vector<uint32_t> _tw_next, _tw_prev;
+    std::vector<uint8_t> _tw_in;
+    uint32_t _tw_head = npos, _tw_tail = npos;
+    size_t _tw_count = 0;
+    // Control segments waiting for a TX buffer (ctl_queue.cpp): a ring of
+    // fixed size taken at construction.
+    struct ctl_segment {
+        four_tuple t;
+        wire::tcp_repr h;
+    };
+    std::vector<ctl_segment> _ctl;
+    size_t _ctl_head = 0, _ctl_len = 0;
 };
 
 }  // namespace mvnf::tcp

@@ -77,12 +77,20 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
         std::tie(p1, p2) = c.snd.peek(off, len);
     }
     if (!_out.emit_segment(c.t.local_ip, c.t.remote_ip, h, p1, p2, ip_ecn)) {
-        // No TX buffer: nothing left; callers do not advance SND.NXT, a
-        // pending ACK stays pending, and the connection's output runs again
-        // at the next poll() — held, not dropped to wait for a timeout.
-        ++_stats.tx_blocked;
-        tx_block(uint32_t(&c - _pool.data()));
-        return false;
+        if (flags & tcp_flag::rst) {
+            // The connection is deleted right after its reset: the segment
+            // itself waits for a buffer (ctl_queue.cpp).
+            emit_or_defer(c.t, h);
+        } else {
+            // No TX buffer: nothing left; callers do not advance SND.NXT,
+            // the ACK this segment carried becomes owed (ack_now), and the
+            // connection's output runs again at the next poll() — held, not
+            // dropped to wait for the peer's retransmission.
+            ++_stats.tx_blocked;
+            if (flags & tcp_flag::ack) c.ack_now = true;
+            tx_block(uint32_t(&c - _pool.data()));
+            return false;
+        }
     }
     if (flags & tcp_flag::ack) {
         c.last_ack_sent = c.rcv_nxt;
@@ -113,6 +121,8 @@ void layer::tx_block(uint32_t idx) {
 // and stops as soon as one is refused again (the ring is full once more).
 // Each listed slot is visited at most once per call.
 void layer::tx_retry(nanos now) {
+    ctl_retry();  // segments no connection holds go first: they waited longest
+    if (_ctl_len) return;
     uint32_t budget = uint32_t(_txw_next.size());
     while (_txw_head != npos && budget-- > 0) {
         const uint32_t idx = _txw_head;
@@ -155,7 +165,7 @@ void layer::send_rst_for(const four_tuple& t, const tcp_repr& seg, uint32_t payl
     }
     ++_stats.rst_sent;
     ++_stats.segs_out;
-    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {}, 0);
+    emit_or_defer(t, h);
 }
 
 // RFC 4987 3.6: a stateless SYN-ACK whose ISN is the cookie.
@@ -189,7 +199,7 @@ void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, nanos n
     }
     ++_stats.syn_cookies_sent;
     ++_stats.segs_out;
-    _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {}, 0);
+    emit_or_defer(t, h);
 }
 
 void layer::output(uint32_t idx, nanos now) {
@@ -197,7 +207,10 @@ void layer::output(uint32_t idx, nanos now) {
     switch (c.st) {
         case state::closed:
         case state::listen:
+            return;
         case state::time_wait:
+            // The ACK of the peer's FIN, if the port had no buffer for it.
+            if (c.ack_now) send_ack(c, now);
             return;
         case state::syn_sent:
         case state::syn_received:

@@ -2,7 +2,8 @@
 // armed for its earliest deadline (so next_deadline() is a bitmap scan and
 // poll() touches only due connections), RTT
 // estimation (RFC 6298), retransmission with exponential backoff, zero-window
-// persist, keep-alive (RFC 1122 4.2.3.6), idle timeout, TIME-WAIT expiry.
+// persist, keep-alive (RFC 1122 4.2.3.6), idle timeout, TIME-WAIT expiry
+// (entering TIME-WAIT is in time_wait.cpp).
 #include <algorithm>
 
 #include "net/tcp/congestion/congestion.hpp"
@@ -211,15 +212,6 @@ void layer::on_keep_timeout(uint32_t idx, nanos now) {
         }
     }
     c.t_keep = next;
-}
-
-void layer::enter_time_wait(uint32_t idx, nanos now) {
-    tcb& c = _pool[idx];
-    c.st = state::time_wait;
-    c.t_rexmt = c.t_persist = c.t_keep = c.t_delack = no_deadline;
-    c.t_wait = now + _cfg.time_wait;  // RFC 9293 3.10.7.4: 2MSL
-    post(idx, ev::hangup | ev::readable);
-    reschedule(idx);
 }
 
 }  // namespace mvnf::tcp

@@ -40,23 +40,25 @@ bool transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wir
                                      bytes p1, bytes p2, uint8_t ip_ecn) {
     net::tx_buffer buf;
     if (!_ip.try_alloc_tx(buf)) {
-        // The TX ring is full: the layer holds this connection's output and
-        // retries at its next poll (control segments such as RSTs are lost).
+        // No TX buffer: the layer holds the connection's output (or, for a
+        // segment no connection holds, the segment) and retries at its next poll.
         ++_tx_no_buffer;
         return false;
     }
     const size_t len = hdr.header_len() + p1.size() + p2.size();
-    if (len > buf.l4_capacity()) {
-        _ip.free_tx(buf);
-        ++_tx_failed;
-        return true;  // cannot ever fit: a loss, not back-pressure
-    }
-    // The checksum is over the source the stack will put in the IP header.
-    hdr.emit(mut_bytes(buf.l4(), buf.l4_capacity()), _ip.local_ip(), dst, p1, p2);
     net::ipv4_send h;
     h.dst = dst;
     h.protocol = wire::ipproto::tcp;
     h.tos = ip_ecn;  // DSCP 0; the ECN field as the layer chose (RFC 3168 5)
+    if (len > buf.l4_capacity()) {
+        // Cannot ever fit: a loss, not back-pressure. The stack refuses it
+        // and counts it (drop reason tx_too_big).
+        (void)_ip.send_ipv4(buf, h, uint32_t(len), _now);
+        ++_tx_failed;
+        return true;
+    }
+    // The checksum is over the source the stack will put in the IP header.
+    hdr.emit(mut_bytes(buf.l4(), buf.l4_capacity()), _ip.local_ip(), dst, p1, p2);
     if (_ip.send_ipv4(buf, h, uint32_t(len), _now) != net::send_status::queued) ++_tx_failed;
     return true;
 }

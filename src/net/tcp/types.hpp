@@ -89,6 +89,9 @@ struct config {
     uint32_t rcvbuf = 64 * 1024;      // per-connection receive ring (mTCP `rcvbuf`)
     uint32_t sndbuf = 64 * 1024;      // per-connection send ring (mTCP `sndbuf`)
     uint32_t event_queue = 4096;
+    // Resets and cookie SYN-ACKs (segments no connection holds) that may
+    // wait for a TX buffer; beyond this they are dropped and counted.
+    uint32_t ctl_queue = 1024;
     uint16_t mss = 1460;              // MSS we advertise: MTU 1500 - 40
     uint16_t initial_window_segments = 10;  // RFC 6928
     // Ephemeral ports for connect(): everything above the well-known range,
@@ -159,6 +162,9 @@ struct stats {
              ecn_reductions = 0;   // cwnd reductions on ECN-Echo (6.1.2)
     uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
     uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
+    uint64_t time_wait_reclaimed = 0,  // TIME-WAIT slots given to new connections (time_wait.cpp)
+             ctl_deferred = 0,  // resets / cookie SYN-ACKs that waited for a TX buffer
+             drop_ctl_full = 0;  // ... and found the wait queue full: not sent
     uint64_t icmp_accepted = 0, icmp_ignored = 0;
 };
 

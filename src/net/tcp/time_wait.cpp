@@ -1,0 +1,60 @@
+// TIME-WAIT (RFC 9293 3.10.7.4): entering it, and lending its slots to new
+// connections. A connection in TIME-WAIT only answers retransmitted FINs and
+// stray segments for 2MSL; it holds no data. When the pool has no free slot,
+// a new connection (passive or active open) takes the slot of the one that
+// entered TIME-WAIT first, rather than being refused: a server that closes
+// first (HTTP/1.0) would otherwise fill max_concurrency with TIME-WAIT
+// connections within seconds and reset every later SYN. Linux bounds the
+// same state separately (tcp_max_tw_buckets) and, past the bound, skips
+// TIME-WAIT for the newest; reclaiming the oldest keeps the protection where
+// it matters most (segments of a just-closed connection are the likeliest
+// to still be in flight). Each reclaim is counted (time_wait_reclaimed).
+#include "net/tcp/layer.hpp"
+
+namespace mvnf::tcp {
+
+void layer::enter_time_wait(uint32_t idx, nanos now) {
+    tcb& c = _pool[idx];
+    c.st = state::time_wait;
+    c.t_rexmt = c.t_persist = c.t_keep = c.t_delack = no_deadline;
+    c.t_wait = now + _cfg.time_wait;  // RFC 9293 3.10.7.4: 2MSL
+    post(idx, ev::hangup | ev::readable);
+    reschedule(idx);
+    shed_buffers(idx);
+    if (_tw_in[idx]) return;
+    _tw_in[idx] = 1;
+    ++_tw_count;
+    _tw_prev[idx] = _tw_tail;
+    _tw_next[idx] = npos;
+    if (_tw_tail == npos) _tw_head = idx;
+    else _tw_next[_tw_tail] = idx;
+    _tw_tail = idx;
+}
+
+// Called wherever a slot leaves TIME-WAIT (finish, free_tcb); a no-op for
+// slots not listed.
+void layer::tw_unlink(uint32_t idx) {
+    if (!_tw_in[idx]) return;
+    _tw_in[idx] = 0;
+    --_tw_count;
+    const uint32_t p = _tw_prev[idx], n = _tw_next[idx];
+    if (p == npos) _tw_head = n;
+    else _tw_next[p] = n;
+    if (n == npos) _tw_tail = p;
+    else _tw_prev[n] = p;
+}
+
+bool layer::reclaim_time_wait() {
+    // A connection whose socket the user still holds (shut down for writing
+    // only) keeps its slot after CLOSED; it leaves the list and the next one
+    // is tried. Bounded by the list's length.
+    while (_tw_head != npos) {
+        const uint32_t idx = _tw_head;
+        ++_stats.time_wait_reclaimed;
+        finish(idx, error::none);  // unlinks idx
+        if (!_free.empty()) return true;
+    }
+    return false;
+}
+
+}  // namespace mvnf::tcp
