@@ -147,7 +147,22 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("drop_ctl_full", t.drop_ctl_full), kv("drop_backlog_full", t.drop_backlog_full);
     kv("drop_syn_in_listen_ack", t.drop_syn_in_listen_ack);
     kv("events_dropped", t.events_dropped, true);
-    j += "},\"arp\":{";
+    // Connections by state (a scan of the pool: for reports, not per packet).
+    j += ",\"states\":{";
+    bool first_state = true;
+    using tcp::state;
+    for (state s : {state::closed, state::syn_sent, state::syn_received, state::established,
+                    state::fin_wait_1, state::fin_wait_2, state::close_wait, state::closing,
+                    state::last_ack, state::time_wait}) {
+        const size_t n = mctx->tcp->connections_in(s);
+        if (!n) continue;
+        if (!first_state) j += ",";
+        first_state = false;
+        j += "\"";
+        j += tcp::state_name(s);
+        j += "\":" + std::to_string(n);
+    }
+    j += "}},\"arp\":{";
     kv("requests_sent", a.requests_sent), kv("replies_sent", a.replies_sent);
     kv("gratuitous_sent", a.gratuitous_sent);
     kv("learnt", a.learnt), kv("gave_up", a.gave_up);
