@@ -3,7 +3,10 @@
 # read-only copy named in its ORIGIN.md) into a scratch folder of the build
 # directory, and prints the binary's path. The source is copied, never
 # patched; the result is cached: a re-run with an unchanged source only
-# prints the path.
+# prints the path. Google's scripts (gtests/net/tcp, gtests/net/common) are
+# copied beside it, with the checkout's symlinks restored (the shared copy
+# stores tcp/common/defaults.sh as a file holding the link's target, which
+# the scripts could not execute).
 #   scripts/packetdrill-build.sh [BUILD_DIR]   (default: build)
 # Env: MVNF_PACKETDRILL_SRC overrides the source folder.
 set -euo pipefail
@@ -45,5 +48,13 @@ log=$work/build.log
   echo "packetdrill-build: build failed (log: $log)" >&2
   exit 1
 }
+cp -r "$src/gtests/net/tcp" "$src/gtests/net/common" "$work/gtests/net/"
+chmod -R u+w "$work/gtests/net"
+# A small one-line file naming an existing file next to it was a symlink.
+find "$work/gtests/net/tcp" "$work/gtests/net/common" -type f -size -200c | while read -r f; do
+  t=$(head -c 200 "$f")
+  case $t in *$'\n'* | '' | /*) continue ;; esac
+  if [ -f "$(dirname "$f")/$t" ]; then ln -sfn "$t" "$f"; fi
+done
 echo "$stamp" >"$work/.stamp"
 echo "$bin"

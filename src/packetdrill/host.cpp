@@ -151,6 +151,10 @@ options parse_flags(const char* flags) {
         if (!ok) o.unknown.emplace_back(word);
     }
     o.tcp.mss = uint16_t(o.mtu - 40);  // RFC 9293 3.7.1: IP MTU - 40
+    // The layer takes every connection's rings up front, and packetdrill
+    // locks all its memory (mlockall): size the pool by --max_sockets, not
+    // the layer's default of 1024 (which with 8 MiB rings is 16 GiB).
+    o.tcp.max_concurrency = o.max_sockets;
     return o;
 }
 
@@ -165,6 +169,7 @@ host::host(const options& o)
 }
 
 host::~host() {
+    for (auto& s : _socks) s.kfd.release();
     _stack.reset();  // returns its TX buffers to the link before the link goes
 }
 
@@ -222,9 +227,42 @@ void host::advance_to(nanos t) {
 
 // --------------------------------------------------------------- helpers --
 host::sock* host::find(int fd) {
-    if (fd < _o.fd_base || fd >= _o.fd_base + int(_socks.size())) return nullptr;
-    sock& s = _socks[size_t(fd - _o.fd_base)];
+    if (fd < 0 || size_t(fd) >= _slot_of.size() || _slot_of[size_t(fd)] < 0) return nullptr;
+    sock& s = _socks[size_t(_slot_of[size_t(fd)])];
     return s.k == kind::free ? nullptr : &s;
+}
+
+long host::open_slot(kind k) {
+    size_t i = 0;
+    while (i < _socks.size() && _socks[i].k != kind::free) ++i;
+    if (i == _socks.size()) return -EMFILE;
+    kernel_fd kfd;
+    const long fd = kernel_fd::open(_o.fd_base, kfd);
+    if (fd < 0) return fd;
+    if (size_t(fd) >= _slot_of.size()) _slot_of.resize(size_t(fd) + 1, -1);
+    if (_slot_of[size_t(fd)] >= 0) {
+        // The kernel handed out a number we still map: the socket that had
+        // it was closed with the kernel's close() behind our back (as
+        // packetdrill does with what a script leaves open). Close it now.
+        sock& old = _socks[size_t(_slot_of[size_t(fd)])];
+        old.kfd.fd = -1;  // the number is the new socket's: keep it open
+        free_slot(old);
+        run();
+    }
+    _socks[i] = sock{};
+    _socks[i].k = k;
+    _socks[i].kfd = kfd;
+    _slot_of[size_t(fd)] = int32_t(i);
+    return fd;
+}
+
+void host::free_slot(sock& s) {
+    if (s.k == kind::conn || s.k == kind::listener) (void)_tcp.close(s.h, _now);
+    if (s.kfd.fd >= 0 && size_t(s.kfd.fd) < _slot_of.size() &&
+        _slot_of[size_t(s.kfd.fd)] == int32_t(&s - _socks.data()))
+        _slot_of[size_t(s.kfd.fd)] = -1;
+    s.kfd.release();
+    s = sock{};
 }
 const host::sock* host::find(int fd) const { return const_cast<host*>(this)->find(fd); }
 
@@ -300,14 +338,9 @@ long host::socket(int domain, int type, int protocol) {
     const int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (base != SOCK_STREAM) return -EOPNOTSUPP;  // UDP and raw sockets: not offered
     if (protocol != 0 && protocol != IPPROTO_TCP) return -EPROTONOSUPPORT;
-    for (size_t i = 0; i < _socks.size(); ++i) {
-        if (_socks[i].k != kind::free) continue;
-        _socks[i] = sock{};
-        _socks[i].k = kind::tcp;
-        _socks[i].nonblock = (type & SOCK_NONBLOCK) != 0;
-        return _o.fd_base + long(i);
-    }
-    return -EMFILE;
+    const long fd = open_slot(kind::tcp);
+    if (fd >= 0) find(int(fd))->nonblock = (type & SOCK_NONBLOCK) != 0;
+    return fd;
 }
 
 namespace {
@@ -377,22 +410,19 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
     if (rc < 0) return rc;
     auto r = _tcp.accept(lh);
     if (!r) return errno_of(r.error());
-    size_t i = 0;
-    while (i < _socks.size() && _socks[i].k != kind::free) ++i;
-    if (i == _socks.size()) {
+    const long nfd = open_slot(kind::conn);
+    if (nfd < 0) {
         (void)_tcp.abort(*r, _now);
         run();
-        return -EMFILE;
+        return nfd;
     }
-    sock& n = _socks[i];
-    n = sock{};
-    n.k = kind::conn;
+    sock& n = *find(int(nfd));
     n.h = *r;
     n.bound = true;
     if (auto t = tuple_of(*r)) n.lip = t->local_ip, n.lport = t->local_port, n.rip = t->remote_ip,
                                n.rport = t->remote_port;
     write_sin(addr, len, n.rip, n.rport);
-    return _o.fd_base + long(i);
+    return nfd;
 }
 
 long host::connect(lock& lk, int fd, const sockaddr* addr, socklen_t len) {
@@ -503,8 +533,7 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
 long host::close(int fd) {
     sock* s = find(fd);
     if (!s) return -EBADF;
-    if (s->k == kind::conn || s->k == kind::listener) (void)_tcp.close(s->h, _now);
-    *s = sock{};
+    free_slot(*s);
     run();
     return 0;
 }

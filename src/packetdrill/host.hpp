@@ -20,6 +20,7 @@
 #include "net/stack.hpp"
 #include "net/tcp/layer.hpp"
 #include "packetdrill/ip_link.hpp"
+#include "packetdrill/kernel_fd.hpp"
 
 namespace mvnf::pd {
 
@@ -28,8 +29,8 @@ using net::nanos;
 // Parsed from the --so_flags string (see docs/packetdrill.md).
 struct options {
     std::optional<ipv4_addr> local_ip;      // --local_ip: else adopted (see host)
-    int fd_base = 1000;                     // --fd_base: first fd handed out
-    uint32_t max_sockets = 1024;            // --max_sockets
+    int fd_base = 1000;                     // --fd_base: lowest fd handed out
+    uint32_t max_sockets = 64;              // --max_sockets (also the layer's connection pool)
     uint32_t mtu = 1500;                    // --mtu (IP MTU; our MSS = mtu - 40)
     nanos max_wait = net::sec(120);         // --max_wait_us: virtual time a blocking call
                                             //   or an empty netdev_receive may skip ahead
@@ -94,11 +95,16 @@ private:
         bool reuseaddr = false, nodelay = false, keepalive = false;
         int rcvbuf = 0, sndbuf = 0;
         bool err_reported = false;  // SO_ERROR reports a connection's error once
+        kernel_fd kfd;              // the descriptor number handed out (kernel_fd.hpp)
     };
     class glue;  // net::transport + tcp::segment_sink between stack and layer
 
     sock* find(int fd);
     const sock* find(int fd) const;
+    // A free slot with a fresh kernel descriptor: its fd, or -errno.
+    long open_slot(kind k);
+    // Ends a slot's life: the connection (if any) is closed, its descriptor released.
+    void free_slot(sock& s);
     // The stack is built once the local address is known.
     void ensure_stack(ipv4_addr ip);
     // Runs the stack at the current virtual time and pushes its output.
@@ -129,6 +135,7 @@ private:
     tcp::layer _tcp;
     std::unique_ptr<net::stack> _stack;
     std::vector<sock> _socks;
+    std::vector<int32_t> _slot_of;  // fd -> index in _socks, -1 if none
     uint16_t _next_port = 40000;
 };
 

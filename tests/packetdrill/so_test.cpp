@@ -7,6 +7,8 @@
 
 #include <thread>
 
+#include <unistd.h>
+
 #include "driver.hpp"
 
 namespace mvnf::pd::test {
@@ -474,6 +476,44 @@ TEST(packetdrill_so, blocking_accept_on_another_thread) {
     d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .opts = ts(101, sa.tcp.opts.tsval)});
     t.join();
     EXPECT_EQ(got, 1001);
+}
+
+TEST(packetdrill_so, kernel_close_of_a_left_open_socket) {
+    // At a script's end packetdrill closes the sockets the script left open
+    // with the kernel's close() on their numbers (and dies if that fails),
+    // then injects a RST for each connection and frees the instance.
+    driver d(exact);
+    sent sa;
+    int lfd = -1;
+    const int fd = passive_open(d, &sa, &lfd);
+    EXPECT_EQ(::close(fd), 0) << "the socket's number is not a kernel descriptor";
+    // The library has not been told; a new socket that gets the number back
+    // from the kernel finds the old one gone: the connection is closed
+    // (FIN, as a kernel close() of a socket with nothing unread does).
+    const int n = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    EXPECT_EQ(n, fd);
+    bool fin = false;
+    while (auto s = d.receive()) fin |= (s->tcp.flags & tcp_flag::fin) != 0;
+    EXPECT_TRUE(fin);
+    // The number now means the new socket, not the closed connection.
+    int type = 0;
+    socklen_t len = sizeof type;
+    EXPECT_EQ(d.ifc.getsockopt(d.u, n, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+    EXPECT_EQ(type, SOCK_STREAM);
+    char c;
+    EXPECT_ERRNO(d.ifc.read(d.u, n, &c, 1), ENOTCONN);
+    // A descriptor someone else opens on a number we handed out and saw
+    // closed is not ours to close when the instance goes.
+    EXPECT_EQ(::close(lfd), 0);
+    const int other = lfd;
+    const int mine = ::open("/dev/null", O_RDONLY);
+    ASSERT_GE(mine, 0);
+    ASSERT_EQ(::dup2(mine, other), other);
+    ::close(mine);
+    d.ifc.free(d.u);
+    d.ifc.free = nullptr;
+    EXPECT_EQ(::fcntl(other, F_GETFD), 0) << "free() closed a stranger's descriptor";
+    ::close(other);
 }
 
 }  // namespace
