@@ -206,9 +206,10 @@ def main():
 
     if a.write_pass_list:
         with open(a.write_pass_list, "w") as f:
-            f.write("# Scripts of google's gtests/net/tcp that pass against\n"
-                    "# libmvnf-packetdrill.so; the packetdrill ctest fails if one stops\n"
-                    "# passing. Add a script once it passes (docs/packetdrill.md).\n")
+            f.write("# Scripts of google's gtests/net/tcp that pass against libmvnf-packetdrill.so\n"
+                    "# (scripts/packetdrill-run.py, its default flags). The packetdrill_suite ctest\n"
+                    "# fails if one stops passing: the list only grows. Add a script once it passes\n"
+                    "# (docs/packetdrill.md).\n")
             for r in rows:
                 if r[3] and r[1].startswith(suite):
                     f.write(r[0] + "\n")
