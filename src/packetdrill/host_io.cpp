@@ -3,6 +3,7 @@
 // host.cpp, which holds the socket calls proper.
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <fcntl.h>
@@ -199,6 +200,14 @@ long host::netdev_receive(void* buf, size_t* count, long long* time_usecs) {
     size_t len = 0;
     nanos when = 0;
     if (!_link.pop_sent(mut_bytes(static_cast<std::byte*>(buf), *count), len, when)) {
+        // packetdrill asks only when the script expects a packet; given
+        // nothing, it reports a parse error of an empty packet ("error
+        // handling packet: (null)"). Say what happened instead.
+        std::fprintf(stderr,
+                     "mvnf-packetdrill: error: expected outbound packet not sent: the stack "
+                     "sent nothing up to virtual time %.6f s (no timer due within "
+                     "--max_wait_us=%llu)\n",
+                     double(_now) / 1e9, (unsigned long long)(_o.max_wait / 1000));
         *count = 0;
         return 0;
     }

@@ -516,5 +516,29 @@ TEST(packetdrill_so, kernel_close_of_a_left_open_socket) {
     ::close(other);
 }
 
+TEST(packetdrill_so, missing_packet_is_reported) {
+    // When the script expects a packet and none comes, packetdrill gets an
+    // empty one and prints only "error handling packet: (null)"; the
+    // library says on stderr what happened.
+    driver d(exact);
+    d.sleep_us(2500);
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    const int saved = ::dup(2);
+    ::fflush(stderr);
+    ::dup2(p[1], 2);
+    d.expect_none();
+    ::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    ::close(p[1]);
+    char buf[512] = {};
+    const ssize_t n = ::read(p[0], buf, sizeof buf - 1);
+    ::close(p[0]);
+    ASSERT_GT(n, 0);
+    EXPECT_NE(std::string(buf).find("expected outbound packet not sent"), std::string::npos) << buf;
+    EXPECT_NE(std::string(buf).find("0.002500 s"), std::string::npos) << buf;
+}
+
 }  // namespace
 }  // namespace mvnf::pd::test
