@@ -257,7 +257,9 @@ long host::open_slot(kind k) {
 }
 
 void host::free_slot(sock& s) {
-    if (s.k == kind::conn || s.k == kind::listener) (void)_tcp.close(s.h, _now);
+    // SO_LINGER with a zero timeout: close() aborts with a RST (as Linux).
+    if (s.k == kind::conn && s.linger_on && s.linger_s == 0) (void)_tcp.abort(s.h, _now);
+    else if (s.k == kind::conn || s.k == kind::listener) (void)_tcp.close(s.h, _now);
     if (s.kfd.fd >= 0 && size_t(s.kfd.fd) < _slot_of.size() &&
         _slot_of[size_t(s.kfd.fd)] == int32_t(&s - _socks.data()))
         _slot_of[size_t(s.kfd.fd)] = -1;
@@ -408,6 +410,8 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
     long rc = block_until(lk, nb, [&] { return (_tcp.readiness(lh) & tcp::ev::readable) != 0; },
                           _now + _o.max_wait, false);
     if (rc < 0) return rc;
+    s = find(fd);  // the lock was let go while blocked
+    if (!s || s->k != kind::listener || !(s->h == lh)) return -EBADF;
     auto r = _tcp.accept(lh);
     if (!r) return errno_of(r.error());
     const long nfd = open_slot(kind::conn);
@@ -417,8 +421,15 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
         return nfd;
     }
     sock& n = *find(int(nfd));
+    // Options set on the listener carry over to what it accepts (as Linux).
+    const sock& l = *s;
+    n.nodelay = l.nodelay, n.keepalive = l.keepalive;
+    n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt;
+    n.maxseg = l.maxseg, n.linger_on = l.linger_on, n.linger_s = l.linger_s;
+    n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf;
     n.h = *r;
     n.bound = true;
+    apply_options(n);
     if (auto t = tuple_of(*r)) n.lip = t->local_ip, n.lport = t->local_port, n.rip = t->remote_ip,
                                n.rport = t->remote_port;
     write_sin(addr, len, n.rip, n.rport);
@@ -452,8 +463,7 @@ long host::connect(lock& lk, int fd, const sockaddr* addr, socklen_t len) {
         s->lip = _stack->local_ip();
         if (auto t = tuple_of(*r)) s->lport = t->local_port;
         s->bound = true;
-        if (s->nodelay) (void)_tcp.set_nodelay(s->h, true);
-        if (s->keepalive) (void)_tcp.set_keepalive(s->h, true, _now);
+        apply_options(*s);
         run();
         if (s->nonblock) return -EINPROGRESS;
     }

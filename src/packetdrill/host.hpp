@@ -94,6 +94,10 @@ private:
         bool shut_rd = false, shut_wr = false;
         bool reuseaddr = false, nodelay = false, keepalive = false;
         int rcvbuf = 0, sndbuf = 0;
+        int keepidle = 0, keepintvl = 0, keepcnt = 0;  // seconds / probes; 0: the config's
+        int maxseg = 0;                                // TCP_MAXSEG; 0: none
+        bool linger_on = false;                        // SO_LINGER
+        int linger_s = 0;
         bool err_reported = false;  // SO_ERROR reports a connection's error once
         kernel_fd kfd;              // the descriptor number handed out (kernel_fd.hpp)
     };
@@ -105,6 +109,9 @@ private:
     long open_slot(kind k);
     // Ends a slot's life: the connection (if any) is closed, its descriptor released.
     void free_slot(sock& s);
+    // The options recorded on a socket, applied to its connection (at
+    // connect/accept, and on every change once connected), as the C API does.
+    void apply_options(const sock& s);
     // The stack is built once the local address is known.
     void ensure_stack(ipv4_addr ip);
     // Runs the stack at the current virtual time and pushes its output.

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 
+#include "api/tcp_info.hpp"
 #include "packetdrill/host.hpp"
 #include "wire/ipv4.hpp"
 
@@ -29,6 +30,15 @@ bool get_int(const void* val, socklen_t len, int& v) {
     return true;
 }
 }  // namespace
+
+void host::apply_options(const sock& s) {
+    if (s.k != kind::conn) return;
+    (void)_tcp.set_nodelay(s.h, s.nodelay);
+    (void)_tcp.set_keepalive_params(s.h, net::sec(uint64_t(s.keepidle)),
+                                    net::sec(uint64_t(s.keepintvl)), uint8_t(s.keepcnt));
+    (void)_tcp.set_keepalive(s.h, s.keepalive, _now);
+    (void)_tcp.set_max_segment(s.h, uint16_t(s.maxseg));
+}
 
 long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
     sock* s = find(fd);
@@ -54,13 +64,40 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
             case SO_KEEPALIVE: return put_int(val, len, s->keepalive);
             case SO_RCVBUF: return put_int(val, len, s->rcvbuf ? s->rcvbuf : int(_o.tcp.rcvbuf));
             case SO_SNDBUF: return put_int(val, len, s->sndbuf ? s->sndbuf : int(_o.tcp.sndbuf));
+            case SO_LINGER: {
+                if (!val || !len || *len < socklen_t(sizeof(linger))) return -EINVAL;
+                const linger l{s->linger_on ? 1 : 0, s->linger_s};
+                std::memcpy(val, &l, sizeof l);
+                *len = sizeof l;
+                return 0;
+            }
             default: return -EOPNOTSUPP;
         }
     }
     if (level == IPPROTO_TCP) {
         switch (name) {
             case TCP_NODELAY: return put_int(val, len, s->nodelay);
-            case TCP_MAXSEG: return put_int(val, len, have && ci.mss ? ci.mss : _o.tcp.mss);
+            case TCP_MAXSEG:
+                return put_int(val, len, have && ci.mss ? ci.mss : (s->maxseg ? s->maxseg : _o.tcp.mss));
+            case TCP_KEEPIDLE:
+                return put_int(val, len, s->keepidle ? s->keepidle
+                                                     : int(_o.tcp.keepalive_idle / net::sec(1)));
+            case TCP_KEEPINTVL:
+                return put_int(val, len, s->keepintvl ? s->keepintvl
+                                                      : int(_o.tcp.keepalive_interval / net::sec(1)));
+            case TCP_KEEPCNT:
+                return put_int(val, len, s->keepcnt ? s->keepcnt : int(_o.tcp.keepalive_probes));
+            case TCP_INFO: {
+                // Linux's layout, filled as the C API fills it; shorter
+                // buffers get the start of it (as Linux).
+                if (!val || !len) return -EINVAL;
+                const tcp_info ti = api::linux_tcp_info(have ? &ci : nullptr,
+                                                        s->k == kind::listener, _o.tcp);
+                const size_t n = std::min<size_t>(*len, sizeof ti);
+                std::memcpy(val, &ti, n);
+                *len = socklen_t(n);
+                return 0;
+            }
             case TCP_CONGESTION: {
                 if (!val || !len) return -EINVAL;
                 const char* n = _o.tcp.cc == tcp::congestion_algo::reno ? "reno" : "cubic";
@@ -69,7 +106,7 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
                 *len = socklen_t(l);
                 return 0;
             }
-            default: return -EOPNOTSUPP;  // TCP_INFO among them: see docs/packetdrill.md
+            default: return -EOPNOTSUPP;  // see docs/packetdrill.md
         }
     }
     return -EOPNOTSUPP;
@@ -102,6 +139,14 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                 if (!get_int(val, len, v)) return -EINVAL;
                 (name == SO_RCVBUF ? s->rcvbuf : s->sndbuf) = v;
                 return 0;
+            case SO_LINGER: {
+                if (!val || len < socklen_t(sizeof(linger))) return -EINVAL;
+                linger l;
+                std::memcpy(&l, val, sizeof l);
+                s->linger_on = l.l_onoff != 0;
+                s->linger_s = l.l_linger;
+                return 0;
+            }
             default: return -EOPNOTSUPP;
         }
     }
@@ -115,6 +160,27 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                     run();  // turning Nagle off may release a held segment
                     if (!r) return errno_of(r.error());
                 }
+                return 0;
+            // Bounds as Linux's do_tcp_setsockopt (and the C API).
+            case TCP_KEEPIDLE:
+            case TCP_KEEPINTVL:
+                if (!get_int(val, len, v)) return -EINVAL;
+                if (v < 1 || v > 32767) return -EINVAL;
+                (name == TCP_KEEPIDLE ? s->keepidle : s->keepintvl) = v;
+                apply_options(*s);
+                run();
+                return 0;
+            case TCP_KEEPCNT:
+                if (!get_int(val, len, v)) return -EINVAL;
+                if (v < 1 || v > 127) return -EINVAL;
+                s->keepcnt = v;
+                apply_options(*s);
+                return 0;
+            case TCP_MAXSEG:
+                if (!get_int(val, len, v)) return -EINVAL;
+                if (v != 0 && (v < 88 || v > 65535)) return -EINVAL;
+                s->maxseg = v;
+                apply_options(*s);
                 return 0;
             case TCP_CONGESTION: {
                 if (!val || len == 0) return -EINVAL;

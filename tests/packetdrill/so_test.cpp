@@ -371,9 +371,6 @@ TEST(packetdrill_so, unsupported_calls_fail_cleanly) {
 
     const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
     ASSERT_EQ(fd, 1000);
-    char info[256];
-    socklen_t len = sizeof info;
-    EXPECT_ERRNO(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_INFO, info, &len), EOPNOTSUPP);
     int one = 1;
     EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one), EOPNOTSUPP);
     EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_IP, IP_TOS, &one, sizeof one), EOPNOTSUPP);
@@ -538,6 +535,90 @@ TEST(packetdrill_so, missing_packet_is_reported) {
     ASSERT_GT(n, 0);
     EXPECT_NE(std::string(buf).find("expected outbound packet not sent"), std::string::npos) << buf;
     EXPECT_NE(std::string(buf).find("0.002500 s"), std::string::npos) << buf;
+}
+
+TEST(packetdrill_so, tcp_info_and_options_as_the_c_api) {
+    driver d(exact);
+    // A fresh socket: TCP_INFO says CLOSE; the keepalive defaults are the
+    // layer's (RFC 1122 4.2.3.6); bad values are refused as Linux does.
+    const int s = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    EXPECT_EQ(len, socklen_t(sizeof ti));
+    EXPECT_EQ(ti.tcpi_state, 7);
+    int v = 0;
+    len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, s, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len), 0);
+    EXPECT_EQ(v, 7200);
+    v = 0;
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, s, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v), EINVAL);
+    v = 128;
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, s, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof v), EINVAL);
+    v = 50;
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, s, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof v), EINVAL);
+    EXPECT_EQ(d.ifc.close(d.u, s), 0);
+
+    // Options set on the listener reach the accepted connection.
+    const int lfd = d.listen_on(8080);
+    v = 1;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v), 0);
+    v = 10;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v), 0);
+    v = 2;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof v), 0);
+    const linger lg{1, 0};
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    len = sizeof ti;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, lfd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    EXPECT_EQ(ti.tcpi_state, 10);  // LISTEN
+    d.inject({.flags = tcp_flag::syn, .seq = 0, .opts = linux_syn_opts(100)});
+    sent sa = d.expect();
+    d.sleep_us(100000);
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229, .opts = ts(200, sa.tcp.opts.tsval)});
+    const int fd = d.ifc.accept(d.u, lfd, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+
+    // TCP_INFO in Linux's layout: ESTABLISHED, options, scales, MSS, RTT.
+    len = sizeof ti;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    EXPECT_EQ(ti.tcpi_state, 1);
+    EXPECT_EQ(ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE),
+              TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
+    EXPECT_EQ(ti.tcpi_snd_wscale, 7);
+    EXPECT_EQ(ti.tcpi_rcv_wscale, 1);
+    EXPECT_EQ(ti.tcpi_snd_mss, 1460u);
+    EXPECT_EQ(ti.tcpi_rtt, 100000u);  // the handshake's 100 ms, in us
+    EXPECT_EQ(ti.tcpi_snd_cwnd, 10u);
+    // A short buffer gets the start of the structure, as Linux.
+    uint8_t state = 0;
+    len = 1;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_INFO, &state, &len), 0);
+    EXPECT_EQ(len, 1u);
+    EXPECT_EQ(state, 1);
+    len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len), 0);
+    EXPECT_EQ(v, 10);
+    linger got{};
+    len = sizeof got;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, SOL_SOCKET, SO_LINGER, &got, &len), 0);
+    EXPECT_EQ(got.l_onoff, 1);
+    EXPECT_EQ(got.l_linger, 0);
+
+    // Keepalive after 10 s idle, then every 2 s: probes at SND.UNA - 1.
+    d.sleep_us(10000000);
+    sent probe = d.expect();
+    EXPECT_EQ(probe.tcp.flags, tcp_flag::ack);
+    EXPECT_EQ(probe.tcp.seq.raw(), sa.tcp.seq.raw());
+    EXPECT_EQ(probe.t_us, 100000 + 10000000);
+    d.sleep_us(2000000);
+    sent probe2 = d.expect();
+    EXPECT_EQ(probe2.t_us, 100000 + 12000000);
+
+    // SO_LINGER {1, 0}: close() aborts with a RST.
+    EXPECT_EQ(d.ifc.close(d.u, fd), 0);
+    sent rst = d.expect();
+    EXPECT_TRUE(rst.tcp.flags & tcp_flag::rst);
 }
 
 }  // namespace
