@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 
+#include "net/tcp/transport_adapter.hpp"
 #include "wire/ipv4.hpp"
 
 namespace mvnf::pd {
@@ -29,6 +30,11 @@ public:
         _h._tcp.input(ip.src, ip.dst, segment, now, uint8_t(ip.tos & 3));
     }
     void poll_timers(nanos now) override { _h._tcp.poll(now); }
+    // ICMP errors reach the connection they quote, as in production.
+    void icmp_error(uint8_t type, uint8_t code, uint32_t rest, const wire::ipv4_repr& quoted,
+                    bytes quoted_l4, nanos now) override {
+        tcp::forward_icmp_error(_h._tcp, type, code, rest, quoted, quoted_l4, now);
+    }
     nanos next_deadline() const override { return _h._tcp.next_deadline(); }
 
     bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,

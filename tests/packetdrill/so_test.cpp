@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "driver.hpp"
+#include "wire/checksum.hpp"
 
 namespace mvnf::pd::test {
 namespace {
@@ -619,6 +620,54 @@ TEST(packetdrill_so, tcp_info_and_options_as_the_c_api) {
     EXPECT_EQ(d.ifc.close(d.u, fd), 0);
     sent rst = d.expect();
     EXPECT_TRUE(rst.tcp.flags & tcp_flag::rst);
+}
+
+// An ICMP error from the path (from 192.0.2.254) quoting the packet `q` we sent.
+std::vector<std::byte> icmp_quoting(const sent& q, uint8_t type, uint8_t code, uint16_t mtu) {
+    std::vector<std::byte> out(20 + 8 + 20 + 8);
+    ipv4_repr ip{ipv4_addr(0xc00002fe), local_ip, ipproto::icmp, 64, 0, 7, false, false, 0,
+                 uint16_t(8 + 28)};
+    ip.emit(out.data());
+    std::byte* m = out.data() + 20;
+    m[0] = std::byte(type), m[1] = std::byte(code);
+    store_be16(m + 6, mtu);  // RFC 1191 4: next-hop MTU
+    q.ip.emit(m + 8);        // the quoted header, then its first 8 payload bytes
+    store_be16(m + 28, q.tcp.src_port);
+    store_be16(m + 30, q.tcp.dst_port);
+    store_be32(m + 32, q.tcp.seq.raw());
+    store_be16(m + 2, checksum(m, 36));
+    return out;
+}
+
+TEST(packetdrill_so, icmp_errors_reach_the_connection) {
+    driver d(exact);
+    // Port unreachable for our SYN: a hard error while connecting
+    // (RFC 1122 4.2.3.9): connect() reports ECONNREFUSED.
+    const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    auto peer = sin_of(remote_ip, 80);
+    EXPECT_ERRNO(d.ifc.connect(d.u, fd, reinterpret_cast<sockaddr*>(&peer), sizeof peer),
+                 EINPROGRESS);
+    sent syn = d.expect();
+    auto icmp = icmp_quoting(syn, 3, 3, 0);
+    ASSERT_EQ(d.ifc.netdev_send(d.u, icmp.data(), icmp.size()), 0);
+    EXPECT_ERRNO(d.ifc.connect(d.u, fd, reinterpret_cast<sockaddr*>(&peer), sizeof peer),
+                 ECONNREFUSED);
+    d.expect_none();  // no RST for an aborted SYN-SENT
+
+    // Fragmentation needed with a next-hop MTU of 1000 (RFC 1191): the
+    // segment is sent again at once, cut to the new MSS (1000 - 40, less
+    // the 12 bytes of timestamps).
+    sent sa;
+    const int c = passive_open(d, &sa);
+    const std::string big(1400, 'x');
+    ASSERT_EQ(d.ifc.write(d.u, c, big.data(), big.size()), 1400);
+    sent data = d.expect();
+    ASSERT_EQ(data.data.size(), 1400u);
+    icmp = icmp_quoting(data, 3, 4, 1000);
+    ASSERT_EQ(d.ifc.netdev_send(d.u, icmp.data(), icmp.size()), 0);
+    sent again = d.expect();
+    EXPECT_EQ(again.tcp.seq, data.tcp.seq);
+    EXPECT_EQ(again.data.size(), 1000u - 40 - 12);
 }
 
 }  // namespace
