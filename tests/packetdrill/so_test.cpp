@@ -670,5 +670,25 @@ TEST(packetdrill_so, icmp_errors_reach_the_connection) {
     EXPECT_EQ(again.data.size(), 1000u - 40 - 12);
 }
 
+TEST(packetdrill_so, segment_above_the_mtu_is_taken) {
+    // A peer's segment larger than our MTU, as a GRO'd frame reaches a
+    // kernel's TCP: accepted as far as the receive ring holds it.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    const std::string big(10000, 'g');
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(300, sa.tcp.opts.tsval), .data = big});
+    std::string got(20000, '\0');
+    EXPECT_EQ(d.ifc.read(d.u, fd, got.data(), got.size()), 10000);
+    EXPECT_EQ(got.substr(0, 10000), big);
+    // The largest IPv4 packet still goes in; nothing larger can exist.
+    const std::string max(65535 - 20 - 32, 'm');
+    d.inject({.seq = 10001, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(301, sa.tcp.opts.tsval), .data = max});
+    std::string got2(70000, '\0');
+    EXPECT_EQ(d.ifc.read(d.u, fd, got2.data(), got2.size()), long(max.size()));
+}
+
 }  // namespace
 }  // namespace mvnf::pd::test
