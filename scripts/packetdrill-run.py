@@ -85,6 +85,10 @@ def first_error(out):
     lines = [l for l in out.splitlines() if l.strip()]
     for l in lines:
         if "error" in l.lower() or "assertion" in l.lower() or "fatal" in l.lower():
+            if "error in Python code" in l:  # add what the code asserted
+                why = [x for x in lines if x.startswith(("AssertionError", "NameError"))]
+                if why:
+                    return l.strip() + ": " + why[0].strip()
             return l.strip()
     for l in lines:
         if not l.startswith("sysctl:") and "mvnf-packetdrill: ignoring" not in l:
@@ -179,6 +183,10 @@ def main():
     def command(p):
         cmd = [pd] + GOOGLE_FLAGS
         if a.target == "so":
+            # Preloaded too: code events (%{ tcpi_... }%) call the kernel's
+            # getsockopt on our descriptors, which the library then answers
+            # (src/packetdrill/code_events.cpp).
+            cmd = ["env", f"LD_PRELOAD={so}"] + cmd
             cmd += [f"--so_filename={so}", f"--so_flags={a.so_flags}"]
         return cmd + [os.path.basename(p)], os.path.dirname(p)
 

@@ -172,9 +172,11 @@ host::host(const options& o)
       _tcp(o.tcp, *_glue),
       _socks(o.max_sockets) {
     if (_o.local_ip) ensure_stack(*_o.local_ip);
+    register_host(this);
 }
 
 host::~host() {
+    unregister_host(this);
     for (auto& s : _socks) s.kfd.release();
     _stack.reset();  // returns its TX buffers to the link before the link goes
 }

@@ -42,6 +42,11 @@ struct options {
 };
 options parse_flags(const char* flags);
 
+class host;
+// The hosts alive in this process, for the getsockopt interposer (code_events.cpp).
+void register_host(host* h);
+void unregister_host(host* h);
+
 class host {
 public:
     explicit host(const options& o);
@@ -69,6 +74,11 @@ public:
     long fcntl(int fd, int cmd, long arg);
     long ioctl(int fd, unsigned long request, void* arg);
     long poll(lock& lk, pollfd* fds, nfds_t n, int timeout_ms);
+    // What the kernel's getsockopt would say of one of our descriptors, for
+    // packetdrill's code events (code_events.cpp): TCP_INFO, TCP_CC_INFO,
+    // SO_MEMINFO; not_ours when fd is not one of this host's sockets.
+    static constexpr long not_ours = -1'000'000;
+    long kernel_getsockopt(int fd, int level, int name, void* val, socklen_t* len);
 
     // ---- the wire and the clock
     long netdev_send(bytes ip_packet);

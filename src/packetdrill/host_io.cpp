@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 
 #include "api/tcp_info.hpp"
@@ -18,6 +19,9 @@
 namespace mvnf::pd {
 
 namespace {
+// Room for the fields a recent kernel's struct tcp_info has beyond glibc's.
+constexpr size_t kernel_tcp_info_max = 512;
+
 long put_int(void* val, socklen_t* len, int v) {
     if (!val || !len || *len < socklen_t(sizeof(int))) return -EINVAL;
     std::memcpy(val, &v, sizeof v);
@@ -89,12 +93,16 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
                 return put_int(val, len, s->keepcnt ? s->keepcnt : int(_o.tcp.keepalive_probes));
             case TCP_INFO: {
                 // Linux's layout, filled as the C API fills it; shorter
-                // buffers get the start of it (as Linux).
+                // buffers get the start of it (as Linux). Newer kernels'
+                // struct is longer than the C library's, and packetdrill
+                // insists on its own (longer) size: the fields past the C
+                // library's read 0, up to kernel_tcp_info_max bytes.
                 if (!val || !len) return -EINVAL;
                 const tcp_info ti = api::linux_tcp_info(have ? &ci : nullptr,
                                                         s->k == kind::listener, _o.tcp);
-                const size_t n = std::min<size_t>(*len, sizeof ti);
-                std::memcpy(val, &ti, n);
+                const size_t n = std::min<size_t>(*len, kernel_tcp_info_max);
+                std::memset(val, 0, n);
+                std::memcpy(val, &ti, std::min(n, sizeof ti));
                 *len = socklen_t(n);
                 return 0;
             }
@@ -110,6 +118,38 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
         }
     }
     return -EOPNOTSUPP;
+}
+
+long host::kernel_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
+    sock* s = find(fd);
+    if (!s) return not_ours;
+    note_call();
+    if (level == IPPROTO_TCP && name == TCP_INFO) return getsockopt(fd, level, name, val, len);
+    if (level == IPPROTO_TCP && name == TCP_CC_INFO) {
+        // Linux fills it only for algorithms with a get_info (not CUBIC or
+        // Reno): a successful, empty answer.
+        if (!len) return -EFAULT;
+        *len = 0;
+        return 0;
+    }
+    if (level == SOL_SOCKET && name == SO_MEMINFO) {
+        // linux/sock_diag.h's SK_MEMINFO_* slots that the stack knows, in
+        // bytes of data (Linux counts buffer truesize).
+        if (!val || !len) return -EFAULT;
+        uint32_t m[SK_MEMINFO_VARS] = {};
+        if (s->k == kind::conn)
+            if (auto i = _tcp.info(s->h)) {
+                m[SK_MEMINFO_RMEM_ALLOC] = uint32_t(i->recv_queued);
+                m[SK_MEMINFO_WMEM_QUEUED] = uint32_t(i->send_queued);
+            }
+        m[SK_MEMINFO_RCVBUF] = uint32_t(s->rcvbuf ? s->rcvbuf : int(_o.tcp.rcvbuf));
+        m[SK_MEMINFO_SNDBUF] = uint32_t(s->sndbuf ? s->sndbuf : int(_o.tcp.sndbuf));
+        const size_t n = std::min<size_t>(*len, sizeof m);
+        std::memcpy(val, m, n);
+        *len = socklen_t(n);
+        return 0;
+    }
+    return -ENOTSOCK;  // what the kernel says of the eventfd behind the number
 }
 
 long host::setsockopt(int fd, int level, int name, const void* val, socklen_t len) {

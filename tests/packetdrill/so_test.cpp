@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include <linux/sock_diag.h>
 #include <unistd.h>
 
 #include "driver.hpp"
@@ -688,6 +689,47 @@ TEST(packetdrill_so, segment_above_the_mtu_is_taken) {
               .opts = ts(301, sa.tcp.opts.tsval), .data = max});
     std::string got2(70000, '\0');
     EXPECT_EQ(d.ifc.read(d.u, fd, got2.data(), got2.size()), long(max.size()));
+}
+
+TEST(packetdrill_so, kernel_getsockopt_of_code_events) {
+    // packetdrill's code events call the kernel's getsockopt on the live
+    // descriptor; preloaded, the library's getsockopt answers for its own
+    // sockets and passes everything else to the C library.
+    driver d(exact);
+    using fn = int (*)(int, int, int, void*, socklen_t*);
+    auto gso = reinterpret_cast<fn>(d.sym("getsockopt"));
+    ASSERT_NE(gso, nullptr);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    // packetdrill asks for its own, longer struct: all of it is answered.
+    unsigned char buf[400];
+    std::memset(buf, 0xee, sizeof buf);
+    socklen_t len = sizeof buf;
+    ASSERT_EQ(gso(fd, IPPROTO_TCP, TCP_INFO, buf, &len), 0);
+    EXPECT_EQ(len, socklen_t(sizeof buf));
+    tcp_info ti;
+    std::memcpy(&ti, buf, sizeof ti);
+    EXPECT_EQ(ti.tcpi_state, 1);
+    EXPECT_EQ(ti.tcpi_snd_mss, 1460u);
+    EXPECT_EQ(buf[sizeof buf - 1], 0);  // past the C library's struct: zero
+    len = 64;
+    EXPECT_EQ(gso(fd, IPPROTO_TCP, TCP_CC_INFO, buf, &len), 0);
+    EXPECT_EQ(len, 0u);  // CUBIC has no cc info (as Linux)
+    uint32_t mem[SK_MEMINFO_VARS];
+    len = sizeof mem;
+    ASSERT_EQ(gso(fd, SOL_SOCKET, SO_MEMINFO, mem, &len), 0);
+    EXPECT_EQ(mem[SK_MEMINFO_RCVBUF], 65536u);
+    // Not ours: the C library answers (a real socket; a closed number).
+    const int k = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(k, 0);
+    int type = 0;
+    len = sizeof type;
+    EXPECT_EQ(gso(k, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+    EXPECT_EQ(type, SOCK_DGRAM);
+    ::close(k);
+    EXPECT_ERRNO(gso(k, SOL_SOCKET, SO_TYPE, &type, &len), EBADF);
+    // Our socket, an option the kernel would not know on an eventfd.
+    EXPECT_ERRNO(gso(fd, SOL_SOCKET, SO_TYPE, &type, &len), ENOTSOCK);
 }
 
 }  // namespace
