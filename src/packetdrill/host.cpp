@@ -354,6 +354,13 @@ long host::socket(int domain, int type, int protocol) {
 }
 
 namespace {
+// A null buffer with a length: EFAULT, as the kernel's copy would fail
+// (other bad addresses cannot be told apart here without a system call).
+bool null_buffer(const iovec* iov, int iovcnt) {
+    for (int k = 0; k < iovcnt; ++k)
+        if (!iov[k].iov_base && iov[k].iov_len) return true;
+    return false;
+}
 bool read_sin(const sockaddr* addr, socklen_t len, ipv4_addr& ip, uint16_t& port, long& err) {
     if (!addr || len < socklen_t(sizeof(sockaddr_in))) return err = -EINVAL, false;
     if (addr->sa_family != AF_INET) return err = -EAFNOSUPPORT, false;
@@ -491,6 +498,7 @@ long host::readv(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return -EOPNOTSUPP;  // MSG_PEEK, MSG_WAITALL...
     if (s->k != kind::conn) return -ENOTCONN;
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
+    if (null_buffer(iov, iovcnt)) return -EFAULT;
     if (s->shut_rd) return 0;
     const tcp::handle h = s->h;
     long rc = block_until(lk, s->nonblock || (flags & MSG_DONTWAIT), [&] {
@@ -519,6 +527,7 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     if (s->k != kind::conn) return s->k == kind::listener ? -ENOTCONN : -EPIPE;
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return -EOPNOTSUPP;  // MSG_OOB, MSG_MORE...
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
+    if (null_buffer(iov, iovcnt)) return -EFAULT;
     if (s->shut_wr) return -EPIPE;
     const tcp::handle h = s->h;
     const bool nb = s->nonblock || (flags & MSG_DONTWAIT);

@@ -732,5 +732,22 @@ TEST(packetdrill_so, kernel_getsockopt_of_code_events) {
     EXPECT_ERRNO(gso(fd, SOL_SOCKET, SO_TYPE, &type, &len), ENOTSOCK);
 }
 
+TEST(packetdrill_so, null_buffers_fail_with_efault) {
+    // google's syscall_bad_arg/syscall-invalid-buf-ptr.pkt: the kernel
+    // answers EFAULT; the library used to crash.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    EXPECT_ERRNO(d.ifc.write(d.u, fd, nullptr, 1000), EFAULT);
+    EXPECT_ERRNO(d.ifc.send(d.u, fd, nullptr, 1000, 0), EFAULT);
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(300, sa.tcp.opts.tsval), .data = std::string(1000, 'd')});
+    EXPECT_ERRNO(d.ifc.read(d.u, fd, nullptr, 1000), EFAULT);
+    EXPECT_ERRNO(d.ifc.recv(d.u, fd, nullptr, 1000, 0), EFAULT);
+    char buf[1000];
+    EXPECT_EQ(d.ifc.read(d.u, fd, buf, sizeof buf), 1000);  // nothing was lost
+    EXPECT_EQ(d.ifc.write(d.u, fd, nullptr, 0), 0);
+}
+
 }  // namespace
 }  // namespace mvnf::pd::test
