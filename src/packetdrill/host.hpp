@@ -67,6 +67,9 @@ public:
     long connect(lock& lk, int fd, const sockaddr* addr, socklen_t len);
     long readv(lock& lk, int fd, const iovec* iov, int iovcnt, int flags);
     long writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags);
+    // recvmsg's ancillary data after a read of n bytes: TCP_CM_INQ (the
+    // bytes left to read) when TCP_INQ is on, else none.
+    long recv_control(int fd, msghdr* m);
     long close(int fd);
     long shutdown(int fd, int how);
     long getsockopt(int fd, int level, int name, void* val, socklen_t* len);
@@ -107,6 +110,7 @@ private:
         int keepidle = 0, keepintvl = 0, keepcnt = 0;  // seconds / probes; 0: the config's
         int maxseg = 0;                                // TCP_MAXSEG; 0: none
         bool linger_on = false;                        // SO_LINGER
+        bool inq = false;                              // TCP_INQ
         int linger_s = 0;
         bool err_reported = false;  // SO_ERROR reports a connection's error once
         kernel_fd kfd;              // the descriptor number handed out (kernel_fd.hpp)

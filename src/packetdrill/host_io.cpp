@@ -81,6 +81,7 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
     if (level == IPPROTO_TCP) {
         switch (name) {
             case TCP_NODELAY: return put_int(val, len, s->nodelay);
+            case TCP_INQ: return put_int(val, len, s->inq);
             case TCP_MAXSEG:
                 return put_int(val, len, have && ci.mss ? ci.mss : (s->maxseg ? s->maxseg : _o.tcp.mss));
             case TCP_KEEPIDLE:
@@ -118,6 +119,29 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
         }
     }
     return -EOPNOTSUPP;
+}
+
+long host::recv_control(int fd, msghdr* m) {
+    sock* s = find(fd);
+    if (!s) return -EBADF;
+    const size_t room = m->msg_controllen;
+    m->msg_controllen = 0;
+    if (!s->inq || s->k != kind::conn) return 0;
+    // Linux (tcp_recvmsg): the bytes still queued after this read.
+    int left = 0;
+    if (auto i = _tcp.info(s->h)) left = int(std::min<size_t>(i->recv_queued, INT32_MAX));
+    if (!m->msg_control || room < CMSG_SPACE(sizeof left)) {
+        m->msg_flags |= MSG_CTRUNC;
+        return 0;
+    }
+    m->msg_controllen = room;
+    cmsghdr* c = CMSG_FIRSTHDR(m);
+    c->cmsg_level = SOL_TCP;
+    c->cmsg_type = TCP_CM_INQ;
+    c->cmsg_len = CMSG_LEN(sizeof left);
+    std::memcpy(CMSG_DATA(c), &left, sizeof left);
+    m->msg_controllen = CMSG_SPACE(sizeof left);
+    return 0;
 }
 
 long host::kernel_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
@@ -215,6 +239,10 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                 if (v < 1 || v > 127) return -EINVAL;
                 s->keepcnt = v;
                 apply_options(*s);
+                return 0;
+            case TCP_INQ:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->inq = v != 0;
                 return 0;
             case TCP_MAXSEG:
                 if (!get_int(val, len, v)) return -EINVAL;

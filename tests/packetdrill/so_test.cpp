@@ -383,10 +383,6 @@ TEST(packetdrill_so, unsupported_calls_fail_cleanly) {
     char c;
     EXPECT_ERRNO(d.ifc.read(d.u, fd, &c, 1), ENOTCONN);
     EXPECT_ERRNO(d.ifc.recv(d.u, fd, &c, 1, MSG_PEEK), EOPNOTSUPP);
-    msghdr m{};
-    char ctl[32];
-    m.msg_control = ctl, m.msg_controllen = sizeof ctl;
-    EXPECT_ERRNO(d.ifc.recvmsg(d.u, fd, &m, 0), EOPNOTSUPP);
 
     // Not ours: fds below the range (packetdrill's own), closed ones.
     EXPECT_ERRNO(d.ifc.close(d.u, 3), EBADF);
@@ -747,6 +743,39 @@ TEST(packetdrill_so, null_buffers_fail_with_efault) {
     char buf[1000];
     EXPECT_EQ(d.ifc.read(d.u, fd, buf, sizeof buf), 1000);  // nothing was lost
     EXPECT_EQ(d.ifc.write(d.u, fd, nullptr, 0), 0);
+}
+
+TEST(packetdrill_so, tcp_inq_reports_what_is_left_to_read) {
+    // google's inq/server.pkt: with TCP_INQ on, recvmsg() tells in a
+    // TCP_CM_INQ message how many bytes remain queued after the read.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    int one = 1;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, fd, SOL_TCP, TCP_INQ, &one, sizeof one), 0);
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(300, sa.tcp.opts.tsval), .data = std::string(10000, 'q')});
+    char buf[8000];
+    iovec v{buf, 2000};
+    alignas(cmsghdr) char ctl[64];
+    msghdr m{};
+    m.msg_iov = &v, m.msg_iovlen = 1;
+    m.msg_control = ctl, m.msg_controllen = sizeof ctl;
+    ASSERT_EQ(d.ifc.recvmsg(d.u, fd, &m, 0), 2000);
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->cmsg_level, SOL_TCP);
+    EXPECT_EQ(c->cmsg_type, TCP_CM_INQ);
+    int left = -1;
+    std::memcpy(&left, CMSG_DATA(c), sizeof left);
+    EXPECT_EQ(left, 8000);
+    // TCP_INQ off: no ancillary data at all.
+    int zero = 0;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, fd, SOL_TCP, TCP_INQ, &zero, sizeof zero), 0);
+    v = {buf, 1000};
+    m.msg_control = ctl, m.msg_controllen = sizeof ctl;
+    ASSERT_EQ(d.ifc.recvmsg(d.u, fd, &m, 0), 1000);
+    EXPECT_EQ(m.msg_controllen, 0u);
 }
 
 }  // namespace
