@@ -19,6 +19,14 @@
 namespace mvnf::pd {
 
 namespace {
+// SO_SNDBUF / SO_RCVBUF as Linux keeps them (socket(7)): twice the value
+// set (room for bookkeeping), at least 2048 here (as the C API), at most
+// the ring; 0 (never set): the ring.
+uint32_t linux_buf(int set, uint32_t ring) {
+    if (set <= 0) return 0;
+    return uint32_t(std::min<uint64_t>(std::max<uint64_t>(2 * uint64_t(set), 2048), ring));
+}
+
 // Room for the fields a recent kernel's struct tcp_info has beyond glibc's.
 constexpr size_t kernel_tcp_info_max = 512;
 
@@ -42,6 +50,8 @@ void host::apply_options(const sock& s) {
                                     net::sec(uint64_t(s.keepintvl)), uint8_t(s.keepcnt));
     (void)_tcp.set_keepalive(s.h, s.keepalive, _now);
     (void)_tcp.set_max_segment(s.h, uint16_t(s.maxseg));
+    (void)_tcp.set_buffer_limits(s.h, linux_buf(s.sndbuf, _o.tcp.sndbuf),
+                                 linux_buf(s.rcvbuf, _o.tcp.rcvbuf));
 }
 
 long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
@@ -66,8 +76,12 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
             case SO_ACCEPTCONN: return put_int(val, len, s->k == kind::listener);
             case SO_REUSEADDR: return put_int(val, len, s->reuseaddr);
             case SO_KEEPALIVE: return put_int(val, len, s->keepalive);
-            case SO_RCVBUF: return put_int(val, len, s->rcvbuf ? s->rcvbuf : int(_o.tcp.rcvbuf));
-            case SO_SNDBUF: return put_int(val, len, s->sndbuf ? s->sndbuf : int(_o.tcp.sndbuf));
+            case SO_RCVBUF:
+                return put_int(val, len, s->rcvbuf ? int(linux_buf(s->rcvbuf, _o.tcp.rcvbuf))
+                                                   : int(_o.tcp.rcvbuf));
+            case SO_SNDBUF:
+                return put_int(val, len, s->sndbuf ? int(linux_buf(s->sndbuf, _o.tcp.sndbuf))
+                                                   : int(_o.tcp.sndbuf));
             case SO_LINGER: {
                 if (!val || !len || *len < socklen_t(sizeof(linger))) return -EINVAL;
                 const linger l{s->linger_on ? 1 : 0, s->linger_s};
@@ -199,9 +213,12 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                 return 0;
             case SO_RCVBUF:
             case SO_SNDBUF:
-                // Recorded only: rings are sized once per layer (--rcvbuf/--sndbuf).
+                // The usable part of the ring (the layer's buffer limits, as
+                // the C API sets them), Linux's doubled value.
                 if (!get_int(val, len, v)) return -EINVAL;
                 (name == SO_RCVBUF ? s->rcvbuf : s->sndbuf) = v;
+                apply_options(*s);
+                run();
                 return 0;
             case SO_LINGER: {
                 if (!val || len < socklen_t(sizeof(linger))) return -EINVAL;

@@ -778,5 +778,26 @@ TEST(packetdrill_so, tcp_inq_reports_what_is_left_to_read) {
     EXPECT_EQ(m.msg_controllen, 0u);
 }
 
+TEST(packetdrill_so, sndbuf_limits_the_send_queue_as_linux) {
+    // SO_SNDBUF goes to the layer's buffer limit, as in the C API, with
+    // Linux's doubling (socket(7)): getsockopt reports twice the value set,
+    // and that much can be queued.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    int v = 0;
+    socklen_t len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+    EXPECT_EQ(v, 65536);  // never set: the ring
+    v = 3000;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v), 0);
+    len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+    EXPECT_EQ(v, 6000);
+    const std::string data(10000, 's');
+    EXPECT_EQ(d.ifc.send(d.u, fd, data.data(), data.size(), MSG_DONTWAIT), 6000);
+    EXPECT_ERRNO(d.ifc.send(d.u, fd, data.data(), data.size(), MSG_DONTWAIT), EAGAIN);
+}
+
 }  // namespace
 }  // namespace mvnf::pd::test
