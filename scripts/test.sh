@@ -20,7 +20,7 @@ bash scripts/build.sh "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # The real packetdrill, built from ../shared/packetdrill (cached in the build
 # dir); the plain ctest's packetdrill_suite runs it (root only).
 phase "packetdrill build"
-bash scripts/packetdrill-build.sh "$b" || echo "packetdrill not built: packetdrill_suite will skip"
+bash scripts/packetdrill-build.sh "$b" || echo "packetdrill not built (see above): packetdrill_suite will say why"
 phase "plain ctest"
 (cd "$b" && ctest --output-on-failure -j"$jobs" --timeout 300)
 
