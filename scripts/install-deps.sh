@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
       libgtest-dev libgmock-dev libbenchmark-dev libxdp-dev libbpf-dev libpcap-dev
+      bison flex  # packetdrill (built from ../shared/packetdrill by scripts/packetdrill-build.sh)
       iproute2 ethtool iputils-ping curl wrk socat tshark python3 python3-scapy
       python3-matplotlib procps
       libxml2-utils shellcheck libvirt0)  # deploy checks: xmllint, shellcheck, libvirt's domain.rng

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "api/context.hpp"
+#include "api/tcp_info.hpp"
 
 namespace mvnf::api {
 
@@ -30,24 +31,6 @@ void apply_options(mtcp_context* c, const socket_entry& s, tcp::handle h) {
     (void)t.set_buffer_limits(h, clamp_buf(s.sndbuf, t.cfg().sndbuf),
                               clamp_buf(s.rcvbuf, t.cfg().rcvbuf));
     (void)t.set_congestion(h, s.cc);
-}
-
-// Linux's TCP state numbering for tcp_info.tcpi_state.
-static uint8_t linux_state(tcp::state s) {
-    switch (s) {
-        case tcp::state::established: return 1;
-        case tcp::state::syn_sent: return 2;
-        case tcp::state::syn_received: return 3;
-        case tcp::state::fin_wait_1: return 4;
-        case tcp::state::fin_wait_2: return 5;
-        case tcp::state::time_wait: return 6;
-        case tcp::state::closed: return 7;
-        case tcp::state::close_wait: return 8;
-        case tcp::state::last_ack: return 9;
-        case tcp::state::listen: return 10;
-        case tcp::state::closing: return 11;
-    }
-    return 7;
 }
 
 static int get_int(const void* v, socklen_t len, int& out) {
@@ -198,27 +181,8 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
                 return 0;
             }
             case TCP_INFO: {
-                tcp_info ti{};
-                if (s->kind == sock_kind::listener) ti.tcpi_state = 10;
-                else if (info) {
-                    ti.tcpi_state = linux_state(info->st);
-                    ti.tcpi_options = (info->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) |
-                                      (info->sack_ok ? TCPI_OPT_SACK : 0) |
-                                      (info->ws_ok ? TCPI_OPT_WSCALE : 0) |
-                                      (info->ecn_ok ? TCPI_OPT_ECN : 0);
-                    ti.tcpi_snd_wscale = info->snd_shift & 0xf;
-                    ti.tcpi_rcv_wscale = info->rcv_shift & 0xf;
-                    ti.tcpi_rto = uint32_t(info->rto / 1000);
-                    ti.tcpi_snd_mss = info->mss;
-                    ti.tcpi_rcv_mss = mctx->tcp->cfg().mss;
-                    ti.tcpi_unacked = info->mss ? info->flight / info->mss : 0;
-                    ti.tcpi_rtt = uint32_t(info->srtt / 1000);
-                    ti.tcpi_snd_ssthresh = info->mss ? info->ssthresh / info->mss : 0;
-                    ti.tcpi_snd_cwnd = info->mss ? info->cwnd / info->mss : 0;
-                    ti.tcpi_rcv_space = uint32_t(mctx->tcp->cfg().rcvbuf - info->recv_queued);
-                } else {
-                    ti.tcpi_state = 7;  // CLOSE
-                }
+                const tcp_info ti =
+                    linux_tcp_info(info, s->kind == sock_kind::listener, mctx->tcp->cfg());
                 if (int e = put(optval, optlen, &ti, sizeof ti)) return set_errno_ret(e);
                 return 0;
             }

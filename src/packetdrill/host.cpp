@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 
+#include "net/tcp/transport_adapter.hpp"
 #include "wire/ipv4.hpp"
 
 namespace mvnf::pd {
@@ -29,6 +30,11 @@ public:
         _h._tcp.input(ip.src, ip.dst, segment, now, uint8_t(ip.tos & 3));
     }
     void poll_timers(nanos now) override { _h._tcp.poll(now); }
+    // ICMP errors reach the connection they quote, as in production.
+    void icmp_error(uint8_t type, uint8_t code, uint32_t rest, const wire::ipv4_repr& quoted,
+                    bytes quoted_l4, nanos now) override {
+        tcp::forward_icmp_error(_h._tcp, type, code, rest, quoted, quoted_l4, now);
+    }
     nanos next_deadline() const override { return _h._tcp.next_deadline(); }
 
     bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
@@ -151,6 +157,10 @@ options parse_flags(const char* flags) {
         if (!ok) o.unknown.emplace_back(word);
     }
     o.tcp.mss = uint16_t(o.mtu - 40);  // RFC 9293 3.7.1: IP MTU - 40
+    // The layer takes every connection's rings up front, and packetdrill
+    // locks all its memory (mlockall): size the pool by --max_sockets, not
+    // the layer's default of 1024 (which with 8 MiB rings is 16 GiB).
+    o.tcp.max_concurrency = o.max_sockets;
     return o;
 }
 
@@ -162,9 +172,12 @@ host::host(const options& o)
       _tcp(o.tcp, *_glue),
       _socks(o.max_sockets) {
     if (_o.local_ip) ensure_stack(*_o.local_ip);
+    register_host(this);
 }
 
 host::~host() {
+    unregister_host(this);
+    for (auto& s : _socks) s.kfd.release();
     _stack.reset();  // returns its TX buffers to the link before the link goes
 }
 
@@ -222,9 +235,44 @@ void host::advance_to(nanos t) {
 
 // --------------------------------------------------------------- helpers --
 host::sock* host::find(int fd) {
-    if (fd < _o.fd_base || fd >= _o.fd_base + int(_socks.size())) return nullptr;
-    sock& s = _socks[size_t(fd - _o.fd_base)];
+    if (fd < 0 || size_t(fd) >= _slot_of.size() || _slot_of[size_t(fd)] < 0) return nullptr;
+    sock& s = _socks[size_t(_slot_of[size_t(fd)])];
     return s.k == kind::free ? nullptr : &s;
+}
+
+long host::open_slot(kind k) {
+    size_t i = 0;
+    while (i < _socks.size() && _socks[i].k != kind::free) ++i;
+    if (i == _socks.size()) return -EMFILE;
+    kernel_fd kfd;
+    const long fd = kernel_fd::open(_o.fd_base, kfd);
+    if (fd < 0) return fd;
+    if (size_t(fd) >= _slot_of.size()) _slot_of.resize(size_t(fd) + 1, -1);
+    if (_slot_of[size_t(fd)] >= 0) {
+        // The kernel handed out a number we still map: the socket that had
+        // it was closed with the kernel's close() behind our back (as
+        // packetdrill does with what a script leaves open). Close it now.
+        sock& old = _socks[size_t(_slot_of[size_t(fd)])];
+        old.kfd.fd = -1;  // the number is the new socket's: keep it open
+        free_slot(old);
+        run();
+    }
+    _socks[i] = sock{};
+    _socks[i].k = k;
+    _socks[i].kfd = kfd;
+    _slot_of[size_t(fd)] = int32_t(i);
+    return fd;
+}
+
+void host::free_slot(sock& s) {
+    // SO_LINGER with a zero timeout: close() aborts with a RST (as Linux).
+    if (s.k == kind::conn && s.linger_on && s.linger_s == 0) (void)_tcp.abort(s.h, _now);
+    else if (s.k == kind::conn || s.k == kind::listener) (void)_tcp.close(s.h, _now);
+    if (s.kfd.fd >= 0 && size_t(s.kfd.fd) < _slot_of.size() &&
+        _slot_of[size_t(s.kfd.fd)] == int32_t(&s - _socks.data()))
+        _slot_of[size_t(s.kfd.fd)] = -1;
+    s.kfd.release();
+    s = sock{};
 }
 const host::sock* host::find(int fd) const { return const_cast<host*>(this)->find(fd); }
 
@@ -300,17 +348,19 @@ long host::socket(int domain, int type, int protocol) {
     const int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (base != SOCK_STREAM) return -EOPNOTSUPP;  // UDP and raw sockets: not offered
     if (protocol != 0 && protocol != IPPROTO_TCP) return -EPROTONOSUPPORT;
-    for (size_t i = 0; i < _socks.size(); ++i) {
-        if (_socks[i].k != kind::free) continue;
-        _socks[i] = sock{};
-        _socks[i].k = kind::tcp;
-        _socks[i].nonblock = (type & SOCK_NONBLOCK) != 0;
-        return _o.fd_base + long(i);
-    }
-    return -EMFILE;
+    const long fd = open_slot(kind::tcp);
+    if (fd >= 0) find(int(fd))->nonblock = (type & SOCK_NONBLOCK) != 0;
+    return fd;
 }
 
 namespace {
+// A null buffer with a length: EFAULT, as the kernel's copy would fail
+// (other bad addresses cannot be told apart here without a system call).
+bool null_buffer(const iovec* iov, int iovcnt) {
+    for (int k = 0; k < iovcnt; ++k)
+        if (!iov[k].iov_base && iov[k].iov_len) return true;
+    return false;
+}
 bool read_sin(const sockaddr* addr, socklen_t len, ipv4_addr& ip, uint16_t& port, long& err) {
     if (!addr || len < socklen_t(sizeof(sockaddr_in))) return err = -EINVAL, false;
     if (addr->sa_family != AF_INET) return err = -EAFNOSUPPORT, false;
@@ -375,24 +425,30 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
     long rc = block_until(lk, nb, [&] { return (_tcp.readiness(lh) & tcp::ev::readable) != 0; },
                           _now + _o.max_wait, false);
     if (rc < 0) return rc;
+    s = find(fd);  // the lock was let go while blocked
+    if (!s || s->k != kind::listener || !(s->h == lh)) return -EBADF;
     auto r = _tcp.accept(lh);
     if (!r) return errno_of(r.error());
-    size_t i = 0;
-    while (i < _socks.size() && _socks[i].k != kind::free) ++i;
-    if (i == _socks.size()) {
+    const long nfd = open_slot(kind::conn);
+    if (nfd < 0) {
         (void)_tcp.abort(*r, _now);
         run();
-        return -EMFILE;
+        return nfd;
     }
-    sock& n = _socks[i];
-    n = sock{};
-    n.k = kind::conn;
+    sock& n = *find(int(nfd));
+    // Options set on the listener carry over to what it accepts (as Linux).
+    const sock& l = *s;
+    n.nodelay = l.nodelay, n.keepalive = l.keepalive;
+    n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt;
+    n.maxseg = l.maxseg, n.linger_on = l.linger_on, n.linger_s = l.linger_s;
+    n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf;
     n.h = *r;
     n.bound = true;
+    apply_options(n);
     if (auto t = tuple_of(*r)) n.lip = t->local_ip, n.lport = t->local_port, n.rip = t->remote_ip,
                                n.rport = t->remote_port;
     write_sin(addr, len, n.rip, n.rport);
-    return _o.fd_base + long(i);
+    return nfd;
 }
 
 long host::connect(lock& lk, int fd, const sockaddr* addr, socklen_t len) {
@@ -422,8 +478,7 @@ long host::connect(lock& lk, int fd, const sockaddr* addr, socklen_t len) {
         s->lip = _stack->local_ip();
         if (auto t = tuple_of(*r)) s->lport = t->local_port;
         s->bound = true;
-        if (s->nodelay) (void)_tcp.set_nodelay(s->h, true);
-        if (s->keepalive) (void)_tcp.set_keepalive(s->h, true, _now);
+        apply_options(*s);
         run();
         if (s->nonblock) return -EINPROGRESS;
     }
@@ -443,6 +498,7 @@ long host::readv(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return -EOPNOTSUPP;  // MSG_PEEK, MSG_WAITALL...
     if (s->k != kind::conn) return -ENOTCONN;
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
+    if (null_buffer(iov, iovcnt)) return -EFAULT;
     if (s->shut_rd) return 0;
     const tcp::handle h = s->h;
     long rc = block_until(lk, s->nonblock || (flags & MSG_DONTWAIT), [&] {
@@ -471,6 +527,7 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     if (s->k != kind::conn) return s->k == kind::listener ? -ENOTCONN : -EPIPE;
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return -EOPNOTSUPP;  // MSG_OOB, MSG_MORE...
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
+    if (null_buffer(iov, iovcnt)) return -EFAULT;
     if (s->shut_wr) return -EPIPE;
     const tcp::handle h = s->h;
     const bool nb = s->nonblock || (flags & MSG_DONTWAIT);
@@ -503,8 +560,7 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
 long host::close(int fd) {
     sock* s = find(fd);
     if (!s) return -EBADF;
-    if (s->k == kind::conn || s->k == kind::listener) (void)_tcp.close(s->h, _now);
-    *s = sock{};
+    free_slot(*s);
     run();
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "net/stack.hpp"
 #include "net/tcp/layer.hpp"
 #include "packetdrill/ip_link.hpp"
+#include "packetdrill/kernel_fd.hpp"
 
 namespace mvnf::pd {
 
@@ -28,8 +29,8 @@ using net::nanos;
 // Parsed from the --so_flags string (see docs/packetdrill.md).
 struct options {
     std::optional<ipv4_addr> local_ip;      // --local_ip: else adopted (see host)
-    int fd_base = 1000;                     // --fd_base: first fd handed out
-    uint32_t max_sockets = 1024;            // --max_sockets
+    int fd_base = 1000;                     // --fd_base: lowest fd handed out
+    uint32_t max_sockets = 64;              // --max_sockets (also the layer's connection pool)
     uint32_t mtu = 1500;                    // --mtu (IP MTU; our MSS = mtu - 40)
     nanos max_wait = net::sec(120);         // --max_wait_us: virtual time a blocking call
                                             //   or an empty netdev_receive may skip ahead
@@ -40,6 +41,11 @@ struct options {
     std::vector<std::string> unknown;       // flags we did not understand (reported)
 };
 options parse_flags(const char* flags);
+
+class host;
+// The hosts alive in this process, for the getsockopt interposer (code_events.cpp).
+void register_host(host* h);
+void unregister_host(host* h);
 
 class host {
 public:
@@ -61,6 +67,9 @@ public:
     long connect(lock& lk, int fd, const sockaddr* addr, socklen_t len);
     long readv(lock& lk, int fd, const iovec* iov, int iovcnt, int flags);
     long writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags);
+    // recvmsg's ancillary data after a read of n bytes: TCP_CM_INQ (the
+    // bytes left to read) when TCP_INQ is on, else none.
+    long recv_control(int fd, msghdr* m);
     long close(int fd);
     long shutdown(int fd, int how);
     long getsockopt(int fd, int level, int name, void* val, socklen_t* len);
@@ -68,6 +77,11 @@ public:
     long fcntl(int fd, int cmd, long arg);
     long ioctl(int fd, unsigned long request, void* arg);
     long poll(lock& lk, pollfd* fds, nfds_t n, int timeout_ms);
+    // What the kernel's getsockopt would say of one of our descriptors, for
+    // packetdrill's code events (code_events.cpp): TCP_INFO, TCP_CC_INFO,
+    // SO_MEMINFO; not_ours when fd is not one of this host's sockets.
+    static constexpr long not_ours = -1'000'000;
+    long kernel_getsockopt(int fd, int level, int name, void* val, socklen_t* len);
 
     // ---- the wire and the clock
     long netdev_send(bytes ip_packet);
@@ -93,12 +107,25 @@ private:
         bool shut_rd = false, shut_wr = false;
         bool reuseaddr = false, nodelay = false, keepalive = false;
         int rcvbuf = 0, sndbuf = 0;
+        int keepidle = 0, keepintvl = 0, keepcnt = 0;  // seconds / probes; 0: the config's
+        int maxseg = 0;                                // TCP_MAXSEG; 0: none
+        bool linger_on = false;                        // SO_LINGER
+        bool inq = false;                              // TCP_INQ
+        int linger_s = 0;
         bool err_reported = false;  // SO_ERROR reports a connection's error once
+        kernel_fd kfd;              // the descriptor number handed out (kernel_fd.hpp)
     };
     class glue;  // net::transport + tcp::segment_sink between stack and layer
 
     sock* find(int fd);
     const sock* find(int fd) const;
+    // A free slot with a fresh kernel descriptor: its fd, or -errno.
+    long open_slot(kind k);
+    // Ends a slot's life: the connection (if any) is closed, its descriptor released.
+    void free_slot(sock& s);
+    // The options recorded on a socket, applied to its connection (at
+    // connect/accept, and on every change once connected), as the C API does.
+    void apply_options(const sock& s);
     // The stack is built once the local address is known.
     void ensure_stack(ipv4_addr ip);
     // Runs the stack at the current virtual time and pushes its output.
@@ -129,6 +156,7 @@ private:
     tcp::layer _tcp;
     std::unique_ptr<net::stack> _stack;
     std::vector<sock> _socks;
+    std::vector<int32_t> _slot_of;  // fd -> index in _socks, -1 if none
     uint16_t _next_port = 40000;
 };
 

@@ -3,19 +3,33 @@
 // host.cpp, which holds the socket calls proper.
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 
+#include "api/tcp_info.hpp"
 #include "packetdrill/host.hpp"
 #include "wire/ipv4.hpp"
 
 namespace mvnf::pd {
 
 namespace {
+// SO_SNDBUF / SO_RCVBUF as Linux keeps them (socket(7)): twice the value
+// set (room for bookkeeping), at least 2048 here (as the C API), at most
+// the ring; 0 (never set): the ring.
+uint32_t linux_buf(int set, uint32_t ring) {
+    if (set <= 0) return 0;
+    return uint32_t(std::min<uint64_t>(std::max<uint64_t>(2 * uint64_t(set), 2048), ring));
+}
+
+// Room for the fields a recent kernel's struct tcp_info has beyond glibc's.
+constexpr size_t kernel_tcp_info_max = 512;
+
 long put_int(void* val, socklen_t* len, int v) {
     if (!val || !len || *len < socklen_t(sizeof(int))) return -EINVAL;
     std::memcpy(val, &v, sizeof v);
@@ -28,6 +42,17 @@ bool get_int(const void* val, socklen_t len, int& v) {
     return true;
 }
 }  // namespace
+
+void host::apply_options(const sock& s) {
+    if (s.k != kind::conn) return;
+    (void)_tcp.set_nodelay(s.h, s.nodelay);
+    (void)_tcp.set_keepalive_params(s.h, net::sec(uint64_t(s.keepidle)),
+                                    net::sec(uint64_t(s.keepintvl)), uint8_t(s.keepcnt));
+    (void)_tcp.set_keepalive(s.h, s.keepalive, _now);
+    (void)_tcp.set_max_segment(s.h, uint16_t(s.maxseg));
+    (void)_tcp.set_buffer_limits(s.h, linux_buf(s.sndbuf, _o.tcp.sndbuf),
+                                 linux_buf(s.rcvbuf, _o.tcp.rcvbuf));
+}
 
 long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
     sock* s = find(fd);
@@ -51,15 +76,51 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
             case SO_ACCEPTCONN: return put_int(val, len, s->k == kind::listener);
             case SO_REUSEADDR: return put_int(val, len, s->reuseaddr);
             case SO_KEEPALIVE: return put_int(val, len, s->keepalive);
-            case SO_RCVBUF: return put_int(val, len, s->rcvbuf ? s->rcvbuf : int(_o.tcp.rcvbuf));
-            case SO_SNDBUF: return put_int(val, len, s->sndbuf ? s->sndbuf : int(_o.tcp.sndbuf));
+            case SO_RCVBUF:
+                return put_int(val, len, s->rcvbuf ? int(linux_buf(s->rcvbuf, _o.tcp.rcvbuf))
+                                                   : int(_o.tcp.rcvbuf));
+            case SO_SNDBUF:
+                return put_int(val, len, s->sndbuf ? int(linux_buf(s->sndbuf, _o.tcp.sndbuf))
+                                                   : int(_o.tcp.sndbuf));
+            case SO_LINGER: {
+                if (!val || !len || *len < socklen_t(sizeof(linger))) return -EINVAL;
+                const linger l{s->linger_on ? 1 : 0, s->linger_s};
+                std::memcpy(val, &l, sizeof l);
+                *len = sizeof l;
+                return 0;
+            }
             default: return -EOPNOTSUPP;
         }
     }
     if (level == IPPROTO_TCP) {
         switch (name) {
             case TCP_NODELAY: return put_int(val, len, s->nodelay);
-            case TCP_MAXSEG: return put_int(val, len, have && ci.mss ? ci.mss : _o.tcp.mss);
+            case TCP_INQ: return put_int(val, len, s->inq);
+            case TCP_MAXSEG:
+                return put_int(val, len, have && ci.mss ? ci.mss : (s->maxseg ? s->maxseg : _o.tcp.mss));
+            case TCP_KEEPIDLE:
+                return put_int(val, len, s->keepidle ? s->keepidle
+                                                     : int(_o.tcp.keepalive_idle / net::sec(1)));
+            case TCP_KEEPINTVL:
+                return put_int(val, len, s->keepintvl ? s->keepintvl
+                                                      : int(_o.tcp.keepalive_interval / net::sec(1)));
+            case TCP_KEEPCNT:
+                return put_int(val, len, s->keepcnt ? s->keepcnt : int(_o.tcp.keepalive_probes));
+            case TCP_INFO: {
+                // Linux's layout, filled as the C API fills it; shorter
+                // buffers get the start of it (as Linux). Newer kernels'
+                // struct is longer than the C library's, and packetdrill
+                // insists on its own (longer) size: the fields past the C
+                // library's read 0, up to kernel_tcp_info_max bytes.
+                if (!val || !len) return -EINVAL;
+                const tcp_info ti = api::linux_tcp_info(have ? &ci : nullptr,
+                                                        s->k == kind::listener, _o.tcp);
+                const size_t n = std::min<size_t>(*len, kernel_tcp_info_max);
+                std::memset(val, 0, n);
+                std::memcpy(val, &ti, std::min(n, sizeof ti));
+                *len = socklen_t(n);
+                return 0;
+            }
             case TCP_CONGESTION: {
                 if (!val || !len) return -EINVAL;
                 const char* n = _o.tcp.cc == tcp::congestion_algo::reno ? "reno" : "cubic";
@@ -68,10 +129,65 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
                 *len = socklen_t(l);
                 return 0;
             }
-            default: return -EOPNOTSUPP;  // TCP_INFO among them: see docs/packetdrill.md
+            default: return -EOPNOTSUPP;  // see docs/packetdrill.md
         }
     }
     return -EOPNOTSUPP;
+}
+
+long host::recv_control(int fd, msghdr* m) {
+    sock* s = find(fd);
+    if (!s) return -EBADF;
+    const size_t room = m->msg_controllen;
+    m->msg_controllen = 0;
+    if (!s->inq || s->k != kind::conn) return 0;
+    // Linux (tcp_recvmsg): the bytes still queued after this read.
+    int left = 0;
+    if (auto i = _tcp.info(s->h)) left = int(std::min<size_t>(i->recv_queued, INT32_MAX));
+    if (!m->msg_control || room < CMSG_SPACE(sizeof left)) {
+        m->msg_flags |= MSG_CTRUNC;
+        return 0;
+    }
+    m->msg_controllen = room;
+    cmsghdr* c = CMSG_FIRSTHDR(m);
+    c->cmsg_level = SOL_TCP;
+    c->cmsg_type = TCP_CM_INQ;
+    c->cmsg_len = CMSG_LEN(sizeof left);
+    std::memcpy(CMSG_DATA(c), &left, sizeof left);
+    m->msg_controllen = CMSG_SPACE(sizeof left);
+    return 0;
+}
+
+long host::kernel_getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
+    sock* s = find(fd);
+    if (!s) return not_ours;
+    note_call();
+    if (level == IPPROTO_TCP && name == TCP_INFO) return getsockopt(fd, level, name, val, len);
+    if (level == IPPROTO_TCP && name == TCP_CC_INFO) {
+        // Linux fills it only for algorithms with a get_info (not CUBIC or
+        // Reno): a successful, empty answer.
+        if (!len) return -EFAULT;
+        *len = 0;
+        return 0;
+    }
+    if (level == SOL_SOCKET && name == SO_MEMINFO) {
+        // linux/sock_diag.h's SK_MEMINFO_* slots that the stack knows, in
+        // bytes of data (Linux counts buffer truesize).
+        if (!val || !len) return -EFAULT;
+        uint32_t m[SK_MEMINFO_VARS] = {};
+        if (s->k == kind::conn)
+            if (auto i = _tcp.info(s->h)) {
+                m[SK_MEMINFO_RMEM_ALLOC] = uint32_t(i->recv_queued);
+                m[SK_MEMINFO_WMEM_QUEUED] = uint32_t(i->send_queued);
+            }
+        m[SK_MEMINFO_RCVBUF] = uint32_t(s->rcvbuf ? s->rcvbuf : int(_o.tcp.rcvbuf));
+        m[SK_MEMINFO_SNDBUF] = uint32_t(s->sndbuf ? s->sndbuf : int(_o.tcp.sndbuf));
+        const size_t n = std::min<size_t>(*len, sizeof m);
+        std::memcpy(val, m, n);
+        *len = socklen_t(n);
+        return 0;
+    }
+    return -ENOTSOCK;  // what the kernel says of the eventfd behind the number
 }
 
 long host::setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
@@ -97,10 +213,21 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                 return 0;
             case SO_RCVBUF:
             case SO_SNDBUF:
-                // Recorded only: rings are sized once per layer (--rcvbuf/--sndbuf).
+                // The usable part of the ring (the layer's buffer limits, as
+                // the C API sets them), Linux's doubled value.
                 if (!get_int(val, len, v)) return -EINVAL;
                 (name == SO_RCVBUF ? s->rcvbuf : s->sndbuf) = v;
+                apply_options(*s);
+                run();
                 return 0;
+            case SO_LINGER: {
+                if (!val || len < socklen_t(sizeof(linger))) return -EINVAL;
+                linger l;
+                std::memcpy(&l, val, sizeof l);
+                s->linger_on = l.l_onoff != 0;
+                s->linger_s = l.l_linger;
+                return 0;
+            }
             default: return -EOPNOTSUPP;
         }
     }
@@ -114,6 +241,31 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                     run();  // turning Nagle off may release a held segment
                     if (!r) return errno_of(r.error());
                 }
+                return 0;
+            // Bounds as Linux's do_tcp_setsockopt (and the C API).
+            case TCP_KEEPIDLE:
+            case TCP_KEEPINTVL:
+                if (!get_int(val, len, v)) return -EINVAL;
+                if (v < 1 || v > 32767) return -EINVAL;
+                (name == TCP_KEEPIDLE ? s->keepidle : s->keepintvl) = v;
+                apply_options(*s);
+                run();
+                return 0;
+            case TCP_KEEPCNT:
+                if (!get_int(val, len, v)) return -EINVAL;
+                if (v < 1 || v > 127) return -EINVAL;
+                s->keepcnt = v;
+                apply_options(*s);
+                return 0;
+            case TCP_INQ:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->inq = v != 0;
+                return 0;
+            case TCP_MAXSEG:
+                if (!get_int(val, len, v)) return -EINVAL;
+                if (v != 0 && (v < 88 || v > 65535)) return -EINVAL;
+                s->maxseg = v;
+                apply_options(*s);
                 return 0;
             case TCP_CONGESTION: {
                 if (!val || len == 0) return -EINVAL;
@@ -199,6 +351,14 @@ long host::netdev_receive(void* buf, size_t* count, long long* time_usecs) {
     size_t len = 0;
     nanos when = 0;
     if (!_link.pop_sent(mut_bytes(static_cast<std::byte*>(buf), *count), len, when)) {
+        // packetdrill asks only when the script expects a packet; given
+        // nothing, it reports a parse error of an empty packet ("error
+        // handling packet: (null)"). Say what happened instead.
+        std::fprintf(stderr,
+                     "mvnf-packetdrill: error: expected outbound packet not sent: the stack "
+                     "sent nothing up to virtual time %.6f s (no timer due within "
+                     "--max_wait_us=%llu)\n",
+                     double(_now) / 1e9, (unsigned long long)(_o.max_wait / 1000));
         *count = 0;
         return 0;
     }

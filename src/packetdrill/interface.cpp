@@ -74,11 +74,15 @@ ssize_t pd_recvfrom(void* ud, int fd, void* buf, size_t len, int flags, sockaddr
 }
 ssize_t pd_recvmsg(void* ud, int fd, msghdr* m, int flags) {
     if (!m) return ret(-EFAULT);
-    if (m->msg_controllen) return ret(-EOPNOTSUPP);  // no ancillary data (timestamps, ...)
     m->msg_namelen = 0;
     m->msg_flags = 0;
+    // Ancillary data: TCP_CM_INQ if TCP_INQ is on; nothing else is offered
+    // (timestamps and the like are refused at setsockopt).
     return call(ud, [&](host& h, host::lock& lk) {
-        return h.readv(lk, fd, m->msg_iov, int(m->msg_iovlen), flags);
+        const long n = h.readv(lk, fd, m->msg_iov, int(m->msg_iovlen), flags);
+        if (n < 0) return n;
+        const long c = h.recv_control(fd, m);
+        return c < 0 ? c : n;
     });
 }
 ssize_t pd_writev(void* ud, int fd, const iovec* iov, int n) {

@@ -10,18 +10,23 @@
 namespace mvnf::pd {
 
 ip_link::ip_link(const net::nanos* clock, uint32_t num_buffers)
-    : _clock(clock), _bufs(size_t(num_buffers) * buf_size) {
+    : _clock(clock), _nbufs(num_buffers), _bufs(size_t(num_buffers) * buf_size),
+      _jumbo(size_t(num_jumbo) * jumbo_size) {
     _free.reserve(num_buffers);
     for (uint32_t i = num_buffers; i-- > 0;) _free.push_back(i);
+    _jumbo_free.reserve(num_jumbo);
+    for (uint32_t i = num_jumbo; i-- > 0;) _jumbo_free.push_back(num_buffers + i);
 }
 
 bool ip_link::inject(bytes ip_packet) {
-    if (ip_packet.size() + eth_len > buf_size || _free.empty()) {
+    const bool jumbo = ip_packet.size() + eth_len > buf_size;
+    std::vector<uint32_t>& pool = jumbo ? _jumbo_free : _free;
+    if (ip_packet.size() + eth_len > jumbo_size || pool.empty()) {
         ++_stats.rx_dropped;
         return false;
     }
-    const uint32_t idx = _free.back();
-    _free.pop_back();
+    const uint32_t idx = pool.back();
+    pool.pop_back();
     std::byte* b = buf(idx);
     wire::ethernet_repr{local_mac, peer_mac, wire::ethertype::ipv4}.emit(b);
     std::memcpy(b + eth_len, ip_packet.data(), ip_packet.size());
@@ -36,7 +41,7 @@ bool ip_link::pop_sent(mut_bytes out, size_t& len, net::nanos& when) {
     len = h.len > eth_len ? h.len - eth_len : 0;
     when = h.when;
     std::memcpy(out.data(), buf(h.idx) + eth_len, std::min(len, out.size()));
-    _free.push_back(h.idx);
+    put_back(h.idx);
     return true;
 }
 
@@ -53,7 +58,7 @@ unsigned ip_link::rx_burst(std::span<netio::packet> out) {
 }
 
 void ip_link::release(std::span<const netio::packet> pkts) {
-    for (const auto& p : pkts) _free.push_back(p.handle);
+    for (const auto& p : pkts) put_back(p.handle);
 }
 
 unsigned ip_link::alloc_tx(std::span<netio::packet> out) {
@@ -72,14 +77,14 @@ unsigned ip_link::tx_burst(std::span<netio::packet> pkts) {
     for (const auto& p : pkts) {
         auto eth = wire::ethernet_view::parse(bytes(p.data, p.len));
         if (!eth || eth->type() != wire::ethertype::ipv4) {
-            _free.push_back(p.handle);
+            put_back(p.handle);
             ++_stats.tx_dropped;
             continue;
         }
         // Nobody reading (a script that ignores our output): keep the newest
         // half of the arena so the stack can still allocate.
         if (_sent.size() >= num_buffers() / 2) {
-            _free.push_back(_sent.front().idx);
+            put_back(_sent.front().idx);
             _sent.pop_front();
             ++_stats.tx_dropped;
         }
@@ -91,7 +96,7 @@ unsigned ip_link::tx_burst(std::span<netio::packet> pkts) {
 }
 
 void ip_link::free_tx(std::span<const netio::packet> pkts) {
-    for (const auto& p : pkts) _free.push_back(p.handle);
+    for (const auto& p : pkts) put_back(p.handle);
 }
 
 }  // namespace mvnf::pd

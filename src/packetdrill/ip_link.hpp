@@ -26,21 +26,26 @@ class ip_link final : public netio::queue {
 public:
     static constexpr uint32_t buf_size = 2048;  // Ethernet header + IP MTU 1500, with room
     static constexpr uint32_t eth_len = 14;
+    // Injected packets above the MTU (a peer's GRO'd or TSO'd segment, as a
+    // kernel's receive path would hand up) go into a few buffers that hold
+    // the largest IPv4 packet.
+    static constexpr uint32_t jumbo_size = eth_len + 65535;
+    static constexpr uint32_t num_jumbo = 8;
 
     // `clock` is read when the stack hands frames to tx_burst: that is the
     // packet's timestamp for netdev_receive.
     ip_link(const net::nanos* clock, uint32_t num_buffers);
 
     // Queues one IP packet for the stack's next rx_burst. False when it is
-    // larger than a buffer allows or no buffer is free (the stack keeps
-    // none for long, so that means many unprocessed injections).
+    // larger than an IPv4 packet can be or no buffer is free (the stack
+    // keeps none for long, so that means many unprocessed injections).
     bool inject(bytes ip_packet);
     // Moves the oldest sent IP packet into out (truncated to out.size()).
     // Returns false when nothing was sent; `len` is the packet's full length.
     bool pop_sent(mut_bytes out, size_t& len, net::nanos& when);
     size_t sent_pending() const { return _sent.size(); }
     uint32_t free_buffers() const { return uint32_t(_free.size()); }
-    uint32_t num_buffers() const { return uint32_t(_bufs.size() / buf_size); }
+    uint32_t num_buffers() const { return _nbufs; }
 
     // netio::queue
     unsigned rx_burst(std::span<netio::packet> out) override;
@@ -56,11 +61,18 @@ private:
         uint32_t idx = 0, len = 0;
         net::nanos when = 0;
     };
-    std::byte* buf(uint32_t idx) { return _bufs.data() + size_t(idx) * buf_size; }
+    std::byte* buf(uint32_t idx) {
+        return idx < _nbufs ? _bufs.data() + size_t(idx) * buf_size
+                            : _jumbo.data() + size_t(idx - _nbufs) * jumbo_size;
+    }
+    void put_back(uint32_t idx) { (idx < _nbufs ? _free : _jumbo_free).push_back(idx); }
 
     const net::nanos* _clock;
+    uint32_t _nbufs;
     std::vector<std::byte> _bufs;
     std::vector<uint32_t> _free;
+    std::vector<std::byte> _jumbo;      // num_jumbo x jumbo_size, handles _nbufs...
+    std::vector<uint32_t> _jumbo_free;
     std::deque<held> _rx;    // injected, not yet taken by the stack
     std::deque<held> _sent;  // sent by the stack, not yet read by packetdrill
     netio::queue_stats _stats;

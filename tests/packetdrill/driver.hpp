@@ -147,6 +147,9 @@ public:
         return fd;
     }
 
+    // A symbol the library exports besides packetdrill_interface_init.
+    void* sym(const char* name) const { return _so ? dlsym(_so, name) : nullptr; }
+
     packetdrill_interface ifc{};
     void* u = nullptr;
 

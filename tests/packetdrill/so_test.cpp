@@ -7,7 +7,11 @@
 
 #include <thread>
 
+#include <linux/sock_diag.h>
+#include <unistd.h>
+
 #include "driver.hpp"
+#include "wire/checksum.hpp"
 
 namespace mvnf::pd::test {
 namespace {
@@ -369,9 +373,6 @@ TEST(packetdrill_so, unsupported_calls_fail_cleanly) {
 
     const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
     ASSERT_EQ(fd, 1000);
-    char info[256];
-    socklen_t len = sizeof info;
-    EXPECT_ERRNO(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_INFO, info, &len), EOPNOTSUPP);
     int one = 1;
     EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one), EOPNOTSUPP);
     EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_IP, IP_TOS, &one, sizeof one), EOPNOTSUPP);
@@ -382,10 +383,6 @@ TEST(packetdrill_so, unsupported_calls_fail_cleanly) {
     char c;
     EXPECT_ERRNO(d.ifc.read(d.u, fd, &c, 1), ENOTCONN);
     EXPECT_ERRNO(d.ifc.recv(d.u, fd, &c, 1, MSG_PEEK), EOPNOTSUPP);
-    msghdr m{};
-    char ctl[32];
-    m.msg_control = ctl, m.msg_controllen = sizeof ctl;
-    EXPECT_ERRNO(d.ifc.recvmsg(d.u, fd, &m, 0), EOPNOTSUPP);
 
     // Not ours: fds below the range (packetdrill's own), closed ones.
     EXPECT_ERRNO(d.ifc.close(d.u, 3), EBADF);
@@ -474,6 +471,332 @@ TEST(packetdrill_so, blocking_accept_on_another_thread) {
     d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .opts = ts(101, sa.tcp.opts.tsval)});
     t.join();
     EXPECT_EQ(got, 1001);
+}
+
+TEST(packetdrill_so, kernel_close_of_a_left_open_socket) {
+    // At a script's end packetdrill closes the sockets the script left open
+    // with the kernel's close() on their numbers (and dies if that fails),
+    // then injects a RST for each connection and frees the instance.
+    driver d(exact);
+    sent sa;
+    int lfd = -1;
+    const int fd = passive_open(d, &sa, &lfd);
+    EXPECT_EQ(::close(fd), 0) << "the socket's number is not a kernel descriptor";
+    // The library has not been told; a new socket that gets the number back
+    // from the kernel finds the old one gone: the connection is closed
+    // (FIN, as a kernel close() of a socket with nothing unread does).
+    const int n = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    EXPECT_EQ(n, fd);
+    bool fin = false;
+    while (auto s = d.receive()) fin |= (s->tcp.flags & tcp_flag::fin) != 0;
+    EXPECT_TRUE(fin);
+    // The number now means the new socket, not the closed connection.
+    int type = 0;
+    socklen_t len = sizeof type;
+    EXPECT_EQ(d.ifc.getsockopt(d.u, n, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+    EXPECT_EQ(type, SOCK_STREAM);
+    char c;
+    EXPECT_ERRNO(d.ifc.read(d.u, n, &c, 1), ENOTCONN);
+    // A descriptor someone else opens on a number we handed out and saw
+    // closed is not ours to close when the instance goes.
+    EXPECT_EQ(::close(lfd), 0);
+    const int other = lfd;
+    const int mine = ::open("/dev/null", O_RDONLY);
+    ASSERT_GE(mine, 0);
+    ASSERT_EQ(::dup2(mine, other), other);
+    ::close(mine);
+    d.ifc.free(d.u);
+    d.ifc.free = nullptr;
+    EXPECT_EQ(::fcntl(other, F_GETFD), 0) << "free() closed a stranger's descriptor";
+    ::close(other);
+}
+
+TEST(packetdrill_so, missing_packet_is_reported) {
+    // When the script expects a packet and none comes, packetdrill gets an
+    // empty one and prints only "error handling packet: (null)"; the
+    // library says on stderr what happened.
+    driver d(exact);
+    d.sleep_us(2500);
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    const int saved = ::dup(2);
+    ::fflush(stderr);
+    ::dup2(p[1], 2);
+    d.expect_none();
+    ::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    ::close(p[1]);
+    char buf[512] = {};
+    const ssize_t n = ::read(p[0], buf, sizeof buf - 1);
+    ::close(p[0]);
+    ASSERT_GT(n, 0);
+    EXPECT_NE(std::string(buf).find("expected outbound packet not sent"), std::string::npos) << buf;
+    EXPECT_NE(std::string(buf).find("0.002500 s"), std::string::npos) << buf;
+}
+
+TEST(packetdrill_so, tcp_info_and_options_as_the_c_api) {
+    driver d(exact);
+    // A fresh socket: TCP_INFO says CLOSE; the keepalive defaults are the
+    // layer's (RFC 1122 4.2.3.6); bad values are refused as Linux does.
+    const int s = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    EXPECT_EQ(len, socklen_t(sizeof ti));
+    EXPECT_EQ(ti.tcpi_state, 7);
+    int v = 0;
+    len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, s, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len), 0);
+    EXPECT_EQ(v, 7200);
+    v = 0;
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, s, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v), EINVAL);
+    v = 128;
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, s, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof v), EINVAL);
+    v = 50;
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, s, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof v), EINVAL);
+    EXPECT_EQ(d.ifc.close(d.u, s), 0);
+
+    // Options set on the listener reach the accepted connection.
+    const int lfd = d.listen_on(8080);
+    v = 1;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v), 0);
+    v = 10;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof v), 0);
+    v = 2;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof v), 0);
+    const linger lg{1, 0};
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    len = sizeof ti;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, lfd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    EXPECT_EQ(ti.tcpi_state, 10);  // LISTEN
+    d.inject({.flags = tcp_flag::syn, .seq = 0, .opts = linux_syn_opts(100)});
+    sent sa = d.expect();
+    d.sleep_us(100000);
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229, .opts = ts(200, sa.tcp.opts.tsval)});
+    const int fd = d.ifc.accept(d.u, lfd, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+
+    // TCP_INFO in Linux's layout: ESTABLISHED, options, scales, MSS, RTT.
+    len = sizeof ti;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    EXPECT_EQ(ti.tcpi_state, 1);
+    EXPECT_EQ(ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE),
+              TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
+    EXPECT_EQ(ti.tcpi_snd_wscale, 7);
+    EXPECT_EQ(ti.tcpi_rcv_wscale, 1);
+    EXPECT_EQ(ti.tcpi_snd_mss, 1460u);
+    EXPECT_EQ(ti.tcpi_rtt, 100000u);  // the handshake's 100 ms, in us
+    EXPECT_EQ(ti.tcpi_snd_cwnd, 10u);
+    // A short buffer gets the start of the structure, as Linux.
+    uint8_t state = 0;
+    len = 1;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_INFO, &state, &len), 0);
+    EXPECT_EQ(len, 1u);
+    EXPECT_EQ(state, 1);
+    len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len), 0);
+    EXPECT_EQ(v, 10);
+    linger got{};
+    len = sizeof got;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, SOL_SOCKET, SO_LINGER, &got, &len), 0);
+    EXPECT_EQ(got.l_onoff, 1);
+    EXPECT_EQ(got.l_linger, 0);
+
+    // Keepalive after 10 s idle, then every 2 s: probes at SND.UNA - 1.
+    d.sleep_us(10000000);
+    sent probe = d.expect();
+    EXPECT_EQ(probe.tcp.flags, tcp_flag::ack);
+    EXPECT_EQ(probe.tcp.seq.raw(), sa.tcp.seq.raw());
+    EXPECT_EQ(probe.t_us, 100000 + 10000000);
+    d.sleep_us(2000000);
+    sent probe2 = d.expect();
+    EXPECT_EQ(probe2.t_us, 100000 + 12000000);
+
+    // SO_LINGER {1, 0}: close() aborts with a RST.
+    EXPECT_EQ(d.ifc.close(d.u, fd), 0);
+    sent rst = d.expect();
+    EXPECT_TRUE(rst.tcp.flags & tcp_flag::rst);
+}
+
+// An ICMP error from the path (from 192.0.2.254) quoting the packet `q` we sent.
+std::vector<std::byte> icmp_quoting(const sent& q, uint8_t type, uint8_t code, uint16_t mtu) {
+    std::vector<std::byte> out(20 + 8 + 20 + 8);
+    ipv4_repr ip{ipv4_addr(0xc00002fe), local_ip, ipproto::icmp, 64, 0, 7, false, false, 0,
+                 uint16_t(8 + 28)};
+    ip.emit(out.data());
+    std::byte* m = out.data() + 20;
+    m[0] = std::byte(type), m[1] = std::byte(code);
+    store_be16(m + 6, mtu);  // RFC 1191 4: next-hop MTU
+    q.ip.emit(m + 8);        // the quoted header, then its first 8 payload bytes
+    store_be16(m + 28, q.tcp.src_port);
+    store_be16(m + 30, q.tcp.dst_port);
+    store_be32(m + 32, q.tcp.seq.raw());
+    store_be16(m + 2, checksum(m, 36));
+    return out;
+}
+
+TEST(packetdrill_so, icmp_errors_reach_the_connection) {
+    driver d(exact);
+    // Port unreachable for our SYN: a hard error while connecting
+    // (RFC 1122 4.2.3.9): connect() reports ECONNREFUSED.
+    const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    auto peer = sin_of(remote_ip, 80);
+    EXPECT_ERRNO(d.ifc.connect(d.u, fd, reinterpret_cast<sockaddr*>(&peer), sizeof peer),
+                 EINPROGRESS);
+    sent syn = d.expect();
+    auto icmp = icmp_quoting(syn, 3, 3, 0);
+    ASSERT_EQ(d.ifc.netdev_send(d.u, icmp.data(), icmp.size()), 0);
+    EXPECT_ERRNO(d.ifc.connect(d.u, fd, reinterpret_cast<sockaddr*>(&peer), sizeof peer),
+                 ECONNREFUSED);
+    d.expect_none();  // no RST for an aborted SYN-SENT
+
+    // Fragmentation needed with a next-hop MTU of 1000 (RFC 1191): the
+    // segment is sent again at once, cut to the new MSS (1000 - 40, less
+    // the 12 bytes of timestamps).
+    sent sa;
+    const int c = passive_open(d, &sa);
+    const std::string big(1400, 'x');
+    ASSERT_EQ(d.ifc.write(d.u, c, big.data(), big.size()), 1400);
+    sent data = d.expect();
+    ASSERT_EQ(data.data.size(), 1400u);
+    icmp = icmp_quoting(data, 3, 4, 1000);
+    ASSERT_EQ(d.ifc.netdev_send(d.u, icmp.data(), icmp.size()), 0);
+    sent again = d.expect();
+    EXPECT_EQ(again.tcp.seq, data.tcp.seq);
+    EXPECT_EQ(again.data.size(), 1000u - 40 - 12);
+}
+
+TEST(packetdrill_so, segment_above_the_mtu_is_taken) {
+    // A peer's segment larger than our MTU, as a GRO'd frame reaches a
+    // kernel's TCP: accepted as far as the receive ring holds it.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    const std::string big(10000, 'g');
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(300, sa.tcp.opts.tsval), .data = big});
+    std::string got(20000, '\0');
+    EXPECT_EQ(d.ifc.read(d.u, fd, got.data(), got.size()), 10000);
+    EXPECT_EQ(got.substr(0, 10000), big);
+    // The largest IPv4 packet still goes in; nothing larger can exist.
+    const std::string max(65535 - 20 - 32, 'm');
+    d.inject({.seq = 10001, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(301, sa.tcp.opts.tsval), .data = max});
+    std::string got2(70000, '\0');
+    EXPECT_EQ(d.ifc.read(d.u, fd, got2.data(), got2.size()), long(max.size()));
+}
+
+TEST(packetdrill_so, kernel_getsockopt_of_code_events) {
+    // packetdrill's code events call the kernel's getsockopt on the live
+    // descriptor; preloaded, the library's getsockopt answers for its own
+    // sockets and passes everything else to the C library.
+    driver d(exact);
+    using fn = int (*)(int, int, int, void*, socklen_t*);
+    auto gso = reinterpret_cast<fn>(d.sym("getsockopt"));
+    ASSERT_NE(gso, nullptr);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    // packetdrill asks for its own, longer struct: all of it is answered.
+    unsigned char buf[400];
+    std::memset(buf, 0xee, sizeof buf);
+    socklen_t len = sizeof buf;
+    ASSERT_EQ(gso(fd, IPPROTO_TCP, TCP_INFO, buf, &len), 0);
+    EXPECT_EQ(len, socklen_t(sizeof buf));
+    tcp_info ti;
+    std::memcpy(&ti, buf, sizeof ti);
+    EXPECT_EQ(ti.tcpi_state, 1);
+    EXPECT_EQ(ti.tcpi_snd_mss, 1460u);
+    EXPECT_EQ(buf[sizeof buf - 1], 0);  // past the C library's struct: zero
+    len = 64;
+    EXPECT_EQ(gso(fd, IPPROTO_TCP, TCP_CC_INFO, buf, &len), 0);
+    EXPECT_EQ(len, 0u);  // CUBIC has no cc info (as Linux)
+    uint32_t mem[SK_MEMINFO_VARS];
+    len = sizeof mem;
+    ASSERT_EQ(gso(fd, SOL_SOCKET, SO_MEMINFO, mem, &len), 0);
+    EXPECT_EQ(mem[SK_MEMINFO_RCVBUF], 65536u);
+    // Not ours: the C library answers (a real socket; a closed number).
+    const int k = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(k, 0);
+    int type = 0;
+    len = sizeof type;
+    EXPECT_EQ(gso(k, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+    EXPECT_EQ(type, SOCK_DGRAM);
+    ::close(k);
+    EXPECT_ERRNO(gso(k, SOL_SOCKET, SO_TYPE, &type, &len), EBADF);
+    // Our socket, an option the kernel would not know on an eventfd.
+    EXPECT_ERRNO(gso(fd, SOL_SOCKET, SO_TYPE, &type, &len), ENOTSOCK);
+}
+
+TEST(packetdrill_so, null_buffers_fail_with_efault) {
+    // google's syscall_bad_arg/syscall-invalid-buf-ptr.pkt: the kernel
+    // answers EFAULT; the library used to crash.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    EXPECT_ERRNO(d.ifc.write(d.u, fd, nullptr, 1000), EFAULT);
+    EXPECT_ERRNO(d.ifc.send(d.u, fd, nullptr, 1000, 0), EFAULT);
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(300, sa.tcp.opts.tsval), .data = std::string(1000, 'd')});
+    EXPECT_ERRNO(d.ifc.read(d.u, fd, nullptr, 1000), EFAULT);
+    EXPECT_ERRNO(d.ifc.recv(d.u, fd, nullptr, 1000, 0), EFAULT);
+    char buf[1000];
+    EXPECT_EQ(d.ifc.read(d.u, fd, buf, sizeof buf), 1000);  // nothing was lost
+    EXPECT_EQ(d.ifc.write(d.u, fd, nullptr, 0), 0);
+}
+
+TEST(packetdrill_so, tcp_inq_reports_what_is_left_to_read) {
+    // google's inq/server.pkt: with TCP_INQ on, recvmsg() tells in a
+    // TCP_CM_INQ message how many bytes remain queued after the read.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    int one = 1;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, fd, SOL_TCP, TCP_INQ, &one, sizeof one), 0);
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(300, sa.tcp.opts.tsval), .data = std::string(10000, 'q')});
+    char buf[8000];
+    iovec v{buf, 2000};
+    alignas(cmsghdr) char ctl[64];
+    msghdr m{};
+    m.msg_iov = &v, m.msg_iovlen = 1;
+    m.msg_control = ctl, m.msg_controllen = sizeof ctl;
+    ASSERT_EQ(d.ifc.recvmsg(d.u, fd, &m, 0), 2000);
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->cmsg_level, SOL_TCP);
+    EXPECT_EQ(c->cmsg_type, TCP_CM_INQ);
+    int left = -1;
+    std::memcpy(&left, CMSG_DATA(c), sizeof left);
+    EXPECT_EQ(left, 8000);
+    // TCP_INQ off: no ancillary data at all.
+    int zero = 0;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, fd, SOL_TCP, TCP_INQ, &zero, sizeof zero), 0);
+    v = {buf, 1000};
+    m.msg_control = ctl, m.msg_controllen = sizeof ctl;
+    ASSERT_EQ(d.ifc.recvmsg(d.u, fd, &m, 0), 1000);
+    EXPECT_EQ(m.msg_controllen, 0u);
+}
+
+TEST(packetdrill_so, sndbuf_limits_the_send_queue_as_linux) {
+    // SO_SNDBUF goes to the layer's buffer limit, as in the C API, with
+    // Linux's doubling (socket(7)): getsockopt reports twice the value set,
+    // and that much can be queued.
+    driver d(exact);
+    sent sa;
+    const int fd = passive_open(d, &sa);
+    int v = 0;
+    socklen_t len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+    EXPECT_EQ(v, 65536);  // never set: the ring
+    v = 3000;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v), 0);
+    len = sizeof v;
+    ASSERT_EQ(d.ifc.getsockopt(d.u, fd, SOL_SOCKET, SO_SNDBUF, &v, &len), 0);
+    EXPECT_EQ(v, 6000);
+    const std::string data(10000, 's');
+    EXPECT_EQ(d.ifc.send(d.u, fd, data.data(), data.size(), MSG_DONTWAIT), 6000);
+    EXPECT_ERRNO(d.ifc.send(d.u, fd, data.data(), data.size(), MSG_DONTWAIT), EAGAIN);
 }
 
 }  // namespace

@@ -81,8 +81,8 @@ uint16_t next_hop_mtu(uint32_t rest, uint32_t quoted_len) {
 }  // namespace
 
 // The quoted datagram is one of ours: its source is local.
-void transport_adapter::icmp_error(uint8_t type, uint8_t code, uint32_t rest,
-                                   const wire::ipv4_repr& quoted, bytes quoted_l4, nanos now) {
+void forward_icmp_error(layer& l, uint8_t type, uint8_t code, uint32_t rest,
+                        const wire::ipv4_repr& quoted, bytes quoted_l4, nanos now) {
     if (quoted_l4.size() < 8) return;
     const four_tuple t{quoted.src, quoted.dst, load_be16(quoted_l4.data()),
                        load_be16(quoted_l4.data() + 2)};
@@ -95,8 +95,13 @@ void transport_adapter::icmp_error(uint8_t type, uint8_t code, uint32_t rest,
         kind = layer::icmp_kind::frag_needed;
         mtu = next_hop_mtu(rest, uint32_t(wire::ipv4_repr::length()) + quoted.payload_len);
     }
+    l.icmp_error(t, seq, kind, mtu, now);
+}
+
+void transport_adapter::icmp_error(uint8_t type, uint8_t code, uint32_t rest,
+                                   const wire::ipv4_repr& quoted, bytes quoted_l4, nanos now) {
     _now = now;
-    _layer.icmp_error(t, seq, kind, mtu, now);
+    forward_icmp_error(_layer, type, code, rest, quoted, quoted_l4, now);
 }
 
 }  // namespace mvnf::tcp

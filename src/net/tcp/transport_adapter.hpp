@@ -9,6 +9,13 @@
 
 namespace mvnf::tcp {
 
+// An ICMP error quoting one of our segments, as net::transport::icmp_error
+// receives it, handed to the layer (RFC 1122 4.2.3.9; RFC 1191 4 for
+// "fragmentation needed"). Shared with every other glue between a stack
+// and a layer (the packetdrill library's).
+void forward_icmp_error(layer& l, uint8_t type, uint8_t code, uint32_t rest,
+                        const wire::ipv4_repr& quoted, bytes quoted_l4, nanos now);
+
 class transport_adapter final : public net::transport, private segment_sink {
 public:
     // The MSS we advertise follows the IP MTU (RFC 9293 3.7.1: MTU - 40).
