@@ -146,6 +146,12 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("tx_blocked", t.tx_blocked), kv("ctl_deferred", t.ctl_deferred);
     kv("drop_ctl_full", t.drop_ctl_full), kv("drop_backlog_full", t.drop_backlog_full);
     kv("drop_syn_in_listen_ack", t.drop_syn_in_listen_ack);
+    kv("drop_out_of_window", t.drop_out_of_window), kv("drop_paws", t.drop_paws);
+    kv("drop_bad_ack", t.drop_bad_ack), kv("drop_ooo_full", t.drop_ooo_full);
+    kv("drop_no_tcb", t.drop_no_tcb), kv("syn_cookies_ok", t.syn_cookies_ok);
+    kv("syn_cookies_bad", t.syn_cookies_bad), kv("challenge_acks", t.challenge_acks);
+    kv("challenge_acks_suppressed", t.challenge_acks_suppressed);
+    kv("zero_window_probes", t.zero_window_probes);
     kv("events_dropped", t.events_dropped, true);
     // Connections by state (a scan of the pool: for reports, not per packet).
     j += ",\"states\":{";

@@ -120,8 +120,9 @@ def one_run(n, requests, conc, extra):
     cj = stack_json(cli.stderr, "mvnf-wget")
     sj = stack_json(open(srv_err).read(), "mvnf-httpd")
     if summary["completed"] != requests or summary["errors"]["total"] != 0:
-        fail("run %d: %d of %d completed, errors %s; client tcp %s; server tcp %s" %
-             (n, summary["completed"], requests, summary["errors"], cj[0]["tcp"], sj[0]["tcp"]))
+        fail("run %d: %d of %d completed in %.1f s, errors %s;\nclient %s;\nserver %s" %
+             (n, summary["completed"], requests, secs, summary["errors"], json.dumps(cj[0]),
+              json.dumps(sj[0])))
     for side, js in (("client", cj), ("server", sj)):
         for j in js:
             check_accounting(side, j)

@@ -398,10 +398,17 @@ def case_idle():
     check(flows(end) == base, "server back to %d connections in use" % base)
 
 
+def tw_count(j):
+    return j["mtcp"]["tcp"]["time_wait"]
+
+
 def case_timewait():
-    """The server closes first: every connection leaves a TIME-WAIT slot for
-    tcp_timewait (3 s). 3x the pool at full speed: the pool fills with
-    TIME-WAIT, the excess is refused, 2MSL frees everything."""
+    """The server closes first: every connection leaves TIME-WAIT for
+    tcp_timewait (3 s). 3x max_concurrency at full speed: a connection gives
+    its buffers back on entering TIME-WAIT, and once the pool's blocks
+    (2 x max_concurrency) all hold TIME-WAIT, each new connection takes the
+    oldest one's block. Every connection is served, TIME-WAIT never exceeds
+    the blocks, 2MSL empties it."""
     maxc, n, tw = 32, 96, 3
     server = start_server(mode="close", max_concurrency=maxc, tcp_timewait=tw, tcp_timeout=-1)
     base = flows(server_samples()[-1])
@@ -411,38 +418,40 @@ def case_timewait():
                           "--verify-after", str(tw + 1), "--stats-ms", "0"])
     wait_exit(cl, 40)
     c = final("client")
-    # The verify connections leave TIME-WAIT slots of their own: let them
-    # expire. The client may exit before the server's next stats sample shows
-    # them (samples come every 100 ms), so wait for a sample that has
-    # accepted every connection the client completed and is back to `base`.
-    settle(c["phases"][0]["ok"] + c["verify"]["ok"], base, tw + 3,
-           "the verify connections' TIME-WAIT to expire")
+    settle(c["phases"][0]["ok"] + c["verify"]["ok"], base, tw + 3, "the server to close everything")
+    # The verify connections leave TIME-WAIT of their own: let it expire.
+    wait_for(lambda: tw_count(server_samples()[-1]) == 0, 2 * tw + 4, "TIME-WAIT to expire", step=0.1)
     samples = server_samples()
-    peak = max(flows(j) for j in samples)
-    t_peak = min(j["t_ms"] for j in samples if flows(j) == peak)
-    t_free = min((j["t_ms"] for j in samples if j["t_ms"] > t_peak and flows(j) == base),
+    peak = max(tw_count(j) for j in samples)
+    t_peak = min(j["t_ms"] for j in samples if tw_count(j) == peak)
+    t_free = min((j["t_ms"] for j in samples if j["t_ms"] > t_peak and tw_count(j) == 0),
                  default=None)
     end = samples[-1]
+    reclaimed = end["mtcp"]["tcp"]["time_wait_reclaimed"]
     stop(server)
     ph = c["phases"][0]
     report({"max_concurrency": maxc, "attempted": n, "tcp_timewait_s": tw, "client": ph,
-            "server_flows_peak": peak, "pool_freed_after_ms": None if t_free is None else t_free - t_peak,
+            "server_time_wait_peak": peak, "time_wait_reclaimed": reclaimed,
+            "time_wait_gone_after_ms": None if t_free is None else t_free - t_peak,
             "verify": c["verify"]})
-    check(peak <= maxc, "TIME-WAIT slots never above max_concurrency (peak %d)" % peak)
-    check(ph["ok"] >= maxc - base, "the pool's worth of connections completed (%d)" % ph["ok"])
-    check(ph["errors"]["timeout"] == 0 and ph["errors"]["data"] == 0,
-          "the excess was refused, nothing hung (%s)" % ph["errors"])
+    check(peak <= 2 * maxc, "TIME-WAIT never above the pool's blocks, 2 x max_concurrency (peak %d)"
+          % peak)
+    check(ph["ok"] == n, "every connection served while TIME-WAIT filled the pool (%d/%d, errors %s)"
+          % (ph["ok"], n, ph["errors"]))
+    check(reclaimed >= n - 2 * maxc, "the oldest TIME-WAIT blocks were taken (%d)" % reclaimed)
     check(t_free is not None and tw * 1000 - 500 <= t_free <= tw * 1000 + 1500,
-          "TIME-WAIT freed the pool after 2MSL (%s ms)" % t_free)
-    check(c["verify"]["ok"] == 5, "new connections after 2MSL (%d/5)" % c["verify"]["ok"])
+          "TIME-WAIT ended after 2MSL (%s ms)" % t_free)
+    check(c["verify"]["ok"] == 5, "new connections afterwards (%d/5)" % c["verify"]["ok"])
     check(flows(end) == base, "server back to %d connections in use" % base)
 
 
 def case_finwait2():
     """The server closes, the client never does: orphaned FIN-WAIT-2 on the
     server, freed by its timeout (tcp_fin_wait_2, 4 s here; 60 s by
-    default). 1.5x the pool: the excess is refused while the pool is held."""
-    maxc, n, fw2 = 32, 48, 4
+    default). An orphan whose data is all acknowledged gives its buffers
+    back, so it holds only a block (2 x max_concurrency of them): 2.5x
+    max_concurrency attempts fill the blocks, the excess is refused."""
+    maxc, n, fw2 = 32, 80, 4
     server = start_server(mode="close", max_concurrency=maxc, tcp_timewait=0, tcp_timeout=-1,
                           tcp_fin_wait_2=fw2)
     base = flows(server_samples()[-1])
@@ -464,11 +473,12 @@ def case_finwait2():
             "fins_received": c["eofs"], "client": c["hold"], "server_flows_peak": peak,
             "pool_freed_after_ms": None if t_free is None else t_free - t_peak,
             "server_drops": end["mtcp"]["stack"]["drops"], "verify": c["verify"]})
-    pool = maxc - base
-    check(peak <= maxc, "FIN-WAIT-2 slots never above max_concurrency (peak %d)" % peak)
-    check(c["held_after_open"] == pool and c["eofs"] == pool,
-          "the pool's worth got the server's FIN and sit in FIN-WAIT-2 (%d)" % c["eofs"])
-    check(c["hold"]["errors"]["timeout"] == 0 and c["hold"]["failed"] == n - pool,
+    blocks = 2 * maxc - base
+    check(peak <= 2 * maxc, "FIN-WAIT-2 never above the pool's blocks (peak %d)" % peak)
+    check(c["held_after_open"] == blocks and c["eofs"] == blocks,
+          "the blocks' worth got the server's FIN and sit in FIN-WAIT-2 (%d of %d)"
+          % (c["eofs"], blocks))
+    check(c["hold"]["errors"]["timeout"] == 0 and c["hold"]["failed"] == n - blocks,
           "the excess was refused, nothing hung (%s)" % c["hold"]["errors"])
     check(t_free is not None and (fw2 - 1) * 1000 <= t_free <= (fw2 + 2) * 1000,
           "the FIN-WAIT-2 timeout freed the pool (%s ms)" % t_free)
