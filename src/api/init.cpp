@@ -299,6 +299,7 @@ mctx_t mtcp_create_context(int cpu) {
     rc.retry_initial = net::msec(uint64_t(c.arp_timeout_ms));
     rc.retry_max = std::max(rc.retry_initial, net::sec(1));
     rc.queue_per_dest = uint32_t(c.arp_queue_len);
+    rc.queue_bytes_per_dest = uint32_t(c.arp_queue_bytes);
     ctx->arp = std::make_unique<arp::resolver>(*inst->arp_table, rc);
     ctx->st->set_neighbor(ctx->arp.get());
 

@@ -197,6 +197,7 @@ const std::vector<key_def>& table() {
         // Held frames are port TX buffers; each core holds up to 64
         // destinations x arp_queue_len of them, taken from the port's ring.
         {"arp_queue_len", int_in(&config::arp_queue_len, 1, 1024, " frames")},
+        {"arp_queue_bytes", int_in(&config::arp_queue_bytes, 64, 16 << 20, " bytes")},
         {"arp_conf", str_field(&config::arp_conf)},
         {"route_conf", str_field(&config::route_conf)},
         {"pcap_file", str_field(&config::pcap_file)},

@@ -55,7 +55,8 @@ struct config {
     int tcp_ecn = 2;  // RFC 3168 ECN: 0 off, 1 ask and grant, 2 grant only (Linux's tcp_ecn)
     int arp_retries = 16;
     int arp_timeout_ms = 1000;        // first ARP retry interval (doubles, capped)
-    int arp_queue_len = 16;           // frames held per unresolved destination
+    int arp_queue_len = 1024;         // frames held per unresolved destination
+    int arp_queue_bytes = 212992;     // ... and their bytes (Linux's unres_qlen_bytes)
     std::string arp_conf;             // path to arp.conf (static entries)
     std::string route_conf;           // path to route.conf
     std::string pcap_file;            // capture every frame of the port here

@@ -249,14 +249,15 @@ long json_counter(mctx_t ctx, const std::string& section, const std::string& key
 
 // arp_queue_len = N: datagrams to an address that does not answer ARP are
 // held up to N; the rest are refused (EHOSTUNREACH) and counted in the arp
-// counters' dropped_queue_full. No peer: nobody answers on the link.
+// counters' dropped_queue_full. No peer: nobody answers on the link. (The
+// default, 1024, is as many frames as the port lends: the bound in bytes is
+// tested with the resolver, tests/net/arp.)
 TEST(ApiConfigKeys, ArpQueueLenBoundsHeldFrames) {
     alarm(20);
     struct case_t {
         setting key;
         int n;
-    } cases[] = {{{}, 16},
-                 {arp_queue_len(3, via::file), 3},
+    } cases[] = {{arp_queue_len(3, via::file), 3},
                  {arp_queue_len(40, via::file), 40},
                  {arp_queue_len(3, via::setconf), 3},
                  {arp_queue_len(40, via::setconf), 40}};
@@ -449,7 +450,7 @@ TEST(ApiConfigKeys, GetconfReportsDefaultsFileAndSetconf) {
     ASSERT_EQ(mtcp_getconf(&mc), 0);
     EXPECT_EQ(mc.tcp_fin_wait_2, 60);
     EXPECT_EQ(mc.max_listeners, 16);
-    EXPECT_EQ(mc.arp_queue_len, 16);
+    EXPECT_EQ(mc.arp_queue_len, 1024);
     EXPECT_EQ(mc.destroy_drain_ms, 2000);
 
     const std::string file_keys =

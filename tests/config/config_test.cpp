@@ -66,7 +66,8 @@ TEST(Config, Defaults) {
     ASSERT_TRUE(c) << c.error().str();
     EXPECT_EQ(c->tcp_fin_wait_2, 60);
     EXPECT_EQ(c->max_listeners, 16);
-    EXPECT_EQ(c->arp_queue_len, 16);
+    EXPECT_EQ(c->arp_queue_len, 1024);
+    EXPECT_EQ(c->arp_queue_bytes, 212992);
     EXPECT_EQ(c->destroy_drain_ms, 2000);
     auto d = parse("tcp_fin_wait_2 = 86400\n");
     ASSERT_TRUE(d) << d.error().str();

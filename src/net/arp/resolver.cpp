@@ -130,13 +130,14 @@ net::neighbor::outcome resolver::resolve(ipv4_addr next_hop, const netio::packet
         p->next_check = now + _cfg.table_poll;
         send_request(*p, now);
     }
-    if (p->count == _cfg.queue_per_dest) {
+    if (p->count == _cfg.queue_per_dest || p->bytes + frame.len > _cfg.queue_bytes_per_dest) {
         ++_stats.dropped_queue_full;
         return outcome::unreachable;
     }
     size_t base = size_t(p - _pending.data()) * _cfg.queue_per_dest;
     _frames[base + (p->head + p->count) % _cfg.queue_per_dest] = frame;
     ++p->count;
+    p->bytes += frame.len;
     ++_stats.queued;
     return outcome::queued;
 }

@@ -15,7 +15,12 @@ namespace mvnf::arp {
 
 struct resolver_config {
     uint32_t max_pending = 64;       // destinations being resolved at once
-    uint32_t queue_per_dest = 16;    // frames held per destination; more are refused
+    // Frames held per destination while it resolves, bounded by count and by
+    // bytes (as Linux's unres_qlen_bytes, 212992 by default): a burst of
+    // small segments, such as the first SYN of a thousand connections,
+    // waits for the reply instead of being refused.
+    uint32_t queue_per_dest = 1024;
+    uint32_t queue_bytes_per_dest = 212992;
     uint32_t max_retries = 16;       // requests after the first one (mTCP's seed: 16)
     nanos retry_initial = net::msec(100);  // wait before the first retry; doubles
     nanos retry_max = net::sec(1);         // backoff cap
@@ -38,7 +43,7 @@ struct resolver_stats {
     uint64_t requests_sent = 0, replies_sent = 0, gratuitous_sent = 0;
     uint64_t queued = 0;             // frames held while resolving
     uint64_t flushed = 0;            // held frames sent on resolution
-    uint64_t dropped_queue_full = 0;    // refused: destination queue full
+    uint64_t dropped_queue_full = 0;    // refused: destination queue full (frames or bytes)
     uint64_t dropped_pending_full = 0;  // refused: too many destinations pending
     uint64_t dropped_failed = 0;        // refused: destination failed recently
     uint64_t dropped_gave_up = 0;       // held frames dropped when retries ran out
@@ -72,6 +77,7 @@ private:
     struct pending_dest {
         ipv4_addr ip;  // 0: slot free
         uint32_t head = 0, count = 0;
+        uint32_t bytes = 0;     // frame bytes held
         uint32_t requests = 0;  // sent so far (first + retries)
         nanos deadline = 0;     // next retry or give-up
         nanos next_check = 0;   // next look at the shared table

@@ -89,9 +89,13 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
     if (seg.has(tcp_flag::rst)) return;  // first: ignore RST
     if (seg.has(tcp_flag::ack)) {
         uint32_t idx;
-        if (!seg.has(tcp_flag::syn) && accept_cookie(li, t, seg, now, idx)) {
-            input_synced(idx, seg, payload, now);  // the ACK may carry data
-            return;
+        if (!seg.has(tcp_flag::syn)) {
+            const cookie_result r = accept_cookie(li, t, seg, now, idx);
+            if (r == cookie_result::accepted) {
+                input_synced(idx, seg, payload, now);  // the ACK may carry data
+                return;
+            }
+            if (r == cookie_result::held) return;  // counted; the peer's retransmission retries
         }
         ++_stats.drop_syn_in_listen_ack;
         send_rst_for(t, seg, uint32_t(payload.size()));  // second: ACK -> RST
@@ -133,18 +137,26 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
     output(idx, now);  // SYN-ACK
 }
 
-bool layer::accept_cookie(int li, const four_tuple& t, const tcp_repr& seg, nanos now,
-                          uint32_t& idx_out) {
+layer::cookie_result layer::accept_cookie(int li, const four_tuple& t, const tcp_repr& seg,
+                                          nanos now, uint32_t& idx_out) {
     listener& l = _listeners[li];
-    if (!_cfg.syn_cookies || now > l.cookies_until) return false;
+    if (!_cfg.syn_cookies || now > l.cookies_until) return cookie_result::refused;
     auto mss = check_syn_cookie(_cfg.secret, t, seg.seq - 1, seg.ack - 1, now);
     if (!mss) {
         ++_stats.syn_cookies_bad;
-        return false;
+        return cookie_result::refused;
     }
-    if (l.q_len >= l.backlog || free_connections() == 0) {
+    if (l.q_len >= l.backlog) {
+        // The application is behind on accept(): drop the ACK, as for a
+        // held SYN-RECEIVED connection (Linux without tcp_abort_on_overflow).
+        // The cookie stays valid; the peer's next segment (its data or a
+        // retransmission) completes the handshake once there is room.
         ++_stats.drop_backlog_full;
-        return false;
+        return cookie_result::held;
+    }
+    if (free_connections() == 0) {
+        ++_stats.drop_backlog_full;  // no room for the connection at all: refused
+        return cookie_result::refused;
     }
     const uint32_t idx = alloc_tcb(t, now);
     tcb& c = _pool[idx];
@@ -185,7 +197,7 @@ bool layer::accept_cookie(int li, const four_tuple& t, const tcp_repr& seg, nano
     enqueue_accept(c);
     on_established(idx, now);
     idx_out = idx;
-    return true;
+    return cookie_result::accepted;
 }
 
 // RFC 9293 3.7.1 (MSS), RFC 7323 1.3/2.2/3.2 (WS, TS), RFC 2018 2 (SACK-permitted).
@@ -516,9 +528,10 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         if (c.listener != npos) {
             listener& l = _listeners[c.listener];
             if (l.q_len >= l.backlog) {
-                ++_stats.drop_backlog_full;  // no room to accept it after all
-                send_rst(c, now);
-                free_tcb(idx);  // also gives back its SYN-backlog place
+                // No room to accept it yet: drop the ACK and stay in
+                // SYN-RECEIVED (as Linux without tcp_abort_on_overflow); our
+                // SYN-ACK retransmission or the peer's next segment retries.
+                ++_stats.drop_backlog_full;
                 return false;
             }
             if (l.half_open) --l.half_open;

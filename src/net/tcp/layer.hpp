@@ -202,8 +202,9 @@ private:
     // ---- input.cpp
     void input_listen(int li, const four_tuple& t, const wire::tcp_repr& seg, bytes payload,
                       nanos now);
-    bool accept_cookie(int li, const four_tuple& t, const wire::tcp_repr& seg, nanos now,
-                       uint32_t& idx_out);
+    enum class cookie_result : uint8_t { accepted, refused, held };
+    cookie_result accept_cookie(int li, const four_tuple& t, const wire::tcp_repr& seg, nanos now,
+                                uint32_t& idx_out);
     void input_syn_sent(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now);
     void input_synced(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now,
                       uint8_t ip_ecn = 0);

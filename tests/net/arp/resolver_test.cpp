@@ -123,6 +123,38 @@ TEST_F(ArpResolver, RetriesWithBackoffThenGivesUp) {
     r.clear();
 }
 
+// A thousand connections opened at once to a peer not yet resolved: every
+// first SYN (a 66-byte frame) waits for the reply, none is refused; the
+// bound is in bytes, as Linux's unres_qlen_bytes.
+TEST_F(ArpResolver, DefaultQueueHoldsAThousandSmallFramesAndBoundsBytes) {
+    fake_link big(2048);
+    resolver r(tbl, resolver_config{});
+    r.attach(big);
+    mac_addr m;
+    for (int i = 0; i < 1000; ++i) {
+        auto f = big.make_ipv4_frame(uint8_t(i));
+        f.len = 66;
+        ASSERT_EQ(r.resolve(peer_ip, f, 0, m), outcome::queued) << i;
+    }
+    EXPECT_EQ(r.held_frames(), 1000u);
+    EXPECT_EQ(r.stats().dropped_queue_full, 0u);
+    r.clear();
+    // By bytes: 212992 / 1514 = 140 full-size frames, the 141st is refused.
+    resolver r2(tbl, resolver_config{});
+    r2.attach(big);
+    int queued = 0;
+    for (int i = 0; i < 200; ++i) {
+        auto f = big.make_ipv4_frame(uint8_t(i));
+        f.len = 1514;
+        if (r2.resolve(ipv4_addr(10, 0, 0, 9), f, 0, m) == outcome::queued) ++queued;
+        else big.free_frame(f);
+    }
+    EXPECT_EQ(queued, 140);
+    EXPECT_EQ(r2.stats().dropped_queue_full, 60u);
+    r2.clear();
+    EXPECT_EQ(big.free_buffers(), big.total_buffers());
+}
+
 TEST_F(ArpResolver, QueueAndPendingBounds) {
     cfg.queue_per_dest = 2;
     cfg.max_pending = 2;

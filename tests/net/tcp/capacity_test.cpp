@@ -160,4 +160,39 @@ TEST_F(capacity, SynAckRefusedByThePortIsSentAtTheNextPoll) {
     open_handles.push_back(*h);
 }
 
+// An ACK completing a SYN-cookie handshake while the application is behind
+// on accept(): dropped and counted, not reset (as Linux); the client's next
+// segment completes the handshake once the queue has room.
+TEST_F(capacity, CookieAckWithFullAcceptQueueIsHeldNotReset) {
+    auto h0 = l->listen(ip_a, port, 1);
+    ASSERT_TRUE(h0);
+    lh = *h0;
+    inject(seg({.src_port = 1000, .seq = seq32(10), .flags = tcp_flag::syn}));
+    auto sa1 = expect();
+    // The SYN backlog (1) is full: the next SYN gets a cookie.
+    inject(seg({.src_port = 1001, .seq = seq32(20), .flags = tcp_flag::syn}));
+    auto sa2 = expect();
+    ASSERT_EQ(l->counters().syn_cookies_sent, 1u);
+    // The first completes and fills the accept queue (1).
+    inject(seg({.src_port = 1000, .seq = seq32(11), .ack = sa1.h.seq + 1}));
+    // The cookie's ACK, carrying a request, finds the queue full: no reset.
+    const auto req = pattern(100);
+    inject(seg({.src_port = 1001, .seq = seq32(21), .ack = sa2.h.seq + 1}), req);
+    expect_none();
+    EXPECT_EQ(l->counters().drop_backlog_full, 1u);
+    EXPECT_EQ(l->counters().rst_sent, 0u);
+    auto a = l->accept(lh);
+    ASSERT_TRUE(a);
+    open_handles.push_back(*a);
+    // The client retransmits its request: the handshake completes now.
+    inject(seg({.src_port = 1001, .seq = seq32(21), .ack = sa2.h.seq + 1}), req);
+    auto b = l->accept(lh);
+    ASSERT_TRUE(b);
+    open_handles.push_back(*b);
+    EXPECT_EQ(l->info(*b)->recv_queued, 100u);
+    EXPECT_EQ(l->counters().syn_cookies_ok, 1u);
+    advance(1 * sec);
+    sink.out.clear();
+}
+
 }  // namespace
