@@ -340,6 +340,9 @@ void stack::free_frame(const netio::packet& frame) {
 }
 
 bool stack::try_alloc_tx(tx_buffer& out) {
+    // While the port refuses frames, TCP holds its output (back-pressure)
+    // instead of queueing more behind them.
+    if (_tx.size() >= tx_hold_frames) return false;
     if (_q.alloc_tx(std::span<netio::packet>(&out.pkt, 1)) != 1) return false;  // caller retries
     if (out.pkt.len < tx_buffer::headroom) {
         free_frame(out.pkt);

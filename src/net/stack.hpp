@@ -173,7 +173,7 @@ private:
     std::vector<flow_hint> _hints;   // rx_batch slots: the TCP pre-pass (prefetch_burst)
     // Frames waiting for the one tx_burst, and those the port refused
     // (kept for the next flush, at most tx_hold_frames beyond a batch).
-    static constexpr size_t tx_hold_frames = 4096;
+    static constexpr size_t tx_hold_frames = 256;
     std::vector<netio::packet> _tx;
     uint16_t _next_ident = 1;
 

@@ -182,7 +182,11 @@ uint64_t timer_wheel::next_cascade() const {
 size_t timer_wheel::advance(nanos now) {
     const uint64_t target = now / _tick;
     if (target <= _cur) return 0;
-    _next_dirty = true;
+    // The cached earliest deadline stays exact unless it is reached: nothing
+    // before it can fire, and cascading only moves timers between levels.
+    // (A poll loop advances every iteration; rescanning each time cost more
+    // than the rest of a request/response.)
+    if (_armed && target >= tick_of(_cached_next)) _next_dirty = true;
     // Collect every due timer first so callbacks can arm/cancel freely.
     timer_link due;
     due._prev = due._next = &due;
