@@ -395,14 +395,11 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
         payload = payload.first(room);
         fin = false;
     }
-    // RFC 7323 4.3: update TS.Recent when the segment covers Last.ACK.sent.
-    if (c.ts_ok && seg.opts.has_timestamps && seg.seq <= c.last_ack_sent &&
-        c.last_ack_sent <= seg.seq + seg_len) {
-        c.ts_recent = seg.opts.tsval;
-        c.ts_recent_time = now;
-    }
     c.last_rx = now;
     c.keep_sent = 0;
+    // Last.ACK.sent as the segment found it (the ACK step may send before
+    // TS.Recent is updated below).
+    const seq32 last_ack_sent = c.last_ack_sent;
 
     // Second: RST (RFC 5961 3.2): exact match resets, in-window challenges.
     if (rst) {
@@ -437,6 +434,17 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     if (!seg.has(tcp_flag::ack)) return;
     if (!process_ack(idx, seg, uint32_t(payload.size()), now)) return;
     if (!c.in_use || c.gen != gen) return;
+    // RFC 7323 4.3 (2): TS.Recent takes the TSval of a segment covering
+    // Last.ACK.sent, but only once the segment has passed the RST, SYN and
+    // ACK checks (RFC 7323 5.3 R3 runs after R2's acceptance; RFC 5961):
+    // a blind in-window segment with a SYN or an ACK for data never sent is
+    // dropped, and its TSval, if taken, would make PAWS drop every later
+    // genuine segment of the connection.
+    if (c.ts_ok && seg.opts.has_timestamps && seg.seq <= last_ack_sent &&
+        last_ack_sent <= seg.seq + seg_len) {
+        c.ts_recent = seg.opts.tsval;
+        c.ts_recent_time = now;
+    }
 
     // Seventh/eighth: text and FIN.
     if (can_receive_data(c.st)) {
@@ -706,7 +714,7 @@ void layer::process_text(tcb& c, seq32 s, bytes payload, bool fin, nanos now) {
             const uint32_t off = s.since(c.rcv_nxt);
             if (off + len <= c.rcv.free() && c.ooo.add(s, s + len)) {
                 c.rcv.write_at(c.rcv.size() + off, payload);
-                c.last_ooo = {s, s + len};
+                note_ooo_arrival(c, s);
             } else {
                 ++_stats.drop_ooo_full;
             }

@@ -54,8 +54,12 @@ public:
         _head = wrap(_head + n);
         _len -= n;  // head is not reset when empty: parked data sits past the end
     }
-    // Up to two pieces covering [off, off+n) of the contents.
+    // Up to two pieces covering [off, off+n) of the contents, clamped to
+    // what is queued: past it lie acknowledged octets, a previous
+    // connection's data or memory never written, none of which may leave.
     std::pair<bytes, bytes> peek(size_t off, size_t n) const {
+        if (off >= _len) return {};
+        n = std::min(n, _len - off);
         if (_buf.empty() || n == 0) return {};
         size_t pos = wrap(_head + off);
         size_t first = std::min(n, _buf.size() - pos);

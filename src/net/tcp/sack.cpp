@@ -18,32 +18,60 @@ bool dsack_block(const wire::tcp_repr& seg, seq_range& out) {
     return dup;
 }
 
-// RFC 2018 4: the first block holds the most recently received segment; the
-// rest follow. At most 3 blocks fit beside timestamps, 4 without. A pending
-// D-SACK goes before them all, followed by the queued block that holds it
-// (RFC 2883 4, rules 3 and 4).
+// RFC 2018 4: the first block holds the most recently received segment;
+// the others follow most recent first ("repeating the most recently
+// reported SACK blocks"), so a peer that misses some ACKs still learns of
+// every block within a few (the reason for the order). Blocks the recency
+// list no longer names (it keeps 8) follow, highest first. At most 3 blocks
+// fit beside timestamps, 4 without. A pending D-SACK goes before them all,
+// followed by the queued block that holds it (RFC 2883 4, rules 3 and 4).
 void layer::sack_fill(const tcb& c, wire::tcp_options& o) const {
     o.num_sack = 0;
     const size_t n = c.ooo.count();
-    size_t holder = n;  // the out-of-order block already placed second
+    uint32_t used = 0;  // bit i: c.ooo[i] already reported (max_capacity 16)
+    auto put = [&](size_t i) {
+        used |= 1u << i;
+        o.sack[o.num_sack++] = {c.ooo[i].left.raw(), c.ooo[i].right.raw()};
+    };
     if (c.dsack_pending) {
         o.sack[o.num_sack++] = {c.dsack.left.raw(), c.dsack.right.raw()};
-        for (size_t i = 0; i < n && holder == n; ++i)
-            if (c.ooo[i].left <= c.dsack.left && c.dsack.right <= c.ooo[i].right) holder = i;
-        if (holder < n)
-            o.sack[o.num_sack++] = {c.ooo[holder].left.raw(), c.ooo[holder].right.raw()};
+        for (size_t i = 0; i < n; ++i) {
+            if (c.ooo[i].left <= c.dsack.left && c.dsack.right <= c.ooo[i].right) {
+                put(i);
+                break;
+            }
+        }
     }
-    if (n == 0) return;
     const size_t max = o.has_timestamps ? 3 : 4;
-    size_t first = n;
-    for (size_t i = 0; i < n; ++i)
-        if (i != holder && c.last_ooo.left.in_window(c.ooo[i].left, c.ooo[i].len())) first = i;
-    if (first < n && o.num_sack < max)
-        o.sack[o.num_sack++] = {c.ooo[first].left.raw(), c.ooo[first].right.raw()};
-    for (size_t i = 0; i < n && o.num_sack < max; ++i) {
-        if (i == first || i == holder) continue;
-        o.sack[o.num_sack++] = {c.ooo[i].left.raw(), c.ooo[i].right.raw()};
+    for (size_t k = 0; k < c.ooo_recent_n && o.num_sack < max; ++k) {
+        for (size_t i = 0; i < n; ++i) {
+            if (c.ooo_recent[k].in_window(c.ooo[i].left, c.ooo[i].len())) {
+                if (!(used & (1u << i))) put(i);
+                break;
+            }
+        }
     }
+    for (size_t i = n; i-- > 0 && o.num_sack < max;)
+        if (!(used & (1u << i))) put(i);
+}
+
+// An out-of-order segment starting at s was queued: its block becomes the
+// most recent. Entries naming the same block (it may have merged with
+// others) go, so the list holds one entry per block.
+void layer::note_ooo_arrival(tcb& c, seq32 s) {
+    size_t blk = c.ooo.count();
+    for (size_t i = 0; i < c.ooo.count(); ++i)
+        if (s.in_window(c.ooo[i].left, c.ooo[i].len())) blk = i;
+    size_t kept = 0;
+    std::array<seq32, 8> next{};
+    next[kept++] = s;
+    for (size_t k = 0; k < c.ooo_recent_n && kept < next.size(); ++k) {
+        const seq32 p = c.ooo_recent[k];
+        const bool same = blk < c.ooo.count() && p.in_window(c.ooo[blk].left, c.ooo[blk].len());
+        if (!same && p >= c.rcv_nxt) next[kept++] = p;
+    }
+    c.ooo_recent = next;
+    c.ooo_recent_n = uint8_t(kept);
 }
 
 // [l, r) arrived twice, in the segment being processed. A repeat means the

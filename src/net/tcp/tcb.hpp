@@ -60,7 +60,10 @@ struct tcb {
     seq32 irs, rcv_nxt, rcv_adv;  // rcv_adv: right edge we advertised
     ring rcv;
     range_set ooo;                // parked out-of-order data beyond rcv_nxt
-    seq_range last_ooo{};         // most recent out-of-order arrival (first SACK block)
+    // Where recent out-of-order segments began, most recent first, one per
+    // queued block: the order SACK blocks are reported in (RFC 2018 4).
+    std::array<seq32, 8> ooo_recent{};
+    uint8_t ooo_recent_n = 0;
     // RFC 2883: data the latest segment brought twice, reported once as the
     // first block of the next ACK (sack.cpp).
     bool dsack_pending = false;

@@ -1,0 +1,172 @@
+// Scripted-peer tests for TCP rules found broken by review and by running
+// google's packetdrill suite (issue 20): each test failed before its fix.
+// Zero-window probing with only the FIN left, TS.Recent and blind segments,
+// window updates after the 16-bit cap, SACK block order, and the review's
+// smaller findings. The same rules have packetdrill scripts under
+// tests/packetdrill/scripts/.
+#include "harness.hpp"
+
+using namespace mvnf;
+using namespace mvnf::tcp;
+using namespace mvnf::tcp::test;
+
+namespace {
+constexpr uint8_t A = tcp_flag::ack;
+tcp_options ts_opts(uint32_t tsval) {
+    return {.has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 7, .sack_permitted = true,
+            .has_timestamps = true, .tsval = tsval};
+}
+tcp_options ts_only(uint32_t tsval, uint32_t tsecr = 0) {
+    return {.has_timestamps = true, .tsval = tsval, .tsecr = tsecr};
+}
+}  // namespace
+
+// RFC 9293 3.8.6.1: with the peer's window closed and only our FIN left to
+// send, the FIN waits and the window is probed with a zero-length segment
+// at SND.UNA - 1; no octet is read from past the queued data.
+TEST_F(scripted, ZeroWindowHoldsFinAndProbesWithoutData) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->send(h, pattern(100), now));
+    EXPECT_EQ(expect().len(), 100u);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101, .flags = A, .window = 0}));
+    ASSERT_TRUE(l->shutdown_write(h, now));
+    expect_none();  // the FIN does not go into the closed window
+    ASSERT_NE(l->next_deadline(), no_deadline) << "no persist timer for the waiting FIN";
+    for (int i = 0; i < 2; ++i) {
+        advance(l->next_deadline() - now);
+        auto p = expect();
+        EXPECT_EQ(p.len(), 0u) << "the probe carried an octet past the queued data";
+        EXPECT_EQ(p.h.seq, our_iss + 100);
+        EXPECT_FALSE(p.h.has(tcp_flag::fin));
+        expect_none();
+        inject(seg({.seq = seq32(101), .ack = our_iss + 101, .flags = A, .window = 0}));
+    }
+    EXPECT_EQ(l->counters().zero_window_probes, 2u);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101, .flags = A, .window = 1000}));
+    auto fin = expect();
+    EXPECT_TRUE(fin.h.has(tcp_flag::fin));
+    EXPECT_EQ(fin.h.seq, our_iss + 101);
+    EXPECT_EQ(fin.len(), 0u);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 102, .flags = A, .window = 1000}));
+    EXPECT_EQ(l->info(h)->st, state::fin_wait_2);
+}
+
+// The FIN went out with the data; the peer took the data only and closed
+// its window. The FIN is outstanding but no data is: the probe still reads
+// nothing from the ring, and the FIN goes again when the window opens.
+TEST_F(scripted, ZeroWindowProbeWithOnlyFinInFlightCarriesNoData) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->send(h, pattern(100), now));
+    ASSERT_TRUE(l->shutdown_write(h, now));
+    auto d = expect();
+    EXPECT_EQ(d.len(), 100u);
+    if (!d.h.has(tcp_flag::fin)) {
+        EXPECT_TRUE(expect().h.has(tcp_flag::fin));
+    }
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101, .flags = A, .window = 0}));
+    for (int i = 0; i < 2; ++i) {
+        advance(l->next_deadline() - now);
+        auto p = expect();
+        EXPECT_EQ(p.len(), 0u) << "the probe carried an octet past the queued data";
+        EXPECT_EQ(p.h.seq, our_iss + 100);
+        EXPECT_FALSE(p.h.has(tcp_flag::fin));
+        inject(seg({.seq = seq32(101), .ack = our_iss + 101, .flags = A, .window = 0}));
+    }
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101, .flags = A, .window = 1000}));
+    auto fin = expect();
+    EXPECT_TRUE(fin.h.has(tcp_flag::fin));
+    EXPECT_EQ(fin.h.seq, our_iss + 101);
+    EXPECT_EQ(fin.len(), 0u);
+}
+
+// RFC 7323 4.3 / RFC 5961: a blind in-window segment that fails the ACK or
+// SYN checks must not move TS.Recent, or PAWS drops all later real traffic.
+TEST_F(scripted, TsRecentNotTakenFromSegmentsThatFailTheChecks) {
+    auto h = passive_open(seq32(100), ts_opts(1000));
+    const uint32_t huge = 1000 + 0x70000000u;
+    // ACK for data never sent (RFC 5961 5.2): challenged and dropped.
+    inject(seg({.seq = seq32(101), .ack = our_iss + 50000, .flags = A, .opts = ts_only(huge)}),
+           pattern(5));
+    auto c1 = expect();
+    EXPECT_EQ(c1.h.ack, seq32(101));
+    EXPECT_EQ(c1.h.opts.tsecr, 1001u) << "TS.Recent took a rejected segment's TSval";
+    // SYN at RCV.NXT (RFC 5961 4.2): challenged and dropped.
+    inject(seg({.seq = seq32(101), .flags = tcp_flag::syn, .opts = ts_only(huge)}));
+    auto c2 = expect();
+    EXPECT_EQ(c2.h.flags, A);
+    EXPECT_EQ(c2.h.opts.tsecr, 1001u);
+    // In-window RST that is not exact (RFC 5961 3.2): challenged.
+    inject(seg({.seq = seq32(102), .flags = tcp_flag::rst, .opts = ts_only(huge)}));
+    EXPECT_EQ(expect().h.opts.tsecr, 1001u);
+    // The real peer goes on with its own clock and is not dropped by PAWS.
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A | tcp_flag::psh,
+                .opts = ts_only(1002)}),
+           pattern(10));
+    EXPECT_EQ(l->counters().drop_paws, 0u);
+    EXPECT_EQ(l->info(h)->recv_queued, 10u);
+    advance(cfg.delayed_ack);
+    auto a = expect();
+    EXPECT_EQ(a.h.ack, seq32(111));
+    EXPECT_EQ(a.h.opts.tsecr, 1002u);  // a valid segment still updates it
+}
+
+// Window updates are compared after the 16-bit cap: without window scaling
+// a receive ring above 64 KiB offers 65535 whatever is read, and a read
+// must not send a copy of the last ACK (a duplicate ACK to the peer).
+TEST_F(scripted, NoDuplicateWindowUpdateWhenFieldIsCapped) {
+    config c = small_config();
+    c.rcvbuf = 256 * 1024;
+    make(c);
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1460});
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A}), pattern(1460));
+    inject(seg({.seq = seq32(1561), .ack = our_iss + 1, .flags = A}), pattern(1460));
+    auto a = expect();
+    EXPECT_EQ(a.h.ack, seq32(3021));
+    EXPECT_EQ(a.h.window, 65535);
+    std::vector<std::byte> buf(900);
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(*l->recv(h, buf, now), 900u);
+        expect_none();
+    }
+    // With a small ring the same reads do open the window: an update goes.
+    c.rcvbuf = 4096;
+    make(c);
+    h = passive_open(seq32(100), {.has_mss = true, .mss = 1460});
+    open_handles = {h};
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A}), pattern(1460));
+    inject(seg({.seq = seq32(1561), .ack = our_iss + 1, .flags = A}), pattern(1460));
+    EXPECT_EQ(expect().h.window, 4096 - 2920);
+    std::vector<std::byte> all(2920);
+    ASSERT_EQ(*l->recv(h, all, now), 2920u);
+    EXPECT_EQ(expect().h.window, 4096);
+}
+
+// RFC 2018 4: the block holding the segment that triggered the ACK first,
+// then the other blocks most recently reported first.
+TEST_F(scripted, SackBlocksMostRecentFirst) {
+    passive_open(seq32(100), ts_opts(1000));
+    auto blocks = [](const captured& c) {
+        std::vector<std::pair<uint32_t, uint32_t>> v;
+        for (size_t i = 0; i < c.h.opts.num_sack; ++i)
+            v.push_back({c.h.opts.sack[i].left, c.h.opts.sack[i].right});
+        return v;
+    };
+    using V = std::vector<std::pair<uint32_t, uint32_t>>;
+    inject(seg({.seq = seq32(1101), .ack = our_iss + 1, .flags = A, .opts = ts_only(1002)}),
+           pattern(100));
+    EXPECT_EQ(blocks(expect()), (V{{1101, 1201}}));
+    inject(seg({.seq = seq32(3101), .ack = our_iss + 1, .flags = A, .opts = ts_only(1003)}),
+           pattern(100));
+    EXPECT_EQ(blocks(expect()), (V{{3101, 3201}, {1101, 1201}}));
+    inject(seg({.seq = seq32(2101), .ack = our_iss + 1, .flags = A, .opts = ts_only(1004)}),
+           pattern(100));
+    EXPECT_EQ(blocks(expect()), (V{{2101, 2201}, {3101, 3201}, {1101, 1201}}));
+    // Extending the oldest block makes it the most recent.
+    inject(seg({.seq = seq32(1201), .ack = our_iss + 1, .flags = A, .opts = ts_only(1005)}),
+           pattern(100));
+    EXPECT_EQ(blocks(expect()), (V{{1101, 1301}, {2101, 2201}, {3101, 3201}}));
+    // A fourth block: three fit beside timestamps, the oldest drops out.
+    inject(seg({.seq = seq32(4101), .ack = our_iss + 1, .flags = A, .opts = ts_only(1006)}),
+           pattern(100));
+    EXPECT_EQ(blocks(expect()), (V{{4101, 4201}, {1101, 1301}, {2101, 2201}}));
+}
