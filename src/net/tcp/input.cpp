@@ -497,6 +497,7 @@ void layer::enter_recovery(tcb& c, nanos now) {
     c.in_recovery = true;
     c.recover = c.snd_max;
     c.high_rxt = c.snd_una;
+    c.rescue_set = false;  // RFC 6675 4 rule 4: RescueRxt undefined for the episode
     c.t_probe = c.t_reo = no_deadline;  // RFC 8985 7.2: no probe during recovery
     ++_stats.fast_retransmits;
     if (c.sack_ok) {
@@ -566,6 +567,12 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
     const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
     if (seg.ack > c.snd_una) {
         const uint32_t acked = seg.ack.since(c.snd_una);
+        // RFC 8985 6.2 step 2: the ACK covers part of a hole under SACKed
+        // data that was never resent (above HighRxt): the original arrived
+        // out of order. RACK's reordering window stops being 0 (sack.cpp).
+        if (!c.scoreboard.empty() && c.snd_una < c.scoreboard[0].left &&
+            seq32::max(c.snd_una, c.high_rxt) < seq32::min(seg.ack, c.scoreboard[0].left))
+            c.reord_seen = true;
         // RTT: RFC 7323 4.1 from TSecr; otherwise RFC 6298 3 timing with Karn's rule.
         if (c.ts_ok && seg.opts.has_timestamps && seg.opts.tsecr)
             rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
@@ -665,6 +672,10 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
     }
     if (tlp_on_ack(c, seg, now) && !c.in_recovery && c.snd_una >= c.recover)
         enter_recovery(c, now);  // holes below a SACKed probe (rack_tlp.cpp)
+    // RFC 8985: RACK keeps judging holes during recovery, so a hole with
+    // less than DupThresh SACKed above it (one left after a partial ACK,
+    // say) is resent at once instead of after the RTO (sack.cpp).
+    rack_mark_lost_in_recovery(c);
     if (seg.has(tcp_flag::ece)) ecn_on_ece(c, now);  // RFC 3168 6.1.2 (ecn.cpp)
     if (newly_sacked || c.t_reo == no_deadline) arm_reorder(c, now);  // RFC 8985 6.3
     // A lost retransmission: RFC 6675 sends each hole once per recovery, so

@@ -305,6 +305,8 @@ void layer::output(uint32_t idx, nanos now) {
         if (c.t_rexmt == no_deadline) arm_rexmt(c, now);  // RFC 6298 5.1
         if (fin_now) break;
     }
+    // RFC 6675 4 NextSeg rules 3-4 when rules 1-2 left the pipe room (sack.cpp).
+    if (sack_recovery && !_txw_in[idx]) sack_rules_3_4(idx, cap, now);
     if (c.ack_now && !_txw_in[idx]) send_ack(c, now);
     // RFC 9293 3.8.6.1: zero window with data (or our FIN) waiting and
     // nothing in flight -> persist.

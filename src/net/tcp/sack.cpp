@@ -100,7 +100,12 @@ uint32_t layer::sack_update(tcb& c, const wire::tcp_repr& seg, nanos now) {
         seq32 l(seg.opts.sack[i].left), r(seg.opts.sack[i].right);
         if (!(l < r) || r > c.snd_max || r <= c.snd_una) continue;
         l = seq32::max(l, c.snd_una);
+        // RFC 8985 6.2 step 2: octets never resent (above HighRxt), newly
+        // SACKed below octets SACKed before, were delivered out of order.
+        const bool below_known = !c.scoreboard.empty() && r <= c.scoreboard.highest();
+        const uint32_t had = c.scoreboard.total();
         (void)c.scoreboard.add(l, r);  // full scoreboard: the block is just not used
+        if (below_known && c.high_rxt <= l && c.scoreboard.total() > had) c.reord_seen = true;
     }
     c.scoreboard.trim_below(c.snd_una);
     const uint32_t after = c.scoreboard.total();
@@ -137,13 +142,15 @@ uint32_t layer::sack_pipe(const tcb& c) const {
     return pipe;
 }
 
-// RFC 6675 4 NextSeg rule 1: the first lost, unSACKed octets above HighRxt.
-bool layer::sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const {
+// RFC 6675 4 NextSeg rule 1: the first lost, unSACKed octets above HighRxt
+// and below the highest SACKed octet. With lost_only false, rule 3: the
+// same octets whether IsLost() holds or not.
+bool layer::sack_next_seg(const tcb& c, seq32& s, uint32_t& len, bool lost_only) const {
     seq32 cur = c.snd_una;
     for (size_t i = 0; i < c.scoreboard.count(); ++i) {
         const seq32 end = c.scoreboard[i].left;
         const seq32 start = seq32::max(cur, c.high_rxt);
-        if (start < end && sack_is_lost(c, start)) {
+        if (start < end && (!lost_only || sack_is_lost(c, start))) {
             s = start;
             len = end.since(start);
             return true;
@@ -151,6 +158,77 @@ bool layer::sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const {
         cur = seq32::max(cur, c.scoreboard[i].right);
     }
     return false;
+}
+
+// RFC 6675 4 NextSeg rules 3 and 4, run by output() once rule 1 (holes
+// judged lost) and rule 2 (new data) have nothing more and the pipe still
+// has room. Rule 3 resends holes below the highest SACKed octet that are
+// not judged lost yet; rule 4 resends, once per recovery, the segment
+// holding the highest outstanding unSACKed octet, so a tail whose ACKs
+// were lost is repaired without waiting for the RTO. HighRxt is not moved
+// by rule 4 (the RFC: "HighRxt MUST NOT be updated"), and octets this
+// recovery already resent are not resent again by it.
+void layer::sack_rules_3_4(uint32_t idx, uint32_t cap, nanos now) {
+    tcb& c = _pool[idx];
+    const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
+    // Rule 2 still applies while unsent data fits the peer's window (it
+    // waits for cwnd or Nagle, not for these rules).
+    if (data_end > c.snd_nxt && c.snd_una + c.snd_wnd > c.snd_nxt) return;
+    seq32 s;
+    uint32_t len;
+    while (sack_pipe(c) + cap <= c.cwnd && sack_next_seg(c, s, len, false)) {
+        len = std::min(len, cap);
+        if (!send_segment(c, wire::tcp_flag::ack, s, len, now)) return;
+        c.high_rxt = s + len;
+        undo_note_retransmit(c, s, len, now);
+        ++_stats.retransmits;
+    }
+    if (sack_pipe(c) + cap > c.cwnd) return;
+    if (c.rescue_set && !(c.snd_una > c.rescue_rxt)) return;  // one per recovery
+    // The highest outstanding unSACKed data octet: below the top of the
+    // data sent, under any SACKed block that reaches it.
+    const bool fin_sent = c.fin_queued && c.snd_max > data_end;
+    seq32 top = fin_sent ? data_end : c.snd_max;
+    for (size_t i = c.scoreboard.count(); i-- > 0;) {
+        if (c.scoreboard[i].left < top && top <= c.scoreboard[i].right) top = c.scoreboard[i].left;
+    }
+    // Everything outstanding is SACKed, or this recovery already resent the
+    // top (rule 1 or 3 in this very pass, say): a second copy now would
+    // only duplicate it (a deliberate narrowing of the rule's letter).
+    if (!(seq32::max(c.snd_una, c.high_rxt) < top)) return;
+    // The unSACKed run ending at top, at most one segment of it.
+    seq32 low = seq32::max(c.snd_una, c.high_rxt);
+    for (size_t i = 0; i < c.scoreboard.count(); ++i)
+        if (c.scoreboard[i].right <= top) low = seq32::max(low, c.scoreboard[i].right);
+    len = std::min(top.since(low), cap);
+    s = top - len;
+    uint8_t flags = wire::tcp_flag::ack;
+    if (fin_sent && top == data_end) flags |= wire::tcp_flag::fin;
+    if (!send_segment(c, flags, s, len, now)) return;
+    c.rescue_set = true;
+    c.rescue_rxt = c.recover;  // RescueRxt = RecoveryPoint
+    c.timing = false;          // Karn
+    undo_note_retransmit(c, s, len, now);
+    ++_stats.retransmits;
+    ++_stats.rescue_retransmits;
+}
+
+// RFC 8985 6.2 step 4: with no reordering seen, RACK's reordering window
+// is 0 in recovery, so every hole sent before a SACKed segment is lost as
+// soon as the SACK arrives. Without per-segment transmit times: a hole
+// below the highest SACKed block that was not resent (above HighRxt) was
+// sent before that block's segment was. Resent holes are judged by the
+// lost-retransmission check in process_ack.
+void layer::rack_mark_lost_in_recovery(tcb& c) {
+    if (!_cfg.reorder_timer || !c.in_recovery || !c.sack_ok || c.reord_seen ||
+        c.scoreboard.empty())
+        return;
+    const seq32 below = c.scoreboard[c.scoreboard.count() - 1].left;
+    if (!(c.snd_una < below)) return;
+    if (!c.lost_marked || c.lost_below < below) {
+        c.lost_marked = true;
+        c.lost_below = below;
+    }
 }
 
 }  // namespace mvnf::tcp

@@ -111,6 +111,14 @@ struct tcb {
     bool in_recovery = false;
     seq32 recover;                // RFC 6582 "recover"
     seq32 high_rxt;               // RFC 6675 HighRxt
+    // RFC 6675 4 NextSeg rule 4: RescueRxt, one rescue retransmission per
+    // recovery (rescue_set: defined in this episode).
+    bool rescue_set = false;
+    seq32 rescue_rxt;
+    // RFC 8985 6.2 RACK.reord: the peer delivered a segment we never
+    // resent out of order (below data it had SACKed). Until then RACK's
+    // reordering window in recovery is 0 (6.2 step 4).
+    bool reord_seen = false;
     range_set scoreboard;         // SACKed ranges above snd_una
     cubic_state cubic;
     // Spurious fast retransmit detection (RFC 3522 Eifel, with timestamps):

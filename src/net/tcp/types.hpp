@@ -150,6 +150,7 @@ struct stats {
     uint64_t tlp_probes = 0,      // tail loss probes sent (RFC 8985 7.3)
              tlp_recoveries = 0,  // losses a probe revealed or repaired (RFC 8985 7.4)
              lost_retransmits = 0,   // retransmissions of SND.UNA found lost and resent
+             rescue_retransmits = 0,  // RFC 6675 NextSeg rule 4, one per recovery at most
              limited_transmits = 0,  // new segments sent on DupAcks (RFC 3042)
              reorder_recoveries = 0,  // recoveries the reordering timer started
              dsacks_sent = 0,      // duplicate data reported in a D-SACK block (RFC 2883)

@@ -170,3 +170,60 @@ TEST_F(scripted, SackBlocksMostRecentFirst) {
            pattern(100));
     EXPECT_EQ(blocks(expect()), (V{{4101, 4201}, {1101, 1301}, {2101, 2201}}));
 }
+
+namespace {
+// The peer's ACK of `ack_off` octets past our first data octet, with SACK
+// blocks given as offsets from the same origin.
+tcp_repr sack_ack(seq32 base, uint32_t ack_off,
+                  std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
+    tcp_repr r{40000, 80, seq32(101), base + ack_off, tcp_flag::ack, 65535, 0, {}};
+    for (auto [lo, hi] : blocks)
+        r.opts.sack[r.opts.num_sack++] = {(base + lo).raw(), (base + hi).raw()};
+    return r;
+}
+}  // namespace
+
+// RFC 8985 keeps RACK on during recovery, with a reordering window of 0
+// until reordering is seen (6.2 step 4): a hole with less than DupThresh
+// SACKed above it is lost as soon as a segment sent after it is SACKed,
+// and NextSeg rule 1 resends it at once, not after the RTO. RFC 6675
+// NextSeg rule 4 resends the highest unSACKed segment once per recovery.
+TEST_F(scripted, SackRecoveryResendsLaterHolesWithoutWaitingForTheRto) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
+    ASSERT_TRUE(l->send(h, pattern(10000), now));
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(expect().len(), 1000u);
+    const seq32 base = our_iss + 1;
+    // Lost: [0, 1000) and [8000, 9000). Three SACKs start recovery.
+    inject(sack_ack(base, 0, {{1000, 2000}}));
+    inject(sack_ack(base, 0, {{1000, 3000}}));
+    expect_none();
+    inject(sack_ack(base, 0, {{1000, 4000}}));
+    auto r1 = expect();
+    EXPECT_EQ(r1.h.seq, base);
+    EXPECT_EQ(r1.len(), 1000u);
+    expect_none();  // pipe = cwnd (ssthresh)
+    // Room opens and rules 1-3 have nothing: rule 4's rescue goes, once.
+    inject(sack_ack(base, 0, {{1000, 5000}}));
+    auto rescue = expect();
+    EXPECT_EQ(rescue.h.seq, base + 9000);
+    EXPECT_EQ(rescue.len(), 1000u);
+    EXPECT_EQ(l->counters().rescue_retransmits, 1u);
+    for (uint32_t hi : {6000u, 7000u, 8000u}) {
+        inject(sack_ack(base, 0, {{1000, hi}}));
+        expect_none();
+    }
+    // The last segment is SACKed above the hole at 8000: one segment
+    // SACKed above it is short of DupThresh, but RACK calls it lost.
+    inject(sack_ack(base, 0, {{1000, 8000}, {9000, 10000}}));
+    auto r2 = expect();
+    EXPECT_EQ(r2.h.seq, base + 8000) << "the hole waited for the RTO";
+    EXPECT_EQ(r2.len(), 1000u);
+    expect_none();
+    // The partial ACK (our first retransmission arrived) and the full ACK.
+    inject(sack_ack(base, 8000, {{9000, 10000}}));
+    expect_none();
+    inject(sack_ack(base, 10000, {}));
+    EXPECT_EQ(l->info(h)->flight, 0u);
+    EXPECT_EQ(l->counters().rto_timeouts, 0u);
+    EXPECT_EQ(l->counters().rescue_retransmits, 1u);
+}
