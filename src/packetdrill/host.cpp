@@ -384,11 +384,17 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
         run();
         return -EMFILE;
     }
+    // The listener may have moved while the call blocked: find it again.
+    const sock* ls = find(fd);
+    const bool reuse = ls && ls->reuseaddr;
     sock& n = _socks[i];
     n = sock{};
     n.k = kind::conn;
     n.h = *r;
     n.bound = true;
+    // Inherited as on Linux, so a new listener with SO_REUSEADDR can bind
+    // the port while this connection lives (bind()'s conflict test).
+    n.reuseaddr = reuse;
     if (auto t = tuple_of(*r)) n.lip = t->local_ip, n.lport = t->local_port, n.rip = t->remote_ip,
                                n.rport = t->remote_port;
     write_sin(addr, len, n.rip, n.rport);
