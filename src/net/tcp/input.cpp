@@ -45,11 +45,15 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
         ++_stats.drop_bad_port;
         return;
     }
-    if ((seg.has(tcp_flag::syn) && (seg.has(tcp_flag::fin) || seg.has(tcp_flag::rst))) ||
+    if ((seg.has(tcp_flag::syn) && seg.has(tcp_flag::rst)) ||
         (seg.flags & (tcp_flag::syn | tcp_flag::rst | tcp_flag::ack | tcp_flag::fin)) == 0) {
-        ++_stats.drop_bad_flags;  // SYN+FIN, SYN+RST, or no control bit at all
+        ++_stats.drop_bad_flags;  // SYN+RST, or no control bit at all
         return;
     }
+    // SYN+FIN opens nothing (dropped below without a synchronized
+    // connection), but to a synchronized one it is a SYN: RFC 5961 4.2's
+    // challenge ACK answers it (input_synced), as Linux does.
+    const bool syn_fin = seg.has(tcp_flag::syn) && seg.has(tcp_flag::fin);
     // RFC 9293 3.8.5: the urgent pointer is an offset > 0 into the data (RFC 6093);
     // URG with a zero pointer or one past a segment without data is malformed.
     if (seg.has(tcp_flag::urg) && (seg.urgent == 0 || payload.empty())) {
@@ -59,7 +63,11 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
     _stats.bytes_in += payload.size();
     const four_tuple t{dst, src, seg.dst_port, seg.src_port};
     uint32_t idx = find_flow(t);
-    if (idx != npos && _pool[idx].st == state::time_wait && seg.has(tcp_flag::syn) &&
+    if (syn_fin && (idx == npos || !is_synchronized(_pool[idx].st))) {
+        ++_stats.drop_bad_flags;
+        return;
+    }
+    if (idx != npos && !syn_fin && _pool[idx].st == state::time_wait && seg.has(tcp_flag::syn) &&
         !seg.has(tcp_flag::ack) && seg.seq > _pool[idx].rcv_nxt &&
         find_listener(dst, seg.dst_port) >= 0) {
         // RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old sequence space
@@ -252,7 +260,7 @@ void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, bytes payload, nan
         c.snd_una = seg.ack;
         ecn_on_synack(c, seg);
         if (c.ts_ok && seg.opts.tsecr) {
-            rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+            ts_rtt_sample(c, seg.opts.tsecr, now);
         } else if (c.timing && c.retries == 0) {
             rtt_sample(c, now - c.rtt_start);  // Karn: only an unretransmitted SYN
         }
@@ -419,8 +427,18 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
             case state::close_wait:
                 finish(idx, error::connection_reset);
                 return;
-            default:  // CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB
-                finish(idx, error::none);
+            case state::time_wait:
+                // RFC 1337 (TIME-WAIT assassination, its fix TWA-1): ignore
+                // it, so an old reset cannot end 2MSL early and let an old
+                // duplicate into a new incarnation (Linux: tcp_rfc1337=1;
+                // its default deletes the connection).
+                ++_stats.drop_rst_time_wait;
+                return;
+            default:
+                // CLOSING, LAST-ACK: 3.10.7.4 deletes the TCB. An application
+                // that shut only its write side still holds the socket and
+                // learns of the reset (ECONNRESET, as Linux reports it).
+                finish(idx, c.user_closed ? error::none : error::connection_reset);
                 return;
         }
     }
@@ -446,6 +464,18 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
         c.ts_recent_time = now;
     }
 
+    // Seventh step with RFC 1122 4.2.2.13: new data for a connection the
+    // application has closed (close(), not a shutdown of the write side)
+    // has no reader; acknowledging and discarding it would tell the peer it
+    // was delivered. Reset instead (RFC 9293 3.10.7.4 "reset" for data the
+    // user cannot receive; Linux's TCPAbortOnData), counted.
+    if (c.user_closed && !payload.empty() &&
+        (c.st == state::fin_wait_1 || c.st == state::fin_wait_2)) {
+        ++_stats.rst_data_after_close;
+        send_rst_for(c.t, seg, uint32_t(payload.size()));
+        finish(idx, error::connection_reset);
+        return;
+    }
     // Seventh/eighth: text and FIN.
     if (can_receive_data(c.st)) {
         if (!payload.empty() || fin) process_text(c, s, payload, fin, now);
@@ -534,7 +564,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         c.snd_wnd = uint32_t(seg.window) << c.snd_shift;
         c.max_snd_wnd = std::max(c.max_snd_wnd, c.snd_wnd);
         c.snd_wl1 = seg.seq, c.snd_wl2 = seg.ack;
-        if (c.ts_ok && seg.opts.tsecr) rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+        if (c.ts_ok && seg.opts.tsecr) ts_rtt_sample(c, seg.opts.tsecr, now);
         else if (c.timing && c.retries == 0) rtt_sample(c, now - c.rtt_start);
         c.timing = false;
         c.st = state::established;
@@ -575,7 +605,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             c.reord_seen = true;
         // RTT: RFC 7323 4.1 from TSecr; otherwise RFC 6298 3 timing with Karn's rule.
         if (c.ts_ok && seg.opts.has_timestamps && seg.opts.tsecr)
-            rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+            ts_rtt_sample(c, seg.opts.tsecr, now);
         else if (c.timing && seg.ack >= c.rtt_seq) rtt_sample(c, now - c.rtt_start);
         if (c.timing && seg.ack >= c.rtt_seq) c.timing = false;
         c.retries = 0;
@@ -788,6 +818,9 @@ void layer::icmp_error(const four_tuple& t, seq32 quoted_seq, icmp_kind kind, ui
             if (mss < c.mss) {
                 c.mss = mss;
                 c.snd_nxt = c.snd_una;
+                // Karn (RFC 6298 3): the timed segment is being resent; an
+                // ACK for it cannot say which copy arrived.
+                c.timing = false;
                 output(idx, now);
             }
             return;

@@ -233,6 +233,7 @@ private:
     void sack_fill(const tcb& c, wire::tcp_options& o) const;
     void note_duplicate(tcb& c, seq32 l, seq32 r);
     void note_ooo_arrival(tcb& c, seq32 s);
+    void ts_rtt_sample(tcb& c, uint32_t tsecr, nanos now);
     uint32_t sack_update(tcb& c, const wire::tcp_repr& seg, nanos now);
     bool sack_is_lost(const tcb& c, seq32 s) const;
     uint32_t sack_pipe(const tcb& c) const;

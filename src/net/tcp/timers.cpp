@@ -102,6 +102,20 @@ void layer::rtt_sample(tcb& c, nanos r) {
     c.rto = std::clamp(c.srtt + std::max(g, 4 * c.rttvar), _cfg.rto_min, _cfg.rto_max);
 }
 
+// RFC 7323 4.1: an RTT sample from an echoed timestamp, if the echo can be
+// one of ours: not from the future (a TSecr ahead of our clock) and not
+// older than the longest RTO (a stale or forged echo). Taken as is, such a
+// value wraps to a sample of weeks, and SRTT, and so the RTO, would sit at
+// the 60 s cap: a minute's stall per loss. Linux drops them the same way.
+void layer::ts_rtt_sample(tcb& c, uint32_t tsecr, nanos now) {
+    const uint32_t d = tsval(c, now) - tsecr;  // milliseconds
+    if (int32_t(d) < 0 || nanos(d) * ms > _cfg.rto_max) {
+        ++_stats.rtt_samples_rejected;
+        return;
+    }
+    rtt_sample(c, nanos(d) * ms);
+}
+
 // RFC 6298 5.1/5.3: (re)start the timer for the current RTO.
 void layer::arm_rexmt(tcb& c, nanos now) {
     nanos rto = c.rto;

@@ -227,3 +227,144 @@ TEST_F(scripted, SackRecoveryResendsLaterHolesWithoutWaitingForTheRto) {
     EXPECT_EQ(l->counters().rto_timeouts, 0u);
     EXPECT_EQ(l->counters().rescue_retransmits, 1u);
 }
+
+// RFC 1337: an exact RST in TIME-WAIT is ignored (counted), so an old
+// reset cannot cut 2MSL short; the connection leaves at 2MSL as usual.
+TEST_F(scripted, RstInTimeWaitIsIgnored) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->close(h, now));
+    open_handles.clear();
+    auto fin = expect();
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A | tcp_flag::fin}));
+    EXPECT_EQ(expect().h.ack, seq32(102));
+    ASSERT_EQ(l->connections_in(state::time_wait), 1u);
+    inject(seg({.seq = seq32(102), .flags = tcp_flag::rst}));
+    expect_none();
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u) << "a RST ended TIME-WAIT";
+    EXPECT_EQ(l->counters().drop_rst_time_wait, 1u);
+    advance(cfg.time_wait + 1);
+    EXPECT_EQ(l->free_connections(), start_free);
+}
+
+// RFC 9293 3.10.7.4: a RST in CLOSING or LAST-ACK deletes the connection;
+// an application still holding the socket (it only shut its write side)
+// is told ECONNRESET, as Linux does, not a clean end.
+TEST_F(scripted, RstInClosingOrLastAckReportsResetToAnOpenSocket) {
+    for (const bool last_ack : {true, false}) {
+        SCOPED_TRACE(last_ack ? "LAST-ACK" : "CLOSING");
+        make();
+        open_handles.clear();
+        auto h = passive_open(seq32(100));
+        if (last_ack) {
+            inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A | tcp_flag::fin}));
+            expect();
+            ASSERT_TRUE(l->shutdown_write(h, now));
+            expect();  // our FIN
+        } else {
+            ASSERT_TRUE(l->shutdown_write(h, now));
+            expect();  // our FIN; the peer's crosses it
+            inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A | tcp_flag::fin}));
+            expect();
+        }
+        ASSERT_EQ(l->info(h)->st, last_ack ? state::last_ack : state::closing);
+        inject(seg({.seq = seq32(102), .flags = tcp_flag::rst}));
+        EXPECT_EQ(l->info(h)->st, state::closed);
+        EXPECT_EQ(l->info(h)->err, error::connection_reset);
+        EXPECT_TRUE(l->readiness(h) & ev::error);
+        ASSERT_TRUE(l->close(h, now));
+        open_handles.clear();
+        EXPECT_EQ(l->free_connections(), start_free);
+    }
+}
+
+// RFC 5961 4.2: a SYN in a synchronized state gets a challenge ACK, with a
+// FIN beside it too (RFC 9293 lists no exception; Linux answers it so).
+// Without a connection, SYN+FIN opens nothing and is counted.
+TEST_F(scripted, SynFinInSynchronizedStateIsChallenged) {
+    auto h = passive_open(seq32(100));
+    inject(seg({.seq = seq32(101), .flags = tcp_flag::syn | tcp_flag::fin}));
+    auto c = expect();
+    EXPECT_EQ(c.h.flags, A);
+    EXPECT_EQ(c.h.ack, seq32(101));
+    EXPECT_EQ(l->counters().challenge_acks, 1u);
+    EXPECT_EQ(l->info(h)->st, state::established);
+    EXPECT_EQ(l->info(h)->rcv_nxt, seq32(101));
+    const uint64_t bad = l->counters().drop_bad_flags;
+    inject(seg({.src_port = 40001, .seq = seq32(7), .flags = tcp_flag::syn | tcp_flag::fin}));
+    expect_none();
+    EXPECT_EQ(l->counters().drop_bad_flags, bad + 1);
+}
+
+// RFC 9293 3.10.7.4 / RFC 1122 4.2.2.13: data for a connection the
+// application closed is answered with a RST (it has no reader), not
+// acknowledged and thrown away. After shutdown of the write side only,
+// data is still taken.
+TEST_F(scripted, DataAfterCloseIsReset) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->close(h, now));
+    open_handles.clear();
+    auto fin = expect();
+    EXPECT_TRUE(fin.h.has(tcp_flag::fin));
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1, .flags = A | tcp_flag::psh}), pattern(10));
+    auto r = expect();
+    EXPECT_EQ(r.h.flags, tcp_flag::rst);
+    EXPECT_EQ(r.h.seq, our_iss + 1);
+    EXPECT_EQ(l->counters().rst_data_after_close, 1u);
+    EXPECT_EQ(l->free_connections(), start_free);
+
+    make();
+    h = passive_open(seq32(5000));
+    ASSERT_TRUE(l->shutdown_write(h, now));
+    expect();
+    inject(seg({.seq = seq32(5001), .ack = our_iss + 1, .flags = A | tcp_flag::psh}), pattern(10));
+    EXPECT_EQ(l->info(h)->recv_queued, 10u);
+    EXPECT_EQ(l->counters().rst_data_after_close, 0u);  // a new layer: its own counters
+    sink.out.clear();
+}
+
+// Karn (RFC 6298 3) on the resend that ICMP frag-needed triggers (RFC
+// 1191): the timed segment went again, so its ACK gives no RTT sample.
+TEST_F(scripted, FragNeededResendIsNotTimed) {
+    auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1460});
+    const nanos srtt = l->info(h)->srtt;
+    ASSERT_TRUE(l->send(h, pattern(1000), now));
+    EXPECT_EQ(expect().len(), 1000u);
+    now += 100 * ms;  // no timer runs: only the clock moves
+    l->icmp_error({ip_a, ip_b, port, peer_port}, our_iss + 1, layer::icmp_kind::frag_needed, 576,
+                  now);
+    EXPECT_EQ(expect().len(), 536u);
+    EXPECT_EQ(expect().len(), 464u);
+    now += 900 * ms;
+    inject(seg({.seq = seq32(101), .ack = our_iss + 1001, .flags = A}));
+    EXPECT_EQ(l->info(h)->flight, 0u);
+    EXPECT_EQ(l->info(h)->srtt, srtt) << "an RTT sample from a resent segment";
+}
+
+// RFC 7323 4.1: a TSecr from the future or older than the longest RTO
+// cannot echo one of our timestamps; it gives no RTT sample (counted).
+TEST_F(scripted, RttSamplesFromImpossibleEchoesAreRejected) {
+    auto h = passive_open(seq32(100), ts_opts(1000));
+    const nanos srtt = l->info(h)->srtt;
+    ASSERT_TRUE(l->send(h, pattern(100), now));
+    const uint32_t ours = expect().h.opts.tsval;
+    now += 10 * ms;
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101, .flags = A,
+                .opts = ts_only(1002, ours + 100000)}));
+    EXPECT_EQ(l->info(h)->srtt, srtt);
+    EXPECT_EQ(l->counters().rtt_samples_rejected, 1u);
+    ASSERT_TRUE(l->send(h, pattern(100), now));
+    expect();
+    now += 10 * ms;
+    inject(seg({.seq = seq32(101), .ack = our_iss + 201, .flags = A,
+                .opts = ts_only(1003, ours - 200000)}));
+    EXPECT_EQ(l->info(h)->srtt, srtt);
+    EXPECT_EQ(l->counters().rtt_samples_rejected, 2u);
+    EXPECT_LT(l->info(h)->rto, 1 * sec);
+    // A real echo still counts.
+    ASSERT_TRUE(l->send(h, pattern(100), now));
+    const uint32_t third = expect().h.opts.tsval;
+    now += 50 * ms;
+    inject(seg({.seq = seq32(101), .ack = our_iss + 301, .flags = A, .opts = ts_only(1004, third)}));
+    EXPECT_NE(l->info(h)->srtt, srtt);
+    EXPECT_EQ(l->counters().rtt_samples_rejected, 2u);
+}
