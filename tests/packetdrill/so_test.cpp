@@ -122,9 +122,12 @@ TEST(packetdrill_so, reuseaddr_inherited_by_accepted_socket) {
     ASSERT_EQ(d.ifc.setsockopt(d.u, again, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
     EXPECT_EQ(d.ifc.bind(d.u, again, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     EXPECT_EQ(d.ifc.listen(d.u, again, 4), 0);
+    // The accepted connection is untouched by all this: its close sends a FIN.
+    EXPECT_EQ(d.ifc.close(d.u, fd), 0);
+    sent fin = d.expect();
+    EXPECT_EQ(fin.tcp.flags, tcp_flag::fin | tcp_flag::ack);
     EXPECT_EQ(d.ifc.close(d.u, plain), 0);
     EXPECT_EQ(d.ifc.close(d.u, again), 0);
-    EXPECT_EQ(d.ifc.close(d.u, fd), 0);
 }
 
 TEST(packetdrill_so, data_exchange_and_passive_close) {
