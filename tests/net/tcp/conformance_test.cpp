@@ -368,3 +368,34 @@ TEST_F(scripted, RttSamplesFromImpossibleEchoesAreRejected) {
     EXPECT_NE(l->info(h)->srtt, srtt);
     EXPECT_EQ(l->counters().rtt_samples_rejected, 2u);
 }
+
+// RFC 6056 3.3.3 (Algorithm 3): ephemeral ports start at a keyed hash of
+// the endpoints; a sequence shared by all destinations would let anyone
+// who sees one of our ports guess the next connection's. Each destination
+// still walks the whole range (engine_test's exhaustion test).
+TEST_F(scripted, EphemeralPortsAreKeyedPerDestination) {
+    const ipv4_addr me(10, 0, 0, 1), peer(10, 0, 0, 2);
+    auto port_to = [&](uint16_t rport) {
+        auto h = l->connect(me, 0, peer, rport, now);
+        EXPECT_TRUE(h);
+        if (!h) return uint16_t(0);
+        open_handles.push_back(*h);
+        return l->tuple(*h)->local_port;
+    };
+    const uint16_t a1 = port_to(80), b1 = port_to(81), a2 = port_to(80), c1 = port_to(443);
+    for (uint16_t p : {a1, b1, a2, c1}) {
+        EXPECT_GE(p, cfg.ephemeral_lo);
+        EXPECT_LE(p, cfg.ephemeral_hi);
+    }
+    EXPECT_NE(b1, uint16_t(a1 + 1)) << "ports follow one global sequence";
+    EXPECT_NE(c1, uint16_t(a2 + 1));
+    EXPECT_NE(a1, a2);
+    // Another secret, the same destination: another starting point.
+    open_handles.clear();
+    sink.out.clear();
+    config c = small_config();
+    c.secret[5] ^= 0x5a;
+    make(c);
+    EXPECT_NE(port_to(80), a1);
+    sink.out.clear();
+}
