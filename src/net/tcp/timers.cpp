@@ -106,7 +106,8 @@ void layer::rtt_sample(tcb& c, nanos r) {
 // one of ours: not from the future (a TSecr ahead of our clock) and not
 // older than the longest RTO (a stale or forged echo). Taken as is, such a
 // value wraps to a sample of weeks, and SRTT, and so the RTO, would sit at
-// the 60 s cap: a minute's stall per loss. Linux drops them the same way.
+// the 60 s cap: a minute's stall per loss. (Linux drops echoes from the
+// future the same way; the age bound is ours.)
 void layer::ts_rtt_sample(tcb& c, uint32_t tsecr, nanos now) {
     const uint32_t d = tsval(c, now) - tsecr;  // milliseconds
     if (int32_t(d) < 0 || nanos(d) * ms > _cfg.rto_max) {
