@@ -111,6 +111,20 @@ static int do_init(const char* path) {
 
     auto inst = std::make_unique<instance>();
     inst->conf = c;
+    // The secret keys ISNs (RFC 6528) and SYN cookies (RFC 4987): it must
+    // be unpredictable, and without the kernel's randomness nothing here is
+    // (a clock can be guessed to the millisecond). So mtcp_init fails, with
+    // getrandom's errno, before any port is opened.
+    ssize_t got;
+    do {
+        got = getrandom(inst->secret.data(), inst->secret.size(), 0);
+    } while (got < 0 && errno == EINTR);
+    if (got != ssize_t(inst->secret.size())) {
+        const int e = got < 0 ? errno : EIO;
+        return init_error(std::string("mtcp_init: getrandom: ") + std::strerror(e) +
+                              " (no secret for ISNs and SYN cookies)",
+                          e);
+    }
     inst->ctxs = std::vector<std::atomic<mtcp_context*>>(size_t(c.num_cores));
 
     // Neighbours: static arp.conf entries in the table shared by all cores.
@@ -162,9 +176,6 @@ static int do_init(const char* path) {
     inst->dist = std::move(*eng);
     inst->dist->start();
 
-    if (getrandom(inst->secret.data(), inst->secret.size(), 0) != ssize_t(inst->secret.size()))
-        for (size_t i = 0; i < inst->secret.size(); ++i)
-            inst->secret[i] = uint8_t(mono_now() >> (i % 8));
     g_inst = std::move(inst);
     return 0;
 }

@@ -204,7 +204,10 @@ int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrl
     const socket_entry& l = *s;
     n.connected = true;
     n.bound = true;
-    // Inherited options (Linux copies them from the listener).
+    // Inherited options (Linux copies them from the listener). SO_REUSEADDR
+    // and SO_REUSEPORT too: a listener restarted while accepted connections
+    // still use the port binds only if theirs say it may (port_conflict).
+    n.reuseaddr = l.reuseaddr, n.reuseport = l.reuseport;
     n.nodelay = l.nodelay, n.keepalive = l.keepalive, n.linger_on = l.linger_on;
     n.linger_s = l.linger_s, n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf, n.maxseg = l.maxseg;
     n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt, n.cc = l.cc;

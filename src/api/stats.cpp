@@ -133,6 +133,7 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
     kv("spurious_recoveries", t.spurious_recoveries), kv("spurious_rtos", t.spurious_rtos);
     kv("tlp_probes", t.tlp_probes);
     kv("tlp_recoveries", t.tlp_recoveries), kv("lost_retransmits", t.lost_retransmits);
+    kv("rescue_retransmits", t.rescue_retransmits);
     kv("limited_transmits", t.limited_transmits), kv("dsacks_sent", t.dsacks_sent);
     kv("dsacks_received", t.dsacks_received), kv("dsack_undos", t.dsack_undos);
     kv("ecn_connections", t.ecn_connections), kv("ecn_ce_received", t.ecn_ce_received);

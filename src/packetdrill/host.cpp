@@ -436,12 +436,15 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
         return nfd;
     }
     sock& n = *find(int(nfd));
-    // Options set on the listener carry over to what it accepts (as Linux).
+    // Options set on the listener carry over to what it accepts (as Linux);
+    // SO_REUSEADDR too, so a new listener with it can bind the port while
+    // this connection lives (bind()'s conflict test).
     const sock& l = *s;
     n.nodelay = l.nodelay, n.keepalive = l.keepalive;
     n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt;
     n.maxseg = l.maxseg, n.linger_on = l.linger_on, n.linger_s = l.linger_s;
     n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf;
+    n.reuseaddr = l.reuseaddr;
     n.h = *r;
     n.bound = true;
     apply_options(n);

@@ -387,6 +387,59 @@ TEST(ApiTcp, ShutdownEofAndEpipe) {
     alarm(0);
 }
 
+// Peer: a listener with SO_REUSEADDR accepts one connection, closes, and a
+// new listener binds the port while the accepted connection lives: the
+// accepted socket inherited SO_REUSEADDR (as on Linux). Without the option
+// the bind must fail. Sends "k" when all held, then waits for EOF.
+static int reuse_server(mctx_t ctx, int ready_fd) {
+    int one = 1;
+    const int ls = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    auto a = addr("0.0.0.0", port_echo);
+    if (mtcp_setsockopt(ctx, ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return 10;
+    if (mtcp_bind(ctx, ls, sa(a), sizeof a) != 0 || mtcp_listen(ctx, ls, 4) != 0) return 11;
+    signal_ready(ready_fd);
+    const int c = mtcp_accept(ctx, ls, nullptr, nullptr);
+    if (c < 0) return 12;
+    int v = 0;
+    socklen_t vl = sizeof v;
+    if (mtcp_getsockopt(ctx, c, SOL_SOCKET, SO_REUSEADDR, &v, &vl) != 0 || v != 1) return 20;
+    if (mtcp_close(ctx, ls) != 0) return 13;
+    const int plain = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    if (mtcp_bind(ctx, plain, sa(a), sizeof a) != -1 || errno != EADDRINUSE) return 21;
+    const int again = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    if (mtcp_setsockopt(ctx, again, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return 14;
+    if (mtcp_bind(ctx, again, sa(a), sizeof a) != 0) return 22;
+    if (mtcp_listen(ctx, again, 4) != 0) return 23;
+    if (mtcp_write(ctx, c, "k", 1) != 1) return 15;
+    char b[8];
+    if (mtcp_read(ctx, c, b, sizeof b) != 0) return 16;  // EOF after the client's FIN
+    if (mtcp_close(ctx, c) != 0) return 17;
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    mtcp_epoll_event e[1];
+    for (int i = 0; i < 20; ++i) (void)mtcp_epoll_wait(ctx, ep, e, 1, 10);
+    return 0;
+}
+
+TEST(ApiTcp, ReuseaddrInheritedByAcceptedSocket) {
+    alarm(40);
+    peer_process peer;
+    peer.start(unique_link("reuse"), reuse_server);
+    {
+        local_side me(peer.link);
+        const int s = connect_blocking(me.ctx);
+        ASSERT_GE(s, 0);
+        char b[8];
+        EXPECT_EQ(mtcp_read(me.ctx, s, b, 1), 1);
+        EXPECT_EQ(b[0], 'k');
+        EXPECT_EQ(mtcp_close(me.ctx, s), 0);
+        const int ep = mtcp_epoll_create1(me.ctx, 0);
+        mtcp_epoll_event got[1];
+        for (int i = 0; i < 20; ++i) (void)mtcp_epoll_wait(me.ctx, ep, got, 1, 10);
+    }
+    EXPECT_EQ(peer.finish(), 0) << "the peer's exit code names the failed step";
+    alarm(0);
+}
+
 TEST(ApiTcp, SocketOptionsApply) {
     alarm(40);
     peer_process peer;

@@ -97,6 +97,43 @@ TEST(packetdrill_so, passive_open_synack_exact) {
     EXPECT_EQ(d.ifc.close(d.u, lfd), 0);
 }
 
+// SO_REUSEADDR is inherited by accepted sockets (as on Linux): after the
+// listener closes, a new one with SO_REUSEADDR binds the port while the
+// accepted connection still uses it; without the option it may not.
+TEST(packetdrill_so, reuseaddr_inherited_by_accepted_socket) {
+    driver d(exact);
+    const int lfd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ASSERT_EQ(d.ifc.setsockopt(d.u, lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    auto a = sin_of(local_ip, 8080);
+    ASSERT_EQ(d.ifc.bind(d.u, lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(d.ifc.listen(d.u, lfd, 4), 0);
+    d.inject({.flags = tcp_flag::syn, .seq = 0, .opts = linux_syn_opts(100)});
+    sent sa = d.expect();
+    d.inject({.seq = 1, .ack = sa.tcp.seq.raw() + 1, .win = 229,
+              .opts = ts(200, sa.tcp.opts.tsval)});
+    const int fd = d.ifc.accept(d.u, lfd, nullptr, nullptr);
+    ASSERT_GE(fd, 1000);
+    int v = 0;
+    socklen_t vl = sizeof v;
+    EXPECT_EQ(d.ifc.getsockopt(d.u, fd, SOL_SOCKET, SO_REUSEADDR, &v, &vl), 0);
+    EXPECT_EQ(v, 1);
+    ASSERT_EQ(d.ifc.close(d.u, lfd), 0);
+
+    const int plain = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    EXPECT_ERRNO(d.ifc.bind(d.u, plain, reinterpret_cast<sockaddr*>(&a), sizeof a), EADDRINUSE);
+    const int again = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(d.ifc.setsockopt(d.u, again, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+    EXPECT_EQ(d.ifc.bind(d.u, again, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(d.ifc.listen(d.u, again, 4), 0);
+    // The accepted connection is untouched by all this: its close sends a FIN.
+    EXPECT_EQ(d.ifc.close(d.u, fd), 0);
+    sent fin = d.expect();
+    EXPECT_EQ(fin.tcp.flags, tcp_flag::fin | tcp_flag::ack);
+    EXPECT_EQ(d.ifc.close(d.u, plain), 0);
+    EXPECT_EQ(d.ifc.close(d.u, again), 0);
+}
+
 TEST(packetdrill_so, data_exchange_and_passive_close) {
     driver d(exact);
     sent sa;

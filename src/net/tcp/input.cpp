@@ -45,11 +45,15 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
         ++_stats.drop_bad_port;
         return;
     }
-    if ((seg.has(tcp_flag::syn) && (seg.has(tcp_flag::fin) || seg.has(tcp_flag::rst))) ||
+    if ((seg.has(tcp_flag::syn) && seg.has(tcp_flag::rst)) ||
         (seg.flags & (tcp_flag::syn | tcp_flag::rst | tcp_flag::ack | tcp_flag::fin)) == 0) {
-        ++_stats.drop_bad_flags;  // SYN+FIN, SYN+RST, or no control bit at all
+        ++_stats.drop_bad_flags;  // SYN+RST, or no control bit at all
         return;
     }
+    // SYN+FIN opens nothing (dropped below without a synchronized
+    // connection), but to a synchronized one it is a SYN: RFC 5961 4.2's
+    // challenge ACK answers it (input_synced), as Linux does.
+    const bool syn_fin = seg.has(tcp_flag::syn) && seg.has(tcp_flag::fin);
     // RFC 9293 3.8.5: the urgent pointer is an offset > 0 into the data (RFC 6093);
     // URG with a zero pointer or one past a segment without data is malformed.
     if (seg.has(tcp_flag::urg) && (seg.urgent == 0 || payload.empty())) {
@@ -59,7 +63,11 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
     _stats.bytes_in += payload.size();
     const four_tuple t{dst, src, seg.dst_port, seg.src_port};
     uint32_t idx = find_flow(t);
-    if (idx != npos && _pool[idx].st == state::time_wait && seg.has(tcp_flag::syn) &&
+    if (syn_fin && (idx == npos || !is_synchronized(_pool[idx].st))) {
+        ++_stats.drop_bad_flags;
+        return;
+    }
+    if (idx != npos && !syn_fin && _pool[idx].st == state::time_wait && seg.has(tcp_flag::syn) &&
         !seg.has(tcp_flag::ack) && seg.seq > _pool[idx].rcv_nxt &&
         find_listener(dst, seg.dst_port) >= 0) {
         // RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old sequence space
@@ -265,7 +273,7 @@ void layer::input_syn_sent(uint32_t idx, const tcp_repr& seg, bytes payload, nan
         c.snd_una = seg.ack;
         ecn_on_synack(c, seg);
         if (c.ts_ok && seg.opts.tsecr) {
-            rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+            ts_rtt_sample(c, seg.opts.tsecr, now);
         } else if (c.timing && c.retries == 0) {
             rtt_sample(c, now - c.rtt_start);  // Karn: only an unretransmitted SYN
         }
@@ -408,14 +416,11 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
         payload = payload.first(room);
         fin = false;
     }
-    // RFC 7323 4.3: update TS.Recent when the segment covers Last.ACK.sent.
-    if (c.ts_ok && seg.opts.has_timestamps && seg.seq <= c.last_ack_sent &&
-        c.last_ack_sent <= seg.seq + seg_len) {
-        c.ts_recent = seg.opts.tsval;
-        c.ts_recent_time = now;
-    }
     c.last_rx = now;
     c.keep_sent = 0;
+    // Last.ACK.sent as the segment found it (the ACK step may send before
+    // TS.Recent is updated below).
+    const seq32 last_ack_sent = c.last_ack_sent;
 
     // Second: RST (RFC 5961 3.2): exact match resets, in-window challenges.
     if (rst) {
@@ -435,8 +440,18 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
             case state::close_wait:
                 finish(idx, error::connection_reset);
                 return;
-            default:  // CLOSING, LAST-ACK, TIME-WAIT: just delete the TCB
-                finish(idx, error::none);
+            case state::time_wait:
+                // RFC 1337 (TIME-WAIT assassination, its fix TWA-1): ignore
+                // it, so an old reset cannot end 2MSL early and let an old
+                // duplicate into a new incarnation (Linux: tcp_rfc1337=1;
+                // its default deletes the connection).
+                ++_stats.drop_rst_time_wait;
+                return;
+            default:
+                // CLOSING, LAST-ACK: 3.10.7.4 deletes the TCB. An application
+                // that shut only its write side still holds the socket and
+                // learns of the reset (ECONNRESET, as Linux reports it).
+                finish(idx, c.user_closed ? error::none : error::connection_reset);
                 return;
         }
     }
@@ -450,7 +465,30 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     if (!seg.has(tcp_flag::ack)) return;
     if (!process_ack(idx, seg, uint32_t(payload.size()), now)) return;
     if (!c.in_use || c.gen != gen) return;
+    // RFC 7323 4.3 (2): TS.Recent takes the TSval of a segment covering
+    // Last.ACK.sent, but only once the segment has passed the RST, SYN and
+    // ACK checks (RFC 7323 5.3 R3 runs after R2's acceptance; RFC 5961):
+    // a blind in-window segment with a SYN or an ACK for data never sent is
+    // dropped, and its TSval, if taken, would make PAWS drop every later
+    // genuine segment of the connection.
+    if (c.ts_ok && seg.opts.has_timestamps && seg.seq <= last_ack_sent &&
+        last_ack_sent <= seg.seq + seg_len) {
+        c.ts_recent = seg.opts.tsval;
+        c.ts_recent_time = now;
+    }
 
+    // Seventh step with RFC 1122 4.2.2.13: new data for a connection the
+    // application has closed (close(), not a shutdown of the write side)
+    // has no reader; acknowledging and discarding it would tell the peer it
+    // was delivered. Reset instead (RFC 9293 3.10.7.4 "reset" for data the
+    // user cannot receive; Linux's TCPAbortOnData), counted.
+    if (c.user_closed && !payload.empty() &&
+        (c.st == state::fin_wait_1 || c.st == state::fin_wait_2)) {
+        ++_stats.rst_data_after_close;
+        send_rst_for(c.t, seg, uint32_t(payload.size()));
+        finish(idx, error::connection_reset);
+        return;
+    }
     // Seventh/eighth: text and FIN.
     if (can_receive_data(c.st)) {
         if (!payload.empty() || fin) process_text(c, s, payload, fin, now);
@@ -502,6 +540,7 @@ void layer::enter_recovery(tcb& c, nanos now) {
     c.in_recovery = true;
     c.recover = c.snd_max;
     c.high_rxt = c.snd_una;
+    c.rescue_set = false;  // RFC 6675 4 rule 4: RescueRxt undefined for the episode
     c.t_probe = c.t_reo = no_deadline;  // RFC 8985 7.2: no probe during recovery
     ++_stats.fast_retransmits;
     if (c.sack_ok) {
@@ -539,7 +578,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         c.snd_wnd = uint32_t(seg.window) << c.snd_shift;
         c.max_snd_wnd = std::max(c.max_snd_wnd, c.snd_wnd);
         c.snd_wl1 = seg.seq, c.snd_wl2 = seg.ack;
-        if (c.ts_ok && seg.opts.tsecr) rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+        if (c.ts_ok && seg.opts.tsecr) ts_rtt_sample(c, seg.opts.tsecr, now);
         else if (c.timing && c.retries == 0) rtt_sample(c, now - c.rtt_start);
         c.timing = false;
         c.st = state::established;
@@ -572,9 +611,15 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
     const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
     if (seg.ack > c.snd_una) {
         const uint32_t acked = seg.ack.since(c.snd_una);
+        // RFC 8985 6.2 step 2: the ACK covers part of a hole under SACKed
+        // data that was never resent (above HighRxt): the original arrived
+        // out of order. RACK's reordering window stops being 0 (sack.cpp).
+        if (!c.scoreboard.empty() && c.snd_una < c.scoreboard[0].left &&
+            seq32::max(c.snd_una, c.high_rxt) < seq32::min(seg.ack, c.scoreboard[0].left))
+            c.reord_seen = true;
         // RTT: RFC 7323 4.1 from TSecr; otherwise RFC 6298 3 timing with Karn's rule.
         if (c.ts_ok && seg.opts.has_timestamps && seg.opts.tsecr)
-            rtt_sample(c, nanos(uint32_t(tsval(c, now) - seg.opts.tsecr)) * ms);
+            ts_rtt_sample(c, seg.opts.tsecr, now);
         else if (c.timing && seg.ack >= c.rtt_seq) rtt_sample(c, now - c.rtt_start);
         if (c.timing && seg.ack >= c.rtt_seq) c.timing = false;
         c.retries = 0;
@@ -671,6 +716,10 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
     }
     if (tlp_on_ack(c, seg, now) && !c.in_recovery && c.snd_una >= c.recover)
         enter_recovery(c, now);  // holes below a SACKed probe (rack_tlp.cpp)
+    // RFC 8985: RACK keeps judging holes during recovery, so a hole with
+    // less than DupThresh SACKed above it (one left after a partial ACK,
+    // say) is resent at once instead of after the RTO (sack.cpp).
+    rack_mark_lost_in_recovery(c);
     if (seg.has(tcp_flag::ece)) ecn_on_ece(c, now);  // RFC 3168 6.1.2 (ecn.cpp)
     if (newly_sacked || c.t_reo == no_deadline) arm_reorder(c, now);  // RFC 8985 6.3
     // A lost retransmission: RFC 6675 sends each hole once per recovery, so
@@ -720,7 +769,7 @@ void layer::process_text(tcb& c, seq32 s, bytes payload, bool fin, nanos now) {
             const uint32_t off = s.since(c.rcv_nxt);
             if (off + len <= c.rcv.free() && c.ooo.add(s, s + len)) {
                 c.rcv.write_at(c.rcv.size() + off, payload);
-                c.last_ooo = {s, s + len};
+                note_ooo_arrival(c, s);
             } else {
                 ++_stats.drop_ooo_full;
             }
@@ -783,6 +832,9 @@ void layer::icmp_error(const four_tuple& t, seq32 quoted_seq, icmp_kind kind, ui
             if (mss < c.mss) {
                 c.mss = mss;
                 c.snd_nxt = c.snd_una;
+                // Karn (RFC 6298 3): the timed segment is being resent; an
+                // ACK for it cannot say which copy arrived.
+                c.timing = false;
                 output(idx, now);
             }
             return;

@@ -83,8 +83,9 @@ layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
     for (size_t i = 0; i < n; ++i) _pool[i].ooo = range_set(_cfg.max_ooo_ranges);
     if (_cfg.ephemeral_lo == 0 || _cfg.ephemeral_lo > _cfg.ephemeral_hi)
         _cfg.ephemeral_lo = 1025, _cfg.ephemeral_hi = 65535;
-    _next_port = uint16_t(_cfg.ephemeral_lo + (_cfg.secret[0] | (_cfg.secret[1] << 8)) %
-                                                  (_cfg.ephemeral_hi - _cfg.ephemeral_lo + 1u));
+    // RFC 6056 3.3.3's next_ephemeral: a counter over the range (see connect).
+    _next_port = uint16_t((_cfg.secret[0] | (_cfg.secret[1] << 8)) %
+                          (_cfg.ephemeral_hi - _cfg.ephemeral_lo + 1u));
 }
 
 // ---------------------------------------------------------------- pool & table
@@ -319,11 +320,18 @@ result<handle, error> layer::connect(ipv4_addr local_ip, uint16_t local_port, ip
     if (remote_port == 0 || remote_ip.is_any() || local_ip.is_any()) return fail(error::invalid);
     four_tuple t{local_ip, remote_ip, local_port, remote_port};
     if (local_port == 0) {
+        // RFC 6056 3.3.3 (Algorithm 3, simple hash-based): the search starts
+        // at a keyed hash of the endpoints plus a counter, so the ports used
+        // towards one destination say nothing about those towards another
+        // (a global sequence let anyone guess our next port, RFC 6056 1),
+        // while one destination still cycles through the whole range.
         bool found = false;
         const uint32_t range = _cfg.ephemeral_hi - _cfg.ephemeral_lo + 1u;
+        const uint32_t w[3] = {local_ip.v, remote_ip.v, remote_port};
+        const uint32_t offset = uint32_t(siphash24(_cfg.secret, w, 3) % range);
         for (uint32_t tries = 0; tries < range && !found; ++tries) {
-            t.local_port = _next_port;
-            _next_port = uint16_t(_next_port >= _cfg.ephemeral_hi ? _cfg.ephemeral_lo : _next_port + 1);
+            t.local_port = uint16_t(_cfg.ephemeral_lo + (offset + _next_port) % range);
+            _next_port = uint16_t((_next_port + 1u) % range);
             found = find_flow(t) == npos && (!_port_filter || _port_filter(_port_ctx, t));
         }
         if (!found) return fail(error::address_in_use);

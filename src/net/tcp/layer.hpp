@@ -258,10 +258,14 @@ private:
     // ---- sack.cpp (RFC 2018 / 6675)
     void sack_fill(const tcb& c, wire::tcp_options& o) const;
     void note_duplicate(tcb& c, seq32 l, seq32 r);
+    void note_ooo_arrival(tcb& c, seq32 s);
+    void ts_rtt_sample(tcb& c, uint32_t tsecr, nanos now);
     uint32_t sack_update(tcb& c, const wire::tcp_repr& seg, nanos now);
     bool sack_is_lost(const tcb& c, seq32 s) const;
     uint32_t sack_pipe(const tcb& c) const;
-    bool sack_next_seg(const tcb& c, seq32& s, uint32_t& len) const;
+    bool sack_next_seg(const tcb& c, seq32& s, uint32_t& len, bool lost_only = true) const;
+    void sack_rules_3_4(uint32_t idx, uint32_t cap, nanos now);
+    void rack_mark_lost_in_recovery(tcb& c);
 
     // ---- rack_tlp.cpp (RFC 8985: tail loss probe, RACK's time rule)
     bool probe_allowed(const tcb& c) const;

@@ -32,10 +32,17 @@ uint16_t layer::window_field(tcb& c) {
     return uint16_t(field);
 }
 
+// Compared after the cap the header imposes (16 bits, << the scale: RFC
+// 7323 2.3): without window scaling a receive ring above 64 KiB always has
+// "more" room than the field can say, and an update that repeats the
+// advertised edge is a duplicate ACK to the peer (three reads would make
+// three, a spurious fast retransmit, RFC 5681 3.2).
 bool layer::window_update_due(const tcb& c) const {
     const uint32_t offered = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
     const uint32_t step = std::min<uint32_t>(uint32_t(c.rcv.capacity() / 2), _cfg.mss);
-    return receive_window(c) >= offered + step;
+    const uint32_t can_say = std::min<uint32_t>(receive_window(c) >> c.rcv_shift, 65535)
+                             << c.rcv_shift;
+    return can_say >= offered + step;
 }
 
 void layer::after_recv(tcb& c, nanos now) {
@@ -275,8 +282,11 @@ void layer::output(uint32_t idx, nanos now) {
             c.cwnd + limited > in_flight ? c.cwnd + limited - in_flight : 0;
         uint32_t len = std::min({avail, wnd_edge_room, cwnd_room, cap});
         const bool retransmitting = s < c.snd_max;
-        // The FIN follows the last data octet (RFC 9293 3.10.4 CLOSE).
-        const bool fin_now = c.fin_queued && s + len == data_end;
+        // The FIN follows the last data octet (RFC 9293 3.10.4 CLOSE). It
+        // occupies a sequence number, so it goes only where the peer's window
+        // has room for it (3.8.6.1: a closed window is probed, not filled;
+        // a receiver would drop it, and Linux holds it back the same way).
+        const bool fin_now = c.fin_queued && s + len == data_end && wnd_edge_room > len;
         if (len > 0) {
             bool go = len == cap;                                          // a full segment
             go = go || ((c.nodelay || c.flight() == 0) && len == avail);   // Nagle, RFC 1122 4.2.3.4
@@ -308,9 +318,14 @@ void layer::output(uint32_t idx, nanos now) {
         if (c.t_rexmt == no_deadline) arm_rexmt(c, now);  // RFC 6298 5.1
         if (fin_now) break;
     }
+    // RFC 6675 4 NextSeg rules 3-4 when rules 1-2 left the pipe room (sack.cpp).
+    if (sack_recovery && !_txw_in[idx]) sack_rules_3_4(idx, cap, now);
     if (c.ack_now && !_txw_in[idx]) send_ack(c, now);
-    // RFC 9293 3.8.6.1: zero window with data waiting and nothing in flight -> persist.
-    if (c.snd_wnd == 0 && c.unsent() > 0 && c.flight() == 0 && c.t_persist == no_deadline) {
+    // RFC 9293 3.8.6.1: zero window with data (or our FIN) waiting and
+    // nothing in flight -> persist.
+    const bool fin_unsent = c.fin_queued && c.snd_max <= data_end;
+    if (c.snd_wnd == 0 && (c.unsent() > 0 || fin_unsent) && c.flight() == 0 &&
+        c.t_persist == no_deadline) {
         c.persist_shift = 0;
         c.t_persist = now + c.rto;
     }

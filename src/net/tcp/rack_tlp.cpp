@@ -155,11 +155,16 @@ bool layer::tlp_on_ack(tcb& c, const wire::tcp_repr& seg, nanos now) {
 // times: a hole that was never resent was sent before every SACKed segment
 // above it, so when the SACK for those arrived its RTT had already passed,
 // and reo_wnd (SRTT / 4 here; RFC 8985 uses min_RTT / 4) after that ACK it
-// is lost. Only outside recovery and after no timeout (nothing resent).
+// is lost. After no timeout (nothing resent). Outside recovery the timer
+// starts recovery; in recovery (RFC 8985 keeps RACK on) it applies only
+// once reordering has been seen: before that reo_wnd is 0 there and the
+// holes are lost at once (rack_mark_lost_in_recovery, sack.cpp).
 bool layer::reorder_allowed(const tcb& c) const {
-    return _cfg.reorder_timer && c.sack_ok && is_synchronized(c.st) && !c.in_recovery &&
-           !c.scoreboard.empty() && c.scoreboard[0].left > c.snd_una && c.retries == 0 &&
-           c.snd_nxt == c.snd_max && c.snd_una >= c.recover;
+    if (!_cfg.reorder_timer || !c.sack_ok || !is_synchronized(c.st) || c.scoreboard.empty() ||
+        c.retries != 0 || c.snd_nxt != c.snd_max)
+        return false;
+    if (c.in_recovery) return c.reord_seen;
+    return c.scoreboard[0].left > c.snd_una && c.snd_una >= c.recover;
 }
 
 // On an ACK that SACKed new octets: holes below the highest SACKed block are
@@ -174,10 +179,14 @@ void layer::arm_reorder(tcb& c, nanos now) {
 void layer::on_reorder_timeout(uint32_t idx, nanos now) {
     tcb& c = _pool[idx];
     if (!reorder_allowed(c) || !(c.snd_una < c.reo_below)) return;
-    c.lost_marked = true;
-    c.lost_below = c.reo_below;
-    ++_stats.reorder_recoveries;
-    enter_recovery(c, now);
+    if (!c.lost_marked || c.lost_below < c.reo_below) {
+        c.lost_marked = true;
+        c.lost_below = c.reo_below;
+    }
+    if (!c.in_recovery) {
+        ++_stats.reorder_recoveries;
+        enter_recovery(c, now);
+    }
     output(idx, now);  // NextSeg: the other holes below reo_below
 }
 

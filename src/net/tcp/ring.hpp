@@ -32,6 +32,7 @@ public:
     // Writes at `off` bytes past the start without changing size() (used to
     // park out-of-order data); caller ensures off + data.size() <= capacity().
     void write_at(size_t off, bytes data) {
+        if (data.empty()) return;  // memcpy with a null source is undefined even for 0 bytes
         size_t pos = wrap(_head + off);
         size_t first = std::min(data.size(), _buf.size() - pos);
         std::memcpy(_buf.data() + pos, data.data(), first);
@@ -42,6 +43,7 @@ public:
     // Copies out and removes up to out.size() bytes.
     size_t pop(mut_bytes out) {
         const size_t n = std::min(out.size(), _len);
+        if (n == 0) return 0;
         auto [a, b] = peek(0, n);
         std::memcpy(out.data(), a.data(), a.size());
         std::memcpy(out.data() + a.size(), b.data(), b.size());
@@ -54,8 +56,12 @@ public:
         _head = wrap(_head + n);
         _len -= n;  // head is not reset when empty: parked data sits past the end
     }
-    // Up to two pieces covering [off, off+n) of the contents.
+    // Up to two pieces covering [off, off+n) of the contents, clamped to
+    // what is queued: past it lie acknowledged octets, a previous
+    // connection's data or memory never written, none of which may leave.
     std::pair<bytes, bytes> peek(size_t off, size_t n) const {
+        if (off >= _len) return {};
+        n = std::min(n, _len - off);
         if (_buf.empty() || n == 0) return {};
         size_t pos = wrap(_head + off);
         size_t first = std::min(n, _buf.size() - pos);

@@ -60,7 +60,10 @@ struct tcb {
     seq32 irs, rcv_nxt, rcv_adv;  // rcv_adv: right edge we advertised
     ring rcv;
     range_set ooo;                // parked out-of-order data beyond rcv_nxt
-    seq_range last_ooo{};         // most recent out-of-order arrival (first SACK block)
+    // Where recent out-of-order segments began, most recent first, one per
+    // queued block: the order SACK blocks are reported in (RFC 2018 4).
+    std::array<seq32, 8> ooo_recent{};
+    uint8_t ooo_recent_n = 0;
     // RFC 2883: data the latest segment brought twice, reported once as the
     // first block of the next ACK (sack.cpp).
     bool dsack_pending = false;
@@ -108,6 +111,14 @@ struct tcb {
     bool in_recovery = false;
     seq32 recover;                // RFC 6582 "recover"
     seq32 high_rxt;               // RFC 6675 HighRxt
+    // RFC 6675 4 NextSeg rule 4: RescueRxt, one rescue retransmission per
+    // recovery (rescue_set: defined in this episode).
+    bool rescue_set = false;
+    seq32 rescue_rxt;
+    // RFC 8985 6.2 RACK.reord: the peer delivered a segment we never
+    // resent out of order (below data it had SACKed). Until then RACK's
+    // reordering window in recovery is 0 (6.2 step 4).
+    bool reord_seen = false;
     range_set scoreboard;         // SACKed ranges above snd_una
     cubic_state cubic;
     // Spurious fast retransmit detection (RFC 3522 Eifel, with timestamps):

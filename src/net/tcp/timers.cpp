@@ -103,6 +103,21 @@ void layer::rtt_sample(tcb& c, nanos r) {
     c.rto = std::clamp(c.srtt + std::max(g, 4 * c.rttvar), _cfg.rto_min, _cfg.rto_max);
 }
 
+// RFC 7323 4.1: an RTT sample from an echoed timestamp, if the echo can be
+// one of ours: not from the future (a TSecr ahead of our clock) and not
+// older than the longest RTO (a stale or forged echo). Taken as is, such a
+// value wraps to a sample of weeks, and SRTT, and so the RTO, would sit at
+// the 60 s cap: a minute's stall per loss. (Linux drops echoes from the
+// future the same way; the age bound is ours.)
+void layer::ts_rtt_sample(tcb& c, uint32_t tsecr, nanos now) {
+    const uint32_t d = tsval(c, now) - tsecr;  // milliseconds
+    if (int32_t(d) < 0 || nanos(d) * ms > _cfg.rto_max) {
+        ++_stats.rtt_samples_rejected;
+        return;
+    }
+    rtt_sample(c, nanos(d) * ms);
+}
+
 // RFC 6298 5.1/5.3: (re)start the timer for the current RTO.
 void layer::arm_rexmt(tcb& c, nanos now) {
     nanos rto = c.rto;
@@ -158,14 +173,24 @@ void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
     if (c.in_use) arm_rexmt(c, now);
 }
 
-// RFC 9293 3.8.6.1: probe a zero window with one octet, backing off like the RTO.
+// RFC 9293 3.8.6.1: probe a zero window with one octet, backing off like the
+// RTO. The octet must be one of ours still queued: when only the FIN is left
+// (unsent, or sent and unacknowledged) there is none, and the probe is a
+// zero-length segment at SND.UNA - 1 instead, an old sequence number the
+// peer must answer with its window (as Linux's tcp_xmit_probe_skb; the
+// same shape as a keep-alive, RFC 1122 4.2.3.6). The FIN goes once the
+// window opens (output()).
 void layer::on_persist_timeout(tcb& c, nanos now) {
-    if (c.snd_wnd != 0 || (c.unsent() == 0 && c.flight() == 0)) {
+    const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
+    const bool fin_waiting = c.fin_queued && c.snd_una <= data_end;
+    if (c.snd_wnd != 0 || (c.unsent() == 0 && c.flight() == 0 && !fin_waiting)) {
         c.persist_shift = 0;
         return;
     }
     ++_stats.zero_window_probes;
-    if (c.flight() > 0) {
+    if (!(c.snd_una < data_end)) {
+        send_segment(c, wire::tcp_flag::ack, c.snd_una - 1, 0, now);
+    } else if (c.flight() > 0) {
         send_segment(c, wire::tcp_flag::ack, c.snd_una, 1, now);
     } else {
         send_segment(c, wire::tcp_flag::ack, c.snd_nxt, 1, now);

@@ -141,7 +141,9 @@ struct stats {
              drop_bad_port = 0, drop_bad_address = 0, drop_bad_urgent = 0;
     // protocol-level drops
     uint64_t drop_no_socket = 0, drop_out_of_window = 0, drop_paws = 0, drop_bad_ack = 0,
-             drop_backlog_full = 0, drop_no_tcb = 0, drop_ooo_full = 0, drop_syn_in_listen_ack = 0;
+             drop_backlog_full = 0, drop_no_tcb = 0, drop_ooo_full = 0, drop_syn_in_listen_ack = 0,
+             drop_rst_time_wait = 0,  // exact RSTs ignored in TIME-WAIT (RFC 1337)
+             rst_data_after_close = 0;  // data for a closed socket, answered with RST
     uint64_t segs_in = 0, segs_out = 0, bytes_in = 0, bytes_out = 0;
     uint64_t rst_sent = 0, rst_received = 0, challenge_acks = 0, challenge_acks_suppressed = 0;
     uint64_t retransmits = 0, fast_retransmits = 0, rto_timeouts = 0, sack_recoveries = 0,
@@ -153,6 +155,7 @@ struct stats {
     uint64_t tlp_probes = 0,      // tail loss probes sent (RFC 8985 7.3)
              tlp_recoveries = 0,  // losses a probe revealed or repaired (RFC 8985 7.4)
              lost_retransmits = 0,   // retransmissions of SND.UNA found lost and resent
+             rescue_retransmits = 0,  // RFC 6675 NextSeg rule 4, one per recovery at most
              limited_transmits = 0,  // new segments sent on DupAcks (RFC 3042)
              reorder_recoveries = 0,  // recoveries the reordering timer started
              dsacks_sent = 0,      // duplicate data reported in a D-SACK block (RFC 2883)
@@ -166,6 +169,7 @@ struct stats {
              ctl_deferred = 0,  // resets / cookie SYN-ACKs that waited for a TX buffer
              drop_ctl_full = 0;  // ... and found the wait queue full: not sent
     uint64_t icmp_accepted = 0, icmp_ignored = 0;
+    uint64_t rtt_samples_rejected = 0;  // TSecr echoes that cannot be ours (RFC 7323 4.1)
 };
 
 // A socket: a connection slot or a listener, with a generation so a stale

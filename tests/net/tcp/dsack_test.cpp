@@ -93,9 +93,10 @@ TEST_F(dsack, WithoutTimestampsFourBlocksFit) {
     data(401, 501);
     expect_ack(101, {{401, 501}, {201, 301}});
     data(601, 701);
-    expect_ack(101, {{601, 701}, {201, 301}, {401, 501}});
+    // RFC 2018 4: after the newest block, the others most recent first.
+    expect_ack(101, {{601, 701}, {401, 501}, {201, 301}});
     data(401, 501);
-    expect_ack(101, {{401, 501}, {401, 501}, {201, 301}, {601, 701}});
+    expect_ack(101, {{401, 501}, {401, 501}, {601, 701}, {201, 301}});
 }
 
 TEST_F(dsack, InOrderSegmentOverQueuedDataReportsTheOverlap) {
