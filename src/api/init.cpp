@@ -112,6 +112,7 @@ static int do_init(const char* path) {
     auto inst = std::make_unique<instance>();
     inst->conf = c;
     inst->ctxs = std::vector<std::atomic<mtcp_context*>>(size_t(c.num_cores));
+    inst->snaps = std::make_unique<stats_slot[]>(size_t(c.num_cores));
 
     // Neighbours: static arp.conf entries in the table shared by all cores.
     inst->arp_table = std::make_unique<arp::table>(4096);
@@ -157,6 +158,14 @@ static int do_init(const char* path) {
     dc.pipe_size = uint32_t(c.pipe_size);
     dc.overflow_size = uint32_t(c.pipe_size);
     dc.tx_pool_size = std::max(uint32_t(c.pipe_size), uint32_t(c.tx_batch));
+    if (c.stat_http_port) {
+        std::string why;
+        inst->stat_http = stat_server::start(*inst, c.stat_http_ip, c.stat_http_port, why);
+        if (!inst->stat_http) {
+            const int e = errno;
+            return init_error("mtcp_init: " + why, e ? e : EINVAL);
+        }
+    }
     auto eng = dist::engine::create(*inst->ports[0], dc);
     if (!eng) return init_error("mtcp_init: " + eng.error().message, EINVAL);
     inst->dist = std::move(*eng);
@@ -215,6 +224,7 @@ static void destroy_context(mtcp_context* ctx) {
 
 void destroy_instance() {
     if (!g_inst) return;
+    g_inst->stat_http.reset();  // its thread reads the slots: stop it first
     for (auto& c : g_inst->ctxs) destroy_context(c.exchange(nullptr, std::memory_order_acq_rel));
     // Every core has released its buffers: stop the dispatchers, then the port.
     if (g_inst->dist) g_inst->dist->stop();
@@ -308,7 +318,8 @@ mctx_t mtcp_create_context(int cpu) {
     tc.max_backlog = uint32_t(std::min(c.syn_backlog, 65536));
     tc.rcvbuf = uint32_t(c.rcvbuf);
     tc.sndbuf = uint32_t(c.sndbuf);
-    tc.event_queue = std::max<uint32_t>(4096, 4 * tc.max_concurrency);
+    tc.event_queue = c.tcp_event_queue > 0 ? uint32_t(c.tcp_event_queue)
+                                           : std::max<uint32_t>(4096, 4 * tc.max_concurrency);
     tc.mss = uint16_t(c.mtu - 40);
     tc.syn_cookies = c.syn_cookies;
     tc.ecn = uint8_t(c.tcp_ecn);
@@ -332,6 +343,12 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->udp_socks.reserve(sc.max_udp_sockets);
     ctx->now = ctx->clk.now();
     ctx->stat_next = ctx->now + net::sec(1);
+    // The core's stats slot starts from zero (a previous context's counts
+    // are gone with it) before the context can be found.
+    stats_slot& slot = inst->snaps[size_t(cpu)];
+    store_zero(slot);
+    slot.owner.store(ctx->owner, std::memory_order_relaxed);
+    slot.driver.store(ctx->owner, std::memory_order_relaxed);
     // Published last: from here on other threads may look it up.
     mtcp_context* none = nullptr;
     if (!inst->ctxs[size_t(cpu)].compare_exchange_strong(none, ctx.get(),
