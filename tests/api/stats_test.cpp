@@ -70,14 +70,17 @@ struct ip_opts {
     int total_length = -1;  // -1: the right one
     bool good_checksum = true;
     uint32_t dst = ip_us;
+    uint32_t src = ip_peer;
+    uint16_t frag = 0;  // flags and fragment offset (0x2000: more fragments)
 };
 frame ipv4(uint8_t proto, const frame& l4, ip_opts o = {}) {
     frame h(20);
     h[0] = uint8_t(o.version << 4 | o.ihl);
     put16(h, 2, uint16_t(o.total_length < 0 ? 20 + l4.size() : size_t(o.total_length)));
+    put16(h, 6, o.frag);
     h[8] = 64;
     h[9] = proto;
-    put32(h, 12, ip_peer);
+    put32(h, 12, o.src);
     put32(h, 16, o.dst);
     put16(h, 10, fold(sum16(h.data(), 20)) ^ (o.good_checksum ? 0 : 0x5a5a));
     for (uint8_t b : l4) h.push_back(b);
@@ -119,19 +122,20 @@ frame tcp(tcp_opts o) {
     return t;
 }
 
-frame icmp_echo(bool good) {
+frame icmp_echo(bool good, uint8_t type = 8) {
     frame m(16, 0x33);
-    m[0] = 8, m[1] = 0;
+    m[0] = type, m[1] = 0;
     put16(m, 2, 0);
     put16(m, 2, uint16_t(fold(sum16(m.data(), m.size())) ^ (good ? 0 : 0x00ff)));
     return m;
 }
 
-frame arp(uint16_t op, uint16_t htype = 1, size_t len = 28) {
+frame arp(uint16_t op, uint16_t htype = 1, size_t len = 28, uint16_t ptype = 0x0800,
+          uint8_t hlen = 6, uint8_t plen = 4) {
     frame a(28);
     put16(a, 0, htype);
-    put16(a, 2, 0x0800);
-    a[4] = 6, a[5] = 4;
+    put16(a, 2, ptype);
+    a[4] = hlen, a[5] = plen;
     put16(a, 6, op);
     std::memcpy(a.data() + 8, mac_peer, 6);
     put32(a, 14, ip_peer);
@@ -282,12 +286,17 @@ std::vector<drop_case> drop_cases() {
         {"stack.drops.ip_bad_checksum", ipv4(17, udp(7, 4), {.good_checksum = false})},
         {"stack.drops.ip_not_for_us", ipv4(17, udp(7, 4), {.dst = 0x0a090063})},
         {"stack.drops.ip_unknown_proto", ipv4(200, frame(16))},
+        {"stack.drops.ip_bad_src", ipv4(17, udp(7, 4), {.src = 0xffffffff})},
+        {"stack.drops.frag_bad_len", ipv4(17, frame(12), {.frag = 0x2000})},
+        {"stack.drops.frag_too_big", ipv4(17, frame(8), {.frag = 8190})},
         {"stack.drops.udp_truncated", ipv4(17, frame(5))},
         {"stack.drops.udp_bad_length", ipv4(17, udp(7, 4, true, 300))},
         {"stack.drops.udp_bad_checksum", ipv4(17, udp(7, 4, false))},
         {"stack.drops.udp_no_port", ipv4(17, udp(5555, 4))},
         {"stack.drops.icmp_bad_checksum", ipv4(1, icmp_echo(false))},
         {"stack.drops.icmp_truncated", ipv4(1, frame(3))},
+        {"stack.drops.icmp_unhandled", ipv4(1, icmp_echo(true, 13))},  // timestamp
+        {"stack.drops.icmp_echo_broadcast", ipv4(1, icmp_echo(true), {.dst = 0x0a0900ff})},
         {"tcp.drop_truncated", ipv4(6, frame(12))},
         {"tcp.drop_bad_offset", syn({.doff = 4})},
         {"tcp.drop_bad_checksum", syn({.good_checksum = false})},
@@ -299,6 +308,9 @@ std::vector<drop_case> drop_cases() {
         {"arp.rx_invalid_truncated", arp(1, 1, 20)},
         {"arp.rx_invalid_bad_hardware_type", arp(1, 6)},
         {"arp.rx_invalid_bad_opcode", arp(9)},
+        {"arp.rx_invalid_bad_protocol_type", arp(1, 1, 28, 0x86dd)},
+        {"arp.rx_invalid_bad_hardware_len", arp(1, 1, 28, 0x0800, 8)},
+        {"arp.rx_invalid_bad_protocol_len", arp(1, 1, 28, 0x0800, 6, 16)},
     };
 }
 
