@@ -38,7 +38,9 @@ route route_call(mtcp_context* ctx) {
                      "mtcp: context of core %d used from thread %d, but it belongs to "
                      "thread %d (each context serves the thread that created it%s)\n",
                      ctx->cpu, int(me), int(ctx->owner),
-                     ctx->threaded.load(std::memory_order_relaxed) ? "; its stack thread forwards nothing else" : "");
+                     ctx->threaded.load(std::memory_order_relaxed)
+                         ? "; its stack thread forwards nothing else"
+                         : "");
     return set_errno_ret(EPERM), route::fail;
 }
 

@@ -169,8 +169,8 @@ void stat_server::serve(int fd) {
     if (!req.starts_with("GET ") && !head) {
         status = "405 Method Not Allowed", type = "text/plain", body = "GET /metrics\n";
     } else {
-        const size_t sp = req.find(' ', 4);
-        const std::string path = req.substr(head ? 5 : 4, sp == std::string::npos ? 0 : sp - (head ? 5 : 4));
+        const size_t from = head ? 5 : 4, sp = req.find(' ', from);
+        const std::string path = req.substr(from, sp == std::string::npos ? 0 : sp - from);
         if (path == "/metrics" || path == "/") body = prometheus_text(_inst);
         else status = "404 Not Found", type = "text/plain", body = "try /metrics\n";
     }

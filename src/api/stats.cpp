@@ -159,7 +159,8 @@ void stat_tick(mtcp_context& c) {
                 "), %5.2f(Gbps), TX: %7.0f(pps), %5.2f(Gbps)\n",
                 c.cpu, dev.c_str(), s.flows, double(rxp) / secs, s.drops,
                 double(rxb) * 8 / secs / 1e9, double(txp) / secs, double(txb) * 8 / secs / 1e9);
-    if (new_drops) std::printf("[CPU %2d] %s drops:%s\n", c.cpu, dev.c_str(), drop_reasons(s).c_str());
+    if (new_drops)
+        std::printf("[CPU %2d] %s drops:%s\n", c.cpu, dev.c_str(), drop_reasons(s).c_str());
     if (c.cpu == 0 && c.inst->ctxs.size() > 1) {
         // The total from every live core's published slot (lifetime counters;
         // ours first, so it is current).
