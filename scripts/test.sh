@@ -31,6 +31,13 @@ if [ "${MVNF_SKIP_ASAN:-0}" != 1 ]; then
   phase "ASan+UBSan ctest"
   (cd "$b-asan" && ctest --output-on-failure -j"$jobs" --timeout 600 -LE no_asan)
 fi
+# ThreadSanitizer over the threaded tests only (label tsan: dist, shm, ARP
+# table, pcap, and the C API in both thread modes), in <build>-tsan with only
+# their targets built. MVNF_SKIP_TSAN=1 skips.
+if [ "${MVNF_SKIP_TSAN:-0}" != 1 ]; then
+  phase "ThreadSanitizer (threaded tests)"
+  MVNF_TSAN_DIR="$b-tsan" MVNF_JOBS=$jobs bash scripts/tsan.sh
+fi
 # libFuzzer targets (fuzz/) built with clang under ASan+UBSan, each run for a
 # bounded time on its seed corpus; a crash fails CI (reproducer in
 # <build>-fuzz/crashes/). The three run side by side (45 s of wall time each).

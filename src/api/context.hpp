@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "api/clock.hpp"
+#include "api/stat_http.hpp"
 #include "config/config.hpp"
 #include "dist/engine.hpp"
 #include "net/arp/resolver.hpp"
@@ -25,6 +26,7 @@
 #include "net/tcp/transport_adapter.hpp"
 #include "netio/port.hpp"
 #include "mtcp/mtcp_api.h"
+#include "mtcp/mtcp_stats.h"
 
 namespace mvnf::api {
 
@@ -118,8 +120,10 @@ struct mtcp_context {
     // `owner` (the application thread) forwards its calls through `mailbox`,
     // a one-slot lock-free SPSC queue (owner produces, stack thread consumes;
     // the owner waits for each answer, so one slot is all it ever needs).
-    bool threaded = false;
-    pid_t stack_tid = 0;
+    // Atomics: route_call reads them on any thread that names the context
+    // (a foreign thread gets EPERM, but must read them to know).
+    std::atomic<bool> threaded{false};
+    std::atomic<pid_t> stack_tid{0};
     std::thread stack_thread;
     std::atomic<bool> stack_stop{false};
     std::atomic<bool> stack_sleeping{false};  // the stack thread is (about to be) in q->wait
@@ -144,16 +148,17 @@ struct mtcp_context {
     // stat_print bookkeeping (read by the owning thread only)
     nanos stat_next = 0;
     uint64_t stat_rx_pkts = 0, stat_tx_pkts = 0, stat_rx_bytes = 0, stat_tx_bytes = 0;
+    uint64_t stat_drops = 0;
     bool rss_filter = false;
     uint32_t rss_queues = 1;
     // Ready-list entries mtcp_epoll_wait has looked at (its cost model:
     // proportional to this, not to the list's length; checked by a test).
     uint64_t epoll_examined = 0;
-    // Snapshot published for other threads (mtcp_get_stats on any context).
-    struct published {
-        std::atomic<uint64_t> rx_packets{0}, tx_packets{0}, rx_bytes{0}, tx_bytes{0};
-        std::atomic<uint64_t> drops{0}, flows{0};
-    } pub;
+    // tcp counters().events_dropped when run_once last looked: a change
+    // means the event ring overflowed and readiness is rescanned.
+    uint64_t events_lost_seen = 0;
+    // Next time the counters are published to inst->snaps[cpu] (stats.cpp).
+    nanos pub_next = 0;
 
     // ---- driving (loop.cpp)
     // Reads the clock, runs one stack iteration and turns TCP/UDP activity
@@ -165,6 +170,7 @@ struct mtcp_context {
     bool run_until(F ready, nanos deadline);
     void block_idle(nanos deadline);
     void sync_after_user_call();  // flush TX queued by a send/close
+    void on_tcp_event(int sockid, uint32_t flags);  // an event (or a rescan) for a TCP socket
     // thread mode: the stack thread's loop; start/stop from the owner.
     void stack_main();
     void start_stack_thread();
@@ -189,6 +195,20 @@ struct mtcp_context {
 
 namespace mvnf::api {
 
+// One core's published counters: struct mtcp_stats word by word, stored by
+// the thread driving that core's context and read by any thread
+// (mtcp_get_stats, core 0's [ ALL ] line, the stat_http thread). Owned by
+// the instance, not the context, so a reader never touches a context that
+// mtcp_destroy_context may be freeing.
+struct stats_slot {
+    static constexpr size_t words = sizeof(mtcp_stats) / sizeof(uint64_t);
+    std::array<std::atomic<uint64_t>, words> w{};
+    // Who may touch the context itself (publish fresh values before a read):
+    // its creating thread and the thread that last published.
+    std::atomic<pid_t> owner{0}, driver{0};
+};
+static_assert(sizeof(mtcp_stats) % sizeof(uint64_t) == 0);
+
 struct instance {
     cfg::config conf;
     std::vector<std::unique_ptr<netio::port>> ports;
@@ -200,6 +220,11 @@ struct instance {
     // mtcp_init and never resized: core threads create, use and destroy their
     // contexts concurrently, and any thread looks a context up here.
     std::vector<std::atomic<mtcp_context*>> ctxs;
+    // Published counters, one slot per core (sized with ctxs, never resized).
+    std::unique_ptr<stats_slot[]> snaps;
+    // stat_http = ADDR:PORT: the Prometheus endpoint's thread (reads snaps
+    // and ctxs; destroy_instance stops it before anything else).
+    std::unique_ptr<stat_server> stat_http;
     std::array<uint8_t, 16> secret{};
     mac_addr mac;
     bool pcap = false;
@@ -257,7 +282,17 @@ void destroy_instance();
 
 // Per-second stat_print lines (stats.cpp), called from run_once.
 void stat_tick(mtcp_context& c);
+// Copies the context's counters to its slot (each millisecond from run_once,
+// and on demand); the driving thread only.
 void publish_stats(mtcp_context& c);
+void maybe_publish_stats(mtcp_context& c);
+// Every counter of the context, read from the stack's own structs (driving
+// thread only), and the slots' view of one core or all (any thread).
+void fill_stats(mtcp_context& c, mtcp_stats& out);
+bool read_slot(instance& inst, size_t core, mtcp_stats& out);  // false: no live context
+void add_stats(mtcp_stats& sum, const mtcp_stats& x);
+std::string stats_json(int core, const mtcp_stats& s);
+void store_zero(stats_slot& slot);
 
 pid_t current_tid();
 // Applies the options a socket carries to its connection (set before

@@ -126,6 +126,7 @@ static int do_init(const char* path) {
                           e);
     }
     inst->ctxs = std::vector<std::atomic<mtcp_context*>>(size_t(c.num_cores));
+    inst->snaps = std::make_unique<stats_slot[]>(size_t(c.num_cores));
 
     // Neighbours: static arp.conf entries in the table shared by all cores.
     inst->arp_table = std::make_unique<arp::table>(4096);
@@ -171,6 +172,14 @@ static int do_init(const char* path) {
     dc.pipe_size = uint32_t(c.pipe_size);
     dc.overflow_size = uint32_t(c.pipe_size);
     dc.tx_pool_size = std::max(uint32_t(c.pipe_size), uint32_t(c.tx_batch));
+    if (c.stat_http_port) {
+        std::string why;
+        inst->stat_http = stat_server::start(*inst, c.stat_http_ip, c.stat_http_port, why);
+        if (!inst->stat_http) {
+            const int e = errno;
+            return init_error("mtcp_init: " + why, e ? e : EINVAL);
+        }
+    }
     auto eng = dist::engine::create(*inst->ports[0], dc);
     if (!eng) return init_error("mtcp_init: " + eng.error().message, EINVAL);
     inst->dist = std::move(*eng);
@@ -226,6 +235,7 @@ static void destroy_context(mtcp_context* ctx) {
 
 void destroy_instance() {
     if (!g_inst) return;
+    g_inst->stat_http.reset();  // its thread reads the slots: stop it first
     for (auto& c : g_inst->ctxs) destroy_context(c.exchange(nullptr, std::memory_order_acq_rel));
     // Every core has released its buffers: stop the dispatchers, then the port.
     if (g_inst->dist) g_inst->dist->stop();
@@ -320,7 +330,8 @@ mctx_t mtcp_create_context(int cpu) {
     tc.max_backlog = uint32_t(std::min(c.syn_backlog, 65536));
     tc.rcvbuf = uint32_t(c.rcvbuf);
     tc.sndbuf = uint32_t(c.sndbuf);
-    tc.event_queue = std::max<uint32_t>(4096, 4 * tc.max_concurrency);
+    tc.event_queue = c.tcp_event_queue > 0 ? uint32_t(c.tcp_event_queue)
+                                           : std::max<uint32_t>(4096, 4 * tc.max_concurrency);
     // A burst of SYNs from every concurrent client can outrun the port's TX
     // buffers: room for one cookie SYN-ACK or reset per connection.
     tc.ctl_queue = std::max<uint32_t>(1024, tc.max_concurrency);
@@ -347,6 +358,12 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->udp_socks.reserve(sc.max_udp_sockets);
     ctx->now = ctx->clk.now();
     ctx->stat_next = ctx->now + net::sec(1);
+    // The core's stats slot starts from zero (a previous context's counts
+    // are gone with it) before the context can be found.
+    stats_slot& slot = inst->snaps[size_t(cpu)];
+    store_zero(slot);
+    slot.owner.store(ctx->owner, std::memory_order_relaxed);
+    slot.driver.store(ctx->owner, std::memory_order_relaxed);
     // Published last: from here on other threads may look it up.
     mtcp_context* none = nullptr;
     if (!inst->ctxs[size_t(cpu)].compare_exchange_strong(none, ctx.get(),

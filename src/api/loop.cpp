@@ -27,8 +27,8 @@ route route_call(mtcp_context* ctx) {
     for (const auto& c : inst->ctxs) known |= c.load(std::memory_order_acquire) == ctx;
     if (!known) return set_errno_ret(EINVAL), route::fail;
     const pid_t me = my_tid();
-    if (ctx->threaded) {
-        if (me == ctx->stack_tid) return route::here;
+    if (ctx->threaded.load(std::memory_order_acquire)) {
+        if (me == ctx->stack_tid.load(std::memory_order_acquire)) return route::here;
         if (me == ctx->owner) return route::forward;
     } else if (me == ctx->owner) {
         return route::here;
@@ -38,7 +38,9 @@ route route_call(mtcp_context* ctx) {
                      "mtcp: context of core %d used from thread %d, but it belongs to "
                      "thread %d (each context serves the thread that created it%s)\n",
                      ctx->cpu, int(me), int(ctx->owner),
-                     ctx->threaded ? "; its stack thread forwards nothing else" : "");
+                     ctx->threaded.load(std::memory_order_relaxed)
+                         ? "; its stack thread forwards nothing else"
+                         : "");
     return set_errno_ret(EPERM), route::fail;
 }
 
@@ -61,23 +63,31 @@ unsigned mtcp_context::run_once() {
         const int sid = handle_to_sock[ev.h.index];
         socket_entry* s = sock(sid);
         if (!s || !(s->h == ev.h)) continue;  // closed by the user meanwhile
-        if (s->connecting) {
-            if (ev.flags & tcp::ev::connected) {
-                s->connecting = false;
-                s->connected = true;
-            } else if (ev.flags & (tcp::ev::error | tcp::ev::closed)) {
-                s->connecting = false;
-                auto i = tcp->info(s->h);
-                s->so_error = i ? map_tcp_error(i->err == tcp::error::none
-                                                    ? tcp::error::connection_refused
-                                                    : i->err)
-                                : ECONNREFUSED;
+        on_tcp_event(sid, ev.flags);
+    }
+    // The event ring was full at some point: events were lost, and with them
+    // wake-ups (a connect completing, data arriving). Readiness itself is
+    // kept by the connections, so rebuild from it: every TCP socket is
+    // looked at once and notified. Rare (the ring is sized to the pool; see
+    // tcp_event_queue), and the only way no waiter sleeps forever.
+    if (const uint64_t lost = tcp->counters().events_dropped; lost != events_lost_seen) {
+        events_lost_seen = lost;
+        for (size_t i = 0; i < handle_to_sock.size(); ++i) {
+            const int sid = handle_to_sock[i];
+            socket_entry* s = sock(sid);
+            if (!s || !s->h.valid() || s->h.index != i) continue;
+            uint32_t flags = 0;
+            if (s->connecting) {
+                const auto inf = tcp->info(s->h);
+                if (!inf || inf->st == tcp::state::closed || inf->err != tcp::error::none)
+                    flags = tcp::ev::error | tcp::ev::closed;
+                else if (tcp::is_synchronized(inf->st))
+                    flags = tcp::ev::connected;
+            } else {
+                flags = tcp->readiness(s->h) & tcp::ev::error;
             }
-        } else if (s->connected && (ev.flags & tcp::ev::error) && !s->so_error) {
-            auto i = tcp->info(s->h);
-            if (i && i->err != tcp::error::none) s->so_error = map_tcp_error(i->err);
+            on_tcp_event(sid, flags);
         }
-        notify(sid);
     }
     for (int sid : udp_socks) {
         socket_entry& s = socks[size_t(sid)];
@@ -85,9 +95,32 @@ unsigned mtcp_context::run_once() {
         if (queued > s.udp_seen) notify(sid);
         s.udp_seen = queued;
     }
-    publish_stats(*this);
+    maybe_publish_stats(*this);
     if (!inst->conf.stat_print.empty()) stat_tick(*this);
     return n;
+}
+
+// Socket state a TCP event changes (connect completion, the error SO_ERROR
+// reports), then the readiness notification.
+void mtcp_context::on_tcp_event(int sid, uint32_t flags) {
+    socket_entry* s = sock(sid);
+    if (s->connecting) {
+        if (flags & tcp::ev::connected) {
+            s->connecting = false;
+            s->connected = true;
+        } else if (flags & (tcp::ev::error | tcp::ev::closed)) {
+            s->connecting = false;
+            auto i = tcp->info(s->h);
+            s->so_error = i ? map_tcp_error(i->err == tcp::error::none
+                                                ? tcp::error::connection_refused
+                                                : i->err)
+                            : ECONNREFUSED;
+        }
+    } else if (s->connected && (flags & tcp::ev::error) && !s->so_error) {
+        auto i = tcp->info(s->h);
+        if (i && i->err != tcp::error::none) s->so_error = map_tcp_error(i->err);
+    }
+    notify(sid);
 }
 
 void mtcp_context::block_idle(nanos deadline) {
@@ -165,11 +198,11 @@ void mtcp_context::stack_main() {
 }
 
 void mtcp_context::start_stack_thread() {
-    threaded = true;
-    stack_tid = 0;
+    stack_tid.store(0, std::memory_order_relaxed);
+    threaded.store(true, std::memory_order_release);  // from now on the owner forwards
     std::atomic<bool> up{false};
     stack_thread = std::thread([this, &up] {
-        stack_tid = current_tid();
+        stack_tid.store(current_tid(), std::memory_order_release);
         up.store(true, std::memory_order_release);
         stack_main();
     });
@@ -181,7 +214,7 @@ void mtcp_context::stop_stack_thread() {
     stack_stop.store(true, std::memory_order_seq_cst);
     if (q->interruptible() && stack_sleeping.load(std::memory_order_seq_cst)) q->interrupt();
     stack_thread.join();
-    threaded = false;  // the owner drives what is left (teardown)
+    threaded.store(false, std::memory_order_release);  // the owner drives what is left (teardown)
 }
 
 void mtcp_context::call(api::call_req& r) {

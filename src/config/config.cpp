@@ -142,6 +142,23 @@ const std::vector<key_def>& table() {
              c.stat_print = words(v);
              return {};
          }},
+        // ADDR:PORT of the Prometheus text endpoint (src/api/stat_http.cpp).
+        {"stat_http", [](config& c, std::string_view v) -> std::string {
+             const auto colon = v.rfind(':');
+             const std::string bad = "expected ADDR:PORT (e.g. 127.0.0.1:9100), got '" +
+                                     std::string(v) + "'";
+             if (colon == std::string_view::npos) return bad;
+             auto a = ipv4_addr::parse(v.substr(0, colon));
+             const std::string_view p = v.substr(colon + 1);
+             unsigned port = 0;
+             auto [e, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+             if (!a || p.empty() || ec != std::errc() || e != p.data() + p.size() || port == 0 ||
+                 port > 65535)
+                 return bad;
+             c.stat_http_ip = *a;
+             c.stat_http_port = uint16_t(port);
+             return {};
+         }},
         {"udp_send_buffer", int_in(&config::udp_send_buffer, 1024, 64 * 1024 * 1024, " bytes")},
         {"udp_receive_buffer",
          int_in(&config::udp_receive_buffer, 1024, 64 * 1024 * 1024, " bytes")},
@@ -189,6 +206,10 @@ const std::vector<key_def>& table() {
         // Each listener owns min(syn_backlog, 65536) accept-queue slots per
         // core, allocated at mtcp_create_context: bounded so a typo cannot
         // ask for gigabytes.
+        // 0: max(4096, 4 x max_concurrency). When the ring overflows the C
+        // API rebuilds readiness from the connections (no wake-up is lost),
+        // at the cost of one scan of the socket table.
+        {"tcp_event_queue", int_in(&config::tcp_event_queue, 0, 1 << 24, " events per core")},
         {"max_listeners", int_in(&config::max_listeners, 1, 1024, " listeners per core")},
         {"tcp_fin_wait_2",
          int_in(&config::tcp_fin_wait_2, 0, 86400, " s (0: no FIN-WAIT-2 timeout)")},

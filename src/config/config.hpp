@@ -33,6 +33,8 @@ struct config {
     int udp_send_buffer = 65536;      // bytes per UDP socket
     int udp_receive_buffer = 262144;  // bytes per UDP socket
     // --- this project's keys ------------------------------------------------
+    ipv4_addr stat_http_ip;           // stat_http = ADDR:PORT: Prometheus text endpoint
+    uint16_t stat_http_port = 0;      // 0: none
     ipv4_addr ip_addr;                // our address (ports the kernel does not configure)
     ipv4_addr netmask{255, 255, 255, 0};
     ipv4_addr gateway;                // 0: none
@@ -50,6 +52,7 @@ struct config {
     congestion cc = congestion::cubic;
     int syn_backlog = 1024;           // per listener; beyond it SYN cookies
     int max_listeners = 16;           // listening sockets per core
+    int tcp_event_queue = 0;          // TCP event ring per core; 0: max(4096, 4 x max_concurrency)
     int tcp_fin_wait_2 = 60;          // s, orphaned FIN-WAIT-2 hold (Linux tcp_fin_timeout); 0: none
     bool syn_cookies = true;
     int tcp_ecn = 2;  // RFC 3168 ECN: 0 off, 1 ask and grant, 2 grant only (Linux's tcp_ecn)

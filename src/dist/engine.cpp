@@ -815,6 +815,17 @@ void engine::tx_loop() {
     }
 }
 
+engine::port_counters engine::read_port_counters() const {
+    port_counters p;
+    if (_cfg.dist_mode == mode::hw) return p;
+    p.rx_received = _s->rx_received.get();
+    p.rx_dropped_runt = _s->rx_runt.get();
+    p.rx_dropped_oversize = _s->rx_oversize.get();
+    p.rx_dropped_bad_src = _s->rx_bad_src.get();
+    p.dispatcher_sleeps = _s->sleeps.get();
+    return p;
+}
+
 counters engine::read_counters() const {
     counters out;
     out.cores.resize(_cfg.ncores);

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "mtcp/mtcp_stats.h"
 #include "netio/error.hpp"
 #include "netio/port.hpp"
 
@@ -111,6 +112,16 @@ class engine {
     unsigned ncores() const { return _cfg.ncores; }
     const engine_config& config() const { return _cfg; }
     counters read_counters() const;
+    // The port-wide drops and activity of the sw dispatcher, for the C API's
+    // published stats (no allocation: read each millisecond by core 0).
+    // Zero in hw mode, where the port's queues are the cores' own.
+    struct port_counters {
+#define MVNF_X(n) uint64_t n = 0;
+        MTCP_STATS_PORT_DROPS(MVNF_X)
+        MTCP_STATS_PORT(MVNF_X)
+#undef MVNF_X
+    };
+    port_counters read_port_counters() const;
 
     // One dispatcher round (RX step, then TX step) on the caller's thread, for
     // deterministic tests and the instruction-count benchmark. sw mode and

@@ -15,17 +15,17 @@
 #include <cstdint>
 #include <span>
 
+#include "mtcp/mtcp_stats.h"
 #include "netio/packet.hpp"
 
 namespace mvnf::netio {
 
+// Listed once in the public header (MTCP_STATS_QUEUE_DROPS, MTCP_STATS_QUEUE).
 struct queue_stats {
-    uint64_t rx_packets = 0, rx_bytes = 0;
-    uint64_t tx_packets = 0, tx_bytes = 0;
-    uint64_t rx_dropped = 0;  // lost before we saw them (ring full, peer overrun)
-    uint64_t tx_dropped = 0;  // refused by the port
-    uint64_t wakeups = 0;     // times this side woke a sleeping peer (a syscall each)
-    uint64_t sleeps = 0;      // times wait() actually blocked
+#define MVNF_X(n) uint64_t n = 0;
+    MTCP_STATS_QUEUE_DROPS(MVNF_X)
+    MTCP_STATS_QUEUE(MVNF_X)
+#undef MVNF_X
 };
 
 class queue {

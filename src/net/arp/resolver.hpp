@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mtcp/mtcp_stats.h"
 #include "net/arp/table.hpp"
 #include "net/neighbor.hpp"
 #include "wire/arp.hpp"
@@ -31,25 +32,19 @@ struct resolver_config {
     bool gratuitous = true;       // announce our IP once (RFC 5227 section 3)
 };
 
+// Counters, listed once in the public header (MTCP_STATS_ARP_DROPS,
+// MTCP_STATS_ARP; the malformed frames by wire::arp_error in
+// MTCP_STATS_ARP_INVALID), from which the C API's exports are generated.
 struct resolver_stats {
-    uint64_t rx_frames = 0;                             // ARP frames given to input()
-    uint64_t rx_invalid[wire::arp_error_count] = {};    // dropped, by wire::arp_error
-    uint64_t rx_not_for_us = 0;      // Ethernet destination neither us nor broadcast
-    uint64_t rx_unsolicited = 0;     // about an IP not in the table, not targeting us: ignored
-    uint64_t address_conflicts = 0;  // someone else claims our IP
-    uint64_t static_conflicts = 0;   // ARP disagrees with a static entry (static kept)
-    uint64_t learnt = 0;             // table writes from ARP
-    uint64_t table_full = 0;
-    uint64_t requests_sent = 0, replies_sent = 0, gratuitous_sent = 0;
-    uint64_t queued = 0;             // frames held while resolving
-    uint64_t flushed = 0;            // held frames sent on resolution
-    uint64_t dropped_queue_full = 0;    // refused: destination queue full (frames or bytes)
-    uint64_t dropped_pending_full = 0;  // refused: too many destinations pending
-    uint64_t dropped_failed = 0;        // refused: destination failed recently
-    uint64_t dropped_gave_up = 0;       // held frames dropped when retries ran out
-    uint64_t gave_up = 0;               // destinations given up on
-    uint64_t alloc_failures = 0;        // no TX buffer for a request/reply
+    uint64_t rx_invalid[wire::arp_error_count] = {};  // dropped, by wire::arp_error
+#define MVNF_X(n) uint64_t n = 0;
+    MTCP_STATS_ARP_DROPS(MVNF_X)
+    MTCP_STATS_ARP(MVNF_X)
+#undef MVNF_X
 };
+
+static_assert(MTCP_STATS_COUNT(MTCP_STATS_ARP_INVALID) == wire::arp_error_count,
+              "one MTCP_STATS_ARP_INVALID entry per wire::arp_error, in order");
 
 class resolver final : public net::neighbor {
 public:

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "common/bytes.hpp"
+#include "mtcp/mtcp_stats.h"
 #include "wire/addr.hpp"
 #include "wire/tcp.hpp"
 
@@ -134,42 +135,14 @@ struct config {
 };
 
 // Drop reasons and activity counters (per layer, i.e. per core).
+// Counters, listed once in the public header (MTCP_STATS_TCP_DROPS: every
+// segment dropped, by reason; MTCP_STATS_TCP: the rest), from which the C
+// API's struct, JSON, stat lines and Prometheus export are generated too.
 struct stats {
-    // malformed input, dropped
-    uint64_t drop_truncated = 0, drop_bad_offset = 0, drop_bad_option_len = 0,
-             drop_bad_option_value = 0, drop_bad_checksum = 0, drop_bad_flags = 0,
-             drop_bad_port = 0, drop_bad_address = 0, drop_bad_urgent = 0;
-    // protocol-level drops
-    uint64_t drop_no_socket = 0, drop_out_of_window = 0, drop_paws = 0, drop_bad_ack = 0,
-             drop_backlog_full = 0, drop_no_tcb = 0, drop_ooo_full = 0, drop_syn_in_listen_ack = 0,
-             drop_rst_time_wait = 0,  // exact RSTs ignored in TIME-WAIT (RFC 1337)
-             rst_data_after_close = 0;  // data for a closed socket, answered with RST
-    uint64_t segs_in = 0, segs_out = 0, bytes_in = 0, bytes_out = 0;
-    uint64_t rst_sent = 0, rst_received = 0, challenge_acks = 0, challenge_acks_suppressed = 0;
-    uint64_t retransmits = 0, fast_retransmits = 0, rto_timeouts = 0, sack_recoveries = 0,
-             spurious_recoveries = 0,  // fast retransmits found unneeded and undone (RFC 3522)
-             spurious_rtos = 0,  // timeouts found unneeded and undone (RFC 3522, RFC 4015)
-             dsack_undos = 0,    // episodes undone because D-SACKs covered every resend (RFC 3708)
-             tx_blocked = 0,  // segments the sink refused (no TX buffer); output retried later
-             zero_window_probes = 0, keepalive_probes = 0, delayed_acks = 0;
-    uint64_t tlp_probes = 0,      // tail loss probes sent (RFC 8985 7.3)
-             tlp_recoveries = 0,  // losses a probe revealed or repaired (RFC 8985 7.4)
-             lost_retransmits = 0,   // retransmissions of SND.UNA found lost and resent
-             rescue_retransmits = 0,  // RFC 6675 NextSeg rule 4, one per recovery at most
-             limited_transmits = 0,  // new segments sent on DupAcks (RFC 3042)
-             reorder_recoveries = 0,  // recoveries the reordering timer started
-             dsacks_sent = 0,      // duplicate data reported in a D-SACK block (RFC 2883)
-             dsacks_received = 0;  // D-SACK blocks the peer sent us
-    uint64_t ecn_connections = 0,  // connections that agreed on ECN (RFC 3168 6.1.1)
-             ecn_ce_received = 0,  // segments that arrived marked CE
-             ecn_reductions = 0;   // cwnd reductions on ECN-Echo (6.1.2)
-    uint64_t syn_cookies_sent = 0, syn_cookies_ok = 0, syn_cookies_bad = 0;
-    uint64_t active_opens = 0, passive_opens = 0, time_wait_expired = 0, events_dropped = 0;
-    uint64_t time_wait_reclaimed = 0,  // TIME-WAIT slots given to new connections (time_wait.cpp)
-             ctl_deferred = 0,  // resets / cookie SYN-ACKs that waited for a TX buffer
-             drop_ctl_full = 0;  // ... and found the wait queue full: not sent
-    uint64_t icmp_accepted = 0, icmp_ignored = 0;
-    uint64_t rtt_samples_rejected = 0;  // TSecr echoes that cannot be ours (RFC 7323 4.1)
+#define MVNF_X(n) uint64_t n = 0;
+    MTCP_STATS_TCP_DROPS(MVNF_X)
+    MTCP_STATS_TCP(MVNF_X)
+#undef MVNF_X
 };
 
 // A socket: a connection slot or a listener, with a generation so a stale

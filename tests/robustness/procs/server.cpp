@@ -255,7 +255,7 @@ class server {
     }
 
     void print(int64_t t_ms, bool final) {
-        char js[4096];
+        static char js[65536];  // every counter: several KB
         int n = mtcp_get_stats_json(_c, js, sizeof js);
         if (n < 0 || size_t(n) >= sizeof js) std::snprintf(js, sizeof js, "null");
         std::printf("{\"%s\":%" PRId64 ",\"rss_kb\":%ld,\"accepted\":%" PRIu64 ",\"open\":%" PRIu64
