@@ -125,6 +125,10 @@ struct mtcp_context {
     std::atomic<bool> stack_sleeping{false};  // the stack thread is (about to be) in q->wait
     std::atomic<mvnf::api::call_req*> mailbox{nullptr};
     std::atomic<bool> warned{false};
+    // Set by a SIGINT registered through mtcp_register_signal (signal.cpp):
+    // the next mtcp_epoll_wait that finds no event returns -1/EINTR, as in
+    // mTCP, and clears it.
+    std::atomic<bool> interrupted{false};
     mvnf::api::instance* inst = nullptr;
     mvnf::netio::queue* q = nullptr;
     std::unique_ptr<mvnf::net::stack> st;
@@ -133,7 +137,13 @@ struct mtcp_context {
     std::unique_ptr<mvnf::tcp::transport_adapter> tcp_adapter;
     mvnf::tcp::layer* tcp = nullptr;  // &tcp_adapter->tcp()
     std::vector<mvnf::api::socket_entry> socks;
-    std::vector<int> free_socks;            // LIFO of free sockids
+    // Free sockids, first in first out as mTCP (its free socket list): an id
+    // just closed is handed out again only after every other free id, so a
+    // program that reads a closed socket's state after opening a new one
+    // (mTCP's epwget does) never finds the new socket there. A ring sized
+    // for every id: freeing never allocates.
+    std::vector<int> free_socks;
+    size_t free_head = 0, free_count = 0;
     std::vector<int> handle_to_sock;        // tcp handle index -> sockid (-1 none, closed_mark)
     std::vector<uint32_t> closed_gen;       // closed_mark slots: the handle's generation
     std::vector<mvnf::api::pipe_buf> pipes;
@@ -275,6 +285,11 @@ int map_tcp_error(tcp::error e);
 bool read_sockaddr(const struct sockaddr* a, socklen_t len, ipv4_addr& ip, uint16_t& port,
                    int& error_out);
 void write_sockaddr(struct sockaddr* a, socklen_t* len, ipv4_addr ip, uint16_t port);
+
+// Called from the catch (...) of every extern "C" entry point (guard.cpp):
+// maps the exception in flight to errno (ENOMEM for allocation failures),
+// prints one line naming `call`, and returns -1.
+int api_exception(const char* call) noexcept;
 
 inline int set_errno_ret(int e) {
     errno = e;

@@ -148,22 +148,26 @@ using namespace mvnf::api;
 
 extern "C" {
 
-ssize_t mtcp_read(mctx_t mctx, int sockid, char* buf, size_t len) {
+ssize_t mtcp_read(mctx_t mctx, int sockid, char* buf, size_t len) try {
     MVNF_ROUTE(mctx, -1, mtcp_read(mctx, sockid, buf, len));
     if (!lookup(mctx, sockid)) return -1;
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_read(mctx, sockid, buf, len, false);
+} catch (...) {
+    return api_exception("mtcp_read");
 }
 
-ssize_t mtcp_recv(mctx_t mctx, int sockid, char* buf, size_t len, int flags) {
+ssize_t mtcp_recv(mctx_t mctx, int sockid, char* buf, size_t len, int flags) try {
     MVNF_ROUTE(mctx, -1, mtcp_recv(mctx, sockid, buf, len, flags));
     if (!lookup(mctx, sockid)) return -1;
     if (flags & ~MSG_PEEK) return set_errno_ret(EOPNOTSUPP);
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_read(mctx, sockid, buf, len, (flags & MSG_PEEK) != 0);
+} catch (...) {
+    return api_exception("mtcp_recv");
 }
 
-int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
+int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) try {
     MVNF_ROUTE(mctx, -1, mtcp_readv(mctx, sockid, iov, numIOV));
     if (!lookup(mctx, sockid)) return -1;
     if (numIOV < 0 || numIOV > IOV_MAX || (!iov && numIOV)) return set_errno_ret(EINVAL);
@@ -182,16 +186,20 @@ int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
         if (size_t(n) < iov[i].iov_len) break;
     }
     return int(total);
+} catch (...) {
+    return api_exception("mtcp_readv");
 }
 
-ssize_t mtcp_write(mctx_t mctx, int sockid, const char* buf, size_t len) {
+ssize_t mtcp_write(mctx_t mctx, int sockid, const char* buf, size_t len) try {
     MVNF_ROUTE(mctx, -1, mtcp_write(mctx, sockid, buf, len));
     if (!lookup(mctx, sockid)) return -1;
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_write(mctx, sockid, buf, len);
+} catch (...) {
+    return api_exception("mtcp_write");
 }
 
-int mtcp_writev(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
+int mtcp_writev(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) try {
     MVNF_ROUTE(mctx, -1, mtcp_writev(mctx, sockid, iov, numIOV));
     if (!lookup(mctx, sockid)) return -1;
     if (numIOV < 0 || numIOV > IOV_MAX || (!iov && numIOV)) return set_errno_ret(EINVAL);
@@ -205,6 +213,8 @@ int mtcp_writev(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
         if (size_t(n) < iov[i].iov_len) break;
     }
     return int(total);
+} catch (...) {
+    return api_exception("mtcp_writev");
 }
 
 }  // extern "C"

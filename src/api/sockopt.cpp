@@ -72,7 +72,7 @@ using namespace mvnf::api;
 extern "C" {
 
 int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void* optval,
-                    socklen_t optlen) {
+                    socklen_t optlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_setsockopt(mctx, sockid, level, optname, optval, optlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -135,10 +135,12 @@ int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void*
     }
     if (is_tcp && s->kind == sock_kind::stream) apply_options(mctx, *s, s->h);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_setsockopt");
 }
 
 int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optval,
-                    socklen_t* optlen) {
+                    socklen_t* optlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_getsockopt(mctx, sockid, level, optname, optval, optlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -229,17 +231,21 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
     }
     if (int e = put(optval, optlen, &v, sizeof v)) return set_errno_ret(e);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_getsockopt");
 }
 
-int mtcp_setsock_nonblock(mctx_t mctx, int sockid) {
+int mtcp_setsock_nonblock(mctx_t mctx, int sockid) try {
     MVNF_ROUTE(mctx, -1, mtcp_setsock_nonblock(mctx, sockid));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     s->nonblock = true;
     return 0;
+} catch (...) {
+    return api_exception("mtcp_setsock_nonblock");
 }
 
-int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) {
+int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) try {
     MVNF_ROUTE(mctx, -1, mtcp_socket_ioctl(mctx, sockid, request, argp));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -269,6 +275,8 @@ int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) {
     }
     std::memcpy(argp, &n, sizeof n);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_socket_ioctl");
 }
 
 }  // extern "C"
