@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -285,6 +286,15 @@ int map_tcp_error(tcp::error e);
 bool read_sockaddr(const struct sockaddr* a, socklen_t len, ipv4_addr& ip, uint16_t& port,
                    int& error_out);
 void write_sockaddr(struct sockaddr* a, socklen_t* len, ipv4_addr ip, uint16_t port);
+
+// mtcp_init without ip_addr (ifaddr.cpp): the kernel's IPv4 address and
+// netmask on the interface of an afxdp/afpacket/netmap port spec; nullopt
+// and `why` otherwise.
+struct kernel_addr {
+    ipv4_addr ip, netmask;
+    std::string ifname;
+};
+std::optional<kernel_addr> kernel_interface_addr(const std::string& spec, std::string& why);
 
 // Called from the catch (...) of every extern "C" entry point (guard.cpp):
 // maps the exception in flight to errno (ENOMEM for allocation failures),

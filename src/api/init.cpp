@@ -145,9 +145,32 @@ static int do_init(const char* path) {
         return init_error(std::string(path) +
                               ": several ports are not supported yet; configure one 'port'",
                           EINVAL);
-    if (c.ip_addr.is_any())
-        return init_error(std::string(path) + ": 'ip_addr' is required for a user-space port",
-                          EINVAL);
+    const std::string port_at = std::string(path) + ":" + std::to_string(c.port_line);
+    // The port: a bare name takes the `io` backend's prefix (none after an
+    // mTCP-only io such as dpdk: the file loads, the name needs a prefix).
+    std::string spec = c.ports[0];
+    if (spec.find(':') == std::string::npos && !spec.starts_with("vale")) {
+        if (c.io.empty())
+            return init_error(port_at + ": port '" + spec +
+                                  "' has no backend prefix and 'io' names mTCP's own I/O "
+                                  "module; write e.g. afxdp:" + spec + " or shm:" + spec,
+                              EINVAL);
+        spec = c.io + ":" + spec;
+    }
+    for (const auto& n : c.notices) std::fprintf(stderr, "mtcp_init: %s\n", n.c_str());
+    if (c.ip_addr.is_any()) {
+        // A kernel interface's own address, as mTCP uses its ports' addresses.
+        std::string why;
+        auto ka = kernel_interface_addr(spec, why);
+        if (!ka)
+            return init_error(port_at + ": 'ip_addr' is not set and port " + spec +
+                                  " gives none (" + why + ")",
+                              EINVAL);
+        c.ip_addr = ka->ip;
+        c.netmask = ka->netmask;
+        std::fprintf(stderr, "mtcp_init: ip_addr not set: using %s/%s, the kernel's address on %s\n",
+                     c.ip_addr.str().c_str(), c.netmask.str().c_str(), ka->ifname.c_str());
+    }
 
     auto inst = std::make_unique<instance>();
     inst->conf = c;
@@ -169,10 +192,6 @@ static int do_init(const char* path) {
             if (e.prefix_len == 0 && inst->conf.gateway.is_any()) inst->conf.gateway = e.gateway;
     }
 
-    // The port: a bare name takes the `io` backend's prefix.
-    std::string spec = c.ports[0];
-    if (spec.find(':') == std::string::npos && !spec.starts_with("vale"))
-        spec = c.io + ":" + spec;
     netio::port_config pc;
     const bool sw = c.dist == cfg::dist_mode::sw;
     pc.num_queues = uint32_t(sw ? 1 : c.num_queues ? c.num_queues : c.num_cores);
