@@ -177,19 +177,34 @@ static int do_init(const char* path) {
     inst->ctxs = std::vector<std::atomic<mtcp_context*>>(size_t(c.num_cores));
 
     // Neighbours: static arp.conf entries in the table shared by all cores.
+    // Without the keys, mTCP's places: config/arp.conf and config/route.conf
+    // relative to the working directory, when present (mTCP reads them
+    // there). A line says which files were read.
+    auto conf_file = [](const std::string& key_value, const char* mtcp_default) {
+        if (!key_value.empty()) return key_value;
+        return access(mtcp_default, F_OK) == 0 ? std::string(mtcp_default) : std::string();
+    };
+    const std::string arp_path = conf_file(c.arp_conf, "config/arp.conf");
+    const std::string route_path = conf_file(c.route_conf, "config/route.conf");
     inst->arp_table = std::make_unique<arp::table>(4096);
-    if (!c.arp_conf.empty()) {
-        auto e = arp::load_arp_conf(c.arp_conf);
+    if (!arp_path.empty()) {
+        auto e = arp::load_arp_conf(arp_path);
         if (!e) return init_error(e.error().message(), EINVAL);
-        if (auto r = arp::add_static_entries(*inst->arp_table, *e, c.arp_conf); !r)
+        if (auto r = arp::add_static_entries(*inst->arp_table, *e, arp_path); !r)
             return init_error(r.error().message(), EINVAL);
+        std::fprintf(stderr, "mtcp_init: read %s (%zu static ARP entries)\n", arp_path.c_str(),
+                     e->size());
     }
-    if (!c.route_conf.empty()) {
-        auto r = arp::load_route_conf(c.route_conf);
+    if (!route_path.empty()) {
+        auto r = arp::load_route_conf(route_path);
         if (!r) return init_error(r.error().message(), EINVAL);
         // The stack routes on-link or through one gateway: take the default route.
         for (const auto& e : *r)
-            if (e.prefix_len == 0 && inst->conf.gateway.is_any()) inst->conf.gateway = e.gateway;
+            if (e.prefix_len == 0 && !e.gateway.is_any() && inst->conf.gateway.is_any())
+                inst->conf.gateway = e.gateway;
+        std::fprintf(stderr, "mtcp_init: read %s (%zu routes; default gateway %s)\n",
+                     route_path.c_str(), r->size(),
+                     inst->conf.gateway.is_any() ? "none" : inst->conf.gateway.str().c_str());
     }
 
     netio::port_config pc;

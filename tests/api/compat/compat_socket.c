@@ -5,6 +5,7 @@
  * writes made in one loop iteration leaving as one segment.
  * Usage: compat_socket CASE */
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "compat.h"
 
@@ -267,6 +268,66 @@ static int write_coalescing(void) {
     return 0;
 }
 
+/* ---- config/arp.conf and config/route.conf ------------------------------ */
+
+/* Finds the first TCP SYN to `dst` (an IPv4 address, network order) in a
+ * pcap file and copies its Ethernet destination; 1 found, 0 not, -1 error. */
+static int pcap_syn_to(const char *path, uint32_t dst, unsigned char mac[6]) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    unsigned char gh[24], rh[16], pkt[65536];
+    int found = fread(gh, 1, 24, f) == 24 ? 0 : -1;
+    while (found == 0 && fread(rh, 1, 16, f) == 16) {
+        uint32_t incl = rh[8] | rh[9] << 8 | rh[10] << 16 | (uint32_t)rh[11] << 24;
+        if (incl > sizeof pkt || fread(pkt, 1, incl, f) != incl) break;
+        if (incl < 14 + 20 + 20 || be(pkt + 12, 2) != 0x0800 || pkt[14 + 9] != 6) continue;
+        const unsigned ihl = (pkt[14] & 15u) * 4u;
+        if (be(pkt + 14 + 16, 4) != ntohl(dst) || !(pkt[14 + ihl + 13] & 0x02)) continue;
+        memcpy(mac, pkt, 6);
+        found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
+/* An mTCP application started from a directory holding config/arp.conf and
+ * config/route.conf uses them without any key naming them: the default
+ * route in mTCP's form (GW_IP/0 dev) becomes the gateway, and a SYN to an
+ * address off the subnet leaves for the gateway's MAC from arp.conf at once
+ * (no ARP request). Seen in the port's own capture. */
+static int arp_route_cwd(void) {
+    snprintf(link_name, sizeof link_name, "compat_cwd_%d", (int)getpid());
+    CHECK(chdir(compat_dir) == 0);
+    CHECK(mkdir("config", 0755) == 0);
+    char path[512], conf[512], pcap[512];
+    CHECK(compat_write(path, sizeof path, "config/arp.conf",
+                       "# mTCP's format\nARP_ENTRY 1\n10.78.0.254/32 02:00:00:00:4e:fe\n"));
+    CHECK(compat_write(path, sizeof path, "config/route.conf",
+                       "ROUTES 2\n10.78.0.0/24 shm0\n10.78.0.254/0 shm0\n"));
+    snprintf(pcap, sizeof pcap, "%s/client.pcap", compat_dir);
+    CHECK(compat_write(conf, sizeof conf, "mtcp.conf",
+                       "port = shm:%s\nip_addr = 10.78.0.2\nnetmask = 255.255.255.0\n"
+                       "max_concurrency = 16\npcap_file = %s\n%s",
+                       link_name, pcap, compat_thread_mode()));
+    CHECK(mtcp_init(conf) == 0);
+    mctx_t ctx = mtcp_create_context(0);
+    CHECK(ctx != NULL);
+    int s = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    CHECK(s >= 0 && mtcp_setsock_nonblock(ctx, s) == 0);
+    struct sockaddr_in far = compat_addr("192.0.2.10", 80);
+    CHECK(mtcp_connect(ctx, s, (struct sockaddr *)&far, sizeof far) == -1 && errno == EINPROGRESS);
+    int ep = mtcp_epoll_create(ctx, 4);
+    struct mtcp_epoll_event evs[4];
+    CHECK(ep >= 0 && mtcp_epoll_wait(ctx, ep, evs, 4, 50) == 0);  /* let the stack run */
+    mtcp_destroy_context(ctx);
+    mtcp_destroy();
+    unsigned char mac[6];
+    CHECK(pcap_syn_to(pcap, far.sin_addr.s_addr, mac) == 1);
+    static const unsigned char gw_mac[6] = {2, 0, 0, 0, 0x4e, 0xfe};
+    CHECK(memcmp(mac, gw_mac, 6) == 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 || !compat_mkdir()) return 2;
     alarm(40);
@@ -274,6 +335,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "event_to_string")) return event_to_string();
     if (!strcmp(argv[1], "sigint_rejoin")) return sigint_rejoin();
     if (!strcmp(argv[1], "write_coalescing")) return write_coalescing();
+    if (!strcmp(argv[1], "arp_route_cwd")) return arp_route_cwd();
     fprintf(stderr, "unknown case %s\n", argv[1]);
     return 2;
 }
