@@ -86,6 +86,7 @@ struct socket_entry {
     bool reuseaddr = false, reuseport = false, keepalive = false, nodelay = false;
     bool linger_on = false;
     int linger_s = 0;
+    bool out_pending = false;  // written this loop iteration, not yet pushed (on pending_out)
     int rcvbuf = 0, sndbuf = 0, maxseg = 0;
     int keepidle = 0, keepintvl = 0, keepcnt = 0;
     tcp::congestion_algo cc = tcp::congestion_algo::cubic;
@@ -149,6 +150,14 @@ struct mtcp_context {
     std::vector<uint32_t> closed_gen;       // closed_mark slots: the handle's generation
     std::vector<mvnf::api::pipe_buf> pipes;
     std::vector<int> udp_socks;             // sockids of open UDP sockets
+    // Write coalescing (mTCP sends queued writes once per loop iteration):
+    // between an mtcp_epoll_wait that returned events and the next call that
+    // runs the stack, mtcp_write only queues; the sockets written are listed
+    // here (capacity reserved at creation: no allocation) and pushed by
+    // flush_writes(), so a header and a body written back to back leave as
+    // one segment.
+    bool in_iteration = false;
+    std::vector<int> pending_out;
     mvnf::api::context_clock clk;  // read by whichever thread drives the stack (api/clock.hpp)
     nanos now = 0;
     nanos idle_since = 0;
@@ -169,7 +178,11 @@ struct mtcp_context {
     // ---- driving (loop.cpp)
     // Reads the clock, runs one stack iteration and turns TCP/UDP activity
     // into epoll notifications. Returns frames received.
-    unsigned run_once();
+    unsigned run_once(bool push_writes = true);
+    // Sends what the writes of this loop iteration queued; ends the iteration.
+    void flush_writes();
+    // A write that left data queued for flush_writes().
+    void note_write(int sockid);
     // Runs the stack until ready() or the deadline (never: forever). Idle
     // iterations busy-poll for busy_poll_us, then block on the queue.
     template <class F>

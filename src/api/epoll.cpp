@@ -151,6 +151,9 @@ int mtcp_epoll_wait(mctx_t mctx, int epid, struct mtcp_epoll_event* events, int 
         },
         deadline);
     if (interrupted) return set_errno_ret(EINTR);
+    // The application now handles these events: its writes until it runs
+    // the stack again are sent together (loop.cpp, flush_writes).
+    if (n > 0) mctx->in_iteration = true;
     return n;
 } catch (...) {
     return api_exception("mtcp_epoll_wait");

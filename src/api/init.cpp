@@ -279,6 +279,7 @@ static void drain_fins(mtcp_context* ctx) {
 static void destroy_context(mtcp_context* ctx) {
     if (!ctx) return;
     ctx->stop_stack_thread();  // thread mode: the owner finishes the teardown
+    ctx->flush_writes();       // the last loop iteration's writes
     drain_fins(ctx);
     // The stack references the resolver and TCP: tear down from the top.
     ctx->st->flush();
@@ -415,6 +416,7 @@ mctx_t mtcp_create_context(int cpu) try {
         ctx->handle_to_sock.assign(size_t(tc.max_concurrency) + tc.max_listeners, -1);
         ctx->closed_gen.assign(tc.max_concurrency, 0);
         ctx->udp_socks.reserve(sc.max_udp_sockets);
+        ctx->pending_out.reserve(nsocks);
     } catch (...) {
         if (ctx->st) {
             ctx->st->set_transport(6, nullptr);
