@@ -91,6 +91,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "mtcp-vnf developers <mtcp-vnf@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # dependencies from the binaries (libxdp, libstdc++...)
+set(CPACK_STRIP_FILES ON)  # the build keeps its debug information; the package does not
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "mTCP-compatible user-space TCP/IP stack: libmtcp (shared and static), headers,\n pkg-config and CMake files, tools (mvnf-pktgen, mvnf-impair), applications\n (mvnf-httpd, mvnf-wget, mvnf-tcpperf, mvnf-udpperf) and manuals.")
 include(CPack)
