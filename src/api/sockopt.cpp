@@ -301,7 +301,7 @@ static bool rss_port_ok(void* ctx, const tcp::four_tuple& t) {
 }  // namespace mvnf::api
 
 extern "C" int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in_addr_t daddr,
-                             in_addr_t dport) {
+                             in_addr_t dport) try {
     MVNF_ROUTE(mctx, -1, mtcp_init_rss(mctx, saddr_base, num_addr, daddr, dport));
     if (!enter(mctx)) return -1;
     (void)daddr, (void)dport;  // the filter hashes each candidate's real 4-tuple
@@ -317,4 +317,6 @@ extern "C" int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in
     mctx->rss_filter = true;
     mctx->tcp->set_port_filter(&rss_port_ok, mctx);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_init_rss");
 }
