@@ -153,8 +153,9 @@ static int server(const char *extra, const char *reply, const int *split, int ex
 }
 
 /* Connects (retrying until the server listens), sends a request, reads
- * `want` bytes, closes, leaves the link, then stops the server with SIGINT. */
-static int client(pid_t server_pid, const char *want) {
+ * `want` bytes, closes, leaves the link, then (stop) stops the server with
+ * SIGINT. */
+static int client(pid_t server_pid, const char *want, int stop) {
     char conf[512];
     CHECK(side_conf(conf, sizeof conf, 0, ""));
     CHECK(mtcp_init(conf) == 0);
@@ -184,7 +185,7 @@ static int client(pid_t server_pid, const char *want) {
     CHECK(mtcp_close(ctx, s) == 0);
     mtcp_destroy_context(ctx);
     mtcp_destroy();
-    CHECK(kill(server_pid, SIGINT) == 0);
+    if (stop) CHECK(kill(server_pid, SIGINT) == 0);
     return 0;
 }
 
@@ -195,7 +196,7 @@ static int round_trip(const char *server_extra, const char *reply, const int *sp
     if (sp == 0) _exit(server(server_extra, reply, split, 1));
     pid_t cp = fork();
     CHECK(cp >= 0);
-    if (cp == 0) _exit(client(sp, reply));
+    if (cp == 0) _exit(client(sp, reply, 1));
     const int crc = compat_wait(cp), src = compat_wait(sp);
     CHECK(crc == 0);
     CHECK(src == 0);
@@ -214,6 +215,28 @@ static int sigint_rejoin(void) {
             fprintf(stderr, "round %d failed\n", round);
             return 1;
         }
+    return 0;
+}
+
+/* A client process that left the link is replaced by a new one under the
+ * same link name while the server keeps running (running an mTCP client
+ * such as epwget again against a long-lived epserver): the newcomer takes
+ * the left end once the server has returned its buffers. */
+static int client_rejoins_running_server(void) {
+    snprintf(link_name, sizeof link_name, "compat_rejoin_%d", (int)getpid());
+    static const int one[] = {4, 0};
+    pid_t sp = fork();
+    CHECK(sp >= 0);
+    if (sp == 0) _exit(server("", "pong", one, 3));
+    for (int run = 0; run < 3; ++run) {
+        pid_t cp = fork();
+        CHECK(cp >= 0);
+        if (cp == 0) _exit(client(sp, "pong", run == 2));
+        const int rc = compat_wait(cp);
+        if (rc != 0) fprintf(stderr, "client run %d failed\n", run);
+        CHECK(rc == 0);
+    }
+    CHECK(compat_wait(sp) == 0);
     return 0;
 }
 
@@ -334,6 +357,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "sockid_fifo")) return sockid_fifo();
     if (!strcmp(argv[1], "event_to_string")) return event_to_string();
     if (!strcmp(argv[1], "sigint_rejoin")) return sigint_rejoin();
+    if (!strcmp(argv[1], "client_rejoins_running_server")) return client_rejoins_running_server();
     if (!strcmp(argv[1], "write_coalescing")) return write_coalescing();
     if (!strcmp(argv[1], "arp_route_cwd")) return arp_route_cwd();
     fprintf(stderr, "unknown case %s\n", argv[1]);
