@@ -5,8 +5,8 @@
 # libmtcp.a, mtcp.pc, the CMake package, tools, apps, manuals), builds the
 # examples with plain `cc $(pkg-config --cflags --libs mtcp)` and with
 # find_package(mtcp) (including a static link), and runs the echo server and
-# clients end to end over an shm link (rounds on the same link name; the
-# server stops after N connections or on SIGINT).
+# clients end to end over an shm link (client processes one after the other
+# against one server; a server stopped by SIGINT).
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
@@ -62,23 +62,30 @@ if grep -q libmtcp "$work/ldd.txt"; then fail "the static client loads libmtcp.s
 cmake -S . -B cm -DCMAKE_PREFIX_PATH="$prefix" >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; fail "find_package(mtcp) project did not configure"; }
 cmake --build cm >"$work/cmake-build.log" 2>&1 || { cat "$work/cmake-build.log"; fail "find_package(mtcp) project did not build"; }
 
-# Run. An shm link joins exactly two processes, so each round is one server
-# and one client; the next round's processes join the same link name again.
+# Run: one server, the client builds one after the other on the same link
+# (each new client process takes the place of the one that left), then a
+# server stopped by SIGINT (Ctrl-C ends its mtcp_epoll_wait; it exits cleanly).
 export LD_LIBRARY_PATH=$libdir
-run_round() {  # SERVER CLIENT CONNECTIONS BYTES STOP(n|int)
-    local server=$1 client=$2 conns=$3 bytes=$4 stop=$5 args=()
-    [[ $stop == n ]] && args=(-n "$conns")
-    timeout 60 "$server" -f server.conf "${args[@]}" >"$work/server.out" 2>&1 &
+start_server() {  # BINARY [ARGS...]
+    timeout 90 "$@" -f server.conf >"$work/server.out" 2>&1 &
     server_pid=$!
-    timeout 60 "$client" -f client.conf -s 10.0.0.1 -c "$conns" -b "$bytes" || fail "$client against $server"
-    # Ctrl-C: SIGINT ends the server's mtcp_epoll_wait and it exits cleanly.
-    [[ $stop == int ]] && kill -INT "$server_pid"
-    wait "$server_pid" || { cat "$work/server.out"; fail "$server did not exit cleanly ($stop)"; }
-    server_pid=
-    grep -q "$conns connections served" "$work/server.out" || { cat "$work/server.out"; fail "$server count"; }
 }
-run_round ./echo_server ./echo_client 3 100000 n              # cc, shared
-run_round ./echo_server ./echo_client_static 2 5000 int        # cc, static client
-run_round ./cm/echo_server ./cm/echo_client_static 1 5000 int  # find_package, static client
-run_round ./cm/echo_server ./cm/echo_client 2 20000 n          # find_package, shared
+stop_server() {  # EXPECTED_CONNECTIONS [int]
+    [[ ${2:-} == int ]] && kill -INT "$server_pid"
+    wait "$server_pid" || { cat "$work/server.out"; fail "echo_server did not exit cleanly"; }
+    server_pid=
+    grep -q "$1 connections served" "$work/server.out" || { cat "$work/server.out"; fail "server count"; }
+}
+client() {  # BINARY CONNECTIONS BYTES
+    timeout 60 "$1" -f client.conf -s 10.0.0.1 -c "$2" -b "$3" || fail "$1"
+}
+start_server ./echo_server -n 6
+client ./echo_client 3 100000            # cc, shared
+client ./echo_client_static 1 5000       # cc, static
+client ./cm/echo_client_static 1 5000    # find_package, static
+client ./cm/echo_client 1 20000          # find_package, shared
+stop_server 6
+start_server ./cm/echo_server
+client ./echo_client 2 1000
+stop_server 2 int
 echo "install_test: ok ($prefix: headers, libmtcp.so ($soname), libmtcp.a, mtcp.pc, CMake package; examples ran over shm)"
