@@ -53,6 +53,11 @@ int mtcp_epoll_ctl(mctx_t mctx, int epid, int op, int sockid, struct mtcp_epoll_
 /* timeout in ms; -1 waits forever. The stack runs inside this call. */
 int mtcp_epoll_wait(mctx_t mctx, int epid, struct mtcp_epoll_event *events, int maxevents,
                     int timeout);
+/* The name of an event ("IN", "OUT", "ERR"...), as mTCP's; a mask of several
+ * events gives their names joined by '|' ("IN|RDHUP"), unknown bits in hex.
+ * The string is static or per thread (valid until the thread's next call);
+ * never NULL. Not const: mTCP declares it so. */
+char *EventToString(uint32_t event);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -87,6 +88,7 @@ struct socket_entry {
     bool reuseaddr = false, reuseport = false, keepalive = false, nodelay = false;
     bool linger_on = false;
     int linger_s = 0;
+    bool out_pending = false;  // written this loop iteration, not yet pushed (on pending_out)
     int rcvbuf = 0, sndbuf = 0, maxseg = 0;
     int keepidle = 0, keepintvl = 0, keepcnt = 0;
     tcp::congestion_algo cc = tcp::congestion_algo::cubic;
@@ -129,6 +131,10 @@ struct mtcp_context {
     std::atomic<bool> stack_sleeping{false};  // the stack thread is (about to be) in q->wait
     std::atomic<mvnf::api::call_req*> mailbox{nullptr};
     std::atomic<bool> warned{false};
+    // Set by a SIGINT registered through mtcp_register_signal (signal.cpp):
+    // the next mtcp_epoll_wait that finds no event returns -1/EINTR, as in
+    // mTCP, and clears it.
+    std::atomic<bool> interrupted{false};
     mvnf::api::instance* inst = nullptr;
     mvnf::netio::queue* q = nullptr;
     std::unique_ptr<mvnf::net::stack> st;
@@ -137,11 +143,25 @@ struct mtcp_context {
     std::unique_ptr<mvnf::tcp::transport_adapter> tcp_adapter;
     mvnf::tcp::layer* tcp = nullptr;  // &tcp_adapter->tcp()
     std::vector<mvnf::api::socket_entry> socks;
-    std::vector<int> free_socks;            // LIFO of free sockids
+    // Free sockids, first in first out as mTCP (its free socket list): an id
+    // just closed is handed out again only after every other free id, so a
+    // program that reads a closed socket's state after opening a new one
+    // (mTCP's epwget does) never finds the new socket there. A ring sized
+    // for every id: freeing never allocates.
+    std::vector<int> free_socks;
+    size_t free_head = 0, free_count = 0;
     std::vector<int> handle_to_sock;        // tcp handle index -> sockid (-1 none, closed_mark)
     std::vector<uint32_t> closed_gen;       // closed_mark slots: the handle's generation
     std::vector<mvnf::api::pipe_buf> pipes;
     std::vector<int> udp_socks;             // sockids of open UDP sockets
+    // Write coalescing (mTCP sends queued writes once per loop iteration):
+    // between an mtcp_epoll_wait that returned events and the next call that
+    // runs the stack, mtcp_write only queues; the sockets written are listed
+    // here (capacity reserved at creation: no allocation) and pushed by
+    // flush_writes(), so a header and a body written back to back leave as
+    // one segment.
+    bool in_iteration = false;
+    std::vector<int> pending_out;
     mvnf::api::context_clock clk;  // read by whichever thread drives the stack (api/clock.hpp)
     nanos now = 0;
     nanos idle_since = 0;
@@ -163,7 +183,11 @@ struct mtcp_context {
     // ---- driving (loop.cpp)
     // Reads the clock, runs one stack iteration and turns TCP/UDP activity
     // into epoll notifications. Returns frames received.
-    unsigned run_once();
+    unsigned run_once(bool push_writes = true);
+    // Sends what the writes of this loop iteration queued; ends the iteration.
+    void flush_writes();
+    // A write that left data queued for flush_writes().
+    void note_write(int sockid);
     // Runs the stack until ready() or the deadline (never: forever). Idle
     // iterations busy-poll for busy_poll_us, then block on the queue.
     template <class F>
@@ -310,6 +334,20 @@ int map_tcp_error(tcp::error e);
 bool read_sockaddr(const struct sockaddr* a, socklen_t len, ipv4_addr& ip, uint16_t& port,
                    int& error_out);
 void write_sockaddr(struct sockaddr* a, socklen_t* len, ipv4_addr ip, uint16_t port);
+
+// mtcp_init without ip_addr (ifaddr.cpp): the kernel's IPv4 address and
+// netmask on the interface of an afxdp/afpacket/netmap port spec; nullopt
+// and `why` otherwise.
+struct kernel_addr {
+    ipv4_addr ip, netmask;
+    std::string ifname;
+};
+std::optional<kernel_addr> kernel_interface_addr(const std::string& spec, std::string& why);
+
+// Called from the catch (...) of every extern "C" entry point (guard.cpp):
+// maps the exception in flight to errno (ENOMEM for allocation failures),
+// prints one line naming `call`, and returns -1.
+int api_exception(const char* call) noexcept;
 
 inline int set_errno_ret(int e) {
     errno = e;

@@ -1,6 +1,8 @@
 // mtcp_epoll_*: several instances per context, each with an intrusive ready
 // list fed by notify(). Level-triggered entries stay listed while ready;
 // edge-triggered ones report once per notification; ONESHOT disarms.
+#include <cstdio>
+
 #include "api/context.hpp"
 #include "mtcp/mtcp_epoll.h"
 
@@ -54,23 +56,27 @@ using namespace mvnf::api;
 
 extern "C" {
 
-int mtcp_epoll_create1(mctx_t mctx, int flags) {
+int mtcp_epoll_create1(mctx_t mctx, int flags) try {
     MVNF_ROUTE(mctx, -1, mtcp_epoll_create1(mctx, flags));
     if (!enter(mctx)) return -1;
     if (flags & ~0x80000) return set_errno_ret(EINVAL);  // only EPOLL_CLOEXEC (ignored)
     const int id = mctx->alloc_sock(sock_kind::epoll);
     if (id < 0) return set_errno_ret(EMFILE);
     return id;
+} catch (...) {
+    return api_exception("mtcp_epoll_create1");
 }
 
-int mtcp_epoll_create(mctx_t mctx, int size) {
+int mtcp_epoll_create(mctx_t mctx, int size) try {
     MVNF_ROUTE(mctx, -1, mtcp_epoll_create(mctx, size));
     if (!enter(mctx)) return -1;
     if (size <= 0) return set_errno_ret(EINVAL);
     return mtcp_epoll_create1(mctx, 0);
+} catch (...) {
+    return api_exception("mtcp_epoll_create");
 }
 
-int mtcp_epoll_ctl(mctx_t mctx, int epid, int op, int sockid, struct mtcp_epoll_event* event) {
+int mtcp_epoll_ctl(mctx_t mctx, int epid, int op, int sockid, struct mtcp_epoll_event* event) try {
     MVNF_ROUTE(mctx, -1, mtcp_epoll_ctl(mctx, epid, op, sockid, event));
     socket_entry* ep = lookup(mctx, epid);
     if (!ep) return -1;
@@ -116,10 +122,12 @@ int mtcp_epoll_ctl(mctx_t mctx, int epid, int op, int sockid, struct mtcp_epoll_
         }
         default: return set_errno_ret(EINVAL);
     }
+} catch (...) {
+    return api_exception("mtcp_epoll_ctl");
 }
 
 int mtcp_epoll_wait(mctx_t mctx, int epid, struct mtcp_epoll_event* events, int maxevents,
-                    int timeout) {
+                    int timeout) try {
     MVNF_ROUTE(mctx, -1, mtcp_epoll_wait(mctx, epid, events, maxevents, timeout));
     socket_entry* ep = lookup(mctx, epid);
     if (!ep) return -1;
@@ -130,13 +138,63 @@ int mtcp_epoll_wait(mctx_t mctx, int epid, struct mtcp_epoll_event* events, int 
     const net::nanos deadline =
         timeout < 0 ? net::never : start + net::msec(uint64_t(timeout));
     int n = 0;
+    bool interrupted = false;
     mctx->run_until(
         [&] {
             n = collect(*mctx, epid, events, maxevents);
-            return n > 0;
+            if (n > 0) return true;
+            // A registered SIGINT (signal.cpp) ends a wait that found
+            // nothing, as in mTCP; a poll (timeout 0) leaves it for the next wait.
+            if (timeout != 0 && mctx->interrupted.exchange(false, std::memory_order_acq_rel))
+                interrupted = true;
+            return interrupted;
         },
         deadline);
+    if (interrupted) return set_errno_ret(EINTR);
+    // The application now handles these events: its writes until it runs
+    // the stack again are sent together (loop.cpp, flush_writes).
+    if (n > 0) mctx->in_iteration = true;
     return n;
+} catch (...) {
+    return api_exception("mtcp_epoll_wait");
 }
 
 }  // extern "C"
+
+// mTCP's debugging helper. mTCP names single events only (and asserts on
+// anything else); a mask is spelled out here so that printing an event
+// field as returned by mtcp_epoll_wait ("IN|RDHUP") works too.
+extern "C" char* EventToString(uint32_t event) {
+    static const struct {
+        uint32_t bit;
+        const char* name;
+    } names[] = {{MTCP_EPOLLIN, "IN"},         {MTCP_EPOLLPRI, "PRI"},
+                 {MTCP_EPOLLOUT, "OUT"},       {MTCP_EPOLLERR, "ERR"},
+                 {MTCP_EPOLLHUP, "HUP"},       {MTCP_EPOLLRDNORM, "RDNORM"},
+                 {MTCP_EPOLLRDBAND, "RDBAND"}, {MTCP_EPOLLWRNORM, "WRNORM"},
+                 {MTCP_EPOLLWRBAND, "WRBAND"}, {MTCP_EPOLLMSG, "MSG"},
+                 {MTCP_EPOLLRDHUP, "RDHUP"},   {MTCP_EPOLLONESHOT, "ONESHOT"},
+                 {MTCP_EPOLLET, "ET"}};
+    static char none[] = "NONE";
+    if (event == 0) return none;
+    // Longest result: every name and separator, plus "|0x" and 8 hex digits.
+    static thread_local char buf[128];
+    size_t len = 0;
+    auto append = [&](const char* s) {
+        if (len) buf[len++] = '|';
+        while (*s) buf[len++] = *s++;
+        buf[len] = '\0';
+    };
+    uint32_t rest = event;
+    for (const auto& n : names)
+        if (rest & n.bit) {
+            append(n.name);
+            rest &= ~n.bit;
+        }
+    if (rest) {
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "0x%x", rest);
+        append(hex);
+    }
+    return buf;
+}

@@ -37,28 +37,68 @@ static void fill_conf(const cfg::config& c, mtcp_conf& out) {
     out.destroy_drain_ms = c.destroy_drain_ms;
 }
 
-// This project's fields of mtcp_conf, by their mtcp.conf key: mtcp_setconf
-// checks them with the file's own rules (cfg::parse), so both ways of
-// setting a key accept and refuse the same values.
+// The fields of mtcp_conf, by their mtcp.conf key: mtcp_setconf checks them
+// with the file's own rules (cfg::parse), so both ways of setting a key
+// accept and refuse the same values. tcp_timeout is mTCP's only field
+// without a check here: mTCP programs pass 0 and negative values through it
+// and mtcp_create_context reads anything <= 0 as "no idle timeout".
 struct conf_key {
     const char* name;
     int mtcp_conf::*field;
 };
-static constexpr conf_key project_keys[] = {
+static constexpr conf_key checked_keys[] = {
+    {"num_cores", &mtcp_conf::num_cores},
+    {"max_concurrency", &mtcp_conf::max_concurrency},
+    {"max_num_buffers", &mtcp_conf::max_num_buffers},
+    {"rcvbuf", &mtcp_conf::rcvbuf_size},
+    {"sndbuf", &mtcp_conf::sndbuf_size},
+    {"tcp_timewait", &mtcp_conf::tcp_timewait},
     {"tcp_fin_wait_2", &mtcp_conf::tcp_fin_wait_2},
     {"max_listeners", &mtcp_conf::max_listeners},
     {"arp_queue_len", &mtcp_conf::arp_queue_len},
     {"destroy_drain_ms", &mtcp_conf::destroy_drain_ms},
 };
 
-// Empty when every project field is in range, else why not (names the key).
-static std::string check_project_keys(const mtcp_conf& conf) {
-    for (const auto& k : project_keys) {
+// Empty when every field is in range, else why not (names the key).
+static std::string check_keys(const mtcp_conf& conf) {
+    for (const auto& k : checked_keys) {
         auto r = cfg::parse(std::string(k.name) + " = " + std::to_string(conf.*k.field) + "\n",
                             "mtcp_setconf");
         if (!r) return r.error().message;
     }
     return {};
+}
+
+// mtcp_setconf after mtcp_init (mTCP allows it; epwget sets max_concurrency
+// this way): the struct replaces the running values, which every context
+// created afterwards is sized with. num_cores cannot exceed what the port's
+// queues and the context table were set up for at mtcp_init.
+static int set_running_conf(instance& inst, const mtcp_conf& m) {
+    if (size_t(m.num_cores) > inst.ctxs.size()) {
+        std::fprintf(stderr,
+                     "mtcp_setconf: num_cores %d exceeds the %zu cores mtcp_init opened the "
+                     "port for (set num_cores before mtcp_init)\n",
+                     m.num_cores, inst.ctxs.size());
+        return set_errno_ret(EINVAL);
+    }
+    cfg::config c = inst.conf;
+    c.num_cores = m.num_cores;
+    c.max_concurrency = m.max_concurrency;
+    c.max_num_buffers = m.max_num_buffers;
+    c.rcvbuf = m.rcvbuf_size;
+    c.sndbuf = m.sndbuf_size;
+    c.tcp_timewait = m.tcp_timewait;
+    c.tcp_timeout = m.tcp_timeout;
+    c.tcp_fin_wait_2 = m.tcp_fin_wait_2;
+    c.max_listeners = m.max_listeners;
+    c.arp_queue_len = m.arp_queue_len;
+    c.destroy_drain_ms = m.destroy_drain_ms;
+    if (auto v = cfg::validate(c, "mtcp_setconf"); !v) {
+        std::fprintf(stderr, "%s\n", v.error().str().c_str());
+        return set_errno_ret(EINVAL);
+    }
+    inst.conf = std::move(c);
+    return 0;
 }
 
 // mtcp_setconf before mtcp_init: fields that differ from the defaults win
@@ -105,9 +145,32 @@ static int do_init(const char* path) {
         return init_error(std::string(path) +
                               ": several ports are not supported yet; configure one 'port'",
                           EINVAL);
-    if (c.ip_addr.is_any())
-        return init_error(std::string(path) + ": 'ip_addr' is required for a user-space port",
-                          EINVAL);
+    const std::string port_at = std::string(path) + ":" + std::to_string(c.port_line);
+    // The port: a bare name takes the `io` backend's prefix (none after an
+    // mTCP-only io such as dpdk: the file loads, the name needs a prefix).
+    std::string spec = c.ports[0];
+    if (spec.find(':') == std::string::npos && !spec.starts_with("vale")) {
+        if (c.io.empty())
+            return init_error(port_at + ": port '" + spec +
+                                  "' has no backend prefix and 'io' names mTCP's own I/O "
+                                  "module; write e.g. afxdp:" + spec + " or shm:" + spec,
+                              EINVAL);
+        spec = c.io + ":" + spec;
+    }
+    for (const auto& n : c.notices) std::fprintf(stderr, "mtcp_init: %s\n", n.c_str());
+    if (c.ip_addr.is_any()) {
+        // A kernel interface's own address, as mTCP uses its ports' addresses.
+        std::string why;
+        auto ka = kernel_interface_addr(spec, why);
+        if (!ka)
+            return init_error(port_at + ": 'ip_addr' is not set and port " + spec +
+                                  " gives none (" + why + ")",
+                              EINVAL);
+        c.ip_addr = ka->ip;
+        c.netmask = ka->netmask;
+        std::fprintf(stderr, "mtcp_init: ip_addr not set: using %s/%s, the kernel's address on %s\n",
+                     c.ip_addr.str().c_str(), c.netmask.str().c_str(), ka->ifname.c_str());
+    }
 
     auto inst = std::make_unique<instance>();
     inst->conf = c;
@@ -129,25 +192,36 @@ static int do_init(const char* path) {
     inst->snaps = std::make_unique<stats_slot[]>(size_t(c.num_cores));
 
     // Neighbours: static arp.conf entries in the table shared by all cores.
+    // Without the keys, mTCP's places: config/arp.conf and config/route.conf
+    // relative to the working directory, when present (mTCP reads them
+    // there). A line says which files were read.
+    auto conf_file = [](const std::string& key_value, const char* mtcp_default) {
+        if (!key_value.empty()) return key_value;
+        return access(mtcp_default, F_OK) == 0 ? std::string(mtcp_default) : std::string();
+    };
+    const std::string arp_path = conf_file(c.arp_conf, "config/arp.conf");
+    const std::string route_path = conf_file(c.route_conf, "config/route.conf");
     inst->arp_table = std::make_unique<arp::table>(4096);
-    if (!c.arp_conf.empty()) {
-        auto e = arp::load_arp_conf(c.arp_conf);
+    if (!arp_path.empty()) {
+        auto e = arp::load_arp_conf(arp_path);
         if (!e) return init_error(e.error().message(), EINVAL);
-        if (auto r = arp::add_static_entries(*inst->arp_table, *e, c.arp_conf); !r)
+        if (auto r = arp::add_static_entries(*inst->arp_table, *e, arp_path); !r)
             return init_error(r.error().message(), EINVAL);
+        std::fprintf(stderr, "mtcp_init: read %s (%zu static ARP entries)\n", arp_path.c_str(),
+                     e->size());
     }
-    if (!c.route_conf.empty()) {
-        auto r = arp::load_route_conf(c.route_conf);
+    if (!route_path.empty()) {
+        auto r = arp::load_route_conf(route_path);
         if (!r) return init_error(r.error().message(), EINVAL);
         // The stack routes on-link or through one gateway: take the default route.
         for (const auto& e : *r)
-            if (e.prefix_len == 0 && inst->conf.gateway.is_any()) inst->conf.gateway = e.gateway;
+            if (e.prefix_len == 0 && !e.gateway.is_any() && inst->conf.gateway.is_any())
+                inst->conf.gateway = e.gateway;
+        std::fprintf(stderr, "mtcp_init: read %s (%zu routes; default gateway %s)\n",
+                     route_path.c_str(), r->size(),
+                     inst->conf.gateway.is_any() ? "none" : inst->conf.gateway.str().c_str());
     }
 
-    // The port: a bare name takes the `io` backend's prefix.
-    std::string spec = c.ports[0];
-    if (spec.find(':') == std::string::npos && !spec.starts_with("vale"))
-        spec = c.io + ":" + spec;
     netio::port_config pc;
     const bool sw = c.dist == cfg::dist_mode::sw;
     pc.num_queues = uint32_t(sw ? 1 : c.num_queues ? c.num_queues : c.num_cores);
@@ -225,6 +299,7 @@ static void drain_fins(mtcp_context* ctx) {
 static void destroy_context(mtcp_context* ctx) {
     if (!ctx) return;
     ctx->stop_stack_thread();  // thread mode: the owner finishes the teardown
+    ctx->flush_writes();       // the last loop iteration's writes
     drain_fins(ctx);
     // The stack references the resolver and TCP: tear down from the top.
     ctx->st->flush();
@@ -251,38 +326,43 @@ using namespace mvnf::api;
 
 extern "C" {
 
-int mtcp_init(const char* config_file) { return do_init(config_file); }
+int mtcp_init(const char* config_file) try {
+    return do_init(config_file);
+} catch (...) {
+    return api_exception("mtcp_init");
+}
 
-void mtcp_destroy(void) { destroy_instance(); }
+void mtcp_destroy(void) try {
+    destroy_instance();
+} catch (...) {
+    (void)api_exception("mtcp_destroy");
+}
 
-int mtcp_getconf(struct mtcp_conf* conf) {
+int mtcp_getconf(struct mtcp_conf* conf) try {
     if (!conf) return set_errno_ret(EINVAL);
     if (g_inst) fill_conf(g_inst->conf, *conf);
     else if (g_overridden) *conf = g_override;
     else fill_conf(cfg::config{}, *conf);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_getconf");
 }
 
-int mtcp_setconf(const struct mtcp_conf* conf) {
+int mtcp_setconf(const struct mtcp_conf* conf) try {
     if (!conf) return set_errno_ret(EINVAL);
-    if (g_inst) {
-        std::fprintf(stderr, "mtcp_setconf: call it before mtcp_init\n");
-        return set_errno_ret(EBUSY);
-    }
-    if (conf->num_cores < 1 || conf->num_cores > 64 || conf->max_concurrency < 1 ||
-        conf->max_num_buffers < 1 || conf->rcvbuf_size < 1024 || conf->sndbuf_size < 1024 ||
-        conf->tcp_timewait < 0)
-        return set_errno_ret(EINVAL);
-    if (std::string why = check_project_keys(*conf); !why.empty()) {
+    if (std::string why = check_keys(*conf); !why.empty()) {
         std::fprintf(stderr, "mtcp_setconf: %s\n", why.c_str());
         return set_errno_ret(EINVAL);
     }
+    if (g_inst) return set_running_conf(*g_inst, *conf);
     g_override = *conf;
     g_overridden = true;
     return 0;
+} catch (...) {
+    return api_exception("mtcp_setconf");
 }
 
-int mtcp_core_affinitize(int cpu) {
+int mtcp_core_affinitize(int cpu) try {
     int target = cpu;
     if (g_inst && cpu >= 0 && size_t(cpu) < g_inst->conf.core_list.size())
         target = g_inst->conf.core_list[size_t(cpu)];
@@ -293,9 +373,11 @@ int mtcp_core_affinitize(int cpu) {
     CPU_SET(target, &set);
     if (sched_setaffinity(0, sizeof set, &set) != 0) return -1;  // errno from the kernel
     return 0;
+} catch (...) {
+    return api_exception("mtcp_core_affinitize");
 }
 
-mctx_t mtcp_create_context(int cpu) {
+mctx_t mtcp_create_context(int cpu) try {
     instance* inst = g_inst.get();
     if (!inst) return set_errno_ret(EINVAL), nullptr;
     const cfg::config& c = inst->conf;
@@ -308,54 +390,66 @@ mctx_t mtcp_create_context(int cpu) {
     ctx->owner = current_tid();
     ctx->inst = inst;
     ctx->q = &inst->dist->core_queue(unsigned(cpu));
+    // Every pool is allocated here. A failure (std::bad_alloc with a config
+    // too big for memory) unhooks what the stack already references before
+    // the members are destroyed, then reaches the caller as ENOMEM.
+    try {
+        net::stack_config sc = net::stack_config::from(c);
+        sc.mac = inst->mac;
+        sc.gateway = c.gateway.is_any() ? inst->conf.gateway : c.gateway;
+        sc.max_udp_sockets = 256;
+        ctx->st = std::make_unique<net::stack>(sc, *ctx->q);
 
-    net::stack_config sc = net::stack_config::from(c);
-    sc.mac = inst->mac;
-    sc.gateway = c.gateway.is_any() ? inst->conf.gateway : c.gateway;
-    sc.max_udp_sockets = 256;
-    ctx->st = std::make_unique<net::stack>(sc, *ctx->q);
+        arp::resolver_config rc;
+        rc.max_retries = uint32_t(c.arp_retries);
+        rc.retry_initial = net::msec(uint64_t(c.arp_timeout_ms));
+        rc.retry_max = std::max(rc.retry_initial, net::sec(1));
+        rc.queue_per_dest = uint32_t(c.arp_queue_len);
+        rc.queue_bytes_per_dest = uint32_t(c.arp_queue_bytes);
+        ctx->arp = std::make_unique<arp::resolver>(*inst->arp_table, rc);
+        ctx->st->set_neighbor(ctx->arp.get());
 
-    arp::resolver_config rc;
-    rc.max_retries = uint32_t(c.arp_retries);
-    rc.retry_initial = net::msec(uint64_t(c.arp_timeout_ms));
-    rc.retry_max = std::max(rc.retry_initial, net::sec(1));
-    rc.queue_per_dest = uint32_t(c.arp_queue_len);
-    rc.queue_bytes_per_dest = uint32_t(c.arp_queue_bytes);
-    ctx->arp = std::make_unique<arp::resolver>(*inst->arp_table, rc);
-    ctx->st->set_neighbor(ctx->arp.get());
+        tcp::config tc;
+        tc.max_concurrency = uint32_t(c.max_concurrency);
+        tc.max_listeners = uint32_t(c.max_listeners);
+        tc.max_backlog = uint32_t(std::min(c.syn_backlog, 65536));
+        tc.rcvbuf = uint32_t(c.rcvbuf);
+        tc.sndbuf = uint32_t(c.sndbuf);
+        tc.event_queue = c.tcp_event_queue > 0 ? uint32_t(c.tcp_event_queue)
+                                               : std::max<uint32_t>(4096, 4 * tc.max_concurrency);
+        // A burst of SYNs from every concurrent client can outrun the port's TX
+        // buffers: room for one cookie SYN-ACK or reset per connection.
+        tc.ctl_queue = std::max<uint32_t>(1024, tc.max_concurrency);
+        tc.mss = uint16_t(c.mtu - 40);
+        tc.syn_cookies = c.syn_cookies;
+        tc.ecn = uint8_t(c.tcp_ecn);
+        tc.cc = c.cc == cfg::congestion::reno ? tcp::congestion_algo::reno
+                                              : tcp::congestion_algo::cubic;
+        tc.time_wait = net::sec(uint64_t(c.tcp_timewait));
+        tc.idle_timeout = c.tcp_timeout > 0 ? net::sec(uint64_t(c.tcp_timeout)) : 0;
+        // 0 = no timeout: the layer arms the orphan timer only when it is non-zero.
+        tc.fin_wait_2_timeout = net::sec(uint64_t(c.tcp_fin_wait_2));
+        tc.secret = inst->secret;
+        ctx->tcp_adapter = std::make_unique<tcp::transport_adapter>(tc, *ctx->st);
+        ctx->tcp = &ctx->tcp_adapter->tcp();
+        ctx->st->set_transport(6, ctx->tcp_adapter.get());
 
-    tcp::config tc;
-    tc.max_concurrency = uint32_t(c.max_concurrency);
-    tc.max_listeners = uint32_t(c.max_listeners);
-    tc.max_backlog = uint32_t(std::min(c.syn_backlog, 65536));
-    tc.rcvbuf = uint32_t(c.rcvbuf);
-    tc.sndbuf = uint32_t(c.sndbuf);
-    tc.event_queue = c.tcp_event_queue > 0 ? uint32_t(c.tcp_event_queue)
-                                           : std::max<uint32_t>(4096, 4 * tc.max_concurrency);
-    // A burst of SYNs from every concurrent client can outrun the port's TX
-    // buffers: room for one cookie SYN-ACK or reset per connection.
-    tc.ctl_queue = std::max<uint32_t>(1024, tc.max_concurrency);
-    tc.mss = uint16_t(c.mtu - 40);
-    tc.syn_cookies = c.syn_cookies;
-    tc.ecn = uint8_t(c.tcp_ecn);
-    tc.cc = c.cc == cfg::congestion::reno ? tcp::congestion_algo::reno
-                                          : tcp::congestion_algo::cubic;
-    tc.time_wait = net::sec(uint64_t(c.tcp_timewait));
-    tc.idle_timeout = c.tcp_timeout > 0 ? net::sec(uint64_t(c.tcp_timeout)) : 0;
-    // 0 = no timeout: the layer arms the orphan timer only when it is non-zero.
-    tc.fin_wait_2_timeout = net::sec(uint64_t(c.tcp_fin_wait_2));
-    tc.secret = inst->secret;
-    ctx->tcp_adapter = std::make_unique<tcp::transport_adapter>(tc, *ctx->st);
-    ctx->tcp = &ctx->tcp_adapter->tcp();
-    ctx->st->set_transport(6, ctx->tcp_adapter.get());
-
-    const size_t nsocks = size_t(c.max_concurrency) + 64 + tc.max_listeners;
-    ctx->socks.resize(nsocks);
-    ctx->free_socks.reserve(nsocks);
-    for (size_t i = nsocks; i-- > 0;) ctx->free_socks.push_back(int(i));
-    ctx->handle_to_sock.assign(ctx->tcp->slot_count() + tc.max_listeners, -1);
-    ctx->closed_gen.assign(ctx->tcp->slot_count(), 0);
-    ctx->udp_socks.reserve(sc.max_udp_sockets);
+        const size_t nsocks = size_t(c.max_concurrency) + 64 + tc.max_listeners;
+        ctx->socks.resize(nsocks);
+        ctx->free_socks.resize(nsocks);
+        for (size_t i = 0; i < nsocks; ++i) ctx->free_socks[i] = int(i);
+        ctx->free_count = nsocks;
+        ctx->handle_to_sock.assign(ctx->tcp->slot_count() + tc.max_listeners, -1);
+        ctx->closed_gen.assign(ctx->tcp->slot_count(), 0);
+        ctx->udp_socks.reserve(sc.max_udp_sockets);
+        ctx->pending_out.reserve(nsocks);
+    } catch (...) {
+        if (ctx->st) {
+            ctx->st->set_transport(6, nullptr);
+            ctx->st->set_neighbor(nullptr);
+        }
+        throw;
+    }
     ctx->now = ctx->clk.now();
     ctx->stat_next = ctx->now + net::sec(1);
     // The core's stats slot starts from zero (a previous context's counts
@@ -371,24 +465,27 @@ mctx_t mtcp_create_context(int cpu) {
         destroy_context(ctx.release());  // another thread created this core's context meanwhile
         return set_errno_ret(EEXIST), nullptr;
     }
-    if (c.threads == cfg::thread_mode::stack_thread) ctx->start_stack_thread();
+    if (c.threads == cfg::thread_mode::stack_thread) {
+        try {
+            ctx->start_stack_thread();  // std::system_error (EAGAIN) when no thread can start
+        } catch (...) {
+            inst->ctxs[size_t(cpu)].store(nullptr, std::memory_order_release);
+            destroy_context(ctx.release());
+            throw;
+        }
+    }
     return ctx.release();
+} catch (...) {
+    return api_exception("mtcp_create_context"), nullptr;
 }
 
-void mtcp_destroy_context(mctx_t mctx) {
+void mtcp_destroy_context(mctx_t mctx) try {
     // Thread mode: the owner (whose calls are forwarded) tears down itself.
     if (route_call(mctx) == route::fail) return;
     mctx->inst->ctxs[size_t(mctx->cpu)].store(nullptr, std::memory_order_release);
     destroy_context(mctx);
-}
-
-mtcp_sighandler_t mtcp_register_signal(int signum, mtcp_sighandler_t handler) {
-    struct sigaction sa {}, old {};
-    sa.sa_handler = handler;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(signum, &sa, &old) != 0) return SIG_ERR;
-    return old.sa_handler;
+} catch (...) {
+    (void)api_exception("mtcp_destroy_context");
 }
 
 int GetNumCPUs(void) { return int(sysconf(_SC_NPROCESSORS_ONLN)); }

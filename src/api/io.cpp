@@ -88,11 +88,14 @@ ssize_t stream_send(mtcp_context* c, int sockid, const char* buf, size_t len) {
     int error = 0;
     c->tcp_adapter->set_now(c->now);
     while (done < len) {
+        // Inside a loop iteration the data is only queued (see note_write).
+        const bool defer = c->in_iteration;
         auto r = c->tcp->send(h, bytes(reinterpret_cast<const std::byte*>(buf) + done,
                                        len - done),
-                              c->now);
+                              c->now, !defer);
         if (r) {
             done += *r;
+            if (defer) c->note_write(sockid);
             continue;
         }
         if (r.error() != tcp::error::would_block) {
@@ -148,22 +151,26 @@ using namespace mvnf::api;
 
 extern "C" {
 
-ssize_t mtcp_read(mctx_t mctx, int sockid, char* buf, size_t len) {
+ssize_t mtcp_read(mctx_t mctx, int sockid, char* buf, size_t len) try {
     MVNF_ROUTE(mctx, -1, mtcp_read(mctx, sockid, buf, len));
     if (!lookup(mctx, sockid)) return -1;
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_read(mctx, sockid, buf, len, false);
+} catch (...) {
+    return api_exception("mtcp_read");
 }
 
-ssize_t mtcp_recv(mctx_t mctx, int sockid, char* buf, size_t len, int flags) {
+ssize_t mtcp_recv(mctx_t mctx, int sockid, char* buf, size_t len, int flags) try {
     MVNF_ROUTE(mctx, -1, mtcp_recv(mctx, sockid, buf, len, flags));
     if (!lookup(mctx, sockid)) return -1;
     if (flags & ~MSG_PEEK) return set_errno_ret(EOPNOTSUPP);
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_read(mctx, sockid, buf, len, (flags & MSG_PEEK) != 0);
+} catch (...) {
+    return api_exception("mtcp_recv");
 }
 
-int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
+int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) try {
     MVNF_ROUTE(mctx, -1, mtcp_readv(mctx, sockid, iov, numIOV));
     if (!lookup(mctx, sockid)) return -1;
     if (numIOV < 0 || numIOV > IOV_MAX || (!iov && numIOV)) return set_errno_ret(EINVAL);
@@ -182,29 +189,48 @@ int mtcp_readv(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
         if (size_t(n) < iov[i].iov_len) break;
     }
     return int(total);
+} catch (...) {
+    return api_exception("mtcp_readv");
 }
 
-ssize_t mtcp_write(mctx_t mctx, int sockid, const char* buf, size_t len) {
+ssize_t mtcp_write(mctx_t mctx, int sockid, const char* buf, size_t len) try {
     MVNF_ROUTE(mctx, -1, mtcp_write(mctx, sockid, buf, len));
     if (!lookup(mctx, sockid)) return -1;
     if (!buf && len) return set_errno_ret(EFAULT);
     return dispatch_write(mctx, sockid, buf, len);
+} catch (...) {
+    return api_exception("mtcp_write");
 }
 
-int mtcp_writev(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) {
+int mtcp_writev(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) try {
     MVNF_ROUTE(mctx, -1, mtcp_writev(mctx, sockid, iov, numIOV));
     if (!lookup(mctx, sockid)) return -1;
     if (numIOV < 0 || numIOV > IOV_MAX || (!iov && numIOV)) return set_errno_ret(EINVAL);
+    // The pieces of one writev leave together, as one write would, even
+    // outside a loop iteration.
+    const bool was_in_iteration = mctx->in_iteration;
+    mctx->in_iteration = true;
     ssize_t total = 0;
+    int e = 0;
     for (int i = 0; i < numIOV; ++i) {
         if (iov[i].iov_len == 0) continue;
         const ssize_t n = dispatch_write(mctx, sockid, static_cast<const char*>(iov[i].iov_base),
                                          iov[i].iov_len);
-        if (n < 0) return total > 0 ? int(total) : -1;
+        if (n < 0) {
+            e = errno;
+            break;
+        }
         total += n;
         if (size_t(n) < iov[i].iov_len) break;
     }
+    if (!was_in_iteration) {
+        mctx->flush_writes();
+        mctx->sync_after_user_call();
+    }
+    if (total == 0 && e) return set_errno_ret(e);
     return int(total);
+} catch (...) {
+    return api_exception("mtcp_writev");
 }
 
 }  // extern "C"

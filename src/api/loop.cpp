@@ -53,9 +53,35 @@ pid_t current_tid() { return my_tid(); }
 using namespace mvnf;
 using namespace mvnf::api;
 
-unsigned mtcp_context::run_once() {
+void mtcp_context::note_write(int sockid) {
+    socket_entry& s = socks[size_t(sockid)];
+    if (s.out_pending) return;
+    if (pending_out.size() == pending_out.capacity()) flush_writes();  // never grows
+    s.out_pending = true;
+    pending_out.push_back(sockid);
+}
+
+void mtcp_context::flush_writes() {
+    in_iteration = false;
+    if (pending_out.empty()) return;
+    for (int sid : pending_out) {
+        socket_entry& s = socks[size_t(sid)];
+        if (!s.out_pending) continue;  // closed (and maybe reused) meanwhile
+        s.out_pending = false;
+        if (s.h.valid()) tcp->push(s.h, now);
+    }
+    pending_out.clear();
+}
+
+// push_writes = false: the stack thread between the calls of one run
+// (thread mode), where a write may still be followed by the rest of its
+// iteration.
+unsigned mtcp_context::run_once(bool push_writes) {
     now = clk.now();
     tcp_adapter->set_now(now);
+    // The end of the application's loop iteration: its writes leave
+    // together, in the TX batch this poll flushes.
+    if (push_writes) flush_writes();
     const unsigned n = st->poll(now);
     tcp::event ev;
     while (tcp->next_event(ev)) {
@@ -171,7 +197,10 @@ void mtcp_context::stack_main() {
             last_call = clk.now();
             continue;
         }
-        const unsigned n = run_once();
+        // Writes are pushed once the run of calls has ended (no call for
+        // thread_call_grace_ns) or by the next call that runs the stack
+        // (epoll_wait): a lone write waits at most that long.
+        const unsigned n = run_once(clk.now() - last_call >= thread_call_grace_ns);
         if (n) {
             idle_since = now;
             continue;

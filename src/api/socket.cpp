@@ -90,7 +90,7 @@ using namespace mvnf::api;
 
 extern "C" {
 
-int mtcp_socket(mctx_t mctx, int domain, int type, int protocol) {
+int mtcp_socket(mctx_t mctx, int domain, int type, int protocol) try {
     MVNF_ROUTE(mctx, -1, mtcp_socket(mctx, domain, type, protocol));
     if (!enter(mctx)) return -1;
     if (domain != AF_INET) return set_errno_ret(EAFNOSUPPORT);
@@ -119,9 +119,11 @@ int mtcp_socket(mctx_t mctx, int domain, int type, int protocol) {
         mctx->udp_socks.push_back(id);
     }
     return id;
+} catch (...) {
+    return api_exception("mtcp_socket");
 }
 
-int mtcp_bind(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t addrlen) {
+int mtcp_bind(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t addrlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_bind(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -147,9 +149,11 @@ int mtcp_bind(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t ad
     s->local_ip = ip;
     s->local_port = port;
     return 0;
+} catch (...) {
+    return api_exception("mtcp_bind");
 }
 
-int mtcp_listen(mctx_t mctx, int sockid, int backlog) {
+int mtcp_listen(mctx_t mctx, int sockid, int backlog) try {
     MVNF_ROUTE(mctx, -1, mtcp_listen(mctx, sockid, backlog));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -173,9 +177,11 @@ int mtcp_listen(mctx_t mctx, int sockid, int backlog) {
     s->kind = sock_kind::listener;
     mctx->map_handle(sockid, *h);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_listen");
 }
 
-int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) {
+int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_accept(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -219,9 +225,11 @@ int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrl
     apply_options(mctx, n, *r);
     write_sockaddr(addr, addrlen, n.peer_ip, n.peer_port);
     return id;
+} catch (...) {
+    return api_exception("mtcp_accept");
 }
 
-int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t addrlen) {
+int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t addrlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_connect(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -260,24 +268,30 @@ int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t
     const int err = s->so_error ? s->so_error : ECONNREFUSED;
     s->so_error = 0;
     return set_errno_ret(err);
+} catch (...) {
+    return api_exception("mtcp_connect");
 }
 
-int mtcp_close(mctx_t mctx, int sockid) {
+int mtcp_close(mctx_t mctx, int sockid) try {
     MVNF_ROUTE(mctx, -1, mtcp_close(mctx, sockid));
     if (!lookup(mctx, sockid)) return -1;
     return close_socket(mctx, sockid, false);
+} catch (...) {
+    return api_exception("mtcp_close");
 }
 
-int mtcp_abort(mctx_t mctx, int sockid) {
+int mtcp_abort(mctx_t mctx, int sockid) try {
     MVNF_ROUTE(mctx, -1, mtcp_abort(mctx, sockid));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     if (s->kind != sock_kind::stream && s->kind != sock_kind::listener)
         return set_errno_ret(ENOTSOCK);
     return close_socket(mctx, sockid, true);
+} catch (...) {
+    return api_exception("mtcp_abort");
 }
 
-int mtcp_shutdown(mctx_t mctx, int sockid, int how) {
+int mtcp_shutdown(mctx_t mctx, int sockid, int how) try {
     MVNF_ROUTE(mctx, -1, mtcp_shutdown(mctx, sockid, how));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -293,9 +307,11 @@ int mtcp_shutdown(mctx_t mctx, int sockid, int how) {
     mctx->notify(sockid);
     mctx->sync_after_user_call();
     return 0;
+} catch (...) {
+    return api_exception("mtcp_shutdown");
 }
 
-int mtcp_getsockname(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) {
+int mtcp_getsockname(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_getsockname(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -305,9 +321,11 @@ int mtcp_getsockname(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* 
     if (s->kind == sock_kind::stream && s->connected) ip = mctx->st->local_ip();
     write_sockaddr(addr, addrlen, ip, s->local_port);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_getsockname");
 }
 
-int mtcp_getpeername(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) {
+int mtcp_getpeername(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_getpeername(mctx, sockid, addr, addrlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -316,9 +334,11 @@ int mtcp_getpeername(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* 
     if (!s->connected) return set_errno_ret(ENOTCONN);
     write_sockaddr(addr, addrlen, s->peer_ip, s->peer_port);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_getpeername");
 }
 
-int mtcp_pipe(mctx_t mctx, int pipeid[2]) {
+int mtcp_pipe(mctx_t mctx, int pipeid[2]) try {
     MVNF_ROUTE(mctx, -1, mtcp_pipe(mctx, pipeid));
     if (!enter(mctx)) return -1;
     if (!pipeid) return set_errno_ret(EFAULT);
@@ -342,6 +362,8 @@ int mtcp_pipe(mctx_t mctx, int pipeid[2]) {
     pipeid[0] = r;
     pipeid[1] = w;
     return 0;
+} catch (...) {
+    return api_exception("mtcp_pipe");
 }
 
 }  // extern "C"

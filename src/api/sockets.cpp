@@ -66,9 +66,10 @@ socket_entry* mtcp_context::sock(int id) {
 }
 
 int mtcp_context::alloc_sock(sock_kind k) {
-    if (free_socks.empty()) return -1;
-    const int id = free_socks.back();
-    free_socks.pop_back();
+    if (free_count == 0) return -1;
+    const int id = free_socks[free_head];
+    free_head = (free_head + 1) % free_socks.size();
+    --free_count;
     socket_entry& s = socks[size_t(id)];
     s = socket_entry{};
     s.kind = k;
@@ -79,6 +80,7 @@ int mtcp_context::alloc_sock(sock_kind k) {
 
 void mtcp_context::free_sock(int id) {
     socket_entry& s = socks[size_t(id)];
+    if (s.kind == sock_kind::unused) return;  // already free: never queued twice
     if (s.h.valid() && s.h.index < handle_to_sock.size() && handle_to_sock[s.h.index] == id)
         handle_to_sock[s.h.index] = -1;
     if (s.kind == sock_kind::dgram)
@@ -89,7 +91,8 @@ void mtcp_context::free_sock(int id) {
                 break;
             }
     s = socket_entry{};
-    free_socks.push_back(id);
+    free_socks[(free_head + free_count) % free_socks.size()] = id;
+    ++free_count;
 }
 
 void mtcp_context::map_handle(int sockid, tcp::handle h) {

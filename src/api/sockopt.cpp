@@ -55,7 +55,7 @@ using namespace mvnf::api;
 extern "C" {
 
 int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void* optval,
-                    socklen_t optlen) {
+                    socklen_t optlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_setsockopt(mctx, sockid, level, optname, optval, optlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -118,10 +118,12 @@ int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void*
     }
     if (is_tcp && s->kind == sock_kind::stream) apply_options(mctx, *s, s->h);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_setsockopt");
 }
 
 int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optval,
-                    socklen_t* optlen) {
+                    socklen_t* optlen) try {
     MVNF_ROUTE(mctx, -1, mtcp_getsockopt(mctx, sockid, level, optname, optval, optlen));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -193,17 +195,21 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
     }
     if (int e = put(optval, optlen, &v, sizeof v)) return set_errno_ret(e);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_getsockopt");
 }
 
-int mtcp_setsock_nonblock(mctx_t mctx, int sockid) {
+int mtcp_setsock_nonblock(mctx_t mctx, int sockid) try {
     MVNF_ROUTE(mctx, -1, mtcp_setsock_nonblock(mctx, sockid));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
     s->nonblock = true;
     return 0;
+} catch (...) {
+    return api_exception("mtcp_setsock_nonblock");
 }
 
-int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) {
+int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) try {
     MVNF_ROUTE(mctx, -1, mtcp_socket_ioctl(mctx, sockid, request, argp));
     socket_entry* s = lookup(mctx, sockid);
     if (!s) return -1;
@@ -233,6 +239,8 @@ int mtcp_socket_ioctl(mctx_t mctx, int sockid, int request, void* argp) {
     }
     std::memcpy(argp, &n, sizeof n);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_socket_ioctl");
 }
 
 }  // extern "C"
@@ -257,7 +265,7 @@ static bool rss_port_ok(void* ctx, const tcp::four_tuple& t) {
 }  // namespace mvnf::api
 
 extern "C" int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in_addr_t daddr,
-                             in_addr_t dport) {
+                             in_addr_t dport) try {
     MVNF_ROUTE(mctx, -1, mtcp_init_rss(mctx, saddr_base, num_addr, daddr, dport));
     if (!enter(mctx)) return -1;
     (void)daddr, (void)dport;  // the filter hashes each candidate's real 4-tuple
@@ -273,4 +281,6 @@ extern "C" int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in
     mctx->rss_filter = true;
     mctx->tcp->set_port_filter(&rss_port_ok, mctx);
     return 0;
+} catch (...) {
+    return api_exception("mtcp_init_rss");
 }

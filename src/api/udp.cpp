@@ -40,7 +40,7 @@ using namespace mvnf::api;
 extern "C" {
 
 ssize_t mudp_sendto(mctx_t mctx, int sockid, const void* buf, size_t len, int flags,
-                    const struct sockaddr* dest_addr, socklen_t addrlen) {
+                    const struct sockaddr* dest_addr, socklen_t addrlen) try {
     MVNF_ROUTE(mctx, -1, mudp_sendto(mctx, sockid, buf, len, flags, dest_addr, addrlen));
     socket_entry* s = dgram(mctx, sockid);
     if (!s) return -1;
@@ -67,10 +67,12 @@ ssize_t mudp_sendto(mctx_t mctx, int sockid, const void* buf, size_t len, int fl
     mctx->sync_after_user_call();
     if (!r) return set_errno_ret(udp_errno(r.error()));
     return ssize_t(*r);
+} catch (...) {
+    return api_exception("mudp_sendto");
 }
 
 ssize_t mudp_recvfrom(mctx_t mctx, int sockid, void* buf, size_t len, int flags,
-                      struct sockaddr* src_addr, socklen_t* addrlen) {
+                      struct sockaddr* src_addr, socklen_t* addrlen) try {
     MVNF_ROUTE(mctx, -1, mudp_recvfrom(mctx, sockid, buf, len, flags, src_addr, addrlen));
     socket_entry* s = dgram(mctx, sockid);
     if (!s) return -1;
@@ -88,13 +90,17 @@ ssize_t mudp_recvfrom(mctx_t mctx, int sockid, void* buf, size_t len, int flags,
     if (!r) return set_errno_ret(udp_errno(r.error()));
     write_sockaddr(src_addr, addrlen, r->src, r->src_port);
     return ssize_t(r->len);
+} catch (...) {
+    return api_exception("mudp_recvfrom");
 }
 
-int mudp_close(mctx_t mctx, int sockid) {
+int mudp_close(mctx_t mctx, int sockid) try {
     MVNF_ROUTE(mctx, -1, mudp_close(mctx, sockid));
     socket_entry* s = dgram(mctx, sockid);
     if (!s) return -1;
     return close_socket(mctx, sockid, false);
+} catch (...) {
+    return api_exception("mudp_close");
 }
 
 }  // extern "C"

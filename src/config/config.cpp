@@ -95,6 +95,14 @@ setter bool_field(bool config::*field) {
     };
 }
 
+// An mTCP key that has no effect here: accepted with a notice.
+setter no_effect(const char* why) {
+    return [why](config& c, std::string_view) -> std::string {
+        c.notices.push_back(std::string("no effect here: ") + why);
+        return {};
+    };
+}
+
 struct key_def {
     std::string_view name;
     setter set;
@@ -107,8 +115,20 @@ const std::vector<key_def>& table() {
              static const char* ok[] = {"shm", "afxdp", "afpacket", "tap", "netmap"};
              for (auto o : ok)
                  if (v == o) return c.io = std::string(v), std::string();
+             // mTCP's own I/O modules: the file loads, the port's prefix decides.
+             static const char* mtcp_only[] = {"dpdk", "psio", "onvm"};
+             for (auto o : mtcp_only)
+                 if (v == o) {
+                     c.io.clear();
+                     c.notices.push_back("io = " + std::string(v) +
+                                         " is mTCP's I/O module, not available here: give "
+                                         "'port' a backend prefix (shm:, afxdp:, afpacket:, "
+                                         "tap:, netmap:)");
+                     return {};
+                 }
              return "unknown io backend '" + std::string(v) +
-                    "' (expected shm, afxdp, afpacket, tap or netmap)";
+                    "' (expected shm, afxdp, afpacket, tap or netmap; mTCP's dpdk, psio "
+                    "and onvm are accepted and have no effect)";
          }},
         {"num_cores", int_in(&config::num_cores, 1, 64)},
         {"core_mask", [](config& c, std::string_view v) -> std::string {
@@ -162,8 +182,27 @@ const std::vector<key_def>& table() {
         {"udp_send_buffer", int_in(&config::udp_send_buffer, 1024, 64 * 1024 * 1024, " bytes")},
         {"udp_receive_buffer",
          int_in(&config::udp_receive_buffer, 1024, 64 * 1024 * 1024, " bytes")},
-        // DPDK-only in mTCP; accepted so existing files load, and ignored.
-        {"num_mem_ch", [](config&, std::string_view) { return std::string(); }},
+        // mTCP keys with no effect here: accepted so mTCP's files load as
+        // they are, each with a one-line notice saying so.
+        {"num_mem_ch", no_effect("DPDK's memory channels")},
+        {"multiprocess", no_effect("mTCP's DPDK multi-process mode; here each process opens its own port")},
+        {"num_ip", no_effect("one address per port here ('ip_addr')")},
+        {"cc", [](config& c, std::string_view v) -> std::string {
+             // mTCP's CCP congestion control name: reno and cubic map to ours.
+             if (v == "reno" || v == "cubic") {
+                 c.cc = v == "reno" ? congestion::reno : congestion::cubic;
+                 c.notices.push_back("cc = " + std::string(v) +
+                                     " taken as congestion_control = " + std::string(v));
+                 return {};
+             }
+             c.notices.push_back("cc = " + std::string(v) +
+                                 ": no such congestion control here (reno, cubic); "
+                                 "congestion_control decides");
+             return {};
+         }},
+        {"onvm_inst", no_effect("OpenNetVM only")},
+        {"onvm_serv", no_effect("OpenNetVM only")},
+        {"onvm_dest", no_effect("OpenNetVM only")},
         // This project's keys.
         {"ip_addr", ip_field(&config::ip_addr)},
         {"netmask", ip_field(&config::netmask)},
@@ -241,7 +280,7 @@ const std::vector<std::string_view>& known_keys() {
 
 result<config> parse(std::string_view text, std::string_view file) {
     config c;
-    int lineno = 0;
+    int lineno = 0, stat_line = 0;
     size_t pos = 0;
     while (pos <= text.size()) {
         size_t nl = text.find('\n', pos);
@@ -265,10 +304,28 @@ result<config> parse(std::string_view text, std::string_view file) {
             if (d.name == key) def = &d;
         if (!def) return err("unknown key '" + std::string(key) + "'");
         if (val.empty()) return err("missing value for '" + std::string(key) + "'");
+        const size_t notes = c.notices.size();
         if (std::string why = def->set(c, val); !why.empty())
             return err(std::string(key) + ": " + why);
+        for (size_t i = notes; i < c.notices.size(); ++i) {
+            std::string n = std::string(file) + ":" + std::to_string(lineno) + ": ";
+            if (!c.notices[i].starts_with(key)) n.append(key).append(": ");
+            c.notices[i] = n + c.notices[i];
+        }
+        if (key == "port") c.port_line = lineno;
+        if (key == "stat_print") stat_line = lineno;
         if (nl == text.size()) break;
     }
+    // mTCP names the interface to print (stat_print = dpdk0); with a single
+    // port here, a name that is not a port means that port.
+    if (c.ports.size() == 1)
+        for (auto& s : c.stat_print)
+            if (s != c.ports[0] && !c.ports[0].ends_with(":" + s)) {
+                c.notices.push_back(std::string(file) + ":" + std::to_string(stat_line) +
+                                    ": stat_print: '" + s + "' is not a configured port; " +
+                                    "printing the only port, " + c.ports[0]);
+                s = c.ports[0];
+            }
     if (auto v = validate(c, file); !v) return fail(v.error());
     return c;
 }

@@ -19,7 +19,8 @@ enum class congestion { reno, cubic };
 
 struct config {
     // --- mTCP keys ---------------------------------------------------------
-    std::string io = "shm";           // default backend for bare port names
+    std::string io = "shm";           // default backend for bare port names; "" after an
+                                      // mTCP-only io (dpdk, psio, onvm): names need a prefix
     int num_cores = 1;                // stack cores (contexts)
     std::vector<int> core_list;       // from core_mask: CPUs to pin to (empty: 0..n-1)
     std::vector<std::string> ports;   // port specs, e.g. "shm:link0", "afxdp:veth0"
@@ -65,6 +66,11 @@ struct config {
     std::string pcap_file;            // capture every frame of the port here
     int busy_poll_us = 50;            // spin this long before blocking when idle
     int destroy_drain_ms = 2000;      // teardown waits at most this for closed FINs' ACKs
+    // --- from the parser, not keys -------------------------------------------
+    int port_line = 0;                // line of the `port` key (messages name it)
+    // "file:line: ..." one-line notices for mTCP keys that load but have no
+    // effect here (io = dpdk, num_mem_ch...); mtcp_init prints them.
+    std::vector<std::string> notices;
 };
 
 struct error {

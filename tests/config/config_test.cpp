@@ -84,7 +84,7 @@ TEST(Config, ErrorsNameFileLineAndCause) {
         {"# c\n\nnum_cores = two\n", 3, "expected an integer"},
         {"num_cores = 0\n", 1, "out of range"},
         {"rcvbuf = 12x\n", 1, "expected an integer"},
-        {"io = dpdk\n", 1, "unknown io backend 'dpdk'"},
+        {"io = dpdkk\n", 1, "unknown io backend 'dpdkk'"},
         {"ring_size = 1000\n", 1, "power of two"},
         {"ip_addr = 10.0.0\n", 1, "expected an IPv4 address"},
         {"mac_addr = 02:00\n", 1, "expected a MAC address"},
@@ -113,14 +113,44 @@ TEST(Config, ErrorsNameFileLineAndCause) {
     }
 }
 
+// mTCP's keys without an effect here load, each with a notice naming the
+// file and line; io = dpdk leaves bare port names without a backend.
+TEST(Config, MtcpOnlyKeysLoadWithNotices) {
+    auto c = parse("io = dpdk\nnum_mem_ch = 4\nmultiprocess = 0 master\nnum_ip = 1\n"
+                   "cc = reno\ncc = bbr\nonvm_inst = 1\nonvm_serv = 1\nonvm_dest = 2\n",
+                   "s.conf");
+    ASSERT_TRUE(c) << c.error().str();
+    EXPECT_EQ(c->io, "");
+    EXPECT_EQ(c->cc, congestion::reno);
+    ASSERT_EQ(c->notices.size(), 9u);
+    for (size_t i = 0; i < c->notices.size(); ++i)
+        EXPECT_EQ(c->notices[i].rfind("s.conf:" + std::to_string(i + 1) + ": ", 0), 0u)
+            << c->notices[i];
+    EXPECT_NE(c->notices[1].find("num_mem_ch: no effect here"), std::string::npos);
+    EXPECT_NE(c->notices[4].find("cc = reno taken as congestion_control"), std::string::npos);
+    auto p = parse("port = a\nio = psio\n");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->port_line, 1);
+    EXPECT_TRUE(parse("io = netmap\n"));
+    EXPECT_TRUE(parse("io = onvm\n"));
+}
+
 TEST(Config, CrossKeyValidation) {
     EXPECT_FALSE(parse("dist_mode = sw\nnum_queues = 2\n"));
     EXPECT_FALSE(parse("num_cores = 4\nnum_queues = 2\n"));
     EXPECT_FALSE(parse("num_cores = 3\ncore_mask = 0x3\n"));
     EXPECT_FALSE(parse("mtu = 2100\n"));  // does not fit buf_size 2048
-    auto e = parse("port = shm:a\nstat_print = b\n");
+    // With several ports a stat_print name must be one of them; with one,
+    // mTCP's interface name (stat_print = dpdk0) means that port (a notice).
+    auto e = parse("port = shm:a shm:c\nstat_print = b\n");
     ASSERT_FALSE(e);
     EXPECT_NE(e.error().message.find("not a configured port"), std::string::npos);
+    auto one = parse("port = shm:a\nstat_print = dpdk0\n", "m.conf");
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->stat_print, std::vector<std::string>{"shm:a"});
+    ASSERT_EQ(one->notices.size(), 1u);
+    EXPECT_EQ(one->notices[0].rfind("m.conf:2: stat_print: 'dpdk0' is not a configured port", 0), 0u)
+        << one->notices[0];
     EXPECT_TRUE(parse("port = shm:a\nstat_print = a\n"));
     // Accept queues: max_listeners x min(syn_backlog, 65536) <= 4 Mi slots.
     EXPECT_TRUE(parse("max_listeners = 64\nsyn_backlog = 65536\n"));

@@ -137,6 +137,9 @@ result<std::vector<route_entry>, conf_error> parse_route_conf(std::string_view t
         auto c = parse_cidr(tok[0], why);
         if (!c) return why;
         route_entry e{c->ip, c->len, std::string(tok[1]), {}};
+        // mTCP's default route is written `GW_IP/0 dev`: with prefix 0 the
+        // address is the gateway (the destination part of a /0 is moot).
+        if (tok.size() == 2 && c->len == 0 && !c->ip.is_any()) e.gateway = c->ip;
         if (tok.size() == 3) {
             auto gw = ipv4_addr::parse(tok[2]);
             if (!gw || gw->is_any() || gw->is_broadcast() || gw->is_multicast())

@@ -4,6 +4,7 @@
 //
 //   arp.conf:   ARP_ENTRY <N>            route.conf:  ROUTES <N>
 //               <ip>/<prefix> <mac>                   <ip>/<prefix> <dev> [<gateway>]
+//                                                     <gateway>/0 <dev>   (mTCP's default route)
 //
 // '#' starts a comment; blank lines are ignored. See docs/arp.md.
 #pragma once

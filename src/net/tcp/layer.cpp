@@ -351,15 +351,20 @@ result<handle, error> layer::connect(ipv4_addr local_ip, uint16_t local_port, ip
     return handle_of(idx);
 }
 
-result<size_t, error> layer::send(handle h, bytes data, nanos now) {
+result<size_t, error> layer::send(handle h, bytes data, nanos now, bool push_now) {
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     if (c->st == state::closed) return fail(c->err != error::none ? c->err : error::not_connected);
     if (!can_send_data(c->st) || c->fin_queued) return fail(error::broken_pipe);
     const size_t n = c->snd.push(data.first(std::min(data.size(), c->snd_room())));
     if (n == 0) return fail(error::would_block);
-    if (is_synchronized(c->st)) output(h.index, now);
+    if (push_now && is_synchronized(c->st)) output(h.index, now);
     return n;
+}
+
+void layer::push(handle h, nanos now) {
+    tcb* c = lookup(h);
+    if (c && is_synchronized(c->st)) output(h.index, now);
 }
 
 result<size_t, error> layer::recv(handle h, mut_bytes out, nanos now) {

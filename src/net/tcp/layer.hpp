@@ -69,7 +69,12 @@ public:
     [[nodiscard]] result<handle, error> connect(ipv4_addr local_ip, uint16_t local_port,
                                                 ipv4_addr remote_ip, uint16_t remote_port,
                                                 nanos now);
-    [[nodiscard]] result<size_t, error> send(handle h, bytes data, nanos now);
+    // push = false only queues the data: the caller sends it later with
+    // push() (the C API coalesces the writes of one loop iteration so that
+    // back-to-back writes leave as one segment, as mTCP does).
+    [[nodiscard]] result<size_t, error> send(handle h, bytes data, nanos now, bool push = true);
+    // Sends what send(..., push = false) queued, as far as the windows allow.
+    void push(handle h, nanos now);
     [[nodiscard]] result<size_t, error> recv(handle h, mut_bytes out, nanos now);
     [[nodiscard]] result<void, error> shutdown_write(handle h, nanos now);
     // Graceful close; RST instead if unread data remains (RFC 9293 3.10.4 / RFC 1122 4.2.2.13).

@@ -37,7 +37,10 @@ inline constexpr uint32_t region_version = 2;  // 2: padded buffer stride
 enum end_state : uint32_t {
     end_free = 0,      // nobody claimed this end yet
     end_attached = 1,  // claimed by `pid`
-    end_closed = 2,    // its owner closed it (or a closer sealed it): final
+    end_closed = 2,    // its owner closed it (or a closer sealed it); final, except
+                       // that a new process may take it over while the other end
+                       // still runs (region::open, rejoin)
+    end_claiming = 3,  // being taken over: waiting for the other end to return its buffers
 };
 
 struct end_slot {

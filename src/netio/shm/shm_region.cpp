@@ -53,6 +53,64 @@ bool is_stale(const shm_header& h) {
     return true;
 }
 
+// A link one of whose processes left (closed, or died) while the other still
+// runs can be joined again by a new process in the left end's place: a
+// restarted client of a long-running server. The left end's transmit
+// buffers are then in three places: in its data rings, not yet read by the
+// survivor; read and still held by the survivor; or back in its return
+// rings (or lost in the old process's free list, which is the same as free).
+// Once the survivor has read and returned all of them (for every ring pair,
+// data tail == data head == return tail), every buffer of the end is free:
+// the newcomer empties its return rings and starts with all of them, as a
+// fresh end does. The survivor keeps polling while its peer is gone (its
+// wait() returns at once), so this takes one of its loop iterations; the
+// wait is bounded in case it does not.
+enum class rejoin_result { not_applicable, joined, raced, survivor_busy };
+
+rejoin_result rejoin(shm_header& h, std::byte* base, const layout& lay, unsigned& end_out) {
+    for (unsigned e : {1u, 0u}) {
+        const unsigned o = 1 - e;
+        if (h.ends[o].state.load(std::memory_order_acquire) != end_attached ||
+            !process_exists(h.ends[o].pid.load(std::memory_order_acquire)))
+            continue;  // the other end must still run
+        uint32_t s = h.ends[e].state.load(std::memory_order_acquire);
+        const bool left = s == end_closed ||
+                          (s == end_attached && !process_exists(h.ends[e].pid.load()));
+        if (!left) continue;
+        if (!h.ends[e].state.compare_exchange_strong(s, end_claiming)) return rejoin_result::raced;
+        auto ctl = [&](size_t off) { return reinterpret_cast<ring_ctl*>(base + off); };
+        auto quiet = [&] {
+            for (unsigned q = 0; q < lay.nq; ++q)
+                for (unsigned j = 0; j < lay.nq; ++j) {
+                    ring_ctl* d = ctl(lay.data_ctl(e, q, j));
+                    ring_ctl* r = ctl(lay.ret_ctl(e, q, j));
+                    const uint32_t head = d->head.load(std::memory_order_acquire);
+                    if (d->tail.load(std::memory_order_acquire) != head ||
+                        r->tail.load(std::memory_order_acquire) != head)
+                        return false;
+                }
+            return true;
+        };
+        bool ok = false;
+        for (int i = 0; i < 2000 && !(ok = quiet()); ++i) usleep(1000);
+        if (!ok) {
+            h.ends[e].state.store(s, std::memory_order_release);  // as it was
+            return rejoin_result::survivor_busy;
+        }
+        for (unsigned q = 0; q < lay.nq; ++q)
+            for (unsigned j = 0; j < lay.nq; ++j) {
+                ring_ctl* r = ctl(lay.ret_ctl(e, q, j));
+                r->head.store(r->tail.load(std::memory_order_acquire), std::memory_order_release);
+            }
+        h.ends[e].pid.store(getpid(), std::memory_order_release);
+        h.ends[e].attach_ns.store(now_ns(), std::memory_order_relaxed);
+        h.ends[e].state.store(end_attached, std::memory_order_seq_cst);
+        end_out = e;
+        return rejoin_result::joined;
+    }
+    return rejoin_result::not_applicable;
+}
+
 }  // namespace
 
 result<std::unique_ptr<region>> region::open(const params& p) {
@@ -171,23 +229,39 @@ result<std::unique_ptr<region>> region::open(const params& p) {
                                                       path + ")"});
 
         uint32_t expect = end_free;
-        if (!h.ends[1].state.compare_exchange_strong(expect, end_attached)) {
-            int pid = h.ends[1].pid.load();
-            return fail(error{errc::busy,
-                              who + ": both ends are taken (end 0 pid " +
-                                  std::to_string(h.ends[0].pid.load()) + ", end 1 " +
-                                  (expect == end_attached ? "pid " + std::to_string(pid)
-                                                          : std::string("closed")) +
-                                  "); a link joins exactly two openers"});
+        unsigned end = 1;
+        if (h.ends[1].state.compare_exchange_strong(expect, end_attached)) {
+            h.ends[1].pid.store(getpid(), std::memory_order_release);
+            h.ends[1].attach_ns.store(now_ns(), std::memory_order_relaxed);
+        } else {
+            // Both ends were claimed: take the place of one that left while
+            // the other still runs (see rejoin), else the link is busy.
+            const rejoin_result rj = rejoin(h, r->_base, r->_lay, end);
+            if (rj == rejoin_result::raced) {
+                usleep(1000);
+                continue;
+            }
+            if (rj != rejoin_result::joined) {
+                auto desc = [&](unsigned e) {
+                    return h.ends[e].state.load() == end_closed ? std::string("closed")
+                                            : "pid " + std::to_string(h.ends[e].pid.load());
+                };
+                return fail(error{
+                    errc::busy,
+                    who + ": both ends are taken (end 0 " + desc(0) + ", end 1 " + desc(1) +
+                        (rj == rejoin_result::survivor_busy
+                             ? "); the running end did not return the buffers of the one that "
+                               "left within 2 s (it is not polling the link)"
+                             : "); a link joins two processes at a time")});
+            }
         }
-        h.ends[1].pid.store(getpid(), std::memory_order_release);
-        h.ends[1].attach_ns.store(now_ns(), std::memory_order_relaxed);
-        r->_end = 1;
-        // End 0 may have closed or died while we claimed: that session is
-        // over, so give our claim up and start a fresh region.
-        uint32_t s0 = h.ends[0].state.load(std::memory_order_seq_cst);
-        if (s0 != end_attached || !process_exists(h.ends[0].pid.load())) {
-            h.ends[1].state.store(end_closed);
+        r->_end = end;
+        // The other end may have closed or died while we claimed: that
+        // session is over, so give our claim up and start a fresh region.
+        const unsigned other = 1 - end;
+        uint32_t so = h.ends[other].state.load(std::memory_order_seq_cst);
+        if (so != end_attached || !process_exists(h.ends[other].pid.load())) {
+            h.ends[end].state.store(end_closed);
             uint32_t zero = 0;
             if (h.unlinked.compare_exchange_strong(zero, 1)) shm_unlink(path.c_str());
             continue;

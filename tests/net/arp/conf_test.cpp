@@ -83,6 +83,22 @@ TEST(RouteConf, ParsesRoutesAndDefaultGateway) {
     EXPECT_FALSE(none.lookup(ipv4_addr(8, 8, 8, 8)));
 }
 
+// mTCP's sample route.conf writes the default route as GW_IP/0 dev.
+TEST(RouteConf, MtcpDefaultRouteNamesTheGateway) {
+    auto r = parse_route_conf("ROUTES 2\n10.0.0.0/24 dpdk0\n10.0.0.10/0 dpdk0\n", "route.conf");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ((*r)[1].prefix_len, 0u);
+    EXPECT_EQ((*r)[1].gateway, ipv4_addr(10, 0, 0, 10));
+    route_table rt;
+    for (auto& e : *r) rt.add(e);
+    EXPECT_EQ(rt.lookup(ipv4_addr(8, 8, 8, 8))->next_hop, ipv4_addr(10, 0, 0, 10));
+    EXPECT_EQ(rt.lookup(ipv4_addr(10, 0, 0, 5))->next_hop, ipv4_addr(10, 0, 0, 5));
+    // 0.0.0.0/0 without a gateway column stays on-link, as before.
+    auto on_link = parse_route_conf("ROUTES 1\n0.0.0.0/0 dpdk0\n", "route.conf");
+    ASSERT_TRUE(on_link);
+    EXPECT_TRUE((*on_link)[0].gateway.is_any());
+}
+
 TEST(RouteConf, Errors) {
     auto r = parse_route_conf("ROUTES 1\n10.0.0.0/24 dpdk0 10.0.0\n", "route.conf");
     ASSERT_FALSE(r);
