@@ -49,6 +49,7 @@ static int setconf_after_init(void) {
     return 0;
 }
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 /* Returns the process's current virtual size in bytes (/proc/self/statm). */
 static unsigned long long vm_size(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -59,6 +60,7 @@ static unsigned long long vm_size(void) {
     }
     return pages * (unsigned long long)sysconf(_SC_PAGESIZE);
 }
+#endif
 
 /* A config whose pools do not fit: mtcp_create_context returns NULL with
  * ENOMEM (before, std::bad_alloc escaped through the C API and aborted).
