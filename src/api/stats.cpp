@@ -213,7 +213,7 @@ using namespace mvnf::api;
 
 extern "C" {
 
-int mtcp_get_stats_sized(mctx_t mctx, struct mtcp_stats* out, size_t size) {
+int mtcp_get_stats_sized(mctx_t mctx, struct mtcp_stats* out, size_t size) try {
     instance* inst = the_instance();
     if (!out || !inst || size == 0) return set_errno_ret(EINVAL);
     mtcp_stats sum{}, x;
@@ -243,13 +243,15 @@ int mtcp_get_stats_sized(mctx_t mctx, struct mtcp_stats* out, size_t size) {
     if (mctx && !found) return set_errno_ret(EINVAL);
     std::memcpy(out, &sum, std::min(size, sizeof sum));
     return 0;
+} catch (...) {
+    return api_exception("mtcp_get_stats");
 }
 
 int mtcp_get_stats(mctx_t mctx, struct mtcp_stats* out) {
     return mtcp_get_stats_sized(mctx, out, sizeof *out);
 }
 
-int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
+int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) try {
     MVNF_ROUTE(mctx, -1, mtcp_get_stats_json(mctx, buf, len));
     if (!enter(mctx)) return -1;
     mtcp_stats s;
@@ -261,6 +263,8 @@ int mtcp_get_stats_json(mctx_t mctx, char* buf, size_t len) {
         buf[n] = '\0';
     }
     return int(j.size());
+} catch (...) {
+    return api_exception("mtcp_get_stats_json");  // std::string can throw bad_alloc
 }
 
 }  // extern "C"
