@@ -34,6 +34,7 @@ run() {  # run NAME LOG [VAR=value...]: one test binary, its log, its environmen
   bin=$(find "$dir/tests" -type f -name "$t" -perm -u+x | head -1)
   local start
   start=$(date +%s)
+  # shellcheck disable=SC2086  # gtest_args: the script's own arguments, split on purpose
   if timeout 300 env "$@" "$bin" --gtest_brief=1 $gtest_args >"$log" 2>&1; then
     echo "tsan: $(basename "$log" .tsan.log) ok ($(( $(date +%s) - start )) s)"
   else

@@ -7,8 +7,9 @@
 //   - closed by the application (close(), not shutdown) with every byte it
 //     wrote acknowledged, in FIN-WAIT-1/2, CLOSING or LAST-ACK: only our FIN
 //     (sequence space, no octets) can still be retransmitted, and nobody will
-//     read what arrives. Without a receive ring the window is zero, so data
-//     the peer still sends is not accepted.
+//     read what arrives. The window stays open (output.cpp) so the peer's
+//     FIN can come; data it still sends gets a reset (RFC 9293 3.10.7.4,
+//     input.cpp), as for any closed socket.
 // So memory follows the connections that move data, and connections that
 // wait for a last ACK or 2MSL do not make mtcp_connect / accept fail.
 #include "net/tcp/layer.hpp"

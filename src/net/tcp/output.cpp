@@ -12,6 +12,11 @@ namespace mvnf::tcp {
 using namespace wire;
 
 uint32_t layer::receive_window(const tcb& c) const {
+    // Buffers given back (buffers.cpp): nothing will be read, but the window
+    // stays open so the peer's FIN can still come (our own zero-window rule
+    // would hold it back forever); data the peer still sends to a closed
+    // socket is answered with a reset (input.cpp), not queued.
+    if (c.rcv.capacity() == 0) return _cfg.rcvbuf;
     if (c.rcv_limit && c.rcv_limit < c.rcv.capacity())  // SO_RCVBUF
         return c.rcv.size() >= c.rcv_limit ? 0 : uint32_t(c.rcv_limit - c.rcv.size());
     return uint32_t(c.rcv.free());

@@ -183,7 +183,7 @@ void layer::sack_rules_3_4(uint32_t idx, uint32_t cap, nanos now) {
         undo_note_retransmit(c, s, len, now);
         ++_stats.retransmits;
     }
-    if (sack_pipe(c) + cap > c.cwnd) return;
+    if (!_cfg.rescue_retransmit || sack_pipe(c) + cap > c.cwnd) return;
     if (c.rescue_set && !(c.snd_una > c.rescue_rxt)) return;  // one per recovery
     // The highest outstanding unSACKed data octet: below the top of the
     // data sent, under any SACKed block that reaches it.

@@ -114,6 +114,11 @@ struct config {
     // RACK's time rule (RFC 8985 6.2/6.3) for holes with too little SACKed
     // above them for DupThresh: lost a quarter RTT after the SACK showed them.
     bool reorder_timer = true;
+    // RFC 6675 4 NextSeg rule 4 (a MAY): one "rescue" resend of the highest
+    // unSACKed segment per recovery. Off by default, as Linux has none: with
+    // it on, google's fast_recovery/prr-ss-30pkt-lost1_4.pkt sees a resend
+    // of the tail that Linux never sends (docs/tcp.md).
+    bool rescue_retransmit = false;
     nanos max_ack_delay = 200 * ms;   // RFC 8985 WCDelAckT: the peer's worst delayed ACK
     bool syn_cookies = true;
     bool verify_checksum = true;      // off when the NIC has verified it

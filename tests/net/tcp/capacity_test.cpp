@@ -195,4 +195,25 @@ TEST_F(capacity, CookieAckWithFullAcceptQueueIsHeldNotReset) {
     sink.out.clear();
 }
 
+// A closed connection that gave its buffers back still advertises an open
+// window: the peer (which sends no FIN into a zero window) can close, and
+// the connection ends in TIME-WAIT rather than waiting for the FIN-WAIT-2
+// timeout.
+TEST_F(capacity, ShedConnectionKeepsItsWindowOpenForThePeersFin) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->close(h, now));
+    open_handles.clear();
+    auto fin = expect();
+    EXPECT_EQ(l->buffered_connections(), 0u);  // FIN-WAIT-1, everything acknowledged
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A}));
+    EXPECT_EQ(l->connections_in(state::fin_wait_2), 1u);
+    // A window probe from the peer: our answer shows an open window.
+    inject(seg({.seq = seq32(100), .ack = fin.h.seq + 1, .flags = A}));
+    auto ack = expect();
+    EXPECT_GT(ack.h.window, 0u);
+    inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A | tcp_flag::fin}));
+    EXPECT_EQ(expect().h.ack, seq32(102));
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u);
+}
+
 }  // namespace

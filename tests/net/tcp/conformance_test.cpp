@@ -189,6 +189,9 @@ tcp_repr sack_ack(seq32 base, uint32_t ack_off,
 // and NextSeg rule 1 resends it at once, not after the RTO. RFC 6675
 // NextSeg rule 4 resends the highest unSACKed segment once per recovery.
 TEST_F(scripted, SackRecoveryResendsLaterHolesWithoutWaitingForTheRto) {
+    config c = small_config();
+    c.rescue_retransmit = true;  // rule 4 is checked below too
+    make(c);
     auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
     ASSERT_TRUE(l->send(h, pattern(10000), now));
     for (int i = 0; i < 10; ++i) ASSERT_EQ(expect().len(), 1000u);

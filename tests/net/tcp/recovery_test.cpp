@@ -87,6 +87,9 @@ TEST_F(scripted, FastRetransmitNewReno) {
 }
 
 TEST_F(scripted, SackRecoveryRetransmitsOnlyHoles) {
+    config c = small_config();
+    c.rescue_retransmit = true;  // the expectations include rule 4's rescue
+    make(c);
     auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
     ASSERT_TRUE(l->send(h, pattern(6000), now));
     for (int i = 0; i < 6; ++i) expect();
@@ -390,6 +393,7 @@ TEST_F(scripted, SpuriousFastRetransmitIsUndoneByDsack) {
         SCOPED_TRACE(int(how));
         config c = small_config();
         c.tail_loss_probe = false;
+        c.rescue_retransmit = true;  // the expectations include rule 4's rescue
         make(c);
         auto h = passive_open(seq32(100), {.has_mss = true, .mss = 1000, .sack_permitted = true});
         const uint32_t n = 1000, b = (our_iss + 1).raw();
