@@ -97,7 +97,22 @@ static int set_running_conf(instance& inst, const mtcp_conf& m) {
         std::fprintf(stderr, "%s\n", v.error().str().c_str());
         return set_errno_ret(EINVAL);
     }
-    inst.conf = std::move(c);
+    // Only the fields the struct carries are written back: running stack
+    // threads read other fields of inst.conf at the same time (stat_print,
+    // busy_poll_us in loop.cpp), and assigning the whole config would rewrite
+    // those too (a data race ThreadSanitizer reports in thread mode).
+    cfg::config& r = inst.conf;
+    r.num_cores = c.num_cores;
+    r.max_concurrency = c.max_concurrency;
+    r.max_num_buffers = c.max_num_buffers;
+    r.rcvbuf = c.rcvbuf;
+    r.sndbuf = c.sndbuf;
+    r.tcp_timewait = c.tcp_timewait;
+    r.tcp_timeout = c.tcp_timeout;
+    r.tcp_fin_wait_2 = c.tcp_fin_wait_2;
+    r.max_listeners = c.max_listeners;
+    r.arp_queue_len = c.arp_queue_len;
+    r.destroy_drain_ms = c.destroy_drain_ms;
     return 0;
 }
 
