@@ -165,10 +165,17 @@ struct world {
             size_t used = 0;
             for (int st = 0; st <= int(tcp::state::time_wait); ++st)
                 used += l.connections_in(tcp::state(st));
-            MVNF_FUZZ_CHECK(used + l.free_connections() == l.cfg().max_concurrency);
+            // Every block in use is live or in TIME-WAIT; buffers go only to
+            // blocks in use, at most max_concurrency (net/tcp/buffers.cpp).
+            MVNF_FUZZ_CHECK(used == l.live_connections() + l.time_wait_connections());
+            MVNF_FUZZ_CHECK(used <= l.slot_count());
+            MVNF_FUZZ_CHECK(l.buffered_connections() <= l.cfg().max_concurrency);
+            MVNF_FUZZ_CHECK(l.buffered_connections() <= used);
+            MVNF_FUZZ_CHECK(l.free_connections() <= l.cfg().max_concurrency);
         }
         MVNF_FUZZ_CHECK(link.free_buffers() <= link.num_buffers());
-        MVNF_FUZZ_CHECK(resolver.held_frames() <= 64u * 16u);
+        // Held frames are the link's TX buffers: never more than it has.
+        MVNF_FUZZ_CHECK(resolver.held_frames() <= link.num_buffers());
     }
 
     // Closes every socket, accepts and aborts what the fuzz input opened, runs
