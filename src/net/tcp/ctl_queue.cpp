@@ -12,6 +12,11 @@ namespace mvnf::tcp {
 void layer::emit_or_defer(const four_tuple& t, const wire::tcp_repr& h) {
     // Behind others already waiting: keep the order the stack decided on.
     if (_ctl_len == 0 && _out.emit_segment(t.local_ip, t.remote_ip, h, {}, {}, 0)) return;
+    defer_ctl(t, h);
+}
+
+// The sink has just refused h: queue it without asking again.
+void layer::defer_ctl(const four_tuple& t, const wire::tcp_repr& h) {
     ++_stats.tx_blocked;
     if (_ctl_len == _ctl.size()) {
         ++_stats.drop_ctl_full;

@@ -250,6 +250,7 @@ private:
     // A segment with no connection to hold it (a reset, a cookie SYN-ACK)
     // that found no TX buffer: kept for the next poll (ctl_queue.cpp).
     void emit_or_defer(const four_tuple& t, const wire::tcp_repr& h);
+    void defer_ctl(const four_tuple& t, const wire::tcp_repr& h);
     void ctl_retry();
     void send_ack(tcb& c, nanos now);
     void send_rst_for(const four_tuple& t, const wire::tcp_repr& seg, uint32_t payload_len);

@@ -92,7 +92,7 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
         if (flags & tcp_flag::rst) {
             // The connection is deleted right after its reset: the segment
             // itself waits for a buffer (ctl_queue.cpp).
-            emit_or_defer(c.t, h);
+            defer_ctl(c.t, h);
         } else {
             // No TX buffer: nothing left; callers do not advance SND.NXT,
             // the ACK this segment carried becomes owed (ack_now), and the
