@@ -121,14 +121,20 @@ extern "C" {
 #define MTCP_STATS_ARP_DROPS(X)                                                \
     X(rx_not_for_us)        /* Ethernet destination neither us nor broadcast */\
     X(dropped_queue_full)   /* refused: destination queue full */              \
-    X(dropped_pending_full) /* refused: too many destinations pending */       \
+    X(dropped_pending_full) /* refused: every pending slot began this instant */\
+    X(dropped_evicted)      /* held by a destination evicted for a newer one */\
     X(dropped_failed)       /* refused: destination failed recently */         \
     X(dropped_gave_up)      /* held frames dropped when retries ran out */
 
 #define MTCP_STATS_ARP(X)                                                      \
     X(rx_frames) X(rx_unsolicited) X(address_conflicts) X(static_conflicts)    \
     X(learnt) X(table_full) X(requests_sent) X(replies_sent)                   \
-    X(gratuitous_sent) X(queued) X(flushed) X(gave_up) X(alloc_failures)
+    X(gratuitous_sent) X(queued) X(flushed) X(gave_up) X(alloc_failures)      \
+    X(table_evicted)   /* entries that took the least recently confirmed slot */\
+    X(pending_evicted) /* resolutions ended to make room for a newer one */    \
+    X(stale_used)      /* frames sent to a stale MAC while it is re-confirmed */\
+    X(probes_sent)     /* unicast requests re-confirming a stale entry */      \
+    X(probes_failed)   /* stale entries no probe confirmed: marked failed */
 
 /* The context's port queue (hw dispatch: the NIC/AF_XDP/AF_PACKET/shm queue
  * itself; sw dispatch: the dispatcher's pipes to this core, whose rx_dropped

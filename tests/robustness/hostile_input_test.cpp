@@ -370,3 +370,66 @@ TEST_F(Hostile, OutOfWindowAckAndSequenceDropped) {
 }
 
 }  // namespace
+
+// Neighbour-table and pending-resolution starvation (docs/robustness.md): a
+// flood of ARP requests for A from more senders than the table holds, then
+// spoofed SYNs from more unanswering on-link addresses than A can resolve at
+// once. Static entries survive, the flood evicts itself (counted), and A
+// still resolves a neighbour it has never seen and sends it its SYN.
+TEST_F(Hostile, ArpTableAndPendingFloodsStillResolveANewNeighbour) {
+    w.exact_rx = false;
+    const auto& rs = w.resolver.stats();
+    auto arp_from = [&](ipv4_addr ip, mac_addr mac, uint16_t op, mac_addr dst) {
+        std::vector<std::byte> f(arp_repr::frame_length());
+        arp_repr{op, mac, ip, op == arp_op::reply ? mac_a : mac_addr{}, ip_a}.emit_frame(f.data(), dst);
+        return f;
+    };
+    // 1. ARP requests for A from 134 on-link senders (the table has 64 slots).
+    int senders = 0;
+    for (int round = 0; round < 3; ++round)
+        for (int host = 16; host < 250; ++host) {
+            if (host >= 100 && host < 200) continue;  // kept for step 2
+            const ipv4_addr ip(10, 0, 0, uint8_t(host));
+            const mac_addr mac{{0x02, 0xee, 0, 0, uint8_t(round), uint8_t(host)}};
+            ASSERT_TRUE(w.inject(arp_from(ip, mac, arp_op::request, mac_addr::broadcast())));
+            senders += round == 0;
+            w.step(net::msec(1));
+        }
+    EXPECT_GT(rs.table_evicted, 0u);
+    EXPECT_LE(w.arp_table.used_slots(), w.arp_table.capacity());
+    EXPECT_EQ(rs.learnt, uint64_t(3 * senders));
+    EXPECT_EQ(w.arp_table.lookup(ip_b, w.clock.t).state, arp::entry_state::permanent);
+    EXPECT_EQ(w.arp_table.lookup(ip_c, w.clock.t).state, arp::entry_state::permanent);
+
+    // 2. Spoofed SYNs from 100 on-link addresses nobody answers ARP for: each
+    //    SYN-ACK waits for a resolution; more than the 64 pending slots.
+    for (int host = 100; host < 200; ++host) {
+        ASSERT_TRUE(w.inject(tcp_frame(
+            {.src = ipv4_addr(10, 0, 0, uint8_t(host)),
+             .h = {uint16_t(40000 + host), 80, seq32(7), seq32(0), tcp_flag::syn, 65535}})));
+        w.step(net::msec(100));  // 10 SYNs per second, as the attack
+    }
+    EXPECT_GT(rs.pending_evicted, 0u);
+    // Every frame the resolver held is accounted for: sent, or dropped by reason.
+    EXPECT_EQ(rs.flushed + rs.dropped_evicted + rs.dropped_gave_up + w.resolver.held_frames(),
+              rs.queued);
+
+    // 3. A opens a connection to a neighbour it has never seen: the request
+    //    goes out, the reply is learnt, and the held SYN leaves for its MAC.
+    const ipv4_addr fresh(10, 0, 0, 252);
+    const mac_addr fresh_mac{{0x02, 0xfe, 0, 0, 0, 0x52}};
+    const auto requests = rs.requests_sent, flushed = rs.flushed, queued = rs.queued,
+               refused = rs.dropped_pending_full;
+    auto h = w.ta.tcp().connect(ip_a, 0, fresh, 9, w.clock.t);
+    ASSERT_TRUE(h);
+    extra.push_back(*h);
+    w.step(net::msec(1));
+    EXPECT_GT(rs.requests_sent, requests);
+    EXPECT_EQ(rs.queued, queued + 1);  // the SYN waits for the reply
+    EXPECT_EQ(rs.dropped_pending_full, refused);
+    ASSERT_TRUE(w.inject(arp_from(fresh, fresh_mac, arp_op::reply, mac_a)));
+    EXPECT_EQ(rs.flushed, flushed + 1);
+    EXPECT_EQ(w.arp_table.lookup(fresh, w.clock.t).mac, fresh_mac);
+    w.resolver.clear();
+    expect_isolated(21);
+}

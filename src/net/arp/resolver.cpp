@@ -42,6 +42,60 @@ resolver::pending_dest* resolver::find_pending(ipv4_addr ip) {
     return nullptr;
 }
 
+resolver::pending_dest* resolver::take_slot(nanos now) {
+    pending_dest* oldest = nullptr;
+    for (auto& p : _pending) {
+        if (p.ip.is_any()) {
+            ++_active;
+            return &p;
+        }
+        // Probes go before resolutions (nothing is held for them), then the
+        // destination that waited longest: it is the likeliest never to answer.
+        if (!oldest || (p.probe && !oldest->probe) ||
+            (p.probe == oldest->probe && p.started < oldest->started))
+            oldest = &p;
+    }
+    if (!oldest || (oldest->started == now && !oldest->probe && _pending.size() > 1)) return nullptr;
+    ++_stats.pending_evicted;
+    size_t base = size_t(oldest - _pending.data()) * _cfg.queue_per_dest;
+    for (uint32_t i = 0; i < oldest->count; ++i) {
+        _link->free_frame(_frames[base + (oldest->head + i) % _cfg.queue_per_dest]);
+        ++_stats.dropped_evicted;
+    }
+    *oldest = pending_dest{};  // stays counted in _active: the caller takes it
+    return oldest;
+}
+
+void resolver::start_probe(ipv4_addr ip, mac_addr mac, nanos now) {
+    pending_dest* p = nullptr;
+    if (_active < _pending.size()) {
+        p = take_slot(now);
+    } else {
+        // Never evict a resolution that holds frames for a probe; only an
+        // older probe.
+        for (auto& d : _pending)
+            if (d.probe && d.started < now && (!p || d.started < p->started)) p = &d;
+        if (!p) return;  // tried again on the next frame to this neighbour
+        ++_stats.pending_evicted;
+        *p = pending_dest{};
+    }
+    p->ip = ip;
+    p->probe = true;
+    p->probe_mac = mac;
+    p->started = now;
+    p->next_check = now + _cfg.table_poll;
+    send_probe(*p, now);
+}
+
+void resolver::send_probe(pending_dest& p, nanos now) {
+    // RFC 1122 2.3.2.1: a unicast request to the cached address; the target
+    // hardware field carries it, as Linux's probes do.
+    send_arp(wire::arp_op::request, p.probe_mac, p.probe_mac, p.ip, _link->local_ip());
+    ++_stats.probes_sent;
+    ++p.requests;
+    p.deadline = now + backoff(p.requests);
+}
+
 void resolver::release_slot(pending_dest& p) {
     p = pending_dest{};
     --_active;
@@ -114,19 +168,32 @@ net::neighbor::outcome resolver::resolve(ipv4_addr next_hop, const netio::packet
         return outcome::resolved;
     }
     pending_dest* p = find_pending(next_hop);
+    if (l.state == entry_state::stale) {
+        // Keep sending to the old MAC while unicast probes re-confirm it
+        // (RFC 1122 2.3.2.1; Linux's STALE -> PROBE): a neighbour whose
+        // entry aged out under traffic costs no outage and no broadcast.
+        if (!p) start_probe(next_hop, l.mac, now);
+        ++_stats.stale_used;
+        mac = l.mac;
+        return outcome::resolved;
+    }
+    if (p && p->probe) {
+        // The probed entry failed or was evicted meanwhile: resolve afresh.
+        release_slot(*p);
+        p = nullptr;
+    }
     if (!p && l.state == entry_state::failed) {
         ++_stats.dropped_failed;  // gave up recently: fail fast, no request storm
         return outcome::unreachable;
     }
     if (!p) {
-        if (_active == _pending.size()) {
+        p = take_slot(now);
+        if (!p) {
             ++_stats.dropped_pending_full;
             return outcome::unreachable;
         }
-        p = &*std::find_if(_pending.begin(), _pending.end(),
-                           [](const pending_dest& d) { return d.ip.is_any(); });
-        ++_active;
         p->ip = next_hop;
+        p->started = now;
         p->next_check = now + _cfg.table_poll;
         send_request(*p, now);
     }
@@ -177,8 +244,9 @@ void resolver::input(bytes frame, nanos now) {
             merged = true;  // in the table; static entries are never overwritten
         } else if (cur.state != entry_state::none || for_us) {
             auto r = _table.learn(a.sender_ip, a.sender_mac, now);
-            if (r == table::update_result::updated) {
+            if (r == table::update_result::updated || r == table::update_result::evicted) {
                 ++_stats.learnt;
+                if (r == table::update_result::evicted) ++_stats.table_evicted;
                 merged = true;
             } else if (r == table::update_result::full) {
                 ++_stats.table_full;
@@ -216,13 +284,24 @@ void resolver::poll_timers(nanos now) {
             // The reply may have reached another core, which wrote the table.
             lookup_result l = _table.lookup(p.ip, now);
             if (l.state == entry_state::reachable || l.state == entry_state::permanent) {
-                flush(p, l.mac);
+                flush(p, l.mac);  // a probe holds nothing: this only ends it
                 continue;
             }
             p.next_check = now + _cfg.table_poll;
         }
         if (now < p.deadline) continue;
-        if (p.requests > _cfg.max_retries) {
+        if (p.probe) {
+            if (p.requests >= _cfg.probes) {
+                // No answer to any unicast probe: the neighbour moved or is
+                // gone. Fail it; the next frame starts a broadcast resolution
+                // once the hold-down passes.
+                ++_stats.probes_failed;
+                _table.mark_failed(p.ip, now);
+                release_slot(p);
+            } else {
+                send_probe(p, now);
+            }
+        } else if (p.requests > _cfg.max_retries) {
             ++_stats.gave_up;
             _table.mark_failed(p.ip, now);
             drop_all(p);

@@ -15,7 +15,10 @@
 namespace mvnf::arp {
 
 struct resolver_config {
-    uint32_t max_pending = 64;       // destinations being resolved at once
+    // Destinations being resolved (or stale entries being re-confirmed) at
+    // once. When all are taken, a new destination evicts the one that waited
+    // longest, so a flood of unresolvable sources cannot lock out a real one.
+    uint32_t max_pending = 64;
     // Frames held per destination while it resolves, bounded by count and by
     // bytes (as Linux's unres_qlen_bytes, 212992 by default): a burst of
     // small segments, such as the first SYN of a thousand connections,
@@ -23,6 +26,9 @@ struct resolver_config {
     uint32_t queue_per_dest = 1024;
     uint32_t queue_bytes_per_dest = 212992;
     uint32_t max_retries = 16;       // requests after the first one (mTCP's seed: 16)
+    // Unicast requests re-confirming a stale entry before it is given up
+    // (Linux's ucast_solicit, 3); the stale MAC keeps being used meanwhile.
+    uint32_t probes = 3;
     nanos retry_initial = net::msec(100);  // wait before the first retry; doubles
     nanos retry_max = net::sec(1);         // backoff cap
     // While a destination is pending, how often to look at the shared table:
@@ -71,6 +77,9 @@ public:
 private:
     struct pending_dest {
         ipv4_addr ip;  // 0: slot free
+        bool probe = false;  // re-confirming a stale entry: no frames held
+        mac_addr probe_mac;  // where the unicast probes go
+        nanos started = 0;   // for evicting the oldest when all slots are taken
         uint32_t head = 0, count = 0;
         uint32_t bytes = 0;     // frame bytes held
         uint32_t requests = 0;  // sent so far (first + retries)
@@ -79,6 +88,12 @@ private:
     };
 
     pending_dest* find_pending(ipv4_addr ip);
+    // A free slot, or the oldest one evicted (probes before resolutions);
+    // null only when every slot started at `now` (never with max_pending > 1
+    // unless that many destinations appear in one instant).
+    pending_dest* take_slot(nanos now);
+    void start_probe(ipv4_addr ip, mac_addr mac, nanos now);
+    void send_probe(pending_dest& p, nanos now);
     void send_arp(uint16_t op, mac_addr eth_dst, mac_addr tha, ipv4_addr tpa, ipv4_addr spa);
     void send_request(pending_dest& p, nanos now);
     void flush(pending_dest& p, mac_addr mac);

@@ -1,6 +1,7 @@
-// The shared lock-free neighbour table (see table.hpp). Writers: the core
-// that handles an ARP frame and the core whose retries ran out; readers: every
-// core's resolver. Only atomics: no locks, no allocation after construction.
+// The shared neighbour table (see table.hpp). Readers (every core's resolver,
+// per outgoing frame) are lock-free; writers (the core that handles an ARP
+// frame, the core whose retries ran out) take a table-wide flag for the few
+// stores of one update. No allocation after construction.
 #include "net/arp/table.hpp"
 
 #include <algorithm>
@@ -13,11 +14,17 @@ inline uint32_t hash_ip(uint32_t ip) {
     // Fibonacci hashing: neighbour IPs are often consecutive.
     return (ip * 2654435761u) ^ (ip >> 16);
 }
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 }  // namespace
 
 table::table(uint32_t capacity, nanos timeout, nanos failed_holddown)
     : _timeout(timeout), _failed_holddown(failed_holddown) {
-    uint32_t cap = std::bit_ceil(std::max<uint32_t>(capacity, 8));
+    uint32_t cap = std::bit_ceil(std::max<uint32_t>(capacity, window));
     _slots = std::make_unique<slot[]>(cap);
     _mask = cap - 1;
 }
@@ -37,41 +44,104 @@ mac_addr table::unpack_mac(uint64_t w) {
     return m;
 }
 
-table::slot* table::find(ipv4_addr ip) const {
-    if (ip.v == 0) return nullptr;
-    uint32_t i = hash_ip(ip.v) & _mask;
-    for (uint32_t n = 0; n <= _mask; ++n, i = (i + 1) & _mask) {
-        uint32_t k = _slots[i].ip.load(std::memory_order_acquire);
-        if (k == ip.v) return &_slots[i];
-        if (k == 0) return nullptr;  // slots are never freed: a gap ends the probe
+bool table::read(const slot& s, snapshot& out) const {
+    // A writer holds a slot for four stores; 64 tries outlast it unless the
+    // writer's thread was preempted mid-update, and then the caller treats
+    // the slot as a miss (a resolution starts; nothing is lost).
+    for (int tries = 0; tries < 64; ++tries) {
+        uint32_t s1 = s.seq.load(std::memory_order_acquire);
+        if (s1 & 1) {
+            cpu_relax();
+            continue;
+        }
+        out.ip = s.ip.load(std::memory_order_relaxed);
+        out.word = s.word.load(std::memory_order_relaxed);
+        out.stamp = s.stamp.load(std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (s.seq.load(std::memory_order_relaxed) == s1) return true;
     }
-    return nullptr;
+    return false;
 }
 
-table::slot* table::claim(ipv4_addr ip) {
-    if (ip.v == 0) return nullptr;
-    uint32_t i = hash_ip(ip.v) & _mask;
-    for (uint32_t n = 0; n <= _mask; ++n, i = (i + 1) & _mask) {
-        uint32_t k = _slots[i].ip.load(std::memory_order_acquire);
-        if (k == ip.v) return &_slots[i];
+void table::write(slot& s, uint32_t ip, uint64_t word, nanos stamp) {
+    // Only under the writer lock, so `seq` has one writer.
+    uint32_t q = s.seq.load(std::memory_order_relaxed);
+    s.seq.store(q + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    s.ip.store(ip, std::memory_order_relaxed);
+    s.word.store(word, std::memory_order_relaxed);
+    s.stamp.store(stamp, std::memory_order_relaxed);
+    s.seq.store(q + 2, std::memory_order_release);
+}
+
+bool table::lock_writers() {
+    for (int spins = 0; spins < (1 << 16); ++spins) {
+        bool expected = false;
+        if (!_writer.load(std::memory_order_relaxed) &&
+            _writer.compare_exchange_weak(expected, true, std::memory_order_acquire))
+            return true;
+        cpu_relax();
+    }
+    return false;
+}
+
+entry_state table::effective(uint64_t word, nanos stamp, nanos now) const {
+    entry_state st = unpack_state(word);
+    switch (st) {
+        case entry_state::reachable:
+            // RFC 1122 2.3.2.1: an entry must be re-validated once old; it is
+            // still used meanwhile (stale), so a flow never stops for it.
+            return now < stamp || now - stamp < _timeout ? st : entry_state::stale;
+        case entry_state::failed:
+            return now < stamp || now - stamp < _failed_holddown ? st : entry_state::none;
+        default: return st;
+    }
+}
+
+table::slot* table::place(ipv4_addr ip, nanos now, bool& evicting) {
+    evicting = false;
+    uint32_t start = hash_ip(ip.v) & _mask;
+    slot* free_slot = nullptr;
+    slot* victim = nullptr;
+    int victim_class = 2;
+    nanos victim_stamp = 0;
+    for (uint32_t n = 0; n < window; ++n) {
+        slot& s = _slots[(start + n) & _mask];
+        // Writers are serialised, so plain relaxed loads see the last write.
+        uint32_t k = s.ip.load(std::memory_order_relaxed);
+        if (k == ip.v) return &s;
         if (k == 0) {
-            uint32_t expected = 0;
-            if (_slots[i].ip.compare_exchange_strong(expected, ip.v, std::memory_order_acq_rel))
-                return &_slots[i];
-            if (expected == ip.v) return &_slots[i];  // another core claimed it for us
+            if (!free_slot) free_slot = &s;
+            continue;
+        }
+        uint64_t w = s.word.load(std::memory_order_relaxed);
+        nanos stamp = s.stamp.load(std::memory_order_relaxed);
+        entry_state st = effective(w, stamp, now);
+        if (st == entry_state::permanent) continue;
+        // Failed or expired entries go first, then the least recently confirmed.
+        int cls = st == entry_state::none || st == entry_state::failed ? 0 : 1;
+        if (cls < victim_class || (cls == victim_class && stamp < victim_stamp)) {
+            victim = &s;
+            victim_class = cls;
+            victim_stamp = stamp;
         }
     }
-    return nullptr;
+    // A free slot is only free if no later slot holds the IP (checked above:
+    // the loop saw the whole window).
+    if (free_slot) return free_slot;
+    evicting = victim != nullptr;
+    return victim;
 }
 
 bool table::add_static(ipv4_addr ip, unsigned prefix_len, mac_addr mac) {
     if (prefix_len > 32) return false;
     if (prefix_len == 32) {
-        slot* s = claim(ip);
-        if (!s) return false;
-        s->stamp.store(0, std::memory_order_relaxed);
-        s->word.store(pack(mac, entry_state::permanent), std::memory_order_release);
-        return true;
+        if (ip.v == 0 || !lock_writers()) return false;
+        bool evicting = false;
+        slot* s = place(ip, 0, evicting);
+        if (s) write(*s, ip.v, pack(mac, entry_state::permanent), 0);
+        unlock_writers();
+        return s != nullptr;
     }
     uint32_t mask = prefix_len == 0 ? 0 : ~uint32_t(0) << (32 - prefix_len);
     _prefixes.push_back({ip.v & mask, mask, prefix_len, mac});
@@ -81,19 +151,17 @@ bool table::add_static(ipv4_addr ip, unsigned prefix_len, mac_addr mac) {
 }
 
 lookup_result table::lookup(ipv4_addr ip, nanos now) const {
-    if (const slot* s = find(ip)) {
-        uint64_t w = s->word.load(std::memory_order_acquire);
-        nanos stamp = s->stamp.load(std::memory_order_relaxed);
-        entry_state st = unpack_state(w);
-        switch (st) {
-            case entry_state::permanent: return {st, unpack_mac(w)};
-            case entry_state::reachable:
-                if (now < stamp || now - stamp < _timeout) return {st, unpack_mac(w)};
-                break;  // aged out (RFC 1122 2.3.2.1: entries must time out)
-            case entry_state::failed:
-                if (now < stamp || now - stamp < _failed_holddown) return {st, {}};
-                break;
-            case entry_state::none: break;
+    if (ip.v != 0) {
+        uint32_t start = hash_ip(ip.v) & _mask;
+        for (uint32_t n = 0; n < window; ++n) {
+            snapshot sn;
+            if (!read(_slots[(start + n) & _mask], sn)) continue;
+            if (sn.ip == 0) break;  // slots are never freed: a gap ends the window
+            if (sn.ip != ip.v) continue;
+            entry_state st = effective(sn.word, sn.stamp, now);
+            if (st == entry_state::none) break;
+            if (st == entry_state::failed) return {st, {}};
+            return {st, unpack_mac(sn.word)};
         }
     }
     for (const auto& p : _prefixes)
@@ -106,30 +174,45 @@ bool table::contains(ipv4_addr ip, nanos now) const {
 }
 
 table::update_result table::learn(ipv4_addr ip, mac_addr mac, nanos now) {
-    slot* s = claim(ip);
-    if (!s) return update_result::full;
-    uint64_t w = s->word.load(std::memory_order_acquire);
-    if (unpack_state(w) == entry_state::permanent) return update_result::is_static;
-    // Stamp first, word second (release): a reader that sees the new word
-    // sees a stamp at least as new.
-    s->stamp.store(now, std::memory_order_relaxed);
-    s->word.store(pack(mac, entry_state::reachable), std::memory_order_release);
-    return update_result::updated;
+    if (ip.v == 0 || !lock_writers()) return update_result::full;
+    bool evicting = false;
+    slot* s = place(ip, now, evicting);
+    update_result r = update_result::full;
+    if (s) {
+        if (s->ip.load(std::memory_order_relaxed) == ip.v &&
+            unpack_state(s->word.load(std::memory_order_relaxed)) == entry_state::permanent) {
+            r = update_result::is_static;
+        } else {
+            write(*s, ip.v, pack(mac, entry_state::reachable), now);
+            r = evicting ? update_result::evicted : update_result::updated;
+        }
+    }
+    unlock_writers();
+    return r;
 }
 
 void table::mark_failed(ipv4_addr ip, nanos now) {
-    entry_state st = lookup(ip, now).state;
-    if (st == entry_state::reachable || st == entry_state::permanent) return;
-    slot* s = claim(ip);
-    if (!s) return;
-    // CAS so a reply learnt by another core between our lookup and this
-    // store is not overwritten by the failure.
-    uint64_t w = s->word.load(std::memory_order_acquire);
-    if (unpack_state(w) == entry_state::permanent) return;
-    if (unpack_state(w) == entry_state::reachable && lookup(ip, now).state == entry_state::reachable)
-        return;
-    s->stamp.store(now, std::memory_order_relaxed);
-    s->word.compare_exchange_strong(w, pack({}, entry_state::failed), std::memory_order_acq_rel);
+    if (ip.v == 0 || !lock_writers()) return;
+    bool evicting = false;
+    slot* s = place(ip, now, evicting);
+    if (s) {
+        bool own = s->ip.load(std::memory_order_relaxed) == ip.v;
+        entry_state st = own ? effective(s->word.load(std::memory_order_relaxed),
+                                         s->stamp.load(std::memory_order_relaxed), now)
+                             : entry_state::none;
+        // A reply learnt by another core since the give-up was decided wins,
+        // and a static entry never fails. A failure never evicts a live entry.
+        if (st != entry_state::reachable && st != entry_state::permanent && (own || !evicting))
+            write(*s, ip.v, pack({}, entry_state::failed), now);
+    }
+    unlock_writers();
+}
+
+uint32_t table::used_slots() const {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i <= _mask; ++i)
+        if (_slots[i].ip.load(std::memory_order_relaxed) != 0) ++n;
+    return n;
 }
 
 }  // namespace mvnf::arp

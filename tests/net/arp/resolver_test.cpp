@@ -162,23 +162,121 @@ TEST_F(ArpResolver, QueueAndPendingBounds) {
     r.attach(link);
     mac_addr m;
     std::vector<netio::packet> refused;
-    auto try_send = [&](ipv4_addr ip, uint8_t tag) {
+    auto try_send = [&](ipv4_addr ip, uint8_t tag, nanos now) {
         auto f = link.make_ipv4_frame(tag);
-        auto o = r.resolve(ip, f, 0, m);
+        auto o = r.resolve(ip, f, now, m);
         if (o != outcome::queued) refused.push_back(f);
         return o;
     };
-    EXPECT_EQ(try_send(peer_ip, 1), outcome::queued);
-    EXPECT_EQ(try_send(peer_ip, 2), outcome::queued);
-    EXPECT_EQ(try_send(peer_ip, 3), outcome::unreachable);
-    EXPECT_EQ(try_send(ipv4_addr(10, 0, 0, 3), 4), outcome::queued);
-    EXPECT_EQ(try_send(ipv4_addr(10, 0, 0, 4), 5), outcome::unreachable);
+    EXPECT_EQ(try_send(peer_ip, 1, 0), outcome::queued);
+    EXPECT_EQ(try_send(peer_ip, 2, 0), outcome::queued);
+    EXPECT_EQ(try_send(peer_ip, 3, 0), outcome::unreachable);
+    EXPECT_EQ(try_send(ipv4_addr(10, 0, 0, 3), 4, 0), outcome::queued);
+    // Both slots began this instant: the third destination is refused
+    // rather than evicting a request that just left.
+    EXPECT_EQ(try_send(ipv4_addr(10, 0, 0, 4), 5, 0), outcome::unreachable);
     EXPECT_EQ(r.stats().dropped_queue_full, 1u);
     EXPECT_EQ(r.stats().dropped_pending_full, 1u);
     EXPECT_EQ(r.held_frames(), 3u);
+    // Later, a new destination evicts the one that waited longest (peer_ip,
+    // two frames dropped and counted) and gets its request out.
+    size_t sent_before = link.sent.size();
+    EXPECT_EQ(try_send(ipv4_addr(10, 0, 0, 4), 6, msec(1)), outcome::queued);
+    EXPECT_EQ(r.stats().pending_evicted, 1u);
+    EXPECT_EQ(r.stats().dropped_evicted, 2u);
+    EXPECT_EQ(r.held_frames(), 2u);
+    ASSERT_EQ(link.sent.size(), sent_before + 1);
+    EXPECT_EQ(parse_sent(link.sent.back()).target_ip, ipv4_addr(10, 0, 0, 4));
     for (auto& f : refused) link.free_frame(f);
     r.clear();
     EXPECT_EQ(r.held_frames(), 0u);
+}
+
+// The neighbour-starvation attack: spoofed SYNs from on-link addresses that
+// never answer keep every pending slot busy. A real neighbour asked for
+// later still gets its request out and its frames delivered.
+TEST_F(ArpResolver, UnresolvableFloodCannotLockOutARealNeighbour) {
+    cfg.max_pending = 4;
+    resolver r(tbl, cfg);
+    r.attach(link);
+    mac_addr m;
+    nanos now = 0;
+    for (uint8_t i = 0; i < 40; ++i) {
+        now += msec(100);  // 10 per second, as the attack
+        auto f = link.make_ipv4_frame(i);
+        ASSERT_EQ(r.resolve(ipv4_addr(10, 0, 1, i), f, now, m), outcome::queued);
+        r.poll_timers(now);
+    }
+    EXPECT_EQ(r.pending(), 4u);
+    EXPECT_EQ(r.stats().pending_evicted, 36u);
+    now += msec(1);
+    auto f = link.make_ipv4_frame(99);
+    ASSERT_EQ(r.resolve(peer_ip, f, now, m), outcome::queued);
+    EXPECT_EQ(parse_sent(link.sent.back()).target_ip, peer_ip);
+    size_t before = link.sent.size();
+    reply_from_peer(r, now + msec(1));
+    ASSERT_EQ(link.sent.size(), before + 1);
+    EXPECT_EQ(uint8_t(link.sent.back()[14]), 99);
+    r.clear();
+}
+
+// An entry that ages out under traffic stays usable: frames keep going to
+// the old MAC (no queueing, no broadcast) while unicast probes re-confirm it.
+TEST_F(ArpResolver, StaleEntryKeepsFlowingWhileUnicastProbeConfirms) {
+    cfg.retry_initial = sec(1);
+    resolver r(tbl, cfg);
+    r.attach(link);
+    ASSERT_EQ(tbl.learn(peer_ip, peer_mac, 0), table::update_result::updated);
+    mac_addr m;
+    nanos now = sec(61);
+    auto f = link.make_ipv4_frame(1);
+    EXPECT_EQ(r.resolve(peer_ip, f, now, m), outcome::resolved);
+    EXPECT_EQ(m, peer_mac);
+    link.free_frame(f);
+    ASSERT_EQ(link.sent.size(), 1u);
+    const auto& probe = link.sent[0];
+    for (int b = 0; b < 6; ++b) EXPECT_EQ(uint8_t(probe[b]), peer_mac.b[b]);  // unicast
+    EXPECT_EQ(parse_sent(probe).target_ip, peer_ip);
+    EXPECT_EQ(r.stats().probes_sent, 1u);
+    // More frames meanwhile: still resolved, no second probe.
+    f = link.make_ipv4_frame(2);
+    EXPECT_EQ(r.resolve(peer_ip, f, now + msec(5), m), outcome::resolved);
+    link.free_frame(f);
+    EXPECT_EQ(r.stats().probes_sent, 1u);
+    EXPECT_EQ(r.stats().stale_used, 2u);
+    EXPECT_EQ(r.stats().requests_sent, 0u);
+    reply_from_peer(r, now + msec(10));
+    EXPECT_EQ(r.pending(), 0u);
+    EXPECT_EQ(tbl.lookup(peer_ip, now + msec(10)).state, entry_state::reachable);
+    EXPECT_EQ(r.next_deadline(), net::never);
+}
+
+// A stale neighbour that answers no probe (it left) is failed after
+// `probes` unicast requests; the next frame then resolves afresh by broadcast.
+TEST_F(ArpResolver, StaleEntryNobodyConfirmsIsFailedThenResolvedAgain) {
+    cfg.retry_initial = sec(1);
+    cfg.probes = 3;
+    resolver r(tbl, cfg);
+    r.attach(link);
+    ASSERT_EQ(tbl.learn(peer_ip, peer_mac, 0), table::update_result::updated);
+    mac_addr m;
+    nanos now = sec(61);
+    auto f = link.make_ipv4_frame(1);
+    EXPECT_EQ(r.resolve(peer_ip, f, now, m), outcome::resolved);
+    link.free_frame(f);
+    for (int guard = 0; guard < 100000 && r.pending(); ++guard) {
+        now = std::max(now, r.next_deadline());
+        r.poll_timers(now);
+    }
+    EXPECT_EQ(r.stats().probes_sent, 3u);
+    EXPECT_EQ(r.stats().probes_failed, 1u);
+    EXPECT_EQ(tbl.lookup(peer_ip, now).state, entry_state::failed);
+    f = link.make_ipv4_frame(2);
+    EXPECT_EQ(r.resolve(peer_ip, f, now + sec(2), m), outcome::queued);
+    auto req = link.sent.back();
+    for (int b = 0; b < 6; ++b) EXPECT_EQ(uint8_t(req[b]), 0xff);  // broadcast now
+    EXPECT_EQ(r.stats().requests_sent, 1u);
+    r.clear();
 }
 
 TEST_F(ArpResolver, MergeRuleUnsolicitedReplyCreatesNothing) {
