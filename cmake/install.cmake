@@ -1,9 +1,11 @@
 # Installation and packaging: `cmake --install` puts the public headers (as
 # <mtcp/mtcp_api.h> and mTCP's flat <mtcp_api.h>), libmtcp.so (with a
 # SOVERSION), one self-contained libmtcp.a, mtcp.pc, the CMake package
-# (find_package(mtcp): mtcp::mtcp, mtcp::mtcp_static), the tools, the apps
-# and the manuals; CPack makes the Debian package (cpack -G DEB in the build
-# directory). tests/install checks all of it from a temporary prefix.
+# (find_package(mtcp): mtcp::mtcp, mtcp::mtcp_static), the tools, the apps,
+# the man pages (cmake/man.cmake) and the manuals; CPack makes the Debian
+# package (cpack -G DEB in the build directory). tests/install checks all of
+# it: install_examples from a temporary prefix, install_deb from the .deb
+# installed with apt-get.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -46,6 +48,16 @@ install(TARGETS mtcp_shared EXPORT mtcpTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} ${CMAKE_INSTALL_INCLUDEDIR}/mtcp)
 install(FILES ${CMAKE_BINARY_DIR}/bundle/libmtcp.a DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# `cmake --install --strip` and CPack (CPACK_STRIP_FILES) strip the programs
+# and libmtcp.so; the archive's debug information (most of its ~50 MB in a
+# RelWithDebInfo build) goes too, its symbols stay (as Debian's dh_strip).
+install(CODE "if(CMAKE_INSTALL_DO_STRIP)
+  execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-debug --enable-deterministic-archives
+    \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/libmtcp.a\" RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR \"strip --strip-debug libmtcp.a failed\")
+  endif()
+endif()")
 file(GLOB mvnf_public_headers ${PROJECT_SOURCE_DIR}/include/mtcp/*.h)
 install(FILES ${mvnf_public_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/mtcp)
 
@@ -72,6 +84,9 @@ foreach(prog mvnf-pktgen mvnf-impair mvnf-httpd mvnf-httpd-kernel mvnf-wget mvnf
     install(TARGETS ${prog} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()
 endforeach()
+# mvnf-top: a python3 script (the standard library only) reading stat_http.
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/tools/mvnf-top/mvnf-top DESTINATION ${CMAKE_INSTALL_BINDIR})
+include(${CMAKE_CURRENT_LIST_DIR}/man.cmake)
 
 # The manuals, and the examples as sources to start from.
 set(MVNF_DOCDIR ${CMAKE_INSTALL_DATADIR}/doc/mtcp-vnf)
@@ -90,8 +105,24 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "mtcp-vnf developers <mtcp-vnf@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # dependencies from the binaries (libxdp, libstdc++...)
+# Depends: dpkg-shlibdeps finds the packages of the libraries the binaries
+# load (libc6, libstdc++6, and libxdp1/libbpf1 when AF_XDP is built) and
+# appends them to python3 (mvnf-top), so apt-get installs what is missing.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "python3")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# A shlibs file for packages built against libmtcp.
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY "=")
+# ld.so's cache learns libmtcp.so.<soversion> on install and forgets it on
+# removal through libc-bin's ldconfig trigger, as Debian's packages do
+# (cmake/deb/triggers). CPack would otherwise add postinst and postrm
+# scripts that call ldconfig themselves, which lintian reports; giving our
+# own (cmake/deb/postinst, postrm: nothing to do) keeps it from doing so.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+  ${PROJECT_SOURCE_DIR}/cmake/deb/triggers ${PROJECT_SOURCE_DIR}/cmake/deb/postinst
+  ${PROJECT_SOURCE_DIR}/cmake/deb/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_STRIP_FILES ON)  # the build keeps its debug information; the package does not
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "mTCP-compatible user-space TCP/IP stack: libmtcp (shared and static), headers,\n pkg-config and CMake files, tools (mvnf-pktgen, mvnf-impair), applications\n (mvnf-httpd, mvnf-wget, mvnf-tcpperf, mvnf-udpperf) and manuals.")
+  "mTCP-compatible user-space TCP/IP stack: libmtcp (shared and static),\nheaders, pkg-config and CMake files, tools (mvnf-pktgen, mvnf-impair,\nmvnf-top), applications (mvnf-httpd, mvnf-wget, mvnf-tcpperf,\nmvnf-udpperf), man pages (mtcp-vnf(7), libmtcp(3), mtcp.conf(5), one per\nprogram) and manuals.")
 include(CPack)

@@ -71,6 +71,10 @@ struct config {
     // "file:line: ..." one-line notices for mTCP keys that load but have no
     // effect here (io = dpdk, num_mem_ch...); mtcp_init prints them.
     std::vector<std::string> notices;
+
+    // Every field (the documentation test compares a parsed file with the
+    // defaults).
+    bool operator==(const config&) const = default;
 };
 
 struct error {

@@ -2,9 +2,9 @@
 # install_test.sh BUILD_DIR SOURCE_DIR: installs the build into a temporary
 # prefix and uses it as an outside project would: checks the installed files
 # (headers both ways, libmtcp.so with its SONAME, one self-contained
-# libmtcp.a, mtcp.pc, the CMake package, tools, apps, manuals), builds the
-# examples with plain `cc $(pkg-config --cflags --libs mtcp)` and with
-# find_package(mtcp) (including a static link), and runs the echo server and
+# libmtcp.a, mtcp.pc, the CMake package, tools, apps, man pages, manuals),
+# builds the examples with plain `cc $(pkg-config --cflags --libs mtcp)` and
+# with find_package(mtcp) (including a static link), and runs the echo server and
 # clients end to end over an shm link (client processes one after the other
 # against one server; a server stopped by SIGINT).
 set -euo pipefail
@@ -13,7 +13,7 @@ src=$(cd "$2" && pwd)
 work=$(mktemp -d /tmp/mtcp_install_XXXXXX)
 server_pid=
 cleanup() {
-    [[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null || true
+    if [[ -n $server_pid ]]; then kill -9 "$server_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -23,7 +23,7 @@ prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; fail "cmake --install failed"; }
 
 # Installed files.
-libdir=$(dirname "$(find "$prefix" -name mtcp.pc -path '*/pkgconfig/*' | head -1)")/..
+libdir=$(dirname "$(find "$prefix" -name mtcp.pc -path '*/pkgconfig/*' -print -quit)")/..
 libdir=$(cd "$libdir" && pwd)
 for f in include/mtcp/mtcp_api.h include/mtcp/mtcp_epoll.h include/mtcp/mudp_api.h \
          include/mtcp/mtcp_stats.h share/doc/mtcp-vnf/docs/api.md share/doc/mtcp-vnf/examples/echo_server.c; do
@@ -40,6 +40,19 @@ for prog in mvnf-pktgen mvnf-httpd mvnf-wget mvnf-tcpperf mvnf-udpperf; do
         [[ -x $prefix/bin/$prog ]] || fail "missing bin/$prog"
     fi
 done
+[[ -x $prefix/bin/mvnf-top ]] || fail "missing bin/mvnf-top"
+# Man pages (compressed when gzip was found at configure time) and aliases.
+for f in man7/mtcp-vnf.7 man5/mtcp.conf.5 man3/libmtcp.3 man1/mvnf-httpd.1 man1/mvnf-top.1; do
+    [[ -f $prefix/share/man/$f.gz || -f $prefix/share/man/$f ]] || fail "missing share/man/$f"
+done
+for f in man3/mtcp_epoll_wait.3 man1/mvnf-wget-kernel.1; do
+    [[ -L $prefix/share/man/$f.gz && -f $prefix/share/man/$f.gz ]] ||
+        [[ -L $prefix/share/man/$f && -f $prefix/share/man/$f ]] || fail "missing alias share/man/$f"
+done
+if command -v man >/dev/null; then
+    [[ $(MANPATH=$prefix/share/man man -w 5 mtcp.conf) == "$prefix"/share/man/man5/* ]] ||
+        fail "man does not find mtcp.conf(5) under $prefix"
+fi
 # One archive with every layer: the C API and the TCP engine's code both in it.
 nm -C "$libdir/libmtcp.a" >"$work/nm.txt" 2>/dev/null || true
 grep -q ' T mtcp_init$' "$work/nm.txt" || fail "libmtcp.a lacks mtcp_init"
@@ -51,11 +64,13 @@ cp -r "$src/examples" "$work/ex"
 cd "$work/ex"
 link=inst_$$
 sed -i "s/shm:echo0/shm:$link/" server.conf client.conf
-cc -Wall -Werror echo_server.c -o echo_server $(pkg-config --cflags --libs mtcp)   # flat <mtcp_api.h>
-cc -Wall -Werror echo_client.c -o echo_client $(pkg-config --cflags --libs mtcp)   # <mtcp/mtcp_api.h>
+read -r -a pc_flags <<<"$(pkg-config --cflags --libs mtcp)"
+read -r -a pc_cflags <<<"$(pkg-config --cflags mtcp)"
+read -r -a pc_static <<<"$(pkg-config --libs-only-l --static mtcp | sed 's/-lmtcp//')"
+cc -Wall -Werror echo_server.c -o echo_server "${pc_flags[@]}"   # flat <mtcp_api.h>
+cc -Wall -Werror echo_client.c -o echo_client "${pc_flags[@]}"   # <mtcp/mtcp_api.h>
 # Static: the one archive and what pkg-config --static lists, nothing else.
-cc -Wall -Werror echo_client.c -o echo_client_static $(pkg-config --cflags mtcp) "$libdir/libmtcp.a" \
-    $(pkg-config --libs-only-l --static mtcp | sed 's/-lmtcp//')
+cc -Wall -Werror echo_client.c -o echo_client_static "${pc_cflags[@]}" "$libdir/libmtcp.a" "${pc_static[@]}"
 ldd ./echo_client_static >"$work/ldd.txt"
 if grep -q libmtcp "$work/ldd.txt"; then fail "the static client loads libmtcp.so"; fi
 # find_package(mtcp).
