@@ -2,8 +2,8 @@
 # Builds build-tsan (-DMVNF_TSAN=ON) and runs the threaded tests under
 # ThreadSanitizer: dist (dispatcher threads, pipes, TX hand-off, shm across a
 # fork), the shm backend and its rings, the ARP table's concurrent writers,
-# the pcap wrapper, and the C API in both thread modes (run-to-completion
-# with sw-dispatcher threads and stats readers on other threads; thread
+# the pcap wrapper, the port drops the sw dispatcher publishes, and the C API
+# in both thread modes (run-to-completion with sw-dispatcher threads and stats readers on other threads; thread
 # mode's stack thread and call forwarding; the stat_http thread). Only the
 # targets those tests need are built, so it stays within a few minutes on 2
 # cores. Exits non-zero on any TSan report. scripts/test.sh runs it.
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 jobs=${MVNF_JOBS:-2}
 dir=${MVNF_TSAN_DIR:-build-tsan}
 tests=(dist_engine_test dist_shm_test dist_steer_test dist_rss_ports_test
-       netio_shm_test netio_shm_ring_test arp_test netio_pcap_test)
+       netio_shm_test netio_shm_ring_test arp_test netio_pcap_test api_port_drops_test)
 # The C API tests run twice: run-to-completion, then thread_mode = thread
 # (MTCP_TEST_THREAD_MODE=1, as ctest's .thread_mode variants do).
 api_tests=(api_tcp_test api_epoll_udp_test api_dist_sw_test api_stats_test)

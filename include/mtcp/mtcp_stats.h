@@ -151,7 +151,9 @@ extern "C" {
 /* The sw dispatcher's port-wide counters (carried by core 0 only, so a sum
  * over cores counts them once; zero in hw dispatch). */
 #define MTCP_STATS_PORT_DROPS(X)                                               \
-    X(rx_dropped_runt) X(rx_dropped_oversize) X(rx_dropped_bad_src)
+    X(rx_dropped_runt) X(rx_dropped_oversize) X(rx_dropped_bad_src)            \
+    X(rx_dropped_port) /* lost in the port's own RX ring (kernel or NIC) */    \
+    X(tx_dropped_port) /* refused by the port after it accepted them */
 
 #define MTCP_STATS_PORT(X) X(rx_received) X(dispatcher_sleeps)
 

@@ -57,6 +57,12 @@ struct engine::shared {
     alignas(64) std::atomic<uint32_t> tx_owner{tx_dispatcher};
     alignas(64) stat rx_received, rx_runt, rx_oversize, rx_bad_src, sleeps, blocked;
     stat tx_core_rounds;  // written by whoever holds tx_owner
+    // The port's own drops (its ring, the kernel's counters), which only the
+    // thread driving that half may read: published by the RX thread every
+    // publish_every rounds and before it blocks, and by whoever holds the TX
+    // half after each TX round, for any thread's read_port_counters().
+    stat port_rx_dropped, port_tx_dropped;
+    uint32_t rx_rounds = 0;  // RX thread only
     std::vector<packet> rx_buf, drop_buf, ret_buf, tx_buf, port_buf;
     std::vector<uint8_t> rx_core;  // steer_fast's first pass: each frame's core
     std::vector<uint32_t> tx_src;  // per port buffer: index of its frame in tx_buf
@@ -331,6 +337,9 @@ void engine::stop() {
     for (auto& t : _threads) t.join();
     _threads.clear();
     _running = false;
+    // The threads are gone: this one may read both halves' last counts.
+    _s->port_rx_dropped.set(_q0->rx_drops());
+    _s->port_tx_dropped.set(_q0->tx_drops());
     drain_all();
 }
 
@@ -481,6 +490,10 @@ unsigned engine::drain_overflow() {
 [[gnu::always_inline]] inline unsigned engine::rx_step() {
     netio::queue& q = *_q0;
     auto& s = *_s;
+    // A full ring shows while the dispatcher is busy, so not only when idle;
+    // 1024 rounds keep a possible syscall (AF_XDP, AF_PACKET statistics)
+    // far from the per-frame cost.
+    if ((++s.rx_rounds & 1023) == 0) [[unlikely]] s.port_rx_dropped.set(q.rx_drops());
     unsigned work = return_released(q);
     if (s.ov_total) work += drain_overflow();
     // 3. New frames. One core with credit for a whole burst and nothing held
@@ -690,6 +703,7 @@ unsigned engine::tx_merge() {
         }
     }
     if (work) q.flush();
+    s.port_tx_dropped.set(q.tx_drops());
     return work;
 }
 
@@ -740,6 +754,7 @@ bool engine::egress_pending() const {
 }
 
 void engine::idle_block() {
+    _s->port_rx_dropped.set(_q0->rx_drops());
     if (holding_port_buffers()) {
         std::this_thread::yield();
         return;
@@ -823,6 +838,8 @@ engine::port_counters engine::read_port_counters() const {
     p.rx_dropped_oversize = _s->rx_oversize.get();
     p.rx_dropped_bad_src = _s->rx_bad_src.get();
     p.dispatcher_sleeps = _s->sleeps.get();
+    p.rx_dropped_port = _s->port_rx_dropped.get();
+    p.tx_dropped_port = _s->port_tx_dropped.get();
     return p;
 }
 

@@ -68,6 +68,12 @@ public:
     virtual int poll_fd() const { return -1; }
 
     virtual queue_stats stats() const = 0;
+    // The drops of one half alone, for a caller that drives only that half
+    // (the sw dispatcher's RX and TX threads publish them separately): each
+    // reads nothing the other half writes. rx_drops() may cost a syscall
+    // (kernel ring counters), so it is read once per many bursts.
+    virtual uint64_t rx_drops() const { return stats().rx_dropped; }
+    virtual uint64_t tx_drops() const { return stats().tx_dropped; }
 };
 
 }  // namespace mvnf::netio

@@ -105,19 +105,24 @@ struct tcp_opts {
     uint16_t urgent = 0;
     frame options;
     bool good_checksum = true;
+    uint32_t seq = 1000;
+    int64_t ack = -1;  // -1: 1 when ACK is set, else 0
+    frame payload;
+    uint32_t dst = ip_us;  // for the pseudo-header checksum
 };
 frame tcp(tcp_opts o) {
     frame t(20);
     put16(t, 0, o.sport);
     put16(t, 2, o.dport);
-    put32(t, 4, 1000);
-    put32(t, 8, o.flags & 0x10 ? 1 : 0);
+    put32(t, 4, o.seq);
+    put32(t, 8, o.ack >= 0 ? uint32_t(o.ack) : o.flags & 0x10 ? 1 : 0);
     for (uint8_t b : o.options) t.push_back(b);
     t[12] = uint8_t((o.doff ? o.doff : uint8_t(t.size() / 4)) << 4);
     t[13] = o.flags;
     put16(t, 14, 8192);
     put16(t, 18, o.urgent);
-    put16(t, 16, uint16_t(fold(sum16(t.data(), t.size(), pseudo(ip_peer, ip_us, 6, t.size()))) ^
+    for (uint8_t b : o.payload) t.push_back(b);
+    put16(t, 16, uint16_t(fold(sum16(t.data(), t.size(), pseudo(ip_peer, o.dst, 6, t.size()))) ^
                           (o.good_checksum ? 0 : 0x0f0f)));
     return t;
 }
@@ -305,6 +310,8 @@ std::vector<drop_case> drop_cases() {
         {"tcp.drop_bad_flags", syn({.flags = 0x03})},  // SYN+FIN
         {"tcp.drop_bad_urgent", syn({.flags = 0x30, .urgent = 0})},  // URG+ACK, no data
         {"tcp.drop_no_socket", syn({.dport = 4444})},
+        {"tcp.drop_bad_option_value", syn({.doff = 0, .options = {2, 3, 5, 0}})},  // MSS of length 3
+        {"tcp.drop_bad_address", ipv4(6, tcp({.dst = 0xffffffff}), {.dst = 0xffffffff})},  // to the broadcast address
         {"arp.rx_invalid_truncated", arp(1, 1, 20)},
         {"arp.rx_invalid_bad_hardware_type", arp(1, 6)},
         {"arp.rx_invalid_bad_opcode", arp(9)},
@@ -318,7 +325,8 @@ bool is_drop_key(const std::string& k) {
     return k.starts_with("stack.drops.") || k.starts_with("tcp.drop_") ||
            k.starts_with("arp.rx_invalid_") || k == "arp.rx_not_for_us" ||
            k.starts_with("arp.dropped_") || k == "queue.rx_dropped" ||
-           k == "queue.tx_dropped" || k.starts_with("port.rx_dropped_");
+           k == "queue.tx_dropped" || k.starts_with("port.rx_dropped_") ||
+           k.starts_with("port.tx_dropped_") || k == "tcp.rst_data_after_close";
 }
 
 }  // namespace
@@ -397,6 +405,126 @@ TEST(ApiStats, EachDropReasonCountsItsMalformedInput) {
                 EXPECT_EQ(v, before.at(k)) << c.key << " also " << k;
             }
     }
+    alarm(0);
+}
+
+// What the stack sent to the raw end: TCP segments, parsed.
+struct seen_seg {
+    uint32_t seq = 0, ack = 0, tsval = 0;
+    uint8_t flags = 0;
+};
+std::vector<seen_seg> take_tcp(bench& b) {
+    std::vector<seen_seg> out;
+    for (int round = 0; round < 5; ++round) {
+        mtcp_epoll_event e[1];
+        (void)mtcp_epoll_wait(b.ctx, b.ep, e, 1, 5);
+        mvnf::netio::packet p[32];
+        while (unsigned n = b.raw->q(0).rx_burst(p)) {
+            for (unsigned i = 0; i < n; ++i) {
+                const auto* f = reinterpret_cast<const uint8_t*>(p[i].data);
+                if (p[i].len < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6) continue;
+                const uint8_t* t = f + 14 + (f[14] & 0xf) * 4;
+                seen_seg s;
+                s.seq = uint32_t(t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7]);
+                s.ack = uint32_t(t[8] << 24 | t[9] << 16 | t[10] << 8 | t[11]);
+                s.flags = t[13];
+                const size_t doff = size_t(t[12] >> 4) * 4;
+                for (size_t o = 20; o + 1 < doff;) {
+                    if (t[o] == 0) break;
+                    if (t[o] == 1) { ++o; continue; }
+                    if (t[o] == 8 && o + 10 <= doff)
+                        s.tsval = uint32_t(t[o + 2] << 24 | t[o + 3] << 16 | t[o + 4] << 8 | t[o + 5]);
+                    o += std::max<size_t>(t[o + 1], 2);
+                }
+                out.push_back(s);
+            }
+            b.raw->q(0).release(std::span(p, n));
+        }
+    }
+    return out;
+}
+
+frame ts_option(uint32_t tsval, uint32_t tsecr) {
+    frame o = {1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0};
+    put32(o, 4, tsval);
+    put32(o, 8, tsecr);
+    return o;
+}
+
+// The drop reasons that need connection state, through the C API: a real
+// listener (backlog 1) and a connection the raw end opens with timestamps.
+// Each case's segment raises its own reason by one and the total by one.
+// (The rest — out-of-order queue full, RST in TIME-WAIT, data after close,
+// control queue full, no TCB — need long scripted sequences and are tested
+// at the TCP layer in tests/net/tcp and tests/robustness.)
+TEST(ApiStats, StatefulDropReasonsCountThroughTheApi) {
+    alarm(40);
+    bench b;
+    ASSERT_TRUE(b.raw);
+    const int ls = mtcp_socket(b.ctx, AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(ls, 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, ls), 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(80);
+    a.sin_addr.s_addr = htonl(ip_us);
+    ASSERT_EQ(mtcp_bind(b.ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(mtcp_listen(b.ctx, ls, 1), 0);
+    b.settle();
+
+    // Handshake with timestamps from port 41000: SYN, SYN-ACK, ACK.
+    const uint32_t isn = 5000;
+    b.send(ipv4(6, tcp({.sport = 41000, .dport = 80, .flags = 0x02, .doff = 0,
+                        .options = ts_option(1000, 0), .seq = isn})));
+    const auto synack = take_tcp(b);
+    ASSERT_EQ(synack.size(), 1u);
+    ASSERT_EQ(synack[0].flags, 0x12);
+    const uint32_t our_nxt = synack[0].seq + 1, peer_nxt = isn + 1, their_ts = synack[0].tsval;
+    ASSERT_NE(their_ts, 0u) << "no timestamps in the SYN-ACK";
+    b.send(ipv4(6, tcp({.sport = 41000, .dport = 80, .flags = 0x10, .doff = 0,
+                        .options = ts_option(1001, their_ts), .seq = peer_nxt, .ack = our_nxt})));
+    (void)take_tcp(b);
+
+    auto seg = [&](tcp_opts o) {
+        o.sport = o.sport == 40000 ? 41000 : o.sport;
+        o.dport = 80;
+        o.doff = 0;
+        return ipv4(6, tcp(o));
+    };
+    const drop_case cases[] = {
+        // RFC 7323 5.3: a TSval older than the last one seen.
+        {"tcp.drop_paws", seg({.flags = 0x18, .options = ts_option(1, their_ts), .seq = peer_nxt,
+                               .ack = our_nxt, .payload = {1, 2, 3}})},
+        // RFC 9293 3.10.7.4: data far beyond the receive window.
+        {"tcp.drop_out_of_window", seg({.flags = 0x18, .options = ts_option(1002, their_ts),
+                                        .seq = peer_nxt + 10000000, .ack = our_nxt, .payload = {1}})},
+        // RFC 5961 5.2: an ACK for data never sent.
+        {"tcp.drop_bad_ack", seg({.flags = 0x10, .options = ts_option(1003, their_ts),
+                                  .seq = peer_nxt, .ack = our_nxt + 100000})},
+        // The accept queue (backlog 1) holds the connection above: a new SYN waits.
+        {"tcp.drop_backlog_full", seg({.sport = 42000, .flags = 0x02, .seq = 9000})},
+        // An ACK to the listener that is no connection and no valid cookie.
+        {"tcp.drop_syn_in_listen_ack", seg({.sport = 43000, .flags = 0x10, .seq = 7, .ack = 12345})},
+    };
+    for (const auto& c : cases) {
+        const auto before = json_of(b.ctx);
+        ASSERT_TRUE(before.count(c.key)) << c.key;
+        b.send(c.f);
+        (void)take_tcp(b);
+        const auto after = json_of(b.ctx);
+        EXPECT_EQ(after.at(c.key), before.at(c.key) + 1) << c.key;
+        EXPECT_EQ(after.at("drops"), before.at("drops") + 1) << c.key;
+        for (auto& [k, v] : after)
+            if (k != c.key && is_drop_key(k)) {
+                EXPECT_EQ(v, before.at(k)) << c.key << " also " << k;
+            }
+    }
+    // The connection survived all of it.
+    const int c = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    EXPECT_GE(c, 0);
+    if (c >= 0) mtcp_close(b.ctx, c);
+    mtcp_close(b.ctx, ls);
+    b.settle();
     alarm(0);
 }
 

@@ -279,6 +279,14 @@ class afpacket_queue final : public queue {
         s.rx_dropped += _kernel_drops;
         return s;
     }
+    uint64_t rx_drops() const override {
+        tpacket_stats_v3 ks{};
+        socklen_t len = sizeof ks;
+        if (getsockopt(_fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0)
+            _kernel_drops += ks.tp_drops;
+        return _st.rx_dropped + _kernel_drops;
+    }
+    uint64_t tx_drops() const override { return _st.tx_dropped; }
 
   private:
     tpacket_block_desc* block(uint32_t i) {

@@ -234,6 +234,15 @@ class afxdp_queue final : public queue {
             s.rx_dropped += ks.rx_dropped + ks.rx_ring_full + ks.rx_invalid_descs;
         return s;
     }
+    uint64_t rx_drops() const override {
+        xdp_statistics ks{};
+        socklen_t len = sizeof ks;
+        uint64_t n = _st.rx_dropped;
+        if (getsockopt(_fd, SOL_XDP, XDP_STATISTICS, &ks, &len) == 0)
+            n += ks.rx_dropped + ks.rx_ring_full + ks.rx_invalid_descs;
+        return n;
+    }
+    uint64_t tx_drops() const override { return _st.tx_dropped; }
 
   private:
     bool valid_tx(const packet& p) const {

@@ -46,6 +46,8 @@ struct mem_link::impl {
         void free_tx(std::span<const packet> pkts) override { release(pkts); }
         bool wait(int64_t) override { return _l.ready(1 - _side); }
         queue_stats stats() const override { return _st; }
+        uint64_t rx_drops() const override { return _st.rx_dropped; }
+        uint64_t tx_drops() const override { return _st.tx_dropped; }
 
     private:
         impl& _l;

@@ -36,6 +36,8 @@ public:
     }
     int poll_fd() const override { return _fd; }
     queue_stats stats() const override { return _stats; }
+    uint64_t rx_drops() const override { return _stats.rx_dropped; }
+    uint64_t tx_drops() const override { return _stats.tx_dropped; }
 
     unsigned num_rx_rings() const { return unsigned(_rx.size()); }
     bool has_tx() const { return _tx != nullptr; }

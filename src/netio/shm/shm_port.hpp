@@ -75,6 +75,8 @@ public:
     bool interruptible() const override { return true; }
     void interrupt() override;
     queue_stats stats() const override { return _stats; }
+    uint64_t rx_drops() const override { return _stats.rx_dropped; }
+    uint64_t tx_drops() const override { return _stats.tx_dropped; }
 
 private:
     bool rx_ready();

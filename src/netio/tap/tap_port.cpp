@@ -131,6 +131,8 @@ public:
 
     int poll_fd() const override { return _fd; }
     queue_stats stats() const override { return _stats; }
+    uint64_t rx_drops() const override { return _stats.rx_dropped; }
+    uint64_t tx_drops() const override { return _stats.tx_dropped; }
 
 private:
     std::byte* buf(uint32_t b) { return _arena.data() + size_t(b) * _buf_size; }
