@@ -13,6 +13,7 @@
 
 #include "api/context.hpp"
 #include "net/arp/conf.hpp"
+#include "net/tcp/isn.hpp"
 
 namespace mvnf::api {
 
@@ -411,6 +412,10 @@ mctx_t mtcp_create_context(int cpu) try {
     try {
         net::stack_config sc = net::stack_config::from(c);
         sc.mac = inst->mac;
+        // The IP ID key: a keyed hash of the instance secret under its own
+        // label, so it reveals nothing of the ISN/cookie key.
+        const uint32_t ident_label[2] = {0x69702d69, 0x64656e74};  // "ip-ident"
+        sc.ident_key = tcp::siphash24(inst->secret, ident_label, 2) ^ uint64_t(cpu);
         sc.gateway = c.gateway.is_any() ? inst->conf.gateway : c.gateway;
         sc.max_udp_sockets = 256;
         ctx->st = std::make_unique<net::stack>(sc, *ctx->q);

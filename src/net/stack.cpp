@@ -52,6 +52,15 @@ stack::stack(const stack_config& cfg, netio::queue& q)
       _udp(std::min<uint32_t>(cfg.max_udp_sockets, 32767)),
       _udp_recs(size_t(_udp.size()) * std::max<uint32_t>(cfg.udp_queue_datagrams, 1)),
       _udp_port(65536, -1) {
+    _idents.resize(ident_buckets);
+    // Each bucket starts where the key puts it (splitmix64 of key and bucket),
+    // so the first ID to a destination says nothing about earlier traffic.
+    for (uint32_t i = 0; i < ident_buckets; ++i) {
+        uint64_t z = _cfg.ident_key + 0x9e3779b97f4a7c15ull * (i + 1);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        _idents[i] = uint16_t(z ^ (z >> 31));
+    }
     _cfg.tx_batch = std::max<uint32_t>(_cfg.tx_batch, 1);
     _cfg.udp_queue_datagrams = std::max<uint32_t>(_cfg.udp_queue_datagrams, 1);
     // Room for frames the port refused (held for the next flush), a full
@@ -59,6 +68,15 @@ stack::stack(const stack_config& cfg, netio::queue& q)
     _tx.reserve(size_t(_cfg.tx_batch) + tx_hold_frames + 64);
     _icmp_credit = icmp_cost(_cfg) * _cfg.icmp_burst;  // start with a full bucket
     _nb->attach(*this);
+}
+
+uint16_t stack::next_ident(ipv4_addr dst, uint8_t proto) {
+    // A keyed multiplicative hash picks the bucket: a few instructions per
+    // datagram, and without the key an outside host cannot tell which
+    // destinations share its counter.
+    const uint64_t k = _cfg.ident_key | 1;
+    const uint64_t h = ((uint64_t(dst.v) << 8 | proto) ^ (_cfg.ident_key >> 32)) * k;
+    return _idents[size_t(h >> 54) & (ident_buckets - 1)]++;
 }
 
 stack::~stack() {
@@ -382,7 +400,7 @@ send_status stack::send_ipv4(tx_buffer& buf, const ipv4_send& hdr, uint32_t l4_l
     ip.protocol = hdr.protocol;
     ip.ttl = hdr.ttl;
     ip.tos = hdr.tos;
-    ip.ident = _next_ident++;
+    ip.ident = next_ident(hdr.dst, hdr.protocol);
     ip.dont_frag = hdr.dont_frag;
     ip.payload_len = uint16_t(l4_len);
     return output(buf.pkt, ip, now);
@@ -451,7 +469,7 @@ send_status stack::send_l4(uint8_t proto, ipv4_addr dst, bytes head, bytes body,
             return send_status::tx_full;
         }
     }
-    const uint16_t ident = _next_ident++;
+    const uint16_t ident = next_ident(dst, proto);
     for (size_t i = 0; i < nfrag; ++i) {
         size_t off = i * per, n = std::min(per, total - off);
         std::byte* out = bufs[i].data + tx_buffer::headroom;

@@ -175,7 +175,14 @@ private:
     // (kept for the next flush, at most tx_hold_frames beyond a batch).
     static constexpr size_t tx_hold_frames = 256;
     std::vector<netio::packet> _tx;
-    uint16_t _next_ident = 1;
+    // IPv4 Identification (RFC 6864; RFC 7739 5.2's hashed counters, as
+    // Linux's ip_idents): one counter per bucket of (destination, protocol),
+    // the bucket and every counter's start keyed by ident_key. No global
+    // counter an off-path host could sample (the idle scan), and IDs to one
+    // destination stay unique for as long as 65536 datagrams take.
+    static constexpr uint32_t ident_buckets = 1024;
+    std::vector<uint16_t> _idents;
+    uint16_t next_ident(ipv4_addr dst, uint8_t proto);
 
     // ICMP error token bucket, credit in nanoseconds of virtual time.
     nanos _icmp_credit = 0, _icmp_last = 0;

@@ -45,6 +45,10 @@ struct stack_config {
     uint32_t icmp_rate_per_sec = 100;
     uint32_t icmp_burst = 10;
 
+    // Keys the IPv4 Identification counters (RFC 6864, RFC 7739 5.2): the API
+    // derives it from the instance's random secret; 0 in tests is valid.
+    uint64_t ident_key = 0;
+
     // Timer wheel.
     nanos timer_tick = msec(1);
     uint32_t timer_slots = 4096;

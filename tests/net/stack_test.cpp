@@ -565,3 +565,56 @@ TEST(Stack, TransportsAreCalledOncePerPollUntilRemoved) {
     EXPECT_NE(s.a.next_deadline(), t.deadline);
     s.a.set_transport(6, nullptr);
 }
+
+// RFC 6864 / RFC 7739 5.2: IPv4 IDs come from per-destination (hashed)
+// counters, not one counter for the whole host. Traffic to one destination
+// does not move the IDs another destination sees (the idle scan's signal),
+// IDs to one destination increase by one per datagram, the fragments of a
+// datagram share its ID, and another key starts elsewhere.
+TEST(Stack, IpIdentPerDestinationNotGlobal) {
+    auto ids_of = [](std::vector<std::vector<std::byte>> frames) {
+        std::vector<std::pair<ipv4_addr, uint16_t>> out;
+        for (auto& f : frames) {
+            auto e = ethernet_view::parse(f);
+            if (!e || e->type() != ethertype::ipv4) continue;
+            auto ip = ipv4_view::parse(e->payload());
+            if (!ip) continue;
+            out.emplace_back(ip->dst(), ip->ident());
+        }
+        return out;
+    };
+    auto run = [&](uint64_t key) -> std::vector<uint16_t> {
+        one_stack o([key](stack_config& c) { c.ident_key = key; });
+        std::vector<ipv4_addr> dst;
+        for (uint8_t i = 0; i < 20; ++i) {
+            dst.push_back(ipv4_addr(10, 0, 0, uint8_t(100 + i)));
+            o.s.static_table().add(dst.back(), mac_b);
+        }
+        const int s = *o.s.udp_open();
+        auto send = [&](ipv4_addr d, size_t n = 10) {
+            auto p = pattern(n, 1);
+            EXPECT_TRUE(o.s.udp_sendto(s, p, d, 9, o.clock.t));
+            o.s.poll(o.clock.t);
+            return ids_of(o.replies());
+        };
+        std::vector<uint16_t> first;
+        for (auto d : dst) first.push_back(send(d).at(0).second);
+        for (int i = 0; i < 50; ++i) EXPECT_EQ(send(dst[0]).at(0).second, uint16_t(first[0] + 1 + i));
+        int untouched = 0;
+        for (size_t i = 1; i < dst.size(); ++i) untouched += send(dst[i]).at(0).second == uint16_t(first[i] + 1);
+        // A bucket shared with dst[0] (1 in 1024 per destination) is the only exception.
+        EXPECT_GE(untouched, 18);
+        // A fragmented datagram: every fragment carries one ID, the next datagram the next.
+        auto frags = send(dst[5], 4000);
+        EXPECT_GE(frags.size(), 3u);
+        for (auto& [d, id] : frags) EXPECT_EQ(id, frags[0].second);
+        EXPECT_EQ(send(dst[5]).at(0).second, uint16_t(frags[0].second + 1));
+        o.s.udp_close(s);
+        o.expect_clean();
+        return first;
+    };
+    const auto a = run(0x1234567890abcdefull), b = run(0xfedcba0987654321ull);
+    int same = 0;
+    for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+    EXPECT_LE(same, 1) << "another key must start the counters elsewhere";
+}
