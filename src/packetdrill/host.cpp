@@ -157,6 +157,9 @@ options parse_flags(const char* flags) {
         if (!ok) o.unknown.emplace_back(word);
     }
     o.tcp.mss = uint16_t(o.mtu - 40);  // RFC 9293 3.7.1: IP MTU - 40
+    // The scripts are written against Linux: its quick-ACK mode (the C API
+    // keeps it off unless tcp_quickack is set; docs/tcp.md).
+    o.tcp.quickacks = 16;
     // The layer takes every connection's rings up front, and packetdrill
     // locks all its memory (mlockall): size the pool by --max_sockets, not
     // the layer's default of 1024 (which with 8 MiB rings is 16 GiB).

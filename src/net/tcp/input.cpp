@@ -760,9 +760,21 @@ void layer::process_text(tcb& c, seq32 s, bytes payload, bool fin, nanos now) {
             post(idx, ev::readable);
             c.unacked_bytes += n;
             c.rcv_mss = std::max(c.rcv_mss, len);
+            // Quick-ACK mode (Linux's tcp_event_data_recv): on the first data
+            // of a connection, and after a silence longer than the RTO, ACK
+            // the next segments at once so a peer in slow start is not held
+            // by our delayed-ACK timer; at most half the window in segments.
+            if (_cfg.quickacks &&
+                (!c.data_seen || (c.rto && now - c.last_data_rx > c.rto))) {
+                const uint32_t half = c.rcv.capacity() / (2 * std::max<uint32_t>(c.rcv_mss, 1));
+                c.quickacks = uint8_t(std::min<uint32_t>(std::max<uint32_t>(half, 2), _cfg.quickacks));
+            }
+            c.data_seen = true;
+            c.last_data_rx = now;
             // RFC 5681 4.2: ACK at least every second full-sized segment and at
             // once when a gap is filled; otherwise delay (RFC 1122 4.2.3.2).
             if (filled || !c.ooo.empty() || c.unacked_bytes >= 2u * c.rcv_mss) c.ack_now = true;
+            else if (c.quickacks) c.ack_now = true, --c.quickacks;
             else if (c.t_delack == no_deadline) c.t_delack = now + _cfg.delayed_ack;
         } else {
             // Out of order: park it beyond the in-order data, ACK at once (RFC 5681 4.2).

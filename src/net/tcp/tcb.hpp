@@ -73,6 +73,9 @@ struct tcb {
     bool ack_now = false;
     uint32_t unacked_bytes = 0;   // in-order bytes received but not yet ACKed
     uint32_t rcv_mss = 536;       // largest segment seen: "full-sized" for delayed ACK
+    uint8_t quickacks = 0;        // segments still ACKed at once (config::quickacks)
+    bool data_seen = false;       // any in-order data received yet
+    nanos last_data_rx = 0;       // when in-order data last arrived
 
     // ---- timestamps (RFC 7323 4.3, 5.3)
     uint32_t ts_recent = 0;

@@ -125,6 +125,12 @@ struct config {
     congestion_algo cc = congestion_algo::cubic;
     nanos rto_initial = 1 * sec, rto_min = 200 * ms, rto_max = 60 * sec;  // RFC 6298 2.1/2.4, min as Linux
     nanos delayed_ack = 40 * ms;      // RFC 1122 4.2.3.2 allows up to 500; DESIGN says <= 200
+    // Linux's quick-ACK mode: the first data segments of a connection (and
+    // the first after the peer was silent for an RTO) are ACKed at once, up
+    // to this many (Linux: 16, TCP_MAX_QUICKACKS; fewer when the window is
+    // small). 0 = off: every in-order segment may wait for the delayed-ACK
+    // timer or a reply to piggyback on, one packet fewer per request.
+    uint8_t quickacks = 0;
     nanos time_wait = 60 * sec;       // 2MSL (mTCP `tcp_timewait`)
     nanos idle_timeout = 0;           // 0 = off (mTCP `tcp_timeout`)
     nanos fin_wait_2_timeout = 60 * sec;  // orphaned FIN-WAIT-2, as Linux tcp_fin_timeout

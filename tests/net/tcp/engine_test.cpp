@@ -105,6 +105,35 @@ TEST_F(scripted, ActiveOpenRefused) {
     EXPECT_EQ(r.error(), error::connection_refused);
 }
 
+// Linux's quick-ACK mode (config::quickacks): the first data segments of a
+// connection are ACKed at once, at most max(2, window / 2 MSS) of them and
+// never more than the setting; then delayed ACKs resume. After a silence
+// longer than the RTO the mode starts again.
+TEST_F(scripted, QuickAckFirstSegmentsThenDelayed) {
+    auto c = small_config();
+    c.quickacks = 3;
+    make(c);
+    auto h = passive_open(seq32(100));
+    seq32 s(101);
+    for (int i = 0; i < 3; ++i) {
+        inject(seg({.seq = s, .ack = our_iss + 1, .flags = A | tcp_flag::psh}), pattern(10));
+        s = s + 10;
+        EXPECT_EQ(expect().h.ack, s) << "segment " << i << " ACKed at once";
+    }
+    inject(seg({.seq = s, .ack = our_iss + 1, .flags = A | tcp_flag::psh}), pattern(10));
+    s = s + 10;
+    expect_none();  // quick-ACKs spent: delayed (RFC 1122 4.2.3.2)
+    advance(cfg.delayed_ack);
+    EXPECT_EQ(expect().h.ack, s);
+    EXPECT_EQ(l->counters().delayed_acks, 1u);
+    // Silent for longer than the RTO: quick-ACK mode again.
+    advance(l->info(h)->rto + net::msec(1));
+    inject(seg({.seq = s, .ack = our_iss + 1, .flags = A | tcp_flag::psh}), pattern(10));
+    EXPECT_EQ(expect().h.ack, s + 10);
+    std::vector<std::byte> got(100);
+    ASSERT_TRUE(l->recv(h, got, now));
+}
+
 TEST_F(scripted, SimultaneousOpen) {
     auto h = l->connect(ip_a, 1234, ip_b, peer_port, now);
     ASSERT_TRUE(h);
