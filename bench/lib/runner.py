@@ -431,7 +431,10 @@ class Sampler(threading.Thread):
 
 
 def wait_rusage(p, timeout):
-    """Waits for p; returns CPU seconds (user+sys) of the child, or None on timeout."""
+    """Waits for p; returns CPU seconds (user+sys) of the child, or None on timeout.
+    A child already reaped (Popen.poll saw it exit on its own) gives 0."""
+    if p.returncode is not None:
+        return 0.0
     end = time.time() + timeout
     while time.time() < end:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
