@@ -83,6 +83,12 @@ void timer_wheel::place(timer& t) {
     else
         digit = (tk >> shift(l)) & _mask;
     const uint32_t s = uint32_t((uint64_t(l) << _bits) | digit);
+    // advance() must stop at this timer's tick (level 0) or where its slot
+    // cascades: the first tick of the slot's span. A timer waiting at the
+    // top for a later revolution (digit 0 above) is not bounded that way;
+    // the next tick is a safe bound (one search, then exact again).
+    const uint64_t event = l == 0 ? tk : digit == 0 ? _cur + 1 : tk & ~((uint64_t(1) << shift(l)) - 1);
+    _next_event = std::min(_next_event, event);
     t._slot = s;
     link(_slots[s], t);
     ++_count[l];
@@ -187,27 +193,44 @@ size_t timer_wheel::advance(nanos now) {
     // (A poll loop advances every iteration; rescanning each time cost more
     // than the rest of a request/response.)
     if (_armed && target >= tick_of(_cached_next)) _next_dirty = true;
+    if (target < _next_event) {
+        // No level-0 timer and no cascade up to target: nothing to move.
+        _cur = target;
+        return 0;
+    }
     // Collect every due timer first so callbacks can arm/cancel freely.
     timer_link due;
     due._prev = due._next = &due;
     // Jumps from event to event: the next occupied level-0 slot, else the
     // next cascade; empty revolutions cost nothing.
+    // The walk below finds the next event past target when it stops early;
+    // when it stops exactly at target the next one is unknown (a bound of
+    // target + 1 makes the next advance search again).
+    uint64_t next_event = target + 1;
     while (_cur < target) {
         if (_count[0]) {
             // Level 0 holds only ticks of the current revolution, after _cur.
             const int d = next_set(0, (_cur & _mask) + 1);
             const uint64_t t0 = (_cur & ~_mask) | uint64_t(d);
-            if (t0 > target) break;
+            if (t0 > target) {
+                next_event = t0;
+                break;
+            }
             _cur = t0;
             take_slot(uint32_t(d), due);
             continue;
         }
         const uint64_t c = next_cascade();
-        if (c > target) break;
+        if (c > target) {
+            next_event = c;
+            break;
+        }
         _cur = c;
         cascade(due);  // ticks equal to _cur go straight onto `due`
     }
     _cur = target;
+    // Set before the callbacks run: timers they arm lower it in place().
+    _next_event = next_event;
     size_t fired = 0;
     while (due._next != &due) {
         timer& t = of(due._next);

@@ -1,8 +1,11 @@
 // A hierarchical hashed timer wheel (Varghese & Lauck, scheme 7), one per
 // owner: IPv4 reassembly and the TCP layer each run one. arm/cancel are O(1);
-// advance(now) and next_deadline() cost a few bit scans per level, not a
-// walk over armed timers, so a core holding 250K connections' timers pays
-// for the timers that fire and nothing else.
+// advance(now) is a compare until the next tick with work (a timer or a
+// cascade), then a few bit scans per level; next_deadline() is a cached
+// value, recomputed (bit scans, or one slot's timers) only after the
+// earliest timer was cancelled or reached. Nothing walks the armed timers,
+// so a core holding 250K connections' timers pays for the timers that fire
+// and nothing else.
 //
 // Level 0 has `slots` slots of one tick each; every level above has `slots`
 // slots, each covering a whole revolution of the level below. A timer sits
@@ -110,6 +113,13 @@ class timer_wheel {
     std::vector<uint64_t> _summary;
     std::vector<uint32_t> _count;    // timers per level
     uint64_t _cur = 0;               // every tick <= _cur has been processed
+    // A lower bound on the first tick after _cur at which advance() has
+    // work (an occupied level-0 slot, or a cascade), or UINT64_MAX. place()
+    // lowers it, cancel() leaves it (too early only costs one search), and
+    // advance() sets it from the search that ends its walk. A poll loop
+    // advances on every iteration, nearly always before this tick: that
+    // call is then a compare, not two bitmap searches per level.
+    uint64_t _next_event = UINT64_MAX;
     size_t _armed = 0;
     mutable nanos _cached_next = never;
     mutable bool _next_dirty = false;

@@ -275,3 +275,101 @@ TEST(TimerWheel, JumpCostIsPerEventNotPerTick) {
     EXPECT_EQ(log[0].first, 0);
     EXPECT_EQ(log[2].first, 2);
 }
+
+// advance() returns at once until the next tick with work (a due timer or
+// a cascade), a bound kept by arm and by advance itself: a wrong bound shows
+// as a timer firing late or not at all. Mostly tiny steps (the poll loop's
+// pattern) on small wheels (cascades every few ticks), timers that re-arm
+// themselves from their callback (into the past, the next tick, far), and
+// cancels of the earliest timer; every advance is compared against a
+// brute-force model, next_deadline() only now and then (so the advances
+// do not lean on its recomputation).
+TEST(TimerWheel, AdvanceBoundAgainstBruteForce) {
+    for (const size_t slots : {size_t(2), size_t(4), size_t(64)}) {
+        SCOPED_TRACE(testing::Message() << slots << " slots per level");
+        constexpr nanos tk = usec(1);
+        constexpr int n = 64;
+        struct item {
+            timer t;
+            nanos due = 0;
+            bool armed = false;
+            int fired = 0;
+            nanos rearm = 0;  // from the callback: 0 none, else now + rearm - 1
+            timer_wheel* w = nullptr;
+        };
+        std::vector<item> it(n);
+        timer_wheel w(tk, slots);
+        nanos now = msec(3);
+        w.advance(now);
+        uint64_t s = 12345 + slots;
+        auto rnd = [&] {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            return s >> 33;
+        };
+        auto round_up = [&](nanos d) { return (d + tk - 1) / tk * tk; };
+        auto due_of = [&](nanos d, nanos at) { return std::max(round_up(d), (at / tk + 1) * tk); };
+        for (auto& x : it) {
+            x.t.ctx = &x;
+            x.w = &w;
+            x.t.fn = [](timer& t, nanos at) {
+                auto* i = static_cast<item*>(t.ctx);
+                ++i->fired;
+                if (i->rearm) i->w->arm(i->t, at + i->rearm - 1);
+            };
+        }
+        for (int step = 0; step < 30000; ++step) {
+            const unsigned op = unsigned(rnd() % 16);
+            item& x = it[rnd() % n];
+            if (op < 3) {
+                nanos d = now;
+                switch (rnd() % 4) {
+                    case 0: d += nanos(rnd() % 4) * tk; break;       // now .. 3 ticks
+                    case 1: d += nanos(rnd() % 40) * tk; break;      // a few revolutions
+                    case 2: d += nanos(rnd() % 100000) * tk; break;  // higher levels
+                    default: d = d > 5 * tk ? d - 5 * tk : 0; break;  // the past
+                }
+                w.arm(x.t, d);
+                x.armed = true;
+                x.due = due_of(d, now);
+                x.rearm = rnd() % 3 == 0 ? nanos(1 + rnd() % 50) * tk : 0;
+            } else if (op < 5) {
+                // Cancel the earliest armed timer (the cached deadline's).
+                item* e = nullptr;
+                for (auto& y : it)
+                    if (y.armed && (!e || y.due < e->due)) e = &y;
+                if (op == 3 && e) {
+                    w.cancel(e->t);
+                    e->armed = false;
+                } else {
+                    w.cancel(x.t);
+                    x.armed = false;
+                }
+            } else {
+                const nanos to = now + (rnd() % 8 == 0 ? nanos(rnd() % 3000) * tk : nanos(rnd() % 1500));
+                for (auto& y : it) y.fired = 0;
+                w.advance(to);
+                now = std::max(now, to);
+                // The model: each armed timer due by now fires once; one that
+                // re-armed from its callback is armed again for at + rearm - 1
+                // (at = now), unless that is due by now too (it then waits for
+                // the next advance: a callback's arm is never run in the same
+                // advance, its tick is after the cursor).
+                for (auto& y : it) {
+                    const bool should = y.armed && y.due <= now;
+                    ASSERT_EQ(y.fired, should ? 1 : 0) << "step " << step << " due " << y.due << " now " << now;
+                    if (should) {
+                        y.armed = y.rearm != 0;
+                        if (y.armed) y.due = due_of(now + y.rearm - 1, now);
+                    }
+                    ASSERT_EQ(y.t.armed(), y.armed) << "step " << step;
+                }
+            }
+            if (step % 97 == 0) {
+                nanos best = never;
+                for (auto& y : it)
+                    if (y.armed) best = std::min(best, y.due);
+                ASSERT_EQ(w.next_deadline(), best) << "step " << step;
+            }
+        }
+    }
+}
