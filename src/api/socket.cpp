@@ -7,9 +7,11 @@
 
 namespace mvnf::api {
 
-// Common prologue: context owned by us and sockid naming a live socket.
+// Common prologue, after MVNF_ROUTE (every caller has it: the context was
+// checked there, and this thread is the one that runs it): sockid naming a
+// live socket. Checking the context again cost a second walk of the
+// instance's contexts and a second tid compare on every call.
 socket_entry* lookup(mtcp_context* c, int sockid) {
-    if (!enter(c)) return nullptr;
     socket_entry* s = c->sock(sockid);
     if (!s) set_errno_ret(EBADF);
     return s;
