@@ -80,14 +80,18 @@ ssize_t mudp_recvfrom(mctx_t mctx, int sockid, void* buf, size_t len, int flags,
     if (flags & MSG_PEEK) return set_errno_ret(EOPNOTSUPP);  // the stack has no peek
     if (!buf && len) return set_errno_ret(EFAULT);
     const int u = s->udp;
-    if (mctx->st->udp_queued(u) == 0) {
-        if (s->nonblock) return set_errno_ret(EAGAIN);
+    // Non-blocking (the common case under epoll): one call into the stack,
+    // which says itself whether anything was queued and what is left.
+    if (!s->nonblock && mctx->st->udp_queued(u) == 0) {
         mctx->run_until([&] { return mctx->st->udp_queued(u) > 0; }, net::never);
         s = &mctx->socks[size_t(sockid)];
     }
     auto r = mctx->st->udp_recvfrom(u, mut_bytes(static_cast<std::byte*>(buf), len));
-    s->udp_seen = mctx->st->udp_queued(u);
-    if (!r) return set_errno_ret(udp_errno(r.error()));
+    if (!r) {
+        s->udp_seen = 0;  // would_block: nothing queued (or a bad socket: nothing either)
+        return set_errno_ret(udp_errno(r.error()));
+    }
+    s->udp_seen = r->queued;
     write_sockaddr(src_addr, addrlen, r->src, r->src_port);
     return ssize_t(r->len);
 } catch (...) {

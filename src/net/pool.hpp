@@ -97,6 +97,16 @@ public:
 
     // Appends all of `data` or nothing (false, counted, chain unchanged).
     bool append(chain& c, bytes data) {
+        // A datagram into an empty chain that one chunk holds: every UDP
+        // receive of a small datagram, so it skips the general walk.
+        if (c.empty() && data.size() <= _size && !data.empty() && !_free.empty()) {
+            const uint32_t id = take();
+            std::memcpy(ptr(id), data.data(), data.size());
+            _len[id] = uint32_t(data.size());
+            c.head = c.tail = id;
+            c.len = uint32_t(data.size());
+            return true;
+        }
         size_t room = c.empty() ? 0 : _size - _len[c.tail];
         size_t need = data.size() > room ? (data.size() - room + _size - 1) / _size : 0;
         if (need > _free.size()) {
@@ -125,6 +135,12 @@ public:
     }
     // Copies up to out.size() bytes from offset `off` of the chain.
     size_t copy_out(const chain& c, size_t off, mut_bytes out) const {
+        if (c.head == c.tail && c.head != nil) {  // one chunk (its length is c.len)
+            if (off >= c.len) return 0;
+            const size_t n = std::min<size_t>(c.len - off, out.size());
+            std::memcpy(out.data(), ptr(c.head) + off, n);
+            return n;
+        }
         size_t done = 0;
         for (uint32_t id = c.head; id != nil && done < out.size(); id = _next[id]) {
             if (off >= _len[id]) {

@@ -205,13 +205,6 @@ void stack::frame_input(const netio::packet& p, nanos now) {
     }
 }
 
-bool stack::is_broadcast_dst(ipv4_addr a) const {
-    // Limited broadcast, or the directed broadcast of our subnet (RFC 1122 3.2.1.3).
-    return a.is_broadcast() || a.v == (_cfg.ip.v | ~_cfg.netmask.v);
-}
-
-bool stack::is_local_dst(ipv4_addr a) const { return a == _cfg.ip || is_broadcast_dst(a); }
-
 void stack::ip_input(bytes pkt, bool link_broadcast, nanos now) {
     auto v = ipv4_view::parse(pkt);
     if (!v) return count(ip_drop(v.error()));

@@ -49,6 +49,7 @@ struct udp_datagram {
     size_t full_len = 0;   // bytes in the datagram (> len: truncated, rest discarded)
     ipv4_addr src;
     uint16_t src_port = 0;
+    size_t queued = 0;     // datagrams still queued behind it
 };
 
 class stack final : public ip_output, public link_output {
@@ -141,8 +142,13 @@ private:
     // RFC 1122 3.2.2 / RFC 1812 4.3.2.7 rules, then the rate limit.
     bool may_send_icmp_error(const wire::ipv4_view& offending, bool to_broadcast, nanos now);
     void send_icmp_unreachable(const wire::ipv4_view& offending, uint8_t code, nanos now);
-    bool is_local_dst(ipv4_addr a) const;
-    bool is_broadcast_dst(ipv4_addr a) const;
+    // Inline: every received datagram asks three times (destination, source,
+    // to_bcast), and the calls cost more than the compares.
+    bool is_local_dst(ipv4_addr a) const { return a == _cfg.ip || is_broadcast_dst(a); }
+    bool is_broadcast_dst(ipv4_addr a) const {
+        // Limited broadcast, or the directed broadcast of our subnet (RFC 1122 3.2.1.3).
+        return a.is_broadcast() || a.v == (_cfg.ip.v | ~_cfg.netmask.v);
+    }
 
     // Sends head+body (one L4 message) to dst, fragmenting when it exceeds the
     // MTU (RFC 791 section 3.2): all TX buffers are taken up front, so a

@@ -124,6 +124,7 @@ result<udp_datagram, udp_errc> stack::udp_recvfrom(int s, mut_bytes out) {
     _chunks.release(r.data);
     so->head = (so->head + 1) % _cfg.udp_queue_datagrams;
     --so->count;
+    d.queued = so->count;
     return d;
 }
 

@@ -139,6 +139,20 @@ inline uint16_t csum_native(const std::byte* p, size_t len) {
     return static_cast<uint16_t>(t);
 }
 
+// csum_native of a 20-octet IPv4 header without options, the header of
+// nearly every datagram: its five 32-bit words added in 64 bits (each
+// 32-bit word is two 16-bit words, 2^16 == 1 mod 0xffff: no carries to
+// track) and folded. The general loop and tail cost three times as much.
+inline uint16_t csum_native20(const std::byte* p) {
+    uint32_t w[5];
+    std::memcpy(w, p, sizeof w);
+    uint64_t t = uint64_t(w[0]) + w[1] + w[2] + w[3] + w[4];  // < 2^35
+    t = (t & 0xffff) + (t >> 16);
+    t = (t & 0xffff) + (t >> 16);
+    t = (t & 0xffff) + (t >> 16);
+    return static_cast<uint16_t>(t);
+}
+
 // Copies [src, src+len) to dst (which must not overlap it) and returns
 // csum_native of the copied octets: one pass where memcpy + csum_native
 // would read them twice. Whole 64-octet blocks on x86-64; the rest, and

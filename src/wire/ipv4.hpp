@@ -74,7 +74,10 @@ public:
         if (total > b.size()) return fail(ipv4_error::bad_total_length);
         if (total < ihl) return fail(total < min_header_len ? ipv4_error::bad_total_length
                                                             : ipv4_error::bad_ihl);
-        if (verify_checksum && checksum(b.data(), ihl) != 0) return fail(ipv4_error::bad_checksum);
+        // A valid header sums to 0xffff (in either byte order).
+        if (verify_checksum &&
+            (ihl == min_header_len ? csum_native20(b.data()) : csum_native(b.data(), ihl)) != 0xffff)
+            return fail(ipv4_error::bad_checksum);
         if (!options_well_formed(b.subspan(min_header_len, ihl - min_header_len)))
             return fail(ipv4_error::bad_options);
         return ipv4_view(b.first(total));
