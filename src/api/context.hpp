@@ -202,7 +202,14 @@ struct mtcp_context {
     void call(mvnf::api::call_req& r);  // owner: post r and wait for its answer
 
     // ---- sockets (sockets.cpp)
-    mvnf::api::socket_entry* sock(int id);
+    // Inline: the API and the event loop call it several times per
+    // operation (lookup, each event, readiness), and the call cost more
+    // than the check.
+    mvnf::api::socket_entry* sock(int id) {
+        if (id < 0 || size_t(id) >= socks.size()) return nullptr;
+        mvnf::api::socket_entry& s = socks[size_t(id)];
+        return s.kind == mvnf::api::sock_kind::unused ? nullptr : &s;
+    }
     int alloc_sock(mvnf::api::sock_kind k);
     void free_sock(int id);
     void notify(int sockid);  // readiness may have changed

@@ -59,12 +59,6 @@ void write_sockaddr(struct sockaddr* a, socklen_t* len, ipv4_addr ip, uint16_t p
 using namespace mvnf;
 using namespace mvnf::api;
 
-socket_entry* mtcp_context::sock(int id) {
-    if (id < 0 || size_t(id) >= socks.size()) return nullptr;
-    socket_entry& s = socks[size_t(id)];
-    return s.kind == sock_kind::unused ? nullptr : &s;
-}
-
 int mtcp_context::alloc_sock(sock_kind k) {
     if (free_count == 0) return -1;
     const int id = free_socks[free_head];
