@@ -55,6 +55,15 @@ struct tcp_options {
         size_t i = 0;
         const size_t n = area.size();
         const std::byte* p = area.data();
+        // NOP, NOP, timestamps: what nearly every segment of a connection
+        // that negotiated them carries (RFC 7323 Appendix A's layout, ours
+        // and Linux's), recognised with one compare instead of the walk.
+        if (n == 12 && load_be32(p) == 0x0101080au) {
+            o.has_timestamps = true;
+            o.tsval = load_be32(p + 4);
+            o.tsecr = load_be32(p + 8);
+            return o;
+        }
         while (i < n) {
             const uint8_t kind = load8(p + i);
             if (kind == tcp_opt::eol) break;

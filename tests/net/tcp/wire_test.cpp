@@ -240,3 +240,29 @@ TEST(Seq32, InWindowTable) {
     EXPECT_EQ(seq32::max(seq32(1), seq32(0xffffffff)), seq32(1));
     EXPECT_EQ(seq32::min(seq32(1), seq32(0xffffffff)), seq32(0xffffffff));
 }
+
+// NOP NOP TS is recognised without the option walk: the result must be the
+// walk's (the same option in another layout goes through the walk), and
+// near misses (another length, other padding, extra octets) still take it.
+TEST(TcpWire, TimestampFastPathSameAsWalk) {
+    const auto fast = hex({0x01, 0x01, 0x08, 0x0a, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0});
+    const auto walk = hex({0x08, 0x0a, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x01, 0x00});
+    auto a = tcp_options::parse(fast), b = tcp_options::parse(walk);
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(a->has_timestamps);
+    EXPECT_EQ(a->tsval, 0x12345678u);
+    EXPECT_EQ(a->tsecr, 0x9abcdef0u);
+    EXPECT_EQ(*a, *b);
+    auto bad_len = fast;
+    bad_len[3] = std::byte{0x0b};  // TS of length 11 running past the area
+    auto r = tcp_options::parse(bad_len);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), tcp_parse_error::bad_option_length);
+    auto longer = fast;  // 16 octets: NOP NOP TS then NOP NOP SACK-perm
+    for (int x : {0x01, 0x01, 0x04, 0x02}) longer.push_back(std::byte(x));
+    auto l = tcp_options::parse(longer);
+    ASSERT_TRUE(l);
+    EXPECT_TRUE(l->has_timestamps && l->sack_permitted);
+    EXPECT_EQ(l->tsval, 0x12345678u);
+}
