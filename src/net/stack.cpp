@@ -210,9 +210,14 @@ void stack::ip_input(bytes pkt, bool link_broadcast, nanos now) {
     if (!v) return count(ip_drop(v.error()));
     ++_stats.ip_rx;
     if (!is_local_dst(v->dst())) return count(drop_reason::ip_not_for_us);
-    // RFC 1122 3.2.1.3: a source must be a unique host address.
+    // RFC 1122 3.2.1.3: a source must be a unique host address — not
+    // broadcast or multicast, not 0.0.0.0 (we run no bootstrap protocol),
+    // not loopback (127/8 never appears on a wire, RFC 1122 3.2.1.3 (g)) and
+    // not our own: a "LAND" packet from ourselves would otherwise create
+    // connection state and make us answer ourselves (martian source).
     ipv4_addr src = v->src();
-    if (src.is_broadcast() || src.is_multicast() || is_broadcast_dst(src))
+    if (src.is_broadcast() || src.is_multicast() || is_broadcast_dst(src) || src.is_any() ||
+        (src.v >> 24) == 127 || src == _cfg.ip)
         return count(drop_reason::ip_bad_src);
     bool to_bcast = link_broadcast || is_broadcast_dst(v->dst());
     if (v->is_fragment()) {

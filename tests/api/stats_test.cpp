@@ -292,6 +292,7 @@ std::vector<drop_case> drop_cases() {
         {"stack.drops.ip_not_for_us", ipv4(17, udp(7, 4), {.dst = 0x0a090063})},
         {"stack.drops.ip_unknown_proto", ipv4(200, frame(16))},
         {"stack.drops.ip_bad_src", ipv4(17, udp(7, 4), {.src = 0xffffffff})},
+        {"stack.drops.ip_bad_src", ipv4(6, tcp({.dport = 80}), {.src = ip_us})},  // LAND
         {"stack.drops.frag_bad_len", ipv4(17, frame(12), {.frag = 0x2000})},
         {"stack.drops.frag_too_big", ipv4(17, frame(8), {.frag = 8190})},
         {"stack.drops.udp_truncated", ipv4(17, frame(5))},

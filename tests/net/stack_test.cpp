@@ -350,6 +350,12 @@ TEST(Stack, EveryMalformedClassDroppedAndCounted) {
          drop_reason::ip_not_for_us},
         {"broadcast source", [&](auto& f) { store_be32(f.data() + 26, 0xffffffff); fix_ip(f); },
          drop_reason::ip_bad_src},
+        {"our own address as source (LAND)", [&](auto& f) { store_be32(f.data() + 26, ip_a.v); fix_ip(f); },
+         drop_reason::ip_bad_src},
+        {"loopback source", [&](auto& f) { store_be32(f.data() + 26, 0x7f000001); fix_ip(f); },
+         drop_reason::ip_bad_src},
+        {"zero source", [&](auto& f) { store_be32(f.data() + 26, 0); fix_ip(f); },
+         drop_reason::ip_bad_src},
         {"udp len < 8", [](auto& f) { store_be16(f.data() + 38, 7); }, drop_reason::udp_bad_length},
         {"udp len > ip payload", [](auto& f) { store_be16(f.data() + 38, 49); },
          drop_reason::udp_bad_length},
@@ -364,7 +370,11 @@ TEST(Stack, EveryMalformedClassDroppedAndCounted) {
          drop_reason::frag_too_big},
     };
     // Make "frag not multiple of 8" really odd-sized.
-    cases[19].mutate = [&](auto& f) {
+    auto odd = std::find_if(cases.begin(), cases.end(), [](const tc& c) {
+        return std::string_view(c.name) == "frag not multiple of 8";
+    });
+    ASSERT_NE(odd, cases.end());
+    odd->mutate = [&](auto& f) {
         f.resize(f.size() - 3);
         store_be16(f.data() + 16, uint16_t(f.size() - 14));
         store_be16(f.data() + 20, 0x2000);
