@@ -71,7 +71,9 @@ extern "C" {
     X(drop_bad_port) X(drop_bad_address) X(drop_bad_urgent)                    \
     /* protocol-level */                                                       \
     X(drop_no_socket) X(drop_out_of_window) X(drop_paws) X(drop_bad_ack)       \
-    X(drop_backlog_full) X(drop_no_tcb) X(drop_ooo_full)                       \
+    X(drop_backlog_full)                                                       \
+    X(drop_no_tcb)          /* SYN or cookie ACK refused: no free connection */\
+    X(drop_ooo_full)                                                           \
     X(drop_syn_in_listen_ack)                                                  \
     X(drop_rst_time_wait)   /* exact RSTs ignored in TIME-WAIT (RFC 1337) */   \
     X(rst_data_after_close) /* data for a closed socket, answered with RST */  \

@@ -4,12 +4,15 @@
 // the port, and in `port.rx_dropped_port` with sw dispatch, where only the
 // dispatcher thread may read the port and publishes its counts. Both count
 // in `drops` and appear in the JSON. Root only (a tap in a network namespace
-// of this test process's own); skips otherwise.
+// of this test process's own); skips otherwise. Then the transmit side:
+// with the tap down every write fails, and the frames the stack sends show
+// in `queue.tx_dropped` (hw) or `port.tx_dropped_port` (sw).
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -93,6 +96,37 @@ void run(bool sw) {
     const std::string want = sw ? "\"rx_dropped_port\":" + std::to_string(oversize_frames)
                                 : "\"rx_dropped\":" + std::to_string(oversize_frames);
     EXPECT_NE(std::string(json.data()).find(want), std::string::npos) << json.data();
+
+    // Transmit: with the tap down the kernel refuses every write (EIO), so
+    // the port drops what the stack sends — here the ARP requests of a
+    // connect to a neighbour not yet resolved — and counts each one.
+    ASSERT_EQ(std::system(("ip link set dev " + tap + " down").c_str()), 0);
+    const int c = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(c, 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(ctx, c), 0);
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_port = htons(80);
+    peer.sin_addr.s_addr = htonl(0x0a4f0002);  // 10.79.0.2
+    const int rc = mtcp_connect(ctx, c, reinterpret_cast<sockaddr*>(&peer), sizeof peer);
+    EXPECT_TRUE(rc == 0 || errno == EINPROGRESS) << std::strerror(errno);
+    const uint64_t drops_before_tx = s.drops;
+    auto seen_tx = [&] { return sw ? s.port.tx_dropped_port : s.queue.tx_dropped; };
+    const auto tx_end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < tx_end) {
+        mtcp_epoll_event ev[1];
+        (void)mtcp_epoll_wait(ctx, ep, ev, 1, 20);
+        ASSERT_EQ(mtcp_get_stats(ctx, &s), 0);
+        if (seen_tx() >= 1) break;
+    }
+    EXPECT_GE(seen_tx(), 1u) << (sw ? "port.tx_dropped_port" : "queue.tx_dropped");
+    EXPECT_GE(s.drops, drops_before_tx + seen_tx());
+    ASSERT_GT(mtcp_get_stats_json(ctx, json.data(), json.size()), 0);
+    const std::string key = sw ? "\"tx_dropped_port\":" : "\"tx_dropped\":";
+    const size_t at = std::string(json.data()).find(key);
+    ASSERT_NE(at, std::string::npos) << json.data();
+    EXPECT_GE(std::strtoull(json.data() + at + key.size(), nullptr, 10), 1u) << json.data();
+    mtcp_close(ctx, c);
     mtcp_destroy_context(ctx);
     mtcp_destroy();
     std::remove(conf.c_str());

@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,11 +16,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "api_harness.hpp"
@@ -461,9 +465,7 @@ frame ts_option(uint32_t tsval, uint32_t tsecr) {
 // The drop reasons that need connection state, through the C API: a real
 // listener (backlog 1) and a connection the raw end opens with timestamps.
 // Each case's segment raises its own reason by one and the total by one.
-// (The rest — out-of-order queue full, RST in TIME-WAIT, data after close,
-// control queue full, no TCB — need long scripted sequences and are tested
-// at the TCP layer in tests/net/tcp and tests/robustness.)
+// (The rest follow in LateStateDropReasonsCountThroughTheApi.)
 TEST(ApiStats, StatefulDropReasonsCountThroughTheApi) {
     alarm(40);
     bench b;
@@ -518,6 +520,133 @@ TEST(ApiStats, StatefulDropReasonsCountThroughTheApi) {
     const int c = mtcp_accept(b.ctx, ls, nullptr, nullptr);
     EXPECT_GE(c, 0);
     if (c >= 0) mtcp_close(b.ctx, c);
+    mtcp_close(b.ctx, ls);
+    b.settle();
+    alarm(0);
+}
+
+// A connection the raw end opens to port 80 without options: SYN, SYN-ACK,
+// ACK. Returns {the peer's next sequence number, ours}.
+std::pair<uint32_t, uint32_t> open_from_raw(bench& b, uint16_t sport, uint32_t isn) {
+    b.send(ipv4(6, tcp({.sport = sport, .dport = 80, .flags = 0x02, .seq = isn})));
+    const auto synack = take_tcp(b);
+    EXPECT_EQ(synack.size(), 1u) << sport;
+    if (synack.empty()) return {0, 0};
+    EXPECT_EQ(synack[0].flags, 0x12) << sport;
+    const uint32_t ours = synack[0].seq + 1;
+    b.send(ipv4(6, tcp({.sport = sport, .dport = 80, .flags = 0x10, .seq = isn + 1, .ack = ours})));
+    (void)take_tcp(b);
+    return {isn + 1, ours};
+}
+
+// The rest of the TCP drop reasons, which need a connection in a later
+// state, a full pool or a blocked port, through the C API: every
+// connection block in use (a cookie's ACK refused), the out-of-order ranges
+// full, data for a closed socket, an exact RST in TIME-WAIT (each raising
+// only its own reason and the total by one), then control segments (resets)
+// with the port's TX ring full and the control queue full.
+TEST(ApiStats, LateStateDropReasonsCountThroughTheApi) {
+    alarm(60);
+    bench b("max_concurrency = 3\ntcp_timewait = 60\n");
+    ASSERT_TRUE(b.raw);
+    const int ls = mtcp_socket(b.ctx, AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(ls, 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, ls), 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(80);
+    a.sin_addr.s_addr = htonl(ip_us);
+    ASSERT_EQ(mtcp_bind(b.ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(mtcp_listen(b.ctx, ls, 8), 0);
+    b.settle();
+
+    // Three connections take every block (max_concurrency = 3).
+    const auto [pa, oa] = open_from_raw(b, 41000, 1000);
+    const auto [pb, ob] = open_from_raw(b, 41001, 2000);
+    const auto [pc, oc] = open_from_raw(b, 41002, 3000);
+    int fd[3];
+    for (int& f : fd) {
+        f = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+        ASSERT_GE(f, 0);
+    }
+    auto seg = [](uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack, frame payload = {}) {
+        return ipv4(6, tcp({.sport = sport, .dport = 80, .flags = flags, .seq = seq, .ack = ack,
+                            .payload = std::move(payload)}));
+    };
+    auto run = [&] { (void)take_tcp(b); };
+
+    // RFC 4987: the pool is full, so a SYN gets a cookie; the cookie is
+    // good, but its ACK finds no connection block.
+    b.send(seg(41009, 0x02, 9000, 0));
+    const auto cookie = take_tcp(b);
+    ASSERT_EQ(cookie.size(), 1u);
+    ASSERT_EQ(cookie[0].flags, 0x12);
+    expect_only_its_reason(b, {"tcp.drop_no_tcb", seg(41009, 0x10, 9001, cookie[0].seq + 1)}, run);
+
+    // Out-of-order bytes with a hole before each: the ranges run out.
+    bool ooo_full = false;
+    for (uint32_t k = 1; k <= 20 && !ooo_full; ++k) {
+        const frame f = seg(41002, 0x18, pc + 2 * k, oc, {uint8_t(k)});
+        const auto before = json_of(b.ctx);
+        b.send(f);
+        run();
+        if (json_of(b.ctx).at("tcp.drop_ooo_full") == before.at("tcp.drop_ooo_full")) continue;
+        ooo_full = true;
+        expect_only_its_reason(b, {"tcp.drop_ooo_full", seg(41002, 0x18, pc + 2 * k + 2, oc, {1})},
+                               run);
+    }
+    EXPECT_TRUE(ooo_full) << "20 holes and the out-of-order queue never refused one";
+
+    // RFC 1122 4.2.2.13: data for a connection the application closed.
+    ASSERT_EQ(mtcp_close(b.ctx, fd[1]), 0);
+    const auto fin_b = take_tcp(b);
+    ASSERT_FALSE(fin_b.empty());
+    EXPECT_TRUE(fin_b.back().flags & 0x01) << "no FIN after close";
+    b.send(seg(41001, 0x10, pb, ob + 1));  // its FIN is ACKed: FIN-WAIT-2
+    run();
+    expect_only_its_reason(b, {"tcp.rst_data_after_close", seg(41001, 0x18, pb, ob + 1, {7, 7})},
+                           run);
+
+    // RFC 1337: an exact RST in TIME-WAIT is ignored.
+    ASSERT_EQ(mtcp_close(b.ctx, fd[0]), 0);
+    (void)take_tcp(b);
+    b.send(seg(41000, 0x11, pa, oa + 1));  // ACK of our FIN, and the peer's FIN
+    run();
+    expect_only_its_reason(b, {"tcp.drop_rst_time_wait", seg(41000, 0x04, pa + 1, 0)}, run);
+
+    // The raw end stops reading: SYNs to a closed port are answered with
+    // resets until the port's TX ring is full, then the control queue holds
+    // them, then they are refused and counted.
+    const auto before = json_of(b.ctx);
+    constexpr uint32_t flood = 2600;  // ring (1024) + control queue (1024) + margin
+    for (uint32_t i = 0; i < flood; ++i) {
+        b.send(ipv4(6, tcp({.sport = uint16_t(10000 + i), .dport = 4444, .seq = i})));
+        if (i % 256 == 255) {
+            mtcp_epoll_event e[1];
+            for (int r = 0; r < 3; ++r) (void)mtcp_epoll_wait(b.ctx, b.ep, e, 1, 2);
+        }
+    }
+    for (int r = 0; r < 5; ++r) {
+        mtcp_epoll_event e[1];
+        (void)mtcp_epoll_wait(b.ctx, b.ep, e, 1, 5);
+    }
+    const auto after = json_of(b.ctx);
+    EXPECT_EQ(after.at("tcp.drop_no_socket"), before.at("tcp.drop_no_socket") + flood);
+    EXPECT_GT(after.at("tcp.drop_ctl_full"), before.at("tcp.drop_ctl_full"));
+    EXPECT_GT(after.at("tcp.ctl_deferred"), before.at("tcp.ctl_deferred"));
+    uint64_t moved = 0;
+    for (auto& [k, v] : after)
+        if (is_drop_key(k)) moved += v - before.at(k);
+    EXPECT_EQ(after.at("drops"), before.at("drops") + moved);
+    std::printf("flood of %u: no_socket +%llu, ctl_deferred +%llu, ctl_full +%llu, drops +%llu\n",
+                flood,
+                (unsigned long long)(after.at("tcp.drop_no_socket") - before.at("tcp.drop_no_socket")),
+                (unsigned long long)(after.at("tcp.ctl_deferred") - before.at("tcp.ctl_deferred")),
+                (unsigned long long)(after.at("tcp.drop_ctl_full") - before.at("tcp.drop_ctl_full")),
+                (unsigned long long)moved);
+    // Reading again lets the held resets out.
+    b.settle(10);
+    mtcp_close(b.ctx, fd[2]);
     mtcp_close(b.ctx, ls);
     b.settle();
     alarm(0);
@@ -690,14 +819,37 @@ TEST(ApiStats, MvnfTopPrintsRatesOnce) {
     alarm(0);
 }
 
+// The CPU this thread may run on first: every thread of the test below
+// shares it, so the scheduler decides who runs.
+int first_allowed_cpu() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) return c;
+    return 0;
+}
+void pin_to(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 // mtcp_get_stats(NULL) sums every core while another thread creates and
 // destroys its context: the published counters live in the instance, so the
-// readers never touch a context being freed. With the old reads (each
-// context's own counters) ThreadSanitizer (scripts/tsan.sh) reports the
-// free racing with a reader on every run; ASan sees it only when a reader
-// is preempted inside that window, which is rare.
+// readers never touch a context being freed.
+// The schedule makes a reader hold a context's address across its free,
+// so AddressSanitizer reports the old reads (each context's own counters)
+// on every run, and ThreadSanitizer reports the race: all threads share one
+// CPU; the readers are SCHED_IDLE, so they run only while the churning
+// thread sleeps between creating a context and destroying it. Its wake-up
+// preempts a reader at once, anywhere in its loop (often after it loaded
+// the context's address), and it then frees the context without yielding;
+// the reader resumes afterwards and reads what it loaded.
 TEST(ApiStats, GetStatsWhileAnotherCoreDestroysItsContext) {
-    alarm(40);
+    alarm(60);
+    const int cpu = first_allowed_cpu();
     const std::string link = unique_link("uaf");
     const std::string conf = write_conf(link, true, "num_cores = 2\ndist_mode = sw\n");
     ASSERT_EQ(mtcp_init(conf.c_str()), 0);
@@ -705,39 +857,42 @@ TEST(ApiStats, GetStatsWhileAnotherCoreDestroysItsContext) {
     ASSERT_NE(c0, nullptr);
     std::atomic<bool> stop{false};
     std::atomic<int> cycles{0};
-    std::thread churn([&] {
-        while (!stop) {
-            mctx_t c1 = mtcp_create_context(1);
-            if (!c1) continue;
-            mtcp_epoll_event e[1];
-            const int ep = mtcp_epoll_create1(c1, 0);
-            (void)mtcp_epoll_wait(c1, ep, e, 1, 0);
-            mtcp_destroy_context(c1);
-            ++cycles;
-        }
-    });
-    // More readers than CPUs: the scheduler preempts them at random points,
-    // some between finding a context and reading its counters, while the
-    // churning thread frees it (how the old code read freed memory).
     std::atomic<uint64_t> reads{0};
     std::atomic<int> errors{0};
     std::vector<std::thread> readers;
-    for (int r = 0; r < 6; ++r)
+    for (int r = 0; r < 4; ++r)
         readers.emplace_back([&] {
-            while (!stop) {
+            pin_to(cpu);
+            sched_param idle{};
+            (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+            while (!stop.load(std::memory_order_relaxed)) {
                 mtcp_stats s{};
                 if (mtcp_get_stats(nullptr, &s) != 0) ++errors;
-                ++reads;
+                reads.fetch_add(1, std::memory_order_relaxed);
             }
         });
+    std::thread churn([&] {
+        pin_to(cpu);
+        while (!stop.load(std::memory_order_relaxed)) {
+            mctx_t c1 = mtcp_create_context(1);
+            if (!c1) continue;
+            // The readers run now and find c1.
+            std::this_thread::sleep_for(std::chrono::microseconds(300));
+            mtcp_destroy_context(c1);
+            cycles.fetch_add(1, std::memory_order_relaxed);
+        }
+    });
     const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(2000);
-    while (std::chrono::steady_clock::now() < end || cycles < 20)
+    const auto limit = end + std::chrono::seconds(20);
+    while ((std::chrono::steady_clock::now() < end || cycles < 50 || reads < 1000) &&
+           std::chrono::steady_clock::now() < limit)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     stop = true;
     churn.join();
     for (auto& t : readers) t.join();
     EXPECT_EQ(errors.load(), 0);
-    EXPECT_GT(reads.load(), 100u);
+    EXPECT_GE(cycles.load(), 50);
+    EXPECT_GE(reads.load(), 1000u);
     mtcp_destroy_context(c0);
     mtcp_destroy();
     alarm(0);

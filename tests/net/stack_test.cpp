@@ -524,12 +524,106 @@ TEST(Stack, UdpReceiveQueueBoundedAndNoRouteOffLink) {
     EXPECT_EQ(t.b.stats().drop(drop_reason::udp_rcvbuf_full), 6u);
     EXPECT_EQ(t.a.udp_sendto(sa, pattern(10, 1), ipv4_addr{8, 8, 8, 8}, 1, t.clock.t).error(),
               udp_errc::no_route);
+    EXPECT_EQ(t.a.stats().drop(drop_reason::tx_no_route), 1u);
     EXPECT_EQ(t.a.udp_sendto(sa, pattern(10, 1), ipv4_addr{10, 0, 0, 9}, 1, t.clock.t).error(),
               udp_errc::unresolved);
+    EXPECT_EQ(t.a.stats().drop(drop_reason::tx_unresolved), 1u);
     EXPECT_EQ(t.a.udp_sendto(sa, std::vector<std::byte>(70000), ip_b, 1, t.clock.t).error(),
               udp_errc::too_big);
     t.b.udp_close(sb);
     expect_clean(t);
+}
+
+// The transmit path's own losses, each under its reason: a port that stops
+// taking frames (the hold queue fills: tx_full; the buffers run out:
+// tx_no_buffer, refused to the caller), a datagram needing more than 64
+// fragments (tx_too_big), and ARP frames with no resolver (arp_no_handler).
+// Every datagram the sender accepted either arrives or is counted.
+TEST(Stack, TransmitDropReasonsCounted) {
+    {
+        // The link carries 16 frames at a time and b does not read: a holds
+        // 256 frames, then drops the newest.
+        netio::mem_link_config lc;
+        lc.max_in_flight = 16;
+        two_stacks t(lc);
+        int sa = *t.a.udp_open(), sb = *t.b.udp_open();
+        ASSERT_TRUE(t.b.udp_bind(sb, 9));
+        uint64_t accepted = 0;
+        for (int i = 0; i < 600; ++i) {
+            auto r = t.a.udp_sendto(sa, pattern(32, uint32_t(i)), ip_b, 9, t.clock.t);
+            ASSERT_TRUE(r) << i;
+            ++accepted;
+            if (i % 8 == 7) t.a.poll(t.clock.t);
+        }
+        const uint64_t full = t.a.stats().drop(drop_reason::tx_full);
+        EXPECT_GT(full, 0u);
+        EXPECT_EQ(t.a.stats().drop(drop_reason::tx_no_buffer), 0u);
+        // b reads now: every accepted datagram arrived or was counted.
+        uint64_t got = 0;
+        std::vector<std::byte> buf(64);
+        for (int round = 0; round < 200 && got + full < accepted; ++round) {
+            t.step();
+            while (t.b.udp_recvfrom(sb, buf)) ++got;
+        }
+        EXPECT_EQ(got + full, accepted);
+        t.b.udp_close(sb);
+        expect_clean(t);
+    }
+    {
+        // 48 buffers for both ends and b does not read: a runs out of
+        // buffers, refuses the send and counts it.
+        netio::mem_link_config lc;
+        lc.num_buffers = 48;
+        two_stacks t(lc);
+        int sa = *t.a.udp_open(), sb = *t.b.udp_open();
+        ASSERT_TRUE(t.b.udp_bind(sb, 9));
+        uint64_t accepted = 0, refused = 0;
+        for (int i = 0; i < 100; ++i) {
+            auto r = t.a.udp_sendto(sa, pattern(32, uint32_t(i)), ip_b, 9, t.clock.t);
+            if (r) {
+                ++accepted;
+            } else {
+                EXPECT_EQ(r.error(), udp_errc::no_buffers);
+                ++refused;
+            }
+            t.a.poll(t.clock.t);
+        }
+        EXPECT_GT(refused, 0u);
+        EXPECT_EQ(t.a.stats().drop(drop_reason::tx_no_buffer), refused);
+        uint64_t got = 0;
+        std::vector<std::byte> buf(64);
+        for (int round = 0; round < 200 && got < accepted; ++round) {
+            t.step();
+            while (t.b.udp_recvfrom(sb, buf)) ++got;
+        }
+        EXPECT_EQ(got + t.a.stats().drop(drop_reason::tx_full), accepted);
+        t.b.udp_close(sb);
+        expect_clean(t);
+    }
+    {
+        // An MTU of 100 leaves 80 bytes a fragment: 8000 bytes need 100.
+        two_stacks t({}, [](stack_config& c) { c.mtu = 100; });
+        int sa = *t.a.udp_open();
+        EXPECT_EQ(t.a.udp_sendto(sa, pattern(8000, 1), ip_b, 9, t.clock.t).error(),
+                  udp_errc::too_big);
+        EXPECT_EQ(t.a.stats().drop(drop_reason::tx_too_big), 1u);
+        expect_clean(t);
+    }
+    {
+        // No resolver attached (static neighbours only): ARP is not handled.
+        one_stack o;
+        std::vector<std::byte> f(42);
+        for (size_t i = 0; i < 6; ++i) f[i] = std::byte{0xff};
+        for (size_t i = 0; i < 6; ++i) f[6 + i] = std::byte(mac_b.b[i]);
+        store_be16(f.data() + 12, 0x0806);
+        store_be16(f.data() + 14, 1);       // Ethernet
+        store_be16(f.data() + 16, 0x0800);  // IPv4
+        f[18] = std::byte{6}, f[19] = std::byte{4};
+        store_be16(f.data() + 20, 1);  // request
+        o.inject(f);
+        EXPECT_EQ(o.s.stats().drop(drop_reason::arp_no_handler), 1u);
+        o.expect_clean();
+    }
 }
 
 namespace {

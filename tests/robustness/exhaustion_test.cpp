@@ -119,9 +119,10 @@ TEST(Exhaustion, PassiveOpenPoolExhaustionRefusesThenRecovers) {
     ASSERT_EQ(w.ta.tcp().free_connections(), 0u);
     // Pool full: the SYN gets a cookie, but its ACK finds no slot and is refused.
     auto& st = w.ta.tcp().counters();
-    const auto refused = st.drop_backlog_full;
+    const auto refused = st.drop_no_tcb, backlog = st.drop_backlog_full;
     EXPECT_FALSE(open_from_c(w, 5100));
-    EXPECT_EQ(st.drop_backlog_full, refused + 1);
+    EXPECT_EQ(st.drop_no_tcb, refused + 1);
+    EXPECT_EQ(st.drop_backlog_full, backlog);
     EXPECT_EQ(w.ta.tcp().free_connections(), 0u);
     EXPECT_TRUE(w.check_flow(2000, 4));
     // One slot freed (abort: no TIME-WAIT): the next client gets in.

@@ -97,15 +97,18 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
     if (seg.has(tcp_flag::rst)) return;  // first: ignore RST
     if (seg.has(tcp_flag::ack)) {
         uint32_t idx;
+        cookie_result r = cookie_result::refused;
         if (!seg.has(tcp_flag::syn)) {
-            const cookie_result r = accept_cookie(li, t, seg, now, idx);
+            r = accept_cookie(li, t, seg, now, idx);
             if (r == cookie_result::accepted) {
                 input_synced(idx, seg, payload, now);  // the ACK may carry data
                 return;
             }
             if (r == cookie_result::held) return;  // counted; the peer's retransmission retries
         }
-        ++_stats.drop_syn_in_listen_ack;
+        // One segment, one reason: a cookie refused for want of a connection
+        // block was counted under drop_no_tcb.
+        if (r != cookie_result::full) ++_stats.drop_syn_in_listen_ack;
         send_rst_for(t, seg, uint32_t(payload.size()));  // second: ACK -> RST
         return;
     }
@@ -116,7 +119,10 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
     }
     if (l.half_open >= l.backlog || free_connections() == 0) {
         if (!_cfg.syn_cookies) {
-            ++_stats.drop_backlog_full;
+            // Refused; counted by what ran out: the SYN backlog, or every
+            // connection block (max_concurrency).
+            if (free_connections() == 0) ++_stats.drop_no_tcb;
+            else ++_stats.drop_backlog_full;
             return;
         }
         l.cookies_until = now + 128 * sec;  // two cookie slots
@@ -163,8 +169,8 @@ layer::cookie_result layer::accept_cookie(int li, const four_tuple& t, const tcp
         return cookie_result::held;
     }
     if (free_connections() == 0) {
-        ++_stats.drop_backlog_full;  // no room for the connection at all: refused
-        return cookie_result::refused;
+        ++_stats.drop_no_tcb;  // every connection block in use: refused
+        return cookie_result::full;
     }
     const uint32_t idx = alloc_tcb(t, now);
     tcb& c = _pool[idx];

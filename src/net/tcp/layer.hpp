@@ -207,7 +207,9 @@ private:
     // ---- input.cpp
     void input_listen(int li, const four_tuple& t, const wire::tcp_repr& seg, bytes payload,
                       nanos now);
-    enum class cookie_result : uint8_t { accepted, refused, held };
+    // refused: not a valid cookie (the caller counts and resets); full: a valid
+    // cookie but no connection block (counted drop_no_tcb; reset).
+    enum class cookie_result : uint8_t { accepted, refused, full, held };
     cookie_result accept_cookie(int li, const four_tuple& t, const wire::tcp_repr& seg, nanos now,
                                 uint32_t& idx_out);
     void input_syn_sent(uint32_t idx, const wire::tcp_repr& seg, bytes payload, nanos now);
