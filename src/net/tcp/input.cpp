@@ -320,16 +320,32 @@ bool layer::paws_reject(tcb& c, const tcp_repr& seg, nanos now) const {
     return now - c.ts_recent_time < paws_idle_limit;
 }
 
-// RFC 5961 7: challenge ACKs are limited per second across the layer.
+// RFC 5961 7: challenge ACKs are rate-limited. A single per-layer count
+// shared by every connection is a side channel (CVE-2016-5696): an
+// off-path host that exhausts it and counts the challenge ACKs on its own
+// connection learns whether its spoofed segments hit another connection's
+// window. So the limit is first per connection (one per interval: the
+// observer's own connection yields the same count whatever happened
+// elsewhere), and the per-layer budget, which only bounds output under a
+// flood over many connections, is redrawn each second at random.
 void layer::challenge_ack(tcb& c, nanos now) {
-    if (now - _challenge_window >= sec) {
-        _challenge_window = now;
-        _challenge_count = 0;
-    }
-    if (_challenge_count >= _cfg.challenge_ack_limit) {
+    if (now < c.challenge_ok_at) {
         ++_stats.challenge_acks_suppressed;
         return;
     }
+    if (_challenge_budget == 0 || now - _challenge_window >= sec) {
+        _challenge_window = now;
+        _challenge_count = 0;
+        const uint32_t words[2] = {uint32_t(now), uint32_t(uint64_t(now) >> 32)};
+        const uint32_t limit = std::max<uint32_t>(_cfg.challenge_ack_limit, 1);
+        _challenge_budget = limit / 2 + uint32_t(siphash24(_cfg.secret, words, 2) % limit);
+        _challenge_budget = std::max<uint32_t>(_challenge_budget, 1);
+    }
+    if (_challenge_count >= _challenge_budget) {
+        ++_stats.challenge_acks_suppressed;
+        return;
+    }
+    c.challenge_ok_at = now + _cfg.challenge_ack_interval;
     ++_challenge_count;
     ++_stats.challenge_acks;
     send_ack(c, now);

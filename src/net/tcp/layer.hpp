@@ -305,7 +305,7 @@ private:
     port_filter _port_filter = nullptr;
     void* _port_ctx = nullptr;
     nanos _challenge_window = 0;
-    uint32_t _challenge_count = 0;
+    uint32_t _challenge_count = 0, _challenge_budget = 0;
     // Connections whose output found no TX buffer, in FIFO order, retried at
     // the next poll(). An intrusive list kept beside the pool (not in the
     // tcbs) so reusing a slot cannot corrupt it; a slot is listed at most once.

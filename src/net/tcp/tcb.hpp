@@ -76,6 +76,7 @@ struct tcb {
     uint8_t quickacks = 0;        // segments still ACKed at once (config::quickacks)
     bool data_seen = false;       // any in-order data received yet
     nanos last_data_rx = 0;       // when in-order data last arrived
+    nanos challenge_ok_at = 0;    // no challenge ACK before (config::challenge_ack_interval)
 
     // ---- timestamps (RFC 7323 4.3, 5.3)
     uint32_t ts_recent = 0;

@@ -137,7 +137,12 @@ struct config {
     nanos keepalive_idle = 7200 * sec, keepalive_interval = 75 * sec;  // RFC 1122 4.2.3.6
     uint8_t keepalive_probes = 9;
     uint8_t syn_retries = 6, synack_retries = 5, max_retries = 15;  // R2 (RFC 1122 4.2.3.5)
-    uint32_t challenge_ack_limit = 1000;  // per second per layer (RFC 5961 7)
+    // RFC 5961 7: challenge ACKs, at most one per connection per interval
+    // (Linux: tcp_invalid_ratelimit, 500 ms), and per layer a budget per
+    // second drawn at random from [limit/2, 3*limit/2) so its exhaustion
+    // tells an off-path observer nothing (CVE-2016-5696).
+    nanos challenge_ack_interval = 500 * ms;
+    uint32_t challenge_ack_limit = 1000;
     // Open connections from which the stack's pre-pass prefetches each
     // received burst's flow-table buckets and connection blocks (below it
     // they stay in the CPU caches and the pass would be overhead; 0 = always).

@@ -82,6 +82,9 @@ TEST_F(scripted, ZeroWindowProbeWithOnlyFinInFlightCarriesNoData) {
 // RFC 7323 4.3 / RFC 5961: a blind in-window segment that fails the ACK or
 // SYN checks must not move TS.Recent, or PAWS drops all later real traffic.
 TEST_F(scripted, TsRecentNotTakenFromSegmentsThatFailTheChecks) {
+    config cf = small_config();
+    cf.challenge_ack_interval = 0;  // every challenge answered: the subject is TS.Recent
+    make(cf);
     auto h = passive_open(seq32(100), ts_opts(1000));
     const uint32_t huge = 1000 + 0x70000000u;
     // ACK for data never sent (RFC 5961 5.2): challenged and dropped.

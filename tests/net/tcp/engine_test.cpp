@@ -2,6 +2,8 @@
 // answers. Handshakes, close paths, RFC 5961, PAWS, zero window,
 // wrap-around, SYN cookies, delayed ACK, Nagle, malformed input. Loss
 // recovery is in recovery_test.cpp.
+#include <set>
+
 #include "harness.hpp"
 
 using namespace mvnf;
@@ -335,6 +337,9 @@ TEST_F(scripted, PawsDropsOldTimestamp) {
 }
 
 TEST_F(scripted, ChallengeAckForInWindowRstAndSyn) {
+    config cf = small_config();
+    cf.challenge_ack_interval = 0;  // each rule's answer, not the rate limit
+    make(cf);
     auto h = passive_open(seq32(100));
     inject(seg({.seq = seq32(150), .flags = tcp_flag::rst}));  // in window, not exact
     auto c1 = expect();
@@ -353,19 +358,85 @@ TEST_F(scripted, ChallengeAckForInWindowRstAndSyn) {
     EXPECT_EQ(l->counters().challenge_acks, 3u);
 }
 
-TEST_F(scripted, ChallengeAcksAreRateLimited) {
-    config c = small_config();
-    c.challenge_ack_limit = 2;
-    make(c);
+// RFC 5961 7: one challenge ACK per connection per interval (500 ms).
+TEST_F(scripted, ChallengeAcksAreRateLimitedPerConnection) {
     passive_open(seq32(100));
     for (int i = 0; i < 5; ++i) inject(seg({.seq = seq32(150 + i), .flags = tcp_flag::rst}));
-    EXPECT_EQ(sink.out.size(), 2u);
+    EXPECT_EQ(sink.out.size(), 1u);
     sink.out.clear();
-    EXPECT_EQ(l->counters().challenge_acks_suppressed, 3u);
-    advance(1 * sec);
+    EXPECT_EQ(l->counters().challenge_acks_suppressed, 4u);
+    advance(cfg.challenge_ack_interval - 1);
+    sink.out.clear();  // whatever the timers sent
+    inject(seg({.seq = seq32(150), .flags = tcp_flag::rst}));
+    expect_none();
+    advance(1);
+    sink.out.clear();
     inject(seg({.seq = seq32(150), .flags = tcp_flag::rst}));
     EXPECT_EQ(sink.out.size(), 1u);
     sink.out.clear();
+    EXPECT_EQ(l->counters().challenge_acks, 2u);
+}
+
+// The per-layer budget, which bounds challenge ACKs over many connections,
+// is redrawn each second from [limit/2, 3*limit/2): not a constant an
+// observer could exhaust exactly.
+TEST_F(scripted, ChallengeAckLayerBudgetIsRandomisedPerSecond) {
+    config c = small_config();
+    c.challenge_ack_interval = 0;
+    c.challenge_ack_limit = 100;
+    make(c);
+    passive_open(seq32(100));
+    std::set<uint64_t> budgets;
+    for (int second = 0; second < 20; ++second) {
+        const uint64_t before = l->counters().challenge_acks;
+        for (int i = 0; i < 300; ++i) inject(seg({.seq = seq32(150 + i), .flags = tcp_flag::rst}));
+        const uint64_t sent = l->counters().challenge_acks - before;
+        EXPECT_GE(sent, 50u);
+        EXPECT_LT(sent, 150u);
+        budgets.insert(sent);
+        advance(1 * sec);
+        sink.out.clear();
+    }
+    EXPECT_GE(budgets.size(), 5u) << "the budget did not change from second to second";
+}
+
+// CVE-2016-5696: an off-path host spoofs in-window RSTs at a guessed
+// connection, then triggers challenge ACKs on its own connection and counts
+// them; with a shared per-second count, fewer answers meant a hit. The
+// count it sees must be the same whether its guess hit or not.
+TEST_F(scripted, ChallengeAckCountsCarryNoSignalAcrossConnections) {
+    uint64_t seen[2] = {0, 0};
+    for (int hit = 0; hit < 2; ++hit) {
+        make();
+        passive_open(seq32(100));  // the attacker's own connection (port 40000)
+        // The victim: 40001, a connection the attacker cannot see.
+        inject(seg({.src_port = 40001, .seq = seq32(5000), .flags = tcp_flag::syn}));
+        const auto sa = expect();
+        inject(seg({.src_port = 40001, .seq = seq32(5001), .ack = sa.h.seq + 1}));
+        auto v = l->accept(lh);
+        ASSERT_TRUE(v);
+        open_handles.push_back(*v);
+        sink.out.clear();
+        // Spoofed in-window RSTs: at the victim's tuple (a hit) or at one
+        // with no connection (a miss), as many as the old shared limit.
+        const uint16_t target = hit ? 40001 : 40002;
+        for (uint32_t i = 0; i < cfg.challenge_ack_limit; ++i)
+            inject(seg({.src_port = target, .seq = seq32(5100 + i), .flags = tcp_flag::rst}));
+        EXPECT_EQ(l->info(*v)->st, state::established);
+        sink.out.clear();
+        // The probe: challenges on its own connection, answers counted.
+        for (uint32_t i = 0; i < cfg.challenge_ack_limit; ++i)
+            inject(seg({.seq = seq32(150 + i), .flags = tcp_flag::rst}));
+        for (const auto& s : sink.out)
+            if (s.h.dst_port == peer_port) ++seen[hit];
+        sink.out.clear();
+        for (auto h : open_handles) (void)l->abort(h, now);
+        open_handles.clear();
+        advance(10 * sec);
+        sink.out.clear();
+    }
+    EXPECT_EQ(seen[0], seen[1]) << "the attacker's count depends on the victim's existence";
+    EXPECT_GT(seen[0], 0u);
 }
 
 TEST_F(scripted, ZeroWindowProbesBackOffUntilWindowOpens) {
