@@ -258,6 +258,12 @@ const std::vector<key_def>& table() {
         // destinations x arp_queue_len of them, taken from the port's ring.
         {"arp_queue_len", int_in(&config::arp_queue_len, 1, 1024, " frames")},
         {"arp_queue_bytes", int_in(&config::arp_queue_bytes, 64, 16 << 20, " bytes")},
+        // Reassembly state is preallocated per core: datagrams x fragments
+        // slots, bounded so a typo cannot ask for gigabytes.
+        {"ipfrag_max_datagrams", int_in(&config::ipfrag_max_datagrams, 1, 4096, " datagrams")},
+        {"ipfrag_max_fragments", int_in(&config::ipfrag_max_fragments, 1, 256, " fragments")},
+        {"ipfrag_high_thresh", int_in(&config::ipfrag_high_thresh, 1024, 256 << 20, " bytes")},
+        {"ipfrag_time", int_in(&config::ipfrag_time, 1, 120, " s")},
         {"arp_conf", str_field(&config::arp_conf)},
         {"route_conf", str_field(&config::route_conf)},
         {"pcap_file", str_field(&config::pcap_file)},

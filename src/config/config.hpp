@@ -60,6 +60,12 @@ struct config {
     int arp_retries = 16;
     int arp_timeout_ms = 1000;        // first ARP retry interval (doubles, capped)
     int arp_queue_len = 1024;         // frames held per unresolved destination
+    // IPv4 reassembly per core (Linux's ipfrag_* names): datagrams at once,
+    // fragments each, bytes held across them, seconds a datagram may wait.
+    int ipfrag_max_datagrams = 64;
+    int ipfrag_max_fragments = 64;
+    int ipfrag_high_thresh = 1 << 20;
+    int ipfrag_time = 30;
     int arp_queue_bytes = 212992;     // ... and their bytes (Linux's unres_qlen_bytes)
     std::string arp_conf;             // path to arp.conf (static entries)
     std::string route_conf;           // path to route.conf

@@ -4,9 +4,17 @@
 //  - an exact duplicate (same offset and length) is dropped alone;
 //  - non-final fragments must carry a multiple of 8 bytes;
 //  - a datagram longer than 65535 bytes with its header is dropped;
-//  - a full table drops the newcomer (bounded memory beats fairness here).
+//  - a full table, or a byte budget that a new fragment would exceed,
+//    evicts the oldest incomplete datagram (as Linux's inet_frag evictor):
+//    refusing newcomers instead would let a few stale fragments a second
+//    lock out all fragmented traffic for a whole timeout;
+//  - under pressure (table or bytes more than half used) a new datagram's
+//    timeout is a quarter of reasm_timeout (at least 1 s), so junk leaves
+//    sooner while honest datagrams, which complete in a round trip, are
+//    unaffected.
 #include "net/reassembly.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mvnf::net {
@@ -53,6 +61,16 @@ void reassembler::free_entry(entry& e) {
     --_active;
 }
 
+// The in-use datagram that began first, other than `except`; null if none.
+reassembler::entry* reassembler::oldest(const entry* except) {
+    entry* o = nullptr;
+    for (uint32_t i = 0; i < _cfg.reasm_max_datagrams; ++i) {
+        entry& x = _entries[i];
+        if (x.used && &x != except && (!o || x.born < o->born)) o = &x;
+    }
+    return o;
+}
+
 void reassembler::drop_entry(entry& e, drop_reason why) {
     count(why);
     free_entry(e);
@@ -90,9 +108,11 @@ bytes reassembler::input(const wire::ipv4_view& f, nanos now) {
         }
     }
     if (!e) {
+        const bool pressure = _active * 2 >= _cfg.reasm_max_datagrams ||
+                              _bytes * 2 >= _cfg.reasm_max_bytes;
         if (!free_slot) {
-            count(drop_reason::frag_table_full);
-            return {};
+            free_slot = oldest(nullptr);
+            drop_entry(*free_slot, drop_reason::frag_table_full);
         }
         e = free_slot;
         e->used = true;
@@ -106,10 +126,13 @@ bytes reassembler::input(const wire::ipv4_view& f, nanos now) {
         e->have_last = false;
         e->received = 0;
         e->npieces = 0;
+        e->born = now;
         ++_active;
         // The timer starts with the first fragment seen and is not extended
         // (RFC 791's "timer" per buffer; Linux does the same).
-        _wheel.arm(e->expiry, now + _cfg.reasm_timeout);
+        nanos timeout = _cfg.reasm_timeout;
+        if (pressure) timeout = std::max<nanos>(timeout / 4, std::min<nanos>(timeout, sec(1)));
+        _wheel.arm(e->expiry, now + timeout);
     }
 
     const uint32_t end = off + len;
@@ -142,9 +165,15 @@ bytes reassembler::input(const wire::ipv4_view& f, nanos now) {
         drop_entry(*e, drop_reason::frag_too_many);
         return {};
     }
-    if (_bytes + len > _cfg.reasm_max_bytes) {
-        drop_entry(*e, drop_reason::frag_mem_limit);
-        return {};
+    // The byte budget: older datagrams make room, oldest first; when only
+    // this one is left it is the one that cannot fit.
+    while (_bytes + len > _cfg.reasm_max_bytes) {
+        entry* victim = oldest(e);
+        if (!victim) {
+            drop_entry(*e, drop_reason::frag_mem_limit);
+            return {};
+        }
+        drop_entry(*victim, drop_reason::frag_mem_limit);
     }
     piece& p = e->pieces[e->npieces];
     if (!_chunks.append(p.data, data)) {

@@ -1,6 +1,7 @@
 // IPv4 reassembly (RFC 791 section 3.2, RFC 815), per core, in bounded
 // memory: a fixed table of datagrams, a fixed number of fragments each, data
-// held in chunk_pool chains, a timeout per datagram on the timer wheel.
+// held in chunk_pool chains within a byte budget, a timeout per datagram on
+// the timer wheel; when full, the oldest incomplete datagram is evicted.
 // Called by net::stack for every fragment addressed to us.
 #pragma once
 
@@ -47,11 +48,13 @@ private:
         bool have_last = false;
         uint32_t received = 0;
         uint32_t npieces = 0;
+        nanos born = 0;           // its first fragment's arrival: eviction order
         piece* pieces = nullptr;  // slice of _pieces
         timer expiry;
     };
 
     static void on_timeout(timer& t, nanos now);
+    entry* oldest(const entry* except);
     void drop_entry(entry& e, drop_reason why);
     void free_entry(entry& e);
     void count(drop_reason r) { ++_stats.drops[size_t(r)]; }

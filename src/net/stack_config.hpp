@@ -71,6 +71,10 @@ struct stack_config {
         s.udp_receive_buffer = uint32_t(c.udp_receive_buffer);
         s.rx_batch = uint32_t(c.rx_batch);
         s.tx_batch = uint32_t(c.tx_batch);
+        s.reasm_max_datagrams = uint32_t(c.ipfrag_max_datagrams);
+        s.reasm_max_frags = uint32_t(c.ipfrag_max_fragments);
+        s.reasm_max_bytes = uint32_t(c.ipfrag_high_thresh);
+        s.reasm_timeout = sec(c.ipfrag_time);
         return s;
     }
 };

@@ -514,6 +514,98 @@ TEST(Stack, FragmentFloodStaysBoundedAndTimesOut) {
     p.expect_clean();
 }
 
+// Issue #24 item 3: seventy 8-byte first fragments, two a second, used to
+// fill the table (64) and lock every new fragmented datagram out for the
+// whole 30 s timeout. Now a new datagram evicts the oldest incomplete one,
+// and a byte budget evicts the oldest too: honest datagrams arriving
+// during the flood are reassembled and delivered.
+TEST(Stack, FragmentFloodDoesNotLockOutNewDatagrams) {
+    one_stack o;
+    int s = *o.s.udp_open();
+    ASSERT_TRUE(o.s.udp_bind(s, 9));
+    const ipv4_addr spoofed{10, 0, 0, 77};
+    auto junk = [&](uint16_t id, size_t len) {
+        ipv4_repr ip{spoofed, ip_a, ipproto::udp};
+        ip.ident = id;
+        ip.more_frags = true;  // the rest never comes
+        o.inject(eth_frame(mac_a, mac_b, ethertype::ipv4, ipv4_packet(ip, pattern(len, id))));
+    };
+    std::vector<std::byte> buf(4000);
+    auto honest = [&](uint16_t id) {
+        auto payload = pattern(2000, id);
+        auto seg = udp_segment(ip_b, ip_a, 1, 9, payload);
+        for (size_t off = 0; off < seg.size(); off += 1024) {
+            const size_t len = std::min<size_t>(1024, seg.size() - off);
+            ipv4_repr ip{ip_b, ip_a, ipproto::udp};
+            ip.ident = id;
+            ip.frag_offset = uint32_t(off);
+            ip.more_frags = off + len < seg.size();
+            o.inject(eth_frame(mac_a, mac_b, ethertype::ipv4,
+                               ipv4_packet(ip, bytes(seg).subspan(off, len))));
+        }
+        auto d = o.s.udp_recvfrom(s, buf);
+        return d && d->len == 2000 && std::equal(payload.begin(), payload.end(), buf.begin());
+    };
+    // Two a second: past half full, new datagrams wait a quarter of the
+    // timeout (7.5 s), so the table never fills.
+    size_t most = 0;
+    for (uint16_t id = 0; id < 70; ++id) {
+        junk(id, 8);
+        most = std::max(most, o.s.reassembly().active());
+        o.clock.t += msec(500);
+        o.s.poll(o.clock.t);
+    }
+    EXPECT_LT(most, 64u);
+    EXPECT_TRUE(honest(999));
+    // All at once: the table fills, and each newcomer evicts the oldest.
+    const uint64_t evicted = o.s.stats().drop(drop_reason::frag_table_full);
+    for (uint16_t id = 200; id < 270; ++id) junk(id, 8);
+    EXPECT_EQ(o.s.reassembly().active(), 64u);
+    EXPECT_GE(o.s.stats().drop(drop_reason::frag_table_full), evicted + 6);
+    const uint64_t before_honest = o.s.stats().drop(drop_reason::frag_table_full);
+    EXPECT_TRUE(honest(1000)) << "a full table of stale fragments locked out a new datagram";
+    EXPECT_EQ(o.s.stats().drop(drop_reason::frag_table_full), before_honest + 1);
+    // Under pressure a datagram's timeout is a quarter of ipfrag_time: the
+    // flood is gone after 7.5 s, not 30.
+    o.clock.t += msec(7500);
+    o.s.poll(o.clock.t);
+    EXPECT_EQ(o.s.reassembly().active(), 0u);
+    o.expect_clean();
+}
+
+// The byte budget (ipfrag_high_thresh): big fragments that would exceed it
+// evict the oldest datagrams first, so a new datagram still fits.
+TEST(Stack, FragmentByteBudgetEvictsTheOldest) {
+    one_stack o([](stack_config& c) { c.reasm_max_bytes = 16 * 1024; });
+    int s = *o.s.udp_open();
+    ASSERT_TRUE(o.s.udp_bind(s, 9));
+    for (uint16_t id = 0; id < 40; ++id) {
+        ipv4_repr ip{ipv4_addr{10, 0, 0, 77}, ip_a, ipproto::udp};
+        ip.ident = id;
+        ip.more_frags = true;
+        o.inject(eth_frame(mac_a, mac_b, ethertype::ipv4, ipv4_packet(ip, pattern(1480, id))));
+        ASSERT_LE(o.s.reassembly().bytes_held(), 16u * 1024);
+    }
+    EXPECT_EQ(o.s.stats().drop(drop_reason::frag_mem_limit), 40u - 11);  // 11 fit in 16 KiB
+    auto payload = pattern(3000, 5);
+    auto seg = udp_segment(ip_b, ip_a, 1, 9, payload);
+    for (size_t off = 0; off < seg.size(); off += 1480) {
+        const size_t len = std::min<size_t>(1480, seg.size() - off);
+        ipv4_repr ip{ip_b, ip_a, ipproto::udp};
+        ip.ident = 7;
+        ip.frag_offset = uint32_t(off);
+        ip.more_frags = off + len < seg.size();
+        o.inject(eth_frame(mac_a, mac_b, ethertype::ipv4, ipv4_packet(ip, bytes(seg).subspan(off, len))));
+    }
+    std::vector<std::byte> buf(4000);
+    auto d = o.s.udp_recvfrom(s, buf);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->len, 3000u);
+    o.clock.t += sec(31);
+    o.s.poll(o.clock.t);
+    o.expect_clean();
+}
+
 TEST(Stack, UdpReceiveQueueBoundedAndNoRouteOffLink) {
     two_stacks t({}, [](stack_config& c) { c.udp_queue_datagrams = 4; });
     int sa = *t.a.udp_open(), sb = *t.b.udp_open();
