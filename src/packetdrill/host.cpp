@@ -52,7 +52,8 @@ public:
         hdr.emit(mut_bytes(buf.l4(), len), st->local_ip(), dst, p1, p2);
         net::ipv4_send s;
         s.dst = dst;
-        s.tos = ip_ecn;  // packetdrill scripts may check the ECN field ([ect0])
+        s.tos = ip_ecn & tcp::ip_ecn_mask;  // packetdrill scripts may check the ECN field ([ect0])
+        s.dont_frag = !(ip_ecn & tcp::ip_may_fragment);
         (void)st->send_ipv4(buf, s, uint32_t(len), _h._now);
         return true;
     }

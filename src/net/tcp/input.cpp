@@ -45,6 +45,22 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
         ++_stats.drop_bad_port;
         return;
     }
+    _stats.bytes_in += payload.size();
+    const four_tuple t{dst, src, seg.dst_port, seg.src_port};
+    uint32_t idx = find_flow(t);
+    if (idx == npos && find_listener(dst, seg.dst_port) < 0) {
+        // RFC 9293 3.10.7.1 CLOSED: "An incoming segment not containing a
+        // RST causes a RST to be sent in response", whatever its other
+        // flags: NULL, FIN, XMAS and SYN+FIN probes too (as Linux), so a
+        // scanner sees the port closed rather than filtered. Rate-limited
+        // (closed_rst_rate) so a flood at closed ports costs bounded output.
+        ++_stats.drop_no_socket;
+        if (!seg.has(tcp_flag::rst)) {
+            if (closed_rst_allowed(now)) send_rst_for(t, seg, uint32_t(payload.size()));
+            else ++_stats.closed_rsts_suppressed;
+        }
+        return;
+    }
     if ((seg.has(tcp_flag::syn) && seg.has(tcp_flag::rst)) ||
         (seg.flags & (tcp_flag::syn | tcp_flag::rst | tcp_flag::ack | tcp_flag::fin)) == 0) {
         ++_stats.drop_bad_flags;  // SYN+RST, or no control bit at all
@@ -60,9 +76,6 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
         ++_stats.drop_bad_urgent;
         return;
     }
-    _stats.bytes_in += payload.size();
-    const four_tuple t{dst, src, seg.dst_port, seg.src_port};
-    uint32_t idx = find_flow(t);
     if (syn_fin && (idx == npos || !is_synchronized(_pool[idx].st))) {
         ++_stats.drop_bad_flags;
         return;
@@ -81,7 +94,7 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
             input_listen(li, t, seg, payload, now);
             return;
         }
-        ++_stats.drop_no_socket;
+        ++_stats.drop_no_socket;  // (checked above; kept for a listener closed meanwhile)
         send_rst_for(t, seg, uint32_t(payload.size()));  // RFC 9293 3.10.7.1 CLOSED
         return;
     }
@@ -112,7 +125,10 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
         send_rst_for(t, seg, uint32_t(payload.size()));  // second: ACK -> RST
         return;
     }
-    if (!seg.has(tcp_flag::syn)) return;  // fourth: anything else is dropped
+    if (!seg.has(tcp_flag::syn)) {  // fourth: anything else is dropped
+        ++_stats.drop_bad_flags;       // (a FIN or data without ACK or SYN)
+        return;
+    }
     if (l.q_len >= l.backlog) {
         ++_stats.drop_backlog_full;  // accept queue full: the application is behind
         return;
@@ -318,6 +334,18 @@ bool layer::paws_reject(tcb& c, const tcp_repr& seg, nanos now) const {
     if (!c.ts_ok || !seg.opts.has_timestamps || seg.has(tcp_flag::rst)) return false;
     if (int32_t(seg.opts.tsval - c.ts_recent) >= 0) return false;
     return now - c.ts_recent_time < paws_idle_limit;
+}
+
+// Resets answering segments to CLOSED ports: a budget per 100 ms of
+// closed_rst_rate / 10 (at least 1).
+bool layer::closed_rst_allowed(nanos now) {
+    if (now - _closed_rst_window >= 100 * ms || now < _closed_rst_window) {
+        _closed_rst_window = now;
+        _closed_rst_count = 0;
+    }
+    if (_closed_rst_count >= std::max<uint32_t>(_cfg.closed_rst_rate / 10, 1)) return false;
+    ++_closed_rst_count;
+    return true;
 }
 
 // RFC 5961 7: challenge ACKs are rate-limited. A single per-layer count
@@ -861,6 +889,11 @@ void layer::icmp_error(const four_tuple& t, seq32 quoted_seq, icmp_kind kind, ui
             if (c.st == state::syn_sent) finish(idx, error::connection_refused);
             return;
         case icmp_kind::frag_needed: {  // RFC 1191 5: shrink the MSS, resend at once
+            // Below the 576 octets every IPv4 host must take (RFC 791), keep
+            // 576 but send without DF from now on: a path that really is
+            // narrower fragments our segments instead of dropping every one
+            // of them (RFC 1191 7, as Linux's min_pmtu lock).
+            if (next_mtu < 576) c.pmtu_floor = true;
             const uint32_t mtu = next_mtu >= 576 ? next_mtu : 576;
             const uint16_t mss = uint16_t(std::min<uint32_t>(mtu - 40, c.mss));
             if (mss < c.mss) {

@@ -241,6 +241,7 @@ private:
     bool paws_reject(tcb& c, const wire::tcp_repr& seg, nanos now) const;
     void note_old_data(tcb& c, const wire::tcp_repr& seg, size_t len);
     void challenge_ack(tcb& c, nanos now);
+    bool closed_rst_allowed(nanos now);
 
     // ---- output.cpp
     void output(uint32_t idx, nanos now);
@@ -306,6 +307,8 @@ private:
     void* _port_ctx = nullptr;
     nanos _challenge_window = 0;
     uint32_t _challenge_count = 0, _challenge_budget = 0;
+    nanos _closed_rst_window = 0;
+    uint32_t _closed_rst_count = 0;
     // Connections whose output found no TX buffer, in FIFO order, retried at
     // the next poll(). An intrusive list kept beside the pool (not in the
     // tcbs) so reusing a slot cannot corrupt it; a slot is listed at most once.

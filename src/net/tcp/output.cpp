@@ -59,7 +59,8 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
     h.src_port = c.t.local_port;
     h.dst_port = c.t.remote_port;
     h.seq = seq;
-    const uint8_t ip_ecn = ecn_outgoing(c, flags, seq, len);  // ECE/CWR flags too (ecn.cpp)
+    const uint8_t ip_ecn = uint8_t(ecn_outgoing(c, flags, seq, len) |  // ECE/CWR flags too (ecn.cpp)
+                                   (c.pmtu_floor ? ip_may_fragment : 0));
     h.flags = flags;
     const bool syn = flags & tcp_flag::syn;
     if (flags & tcp_flag::ack) h.ack = c.rcv_nxt;

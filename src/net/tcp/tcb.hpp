@@ -40,6 +40,7 @@ struct tcb {
     // ---- negotiated (RFC 9293 3.7.1, RFC 7323 2.2/3.2, RFC 2018 2)
     uint16_t mss = 536;          // effective send MSS (RFC 9293 3.7.1: 536 when absent)
     bool ws_ok = false, ts_ok = false, sack_ok = false;
+    bool pmtu_floor = false;  // a router reported an MTU below 576: no DF (RFC 1191 7)
     uint8_t snd_shift = 0, rcv_shift = 0;
     // ECN (RFC 3168, ecn.cpp): asked for in our SYN; agreed; ECE owed on our
     // ACKs until the peer's CWR; CWR owed on our next new data; no new

@@ -49,7 +49,8 @@ bool transport_adapter::emit_segment(ipv4_addr /*src*/, ipv4_addr dst, const wir
     net::ipv4_send h;
     h.dst = dst;
     h.protocol = wire::ipproto::tcp;
-    h.tos = ip_ecn;  // DSCP 0; the ECN field as the layer chose (RFC 3168 5)
+    h.tos = ip_ecn & ip_ecn_mask;  // DSCP 0; the ECN field as the layer chose (RFC 3168 5)
+    h.dont_frag = !(ip_ecn & ip_may_fragment);
     if (len > buf.l4_capacity()) {
         // Cannot ever fit: a loss, not back-pressure. The stack refuses it
         // and counts it (drop reason tx_too_big).

@@ -142,6 +142,10 @@ struct config {
     // second drawn at random from [limit/2, 3*limit/2) so its exhaustion
     // tells an off-path observer nothing (CVE-2016-5696).
     nanos challenge_ack_interval = 500 * ms;
+    // Resets answering segments to closed ports, per second per layer
+    // (RFC 9293 3.10.7.1 answers each; the bound keeps a flood at closed
+    // ports from costing unbounded output, as ICMP errors are bounded).
+    uint32_t closed_rst_rate = 10000;
     uint32_t challenge_ack_limit = 1000;
     // Open connections from which the stack's pre-pass prefetches each
     // received burst's flow-table buckets and connection blocks (below it
@@ -193,13 +197,17 @@ struct four_tuple {
 // Where the engine's segments go: the IPv4 output in the stack, a link in
 // tests. Payload comes as two pieces because the send ring may wrap; use
 // tcp_repr::emit to write header, payload and checksum in one pass.
+inline constexpr uint8_t ip_ecn_mask = 0x03;
+inline constexpr uint8_t ip_may_fragment = 0x80;
+
 class segment_sink {
 public:
     virtual ~segment_sink() = default;
     // False when no TX buffer was free: nothing was sent, and the layer
     // holds the connection's output until its next poll() (back-pressure).
-    // ip_ecn is the IPv4 header's ECN field for it (RFC 3168 5: 0 Not-ECT,
-    // 2 ECT(0)).
+    // ip_ecn's low two bits are the IPv4 header's ECN field for it (RFC
+    // 3168 5: 0 Not-ECT, 2 ECT(0)); ip_may_fragment set means send it
+    // without DF (the path MTU is below the 576-octet floor, RFC 1191 7).
     virtual bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
                               bytes p2, uint8_t ip_ecn) = 0;
 };

@@ -583,6 +583,84 @@ TEST_F(scripted, IdleTimeoutResets) {
     EXPECT_TRUE(expect().h.has(tcp_flag::rst));
 }
 
+// RFC 9293 3.10.7.1: a segment to a CLOSED port without RST gets a reset,
+// whatever else it carries, so nmap's NULL, FIN, XMAS and SYN+FIN scans see
+// the port closed, not "open|filtered" (issue #24 item 5). With ACK the
+// reset takes SEQ = SEG.ACK; without, SEQ 0 and ACK = SEG.SEQ + SEG.LEN
+// (SYN and FIN count). A RST is never answered.
+TEST_F(scripted, ClosedPortAnswersEveryProbeWithReset) {
+    constexpr uint8_t F = tcp_flag::fin, S = tcp_flag::syn, P = tcp_flag::psh,
+                      U = tcp_flag::urg, R = tcp_flag::rst;
+    struct probe {
+        const char* name;
+        uint8_t flags;
+        uint16_t urgent;
+        uint32_t payload;
+        uint32_t ack_add;  // SEG.LEN beyond the payload
+    };
+    const probe probes[] = {
+        {"NULL", 0, 0, 0, 0},         {"FIN", F, 0, 0, 1},
+        {"XMAS", F | P | U, 0, 0, 1}, {"SYN+FIN", S | F, 0, 0, 2},
+        {"SYN", S, 0, 0, 1},          {"data, no flags", 0, 0, 10, 0},
+    };
+    uint64_t sent = 0;
+    for (const auto& p : probes) {
+        inject(seg({.src_port = 41000, .dst_port = 81, .seq = seq32(7000), .flags = p.flags,
+                    .urgent = p.urgent}),
+               pattern(p.payload));
+        auto r = expect();
+        EXPECT_EQ(r.h.flags, R | A) << p.name;
+        EXPECT_EQ(r.h.seq, seq32(0)) << p.name;
+        EXPECT_EQ(r.h.ack, seq32(7000 + p.payload + p.ack_add)) << p.name;
+        EXPECT_EQ(r.h.dst_port, 41000) << p.name;
+        ++sent;
+    }
+    // With ACK: the reset's sequence number is the segment's ACK.
+    inject(seg({.src_port = 41000, .dst_port = 81, .seq = seq32(1), .ack = seq32(4242), .flags = A}));
+    auto r = expect();
+    EXPECT_EQ(r.h.flags, R);
+    EXPECT_EQ(r.h.seq, seq32(4242));
+    ++sent;
+    // A reset is not answered.
+    inject(seg({.src_port = 41000, .dst_port = 81, .seq = seq32(1), .flags = R}));
+    expect_none();
+    EXPECT_EQ(l->counters().drop_no_socket, sent + 1);
+    EXPECT_EQ(l->counters().rst_sent, sent);
+    EXPECT_EQ(l->counters().closed_rsts_suppressed, 0u);
+}
+
+// The resets to closed ports are bounded: closed_rst_rate per second, in
+// budgets of a tenth per 100 ms; the rest are counted, not sent.
+TEST_F(scripted, ClosedPortResetsAreRateLimited) {
+    config c = small_config();
+    c.closed_rst_rate = 100;
+    make(c);
+    for (uint32_t i = 0; i < 50; ++i)
+        inject(seg({.src_port = uint16_t(42000 + i), .dst_port = 81, .seq = seq32(i), .flags = tcp_flag::syn}));
+    EXPECT_EQ(sink.out.size(), 10u);
+    EXPECT_EQ(l->counters().closed_rsts_suppressed, 40u);
+    EXPECT_EQ(l->counters().drop_no_socket, 50u);
+    sink.out.clear();
+    advance(100 * ms);
+    inject(seg({.src_port = 43000, .dst_port = 81, .seq = seq32(1), .flags = tcp_flag::syn}));
+    EXPECT_EQ(sink.out.size(), 1u);
+    sink.out.clear();
+}
+
+// To a listener, the same probes are not connections: dropped and counted
+// (bad flags), never answered, and the listener keeps working.
+TEST_F(scripted, ListenerDropsNullFinAndSynFinProbes) {
+    auto h = passive_open(seq32(100));  // the listener and one connection
+    constexpr uint8_t F = tcp_flag::fin, S = tcp_flag::syn, P = tcp_flag::psh;
+    for (uint8_t f : {uint8_t(0), F, uint8_t(F | P), uint8_t(S | F)})
+        inject(seg({.src_port = 41000, .seq = seq32(7000), .flags = f}));
+    expect_none();
+    EXPECT_EQ(l->counters().drop_bad_flags, 4u);
+    EXPECT_EQ(l->info(h)->st, state::established);
+    inject(seg({.src_port = 41001, .seq = seq32(9000), .flags = S}));
+    EXPECT_EQ(expect().h.flags, S | A);  // still listening
+}
+
 TEST_F(scripted, MalformedSegmentsDroppedAndCounted) {
     lh = do_listen();
     auto good = serialize(ip_b, ip_a, seg({.seq = seq32(1), .flags = tcp_flag::syn}), {});

@@ -248,7 +248,7 @@ private:
         side_sink(link_pair& lp, int side) : _lp(lp), _side(side) {}
         bool emit_segment(ipv4_addr src, ipv4_addr dst, const tcp_repr& h, bytes p1, bytes p2,
                           uint8_t ip_ecn) override {
-            _lp.send(_side, src, dst, serialize(src, dst, h, p1, p2), ip_ecn);
+            _lp.send(_side, src, dst, serialize(src, dst, h, p1, p2), ip_ecn & ip_ecn_mask);
             return true;
         }
         link_pair& _lp;
