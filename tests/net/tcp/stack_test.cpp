@@ -177,6 +177,15 @@ TEST(TcpOverStack, FragNeededUsesTheReportedNextHopMtu) {
     }
     ASSERT_TRUE(hb.valid());
     const uint16_t local_port = ta.tcp().tuple(*ha)->local_port;
+    // Data frames from a, by their DF bit (RFC 791: flags in byte 6 of the
+    // IPv4 header).
+    uint64_t with_df = 0, without_df = 0;
+    s.link.set_filter(netio::mem_link::dir::a_to_b, [&](std::span<std::byte> f) {
+        if (f.size() > 14 + 20 + 20 && load8(f.data() + 14 + 9) == 6 &&
+            load_be16(f.data() + 14 + 2) > 40 + 100)
+            ++((load8(f.data() + 14 + 6) & 0x40) ? with_df : without_df);
+        return true;
+    });
     // A router at 10.0.0.9 (behind b's MAC) reports the MTU for the segment
     // at SND.UNA (RFC 5927 4.1: the quote must be in flight): the quoted IPv4
     // header of a 1500-octet datagram + 8 TCP octets. b is not polled
@@ -235,13 +244,19 @@ TEST(TcpOverStack, FragNeededUsesTheReportedNextHopMtu) {
     // Reported: used as given.
     frag_needed(1400);
     EXPECT_EQ(ta.tcp().info(*ha)->mss, 1400 - 40);
-    // Below the 576 octets every IPv4 host must take: 576.
+    EXPECT_GT(with_df, 0u);
+    EXPECT_EQ(without_df, 0u);
+    // Below the 576 octets every IPv4 host must take: 576, and DF cleared
+    // (RFC 1191 7) so a narrower path fragments rather than drops.
     frag_needed(300);
     EXPECT_EQ(ta.tcp().info(*ha)->mss, 576 - 40);
+    with_df = without_df = 0;
     EXPECT_EQ(s.a.stats().icmp_errors_rx, 3u);
     EXPECT_EQ(ta.tcp().counters().icmp_accepted, 3u);
     pump(20000);
     EXPECT_EQ(got, total);
+    EXPECT_GT(without_df, 0u);
+    EXPECT_EQ(with_df, 0u) << "data sent with DF after an MTU below the floor";
     s.a.set_transport(wire::ipproto::tcp, nullptr);
     s.b.set_transport(wire::ipproto::tcp, nullptr);
 }
