@@ -137,7 +137,8 @@ extern "C" {
     X(pending_evicted) /* resolutions ended to make room for a newer one */    \
     X(stale_used)      /* frames sent to a stale MAC while it is re-confirmed */\
     X(probes_sent)     /* unicast requests re-confirming a stale entry */      \
-    X(probes_failed)   /* stale entries no probe confirmed: marked failed */
+    X(probes_failed)   /* stale entries no probe confirmed: marked failed */   \
+    X(confirmed)       /* entries refreshed by TCP progress, no probe needed */
 
 /* The context's port queue (hw dispatch: the NIC/AF_XDP/AF_PACKET/shm queue
  * itself; sw dispatch: the dispatcher's pipes to this core, whose rx_dropped

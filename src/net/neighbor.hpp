@@ -47,6 +47,8 @@ public:
     // A received ARP frame (whole Ethernet frame, valid during the call).
     virtual void input(bytes /*frame*/, nanos /*now*/) {}
     virtual void poll_timers(nanos /*now*/) {}
+    // Upper-layer advice that next_hop answered just now (RFC 1122 2.3.2.1).
+    virtual void confirm(ipv4_addr /*next_hop*/, nanos /*now*/) {}
     virtual nanos next_deadline() const { return never; }
 };
 

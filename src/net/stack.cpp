@@ -438,6 +438,16 @@ send_status stack::output(netio::packet frame, const ipv4_repr& ip, nanos now) {
     return send_status::queued;
 }
 
+void stack::confirm_reachable(ipv4_addr dst, nanos now) {
+    if (is_broadcast_dst(dst) || dst.is_multicast()) return;
+    ipv4_addr hop = dst;
+    if (((dst.v ^ _cfg.ip.v) & _cfg.netmask.v) != 0) {
+        if (_cfg.gateway.is_any()) return;
+        hop = _cfg.gateway;
+    }
+    _nb->confirm(hop, now);
+}
+
 send_status stack::send_l4(uint8_t proto, ipv4_addr dst, bytes head, bytes body, nanos now) {
     const size_t total = head.size() + body.size();
     if (total > ipv4_view::max_total_len - ipv4_repr::length()) {

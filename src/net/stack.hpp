@@ -111,6 +111,7 @@ public:
                           nanos now) override;
     ipv4_addr local_ip() const override { return _cfg.ip; }
     uint32_t mtu() const override { return _cfg.mtu; }
+    void confirm_reachable(ipv4_addr dst, nanos now) override;
     timer_wheel& timers() override { return _wheel; }
 
     // --- link_output (for the neighbor module) -----------------------------

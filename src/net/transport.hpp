@@ -80,6 +80,10 @@ public:
 
     virtual ipv4_addr local_ip() const = 0;
     virtual uint32_t mtu() const = 0;  // IP MTU (1500 on Ethernet)
+    // A transport saw the peer at dst make progress (TCP: new data ACKed):
+    // the next hop toward it is reachable (RFC 1122 2.3.2.1 "advice" from
+    // higher layers, as Linux's neighbour confirmation).
+    virtual void confirm_reachable(ipv4_addr /*dst*/, nanos /*now*/) {}
     // The per-core timer wheel, for transports that want one.
     virtual timer_wheel& timers() = 0;
 };

@@ -150,6 +150,14 @@ void resolver::drop_all(pending_dest& p) {
     release_slot(p);
 }
 
+// Upper-layer advice (TCP progress): the entry is reachable again, and a
+// probe re-confirming it has nothing left to do.
+void resolver::confirm(ipv4_addr next_hop, nanos now) {
+    if (!_table.confirm(next_hop, now)) return;
+    ++_stats.confirmed;
+    if (pending_dest* p = find_pending(next_hop); p && p->probe) release_slot(*p);
+}
+
 net::neighbor::outcome resolver::resolve(ipv4_addr next_hop, const netio::packet& frame,
                                          nanos now, mac_addr& mac) {
     if (next_hop.is_broadcast()) {

@@ -64,6 +64,7 @@ public:
                     mac_addr& mac) override;
     void input(bytes frame, nanos now) override;
     void poll_timers(nanos now) override;
+    void confirm(ipv4_addr next_hop, nanos now) override;
     nanos next_deadline() const override;
 
     // Frees every held frame (called at shutdown; the destructor does it too).

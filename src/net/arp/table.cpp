@@ -208,6 +208,36 @@ void table::mark_failed(ipv4_addr ip, nanos now) {
     unlock_writers();
 }
 
+bool table::confirm(ipv4_addr ip, nanos now) {
+    if (ip.v == 0) return false;
+    const uint32_t start = hash_ip(ip.v) & _mask;
+    bool due = false;
+    for (uint32_t n = 0; n < window; ++n) {
+        snapshot sn;
+        if (!read(_slots[(start + n) & _mask], sn)) continue;
+        if (sn.ip == 0) break;
+        if (sn.ip != ip.v) continue;
+        const entry_state st = effective(sn.word, sn.stamp, now);
+        due = st == entry_state::stale || (st == entry_state::reachable && now - sn.stamp >= _timeout / 2);
+        break;
+    }
+    if (!due || !lock_writers()) return false;
+    bool wrote = false;
+    for (uint32_t n = 0; n < window; ++n) {
+        slot& s = _slots[(start + n) & _mask];
+        if (s.ip.load(std::memory_order_relaxed) != ip.v) continue;
+        const uint64_t w = s.word.load(std::memory_order_relaxed);
+        const entry_state st = effective(w, s.stamp.load(std::memory_order_relaxed), now);
+        if (st == entry_state::reachable || st == entry_state::stale) {
+            write(s, ip.v, pack(unpack_mac(w), entry_state::reachable), now);
+            wrote = true;
+        }
+        break;
+    }
+    unlock_writers();
+    return wrote;
+}
+
 uint32_t table::used_slots() const {
     uint32_t n = 0;
     for (uint32_t i = 0; i <= _mask; ++i)

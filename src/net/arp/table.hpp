@@ -76,6 +76,11 @@ public:
     // Marks ip as failed (after the retries ran out) unless it is static or
     // was confirmed within `timeout` (another core's reply wins).
     void mark_failed(ipv4_addr ip, nanos now);
+    // Upper-layer proof that ip's MAC works (RFC 1122 2.3.2.1): a learnt
+    // entry, reachable or stale, is reachable again from `now`. Writes only
+    // when the entry is past half its timeout, so frequent calls stay reads.
+    // True when it wrote.
+    bool confirm(ipv4_addr ip, nanos now);
 
     uint32_t capacity() const { return _mask + 1; }
     size_t static_prefixes() const { return _prefixes.size(); }

@@ -673,6 +673,13 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         else if (c.timing && seg.ack >= c.rtt_seq) rtt_sample(c, now - c.rtt_start);
         if (c.timing && seg.ack >= c.rtt_seq) c.timing = false;
         c.retries = 0;
+        // The peer acknowledged new data: its link-layer address works.
+        // Tell the neighbour cache, so it need not probe an entry in use
+        // (Linux's dst_confirm on forward progress); once a second at most.
+        if (now - c.neighbor_confirmed >= sec) {
+            c.neighbor_confirmed = now;
+            _out.confirm_reachable(c.t.remote_ip, now);
+        }
         const seq32 lo = seq32::max(c.snd_una, c.buf_seq);
         const seq32 hi = seq32::min(seg.ack, data_end);
         const uint32_t data_acked = hi > lo ? hi.since(lo) : 0;  // SYN/FIN do not grow cwnd

@@ -78,6 +78,7 @@ struct tcb {
     bool data_seen = false;       // any in-order data received yet
     nanos last_data_rx = 0;       // when in-order data last arrived
     nanos challenge_ok_at = 0;    // no challenge ACK before (config::challenge_ack_interval)
+    nanos neighbor_confirmed = 0; // last reachability confirmation sent down (ACK progress)
 
     // ---- timestamps (RFC 7323 4.3, 5.3)
     uint32_t ts_recent = 0;

@@ -39,6 +39,7 @@ public:
 
 private:
     static config adjust(config c, const net::ip_output& ip);
+    void confirm_reachable(ipv4_addr dst, nanos now) override { _ip.confirm_reachable(dst, now); }
     bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
                       bytes p2, uint8_t ip_ecn) override;
 

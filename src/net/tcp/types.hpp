@@ -210,6 +210,9 @@ public:
     // without DF (the path MTU is below the 576-octet floor, RFC 1191 7).
     virtual bool emit_segment(ipv4_addr src, ipv4_addr dst, const wire::tcp_repr& hdr, bytes p1,
                               bytes p2, uint8_t ip_ecn) = 0;
+    // The peer at dst acknowledged new data: proof its link-layer address
+    // works (the neighbour cache may skip re-confirming it).
+    virtual void confirm_reachable(ipv4_addr /*dst*/, nanos /*now*/) {}
 };
 
 }  // namespace mvnf::tcp

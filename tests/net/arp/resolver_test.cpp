@@ -279,6 +279,43 @@ TEST_F(ArpResolver, StaleEntryNobodyConfirmsIsFailedThenResolvedAgain) {
     r.clear();
 }
 
+// Upper-layer advice (TCP acknowledged new data): an entry past half its
+// timeout, or stale with a probe under way, is reachable again with no ARP
+// traffic; a fresh one is left alone (the call stays a read).
+TEST_F(ArpResolver, TcpProgressConfirmsTheEntryWithoutProbes) {
+    resolver r(tbl, cfg);
+    r.attach(link);
+    ASSERT_EQ(tbl.learn(peer_ip, peer_mac, 0), table::update_result::updated);
+    r.confirm(peer_ip, sec(10));  // fresh: nothing written
+    EXPECT_EQ(r.stats().confirmed, 0u);
+    r.confirm(peer_ip, sec(45));  // past half of 60 s
+    EXPECT_EQ(r.stats().confirmed, 1u);
+    mac_addr m;
+    auto f = link.make_ipv4_frame(1);
+    EXPECT_EQ(r.resolve(peer_ip, f, sec(100), m), outcome::resolved);  // would be stale at 100
+    link.free_frame(f);
+    EXPECT_TRUE(link.sent.empty());
+    EXPECT_EQ(r.stats().stale_used, 0u);
+    // Stale at 106: the first frame starts a unicast probe; progress then
+    // confirms the entry and ends the probe.
+    f = link.make_ipv4_frame(2);
+    EXPECT_EQ(r.resolve(peer_ip, f, sec(106), m), outcome::resolved);
+    link.free_frame(f);
+    EXPECT_EQ(r.stats().probes_sent, 1u);
+    EXPECT_EQ(r.pending(), 1u);
+    r.confirm(peer_ip, sec(106) + msec(20));
+    EXPECT_EQ(r.stats().confirmed, 2u);
+    EXPECT_EQ(r.pending(), 0u);
+    EXPECT_EQ(tbl.lookup(peer_ip, sec(107)).state, entry_state::reachable);
+    r.poll_timers(sec(120));
+    EXPECT_EQ(r.stats().probes_sent, 1u);
+    EXPECT_EQ(r.stats().probes_failed, 0u);
+    // An unknown or failed address is not created by advice.
+    r.confirm(ipv4_addr{10, 0, 0, 99}, sec(120));
+    EXPECT_EQ(tbl.lookup(ipv4_addr{10, 0, 0, 99}, sec(120)).state, entry_state::none);
+    EXPECT_EQ(r.stats().confirmed, 2u);
+}
+
 TEST_F(ArpResolver, MergeRuleUnsolicitedReplyCreatesNothing) {
     resolver r(tbl, cfg);
     r.attach(link);

@@ -583,6 +583,29 @@ TEST_F(scripted, IdleTimeoutResets) {
     EXPECT_TRUE(expect().h.has(tcp_flag::rst));
 }
 
+// An ACK of new data proves the peer's MAC works: the layer tells the
+// neighbour cache (so a busy neighbour is never probed), at most once a
+// second per connection; duplicate ACKs prove nothing.
+TEST_F(scripted, AckOfNewDataConfirmsTheNeighbourOnceASecond) {
+    auto h = passive_open(seq32(100));
+    sink.confirms.clear();  // the handshake's ACK of our SYN counts too
+    ASSERT_TRUE(l->send(h, pattern(300), now));
+    const auto d = expect();
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101}));
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101}));  // a duplicate
+    advance(100 * ms);
+    sink.out.clear();
+    inject(seg({.seq = seq32(101), .ack = our_iss + 201}));  // progress, within the second
+    ASSERT_EQ(sink.confirms.size(), 0u) << "confirmed again within a second of the handshake";
+    advance(1 * sec);
+    sink.out.clear();
+    inject(seg({.seq = seq32(101), .ack = our_iss + 301}));
+    ASSERT_EQ(sink.confirms.size(), 1u);
+    EXPECT_EQ(sink.confirms[0].first, ip_b);
+    EXPECT_EQ(sink.confirms[0].second, now);
+    (void)d;
+}
+
 // RFC 9293 3.10.7.1: a segment to a CLOSED port without RST gets a reset,
 // whatever else it carries, so nmap's NULL, FIN, XMAS and SYN+FIN scans see
 // the port closed, not "open|filtered" (issue #24 item 5). With ACK the

@@ -55,7 +55,9 @@ public:
         out.push_back(std::move(c));
         return true;
     }
+    void confirm_reachable(ipv4_addr dst, nanos now) override { confirms.push_back({dst, now}); }
     std::deque<captured> out;
+    std::vector<std::pair<ipv4_addr, nanos>> confirms;  // reachability advice given
     long budget = -1;  // < 0: unlimited
     uint64_t refused = 0;
 };
