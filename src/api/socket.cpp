@@ -178,6 +178,7 @@ int mtcp_listen(mctx_t mctx, int sockid, int backlog) try {
     if (!h) return set_errno_ret(map_tcp_error(h.error()));
     s->kind = sock_kind::listener;
     mctx->map_handle(sockid, *h);
+    (void)mctx->tcp->set_max_segment(*h, uint16_t(s->maxseg));  // SYN-ACKs advertise it
     return 0;
 } catch (...) {
     return api_exception("mtcp_listen");
@@ -254,7 +255,9 @@ int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr* addr, socklen_t
     }
     if (ip.is_any() || port == 0) return set_errno_ret(ECONNREFUSED);
     const ipv4_addr local = mctx->st->local_ip();
-    auto h = mctx->tcp->connect(local, s->bound ? s->local_port : 0, ip, port, mctx->now);
+    // TCP_MAXSEG set before connect() goes into the SYN (as Linux).
+    auto h = mctx->tcp->connect(local, s->bound ? s->local_port : 0, ip, port, mctx->now,
+                                uint16_t(s->maxseg));
     if (!h) return set_errno_ret(map_tcp_error(h.error()));
     mctx->map_handle(sockid, *h);
     s->connecting = true;

@@ -117,6 +117,10 @@ int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void*
         return set_errno_ret(ENOPROTOOPT);
     }
     if (is_tcp && s->kind == sock_kind::stream) apply_options(mctx, *s, s->h);
+    // A listener's TCP_MAXSEG is what its SYN-ACKs advertise and what its
+    // connections inherit (as Linux).
+    if (is_tcp && s->kind == sock_kind::listener)
+        (void)mctx->tcp->set_max_segment(s->h, uint16_t(s->maxseg));
     return 0;
 } catch (...) {
     return api_exception("mtcp_setsockopt");

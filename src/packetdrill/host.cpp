@@ -417,6 +417,7 @@ long host::listen(int fd, int backlog) {
     if (!r) return errno_of(r.error());
     s->k = kind::listener;
     s->h = *r;
+    apply_options(*s);
     return 0;
 }
 
@@ -477,7 +478,8 @@ long host::connect(lock& lk, int fd, const sockaddr* addr, socklen_t len) {
         if (rip.is_any() || rport == 0) return -EINVAL;
         if (!_stack && s->bound && !s->lip.is_any()) ensure_stack(s->lip);
         if (!_stack) return -EADDRNOTAVAIL;  // no --local_ip and nothing seen yet
-        auto r = _tcp.connect(_stack->local_ip(), s->bound ? s->lport : 0, rip, rport, _now);
+        auto r = _tcp.connect(_stack->local_ip(), s->bound ? s->lport : 0, rip, rport, _now,
+                              uint16_t(s->maxseg));
         if (!r) return errno_of(r.error());
         s->k = kind::conn;
         s->h = *r;

@@ -44,6 +44,10 @@ bool get_int(const void* val, socklen_t len, int& v) {
 }  // namespace
 
 void host::apply_options(const sock& s) {
+    if (s.k == kind::listener) {  // SYN-ACKs advertise it; connections inherit it
+        (void)_tcp.set_max_segment(s.h, uint16_t(s.maxseg));
+        return;
+    }
     if (s.k != kind::conn) return;
     (void)_tcp.set_nodelay(s.h, s.nodelay);
     (void)_tcp.set_keepalive_params(s.h, net::sec(uint64_t(s.keepidle)),

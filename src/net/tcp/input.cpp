@@ -142,13 +142,14 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
             return;
         }
         l.cookies_until = now + 128 * sec;  // two cookie slots
-        send_synack_cookie(t, seg, now);
+        send_synack_cookie(t, seg, l.user_mss, now);
         return;
     }
     const uint32_t idx = alloc_tcb(t, now);
     tcb& c = _pool[idx];
     init_tcb_options(c, now);
     c.listener = uint32_t(li);
+    c.user_mss = l.user_mss;  // TCP_MAXSEG on the listener (as Linux's child)
     ++l.half_open;
     c.st = state::syn_received;
     c.irs = seg.seq;
@@ -210,7 +211,8 @@ layer::cookie_result layer::accept_cookie(int li, const four_tuple& t, const tcp
             c.rcv_shift = shift;
         }
     }
-    c.mss = std::min<uint16_t>(*mss, _cfg.mss);
+    c.user_mss = l.user_mss;
+    c.mss = std::min<uint16_t>(*mss, advertised_mss(l.user_mss));
     cc_init(c, _cfg.initial_window_segments);
     c.irs = seg.seq - 1;
     c.rcv_nxt = seg.seq;

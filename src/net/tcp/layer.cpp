@@ -316,7 +316,7 @@ result<handle, error> layer::accept(handle lh) {
 }
 
 result<handle, error> layer::connect(ipv4_addr local_ip, uint16_t local_port, ipv4_addr remote_ip,
-                                     uint16_t remote_port, nanos now) {
+                                     uint16_t remote_port, nanos now, uint16_t user_mss) {
     if (remote_port == 0 || remote_ip.is_any() || local_ip.is_any()) return fail(error::invalid);
     four_tuple t{local_ip, remote_ip, local_port, remote_port};
     if (local_port == 0) {
@@ -342,6 +342,7 @@ result<handle, error> layer::connect(ipv4_addr local_ip, uint16_t local_port, ip
     if (idx == npos) return fail(error::no_resources);
     tcb& c = _pool[idx];
     init_tcb_options(c, now);
+    c.user_mss = (user_mss && user_mss >= 64) ? user_mss : 0;
     c.iss = make_isn(_cfg.secret, t, now);
     c.snd_una = c.snd_nxt = c.snd_max = c.iss;
     c.buf_seq = c.iss + 1;
@@ -499,9 +500,13 @@ result<void, error> layer::set_keepalive_params(handle h, nanos idle, nanos inte
 }
 
 result<void, error> layer::set_max_segment(handle h, uint16_t mss) {
+    if (mss && mss < 64) return fail(error::invalid);
+    if (listener* l = lookup_listener(h)) {
+        l->user_mss = mss;  // SYN-ACKs advertise it; connections inherit it
+        return {};
+    }
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
-    if (mss && mss < 64) return fail(error::invalid);
     c->user_mss = mss;
     if (mss && is_synchronized(c->st)) c->mss = std::min(c->mss, mss);
     return {};

@@ -66,9 +66,10 @@ public:
     [[nodiscard]] result<handle, error> listen(ipv4_addr ip, uint16_t port, uint32_t backlog);
     [[nodiscard]] result<handle, error> accept(handle listener);
     // local_port 0 picks an ephemeral port (through the port filter if set).
+    // user_mss: TCP_MAXSEG set before connect(), so the SYN advertises it.
     [[nodiscard]] result<handle, error> connect(ipv4_addr local_ip, uint16_t local_port,
                                                 ipv4_addr remote_ip, uint16_t remote_port,
-                                                nanos now);
+                                                nanos now, uint16_t user_mss = 0);
     // push = false only queues the data: the caller sends it later with
     // push() (the C API coalesces the writes of one loop iteration so that
     // back-to-back writes leave as one segment, as mTCP does).
@@ -153,6 +154,7 @@ private:
         uint32_t half_open = 0;     // SYN-RECEIVED children (the SYN backlog)
         uint32_t q_head = 0, q_len = 0;  // accept queue in _accept_slots
         nanos cookies_until = 0;    // accept cookie ACKs until then
+        uint16_t user_mss = 0;      // TCP_MAXSEG: advertised in SYN-ACKs, inherited
     };
 
     // ---- layer.cpp
@@ -258,7 +260,12 @@ private:
     void send_ack(tcb& c, nanos now);
     void send_rst_for(const four_tuple& t, const wire::tcp_repr& seg, uint32_t payload_len);
     void send_rst(tcb& c, nanos now);
-    void send_synack_cookie(const four_tuple& t, const wire::tcp_repr& seg, nanos now);
+    void send_synack_cookie(const four_tuple& t, const wire::tcp_repr& seg, uint16_t user_mss,
+                            nanos now);
+    // The MSS our SYN or SYN-ACK advertises: the interface's, or less by TCP_MAXSEG.
+    uint16_t advertised_mss(uint16_t user_mss) const {
+        return user_mss ? std::min(_cfg.mss, user_mss) : _cfg.mss;
+    }
     uint16_t window_field(tcb& c);
     uint32_t receive_window(const tcb& c) const;
     bool window_update_due(const tcb& c) const;

@@ -69,7 +69,7 @@ bool layer::send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos n
         h.window = uint16_t(std::min<uint32_t>(receive_window(c), 65535));
         c.rcv_adv = c.rcv_nxt + h.window;
         h.opts.has_mss = true;
-        h.opts.mss = _cfg.mss;
+        h.opts.mss = advertised_mss(c.user_mss);
         // In a SYN-ACK offer only what the peer offered (RFC 7323 1.3, RFC 2018 2).
         if (c.ws_ok) h.opts.has_wscale = true, h.opts.wscale = c.rcv_shift;
         h.opts.sack_permitted = c.sack_ok;
@@ -182,7 +182,8 @@ void layer::send_rst_for(const four_tuple& t, const tcp_repr& seg, uint32_t payl
 }
 
 // RFC 4987 3.6: a stateless SYN-ACK whose ISN is the cookie.
-void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, nanos now) {
+void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, uint16_t user_mss,
+                               nanos now) {
     const uint16_t peer_mss = seg.opts.has_mss ? seg.opts.mss : 536;
     tcp_repr h;
     h.src_port = t.local_port;
@@ -192,7 +193,7 @@ void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, nanos n
     h.flags = tcp_flag::syn | tcp_flag::ack;
     h.window = uint16_t(std::min<uint32_t>(_cfg.rcvbuf, 65535));
     h.opts.has_mss = true;
-    h.opts.mss = _cfg.mss;
+    h.opts.mss = advertised_mss(user_mss);
     // Without timestamps nothing can carry WS/SACK back: offer neither.
     if (_cfg.timestamps && seg.opts.has_timestamps) {
         uint8_t shift = 0;

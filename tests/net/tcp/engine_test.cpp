@@ -606,6 +606,37 @@ TEST_F(scripted, AckOfNewDataConfirmsTheNeighbourOnceASecond) {
     (void)d;
 }
 
+// TCP_MAXSEG on a listener is what its SYN-ACKs advertise (cookie ones
+// too) and what its connections inherit; set before connect(), the SYN
+// advertises it (as Linux).
+TEST_F(scripted, MaxSegmentOnListenerAndBeforeConnectIsAdvertised) {
+    lh = do_listen();
+    ASSERT_TRUE(l->set_max_segment(lh, 1100));
+    inject(seg({.seq = seq32(100), .flags = tcp_flag::syn, .opts = {.has_mss = true, .mss = 1300}}));
+    auto sa = expect();
+    ASSERT_TRUE(sa.h.opts.has_mss);
+    EXPECT_EQ(sa.h.opts.mss, 1100);
+    inject(seg({.seq = seq32(101), .ack = sa.h.seq + 1}));
+    auto h = l->accept(lh);
+    ASSERT_TRUE(h);
+    open_handles.push_back(*h);
+    EXPECT_EQ(l->info(*h)->mss, 1100);
+    auto c = l->connect(ip_a, 0, ip_b, 9000, now, 1200);
+    ASSERT_TRUE(c);
+    open_handles.push_back(*c);
+    auto syn = expect();
+    EXPECT_EQ(syn.h.flags, tcp_flag::syn);
+    EXPECT_EQ(syn.h.opts.mss, 1200);
+    // A cookie SYN-ACK (the SYN backlog of 4 is full) advertises it too.
+    for (uint16_t p = 0; p < 4; ++p)
+        inject(seg({.src_port = uint16_t(41000 + p), .seq = seq32(500), .flags = tcp_flag::syn}));
+    sink.out.clear();
+    inject(seg({.src_port = 41010, .seq = seq32(500), .flags = tcp_flag::syn}));
+    EXPECT_EQ(l->counters().syn_cookies_sent, 1u);
+    auto cookie = expect();
+    EXPECT_EQ(cookie.h.opts.mss, 1100);
+}
+
 // RFC 9293 3.10.7.1: a segment to a CLOSED port without RST gets a reset,
 // whatever else it carries, so nmap's NULL, FIN, XMAS and SYN+FIN scans see
 // the port closed, not "open|filtered" (issue #24 item 5). With ACK the
