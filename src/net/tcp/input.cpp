@@ -117,6 +117,7 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
     if (l.half_open >= l.backlog || free_connections() == 0) {
         if (!_cfg.syn_cookies) {
             ++_stats.drop_backlog_full;
+            if (_buf_free.empty()) ++_stats.refused_no_buffers;
             return;
         }
         l.cookies_until = now + 128 * sec;  // two cookie slots
@@ -164,6 +165,7 @@ layer::cookie_result layer::accept_cookie(int li, const four_tuple& t, const tcp
     }
     if (free_connections() == 0) {
         ++_stats.drop_backlog_full;  // no room for the connection at all: refused
+        if (_buf_free.empty()) ++_stats.refused_no_buffers;
         return cookie_result::refused;
     }
     const uint32_t idx = alloc_tcb(t, now);
