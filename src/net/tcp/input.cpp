@@ -68,10 +68,11 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
         return;
     }
     if (idx != npos && !syn_fin && _pool[idx].st == state::time_wait && seg.has(tcp_flag::syn) &&
-        !seg.has(tcp_flag::ack) && seg.seq > _pool[idx].rcv_nxt &&
+        !seg.has(tcp_flag::ack) && time_wait_reopens(_pool[idx], seg) &&
         find_listener(dst, seg.dst_port) >= 0) {
-        // RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old sequence space
-        // may reopen a connection in TIME-WAIT.
+        // A new incarnation may take over the 4-tuple (RFC 6191 2,
+        // time_wait.cpp); otherwise the SYN goes to the TIME-WAIT connection
+        // below, which answers it with an ACK (RFC 9293 3.10.7.4, RFC 5961 4).
         finish(idx, error::none);
         idx = find_flow(t);
     }
