@@ -5,7 +5,7 @@
 // every default configuration.md states is the parser's, every relative
 // link and #anchor resolves, and every table of docs/performance.md sits in
 // a section that names the commit it was measured at, a commit that exists
-// in git history. Each checker is a function of one document's text, so the
+// in git history, as must every commit any document names. Each checker is a function of one document's text, so the
 // last test plants one error of each kind and sees it reported.
 #include <gtest/gtest.h>
 
@@ -403,6 +403,15 @@ std::vector<std::string> missing_commits(const std::string& text) {
     return bad;
 }
 
+// Elsewhere in the documents: a hash written after "commit" or "commits",
+// or in parentheses after "tree of".
+std::vector<std::string> named_commits(const std::string& text) {
+    std::vector<std::string> v;
+    const std::regex named(R"((?:[Cc]ommits?|tree of) `?([0-9a-f]{7,40})\b)");
+    for (std::sregex_iterator m(text.begin(), text.end(), named), e; m != e; ++m) v.push_back((*m)[1]);
+    return v;
+}
+
 template <class F>
 void expect_clean(F check) {
     for (const auto& doc : documents()) {
@@ -436,6 +445,20 @@ TEST(DocsTrue, PerformanceTablesNameAnExistingCommit) {
     for (const auto& p : missing_commits(perf)) ADD_FAILURE() << p;
 }
 
+TEST(DocsTrue, CommitsNamedAnywhereExist) {
+    if (!is_git_checkout()) GTEST_SKIP() << "not a git checkout: commits cannot be looked up";
+    if (shallow()) GTEST_SKIP() << "shallow clone: older commits are not here to look up";
+    size_t named = 0;
+    for (const auto& doc : documents()) {
+        for (const auto& h : named_commits(slurp(doc))) {
+            ++named;
+            if (run("git -C '" + root.string() + "' cat-file -e " + h + "^{commit} 2>/dev/null") != 0)
+                ADD_FAILURE() << rel(doc) << ": commit " << h << " is not in git history";
+        }
+    }
+    EXPECT_GE(named, 5u);  // the pattern finds the documents' commits at all
+}
+
 // Each checker reports a planted error of its kind, and not the same text
 // without it.
 TEST(DocsTrue, CheckersCatchPlantedErrors) {
@@ -465,5 +488,7 @@ TEST(DocsTrue, CheckersCatchPlantedErrors) {
     if (is_git_checkout() && !shallow()) {
         EXPECT_TRUE(missing_commits("built from 957a668").empty());
         EXPECT_EQ(missing_commits("built from 0123abc").size(), 1u);
+        EXPECT_EQ(named_commits("recorded with commit `0123abc` here"),
+                  std::vector<std::string>{"0123abc"});
     }
 }
