@@ -33,6 +33,7 @@ port = shm:$link
 num_cores = $cores
 ip_addr = 10.0.0.$ip
 max_concurrency = $maxc
+max_num_buffers = $maxc
 rcvbuf = ${BUF:-1024}
 sndbuf = ${BUF:-1024}
 ring_size = ${RING:-65536}

@@ -105,7 +105,8 @@ extern "C" {
     X(rescue_retransmits)  /* RFC 6675 NextSeg rule 4, one per recovery */      \
     X(rtt_samples_rejected) /* TSecr echoes that cannot be ours (RFC 7323 4.1) */\
     X(time_wait_reclaimed) /* TIME-WAIT blocks given to new connections */      \
-    X(ctl_deferred)        /* resets/cookie SYN-ACKs that waited for a buffer */ \
+    X(ctl_deferred)        /* resets/cookie SYN-ACKs that waited for a buffer */\
+    X(refused_no_buffers)  /* opens refused: every max_num_buffers pair taken */\
     X(closed_rsts_suppressed) /* resets to closed ports over closed_rst_rate */
 
 /* TCP levels (gauges), first in the tcp section. */

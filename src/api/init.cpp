@@ -431,6 +431,7 @@ mctx_t mtcp_create_context(int cpu) try {
 
         tcp::config tc;
         tc.max_concurrency = uint32_t(c.max_concurrency);
+        tc.max_buffers = uint32_t(c.max_num_buffers);  // buffer pairs (buffers.cpp)
         tc.max_listeners = uint32_t(c.max_listeners);
         tc.max_backlog = uint32_t(std::min(c.syn_backlog, 65536));
         tc.rcvbuf = uint32_t(c.rcvbuf);

@@ -25,10 +25,13 @@ struct config {
     std::vector<int> core_list;       // from core_mask: CPUs to pin to (empty: 0..n-1)
     std::vector<std::string> ports;   // port specs, e.g. "shm:link0", "afxdp:veth0"
     int max_concurrency = 10000;      // connections per core
-    int max_num_buffers = 10000;      // send/receive buffers per core
-    int rcvbuf = 8192;                // bytes, per-connection receive buffer
-    int sndbuf = 8192;                // bytes, per-connection send buffer
-    int tcp_timeout = 30;             // s, idle timeout; -1 disables (as mTCP)
+    int max_num_buffers = 10000;      // TCP send/receive buffer pairs per core (and UDP/reassembly chunks)
+    // 64 KiB: a flow may have 64 KiB in flight per round trip (8 KiB, mTCP's
+    // default, caps it at 8 KiB per RTT); ring pages become resident only
+    // when written, so memory follows the bytes connections queue.
+    int rcvbuf = 65536;               // bytes, per-connection receive buffer
+    int sndbuf = 65536;               // bytes, per-connection send buffer
+    int tcp_timeout = -1;             // s, idle timeout; -1 (default, as Linux) disables
     int tcp_timewait = 60;            // s, TIME_WAIT hold (2MSL as Linux); 0 skips TIME_WAIT
     std::vector<std::string> stat_print;  // ports whose counters print each second
     int udp_send_buffer = 65536;      // bytes per UDP socket

@@ -85,7 +85,11 @@ public:
 
     chunk_pool(uint32_t count, uint32_t chunk_size)
         : _size(chunk_size & ~1u),  // even, so checksums over chains stay word aligned
-          _arena(size_t(count) * _size), _next(count, nil), _len(count, 0), _free(count) {
+          // Left uninitialised: a chunk is always written before it is read,
+          // and the kernel maps a page only when a chunk in it is first used,
+          // so resident memory follows the chunks in use, not `count`.
+          _arena(new std::byte[size_t(count) * _size]), _next(count, nil), _len(count, 0),
+          _free(count) {
         _c.capacity = count;
         for (uint32_t i = 0; i < count; ++i) _free[i] = count - 1 - i;
     }
@@ -174,11 +178,11 @@ private:
         _c.peak = std::max(_c.peak, _c.in_use);
         return id;
     }
-    std::byte* ptr(uint32_t id) { return _arena.data() + size_t(id) * _size; }
-    const std::byte* ptr(uint32_t id) const { return _arena.data() + size_t(id) * _size; }
+    std::byte* ptr(uint32_t id) { return _arena.get() + size_t(id) * _size; }
+    const std::byte* ptr(uint32_t id) const { return _arena.get() + size_t(id) * _size; }
 
     uint32_t _size;
-    std::vector<std::byte> _arena;
+    std::unique_ptr<std::byte[]> _arena;
     std::vector<uint32_t> _next, _len, _free;
     pool_counters _c;
 };

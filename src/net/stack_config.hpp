@@ -19,12 +19,12 @@ struct stack_config {
     mac_addr mac;
     uint32_t mtu = 1500;  // IP MTU
 
-    // mTCP sizes (TCP reads the ones it needs through the stack).
-    uint32_t max_concurrency = 10000;
+    // The chunk pool (UDP receive queues, IP reassembly): mTCP's
+    // max_num_buffers, which also sizes TCP's buffer pairs. TCP's own sizes
+    // (max_concurrency, rcvbuf, sndbuf, timeouts) go to tcp::config, which
+    // the API layer fills (src/api/init.cpp): the stack never reads them.
     uint32_t max_num_buffers = 10000;  // chunks in the per-core chunk pool
     uint32_t chunk_size = 2048;        // bytes per chunk
-    uint32_t rcvbuf = 8192, sndbuf = 8192;
-    int tcp_timeout = 30, tcp_timewait = 60;  // seconds
 
     // UDP.
     uint32_t udp_send_buffer = 65536;      // largest datagram sendto accepts (capped at 65507)
@@ -61,12 +61,7 @@ struct stack_config {
         s.gateway = c.gateway;
         s.mac = c.mac;
         s.mtu = uint32_t(c.mtu);
-        s.max_concurrency = uint32_t(c.max_concurrency);
         s.max_num_buffers = uint32_t(c.max_num_buffers);
-        s.rcvbuf = uint32_t(c.rcvbuf);
-        s.sndbuf = uint32_t(c.sndbuf);
-        s.tcp_timeout = c.tcp_timeout;
-        s.tcp_timewait = c.tcp_timewait;
         s.udp_send_buffer = uint32_t(c.udp_send_buffer);
         s.udp_receive_buffer = uint32_t(c.udp_receive_buffer);
         s.rx_batch = uint32_t(c.rx_batch);

@@ -19,7 +19,7 @@
 namespace mvnf::pd {
 
 // ------------------------------------------------------------------ glue --
-// Joins the layer to the stack (as api/tcp_glue does for the C API) and
+// Joins the layer to the stack (as tcp::transport_adapter does for the C API) and
 // remembers the 4-tuple of every SYN / SYN-ACK sent, keyed by its ISS, since
 // accept() must report the peer and the layer's conn_info has no tuple.
 class host::glue final : public net::transport, public tcp::segment_sink {

@@ -664,3 +664,122 @@ TEST(ApiTcp, TcpEcnKeyAgreesEcnInTheHandshake) {
         alarm(0);
     }
 }
+
+namespace {
+
+// Runs the stack for a while (the context's owner thread drives it).
+void run_stack(mctx_t ctx, int ms) {
+    const int ep = mtcp_epoll_create1(ctx, 0);
+    mtcp_epoll_event ev[1];
+    (void)mtcp_epoll_wait(ctx, ep, ev, 1, ms);
+    mtcp_close(ctx, ep);
+}
+
+// Waits (at most 5 s) until the context has `n` connections in use.
+bool wait_flows(mctx_t ctx, uint64_t n) {
+    for (int i = 0; i < 500; ++i) {
+        mtcp_stats st{};
+        mtcp_get_stats(ctx, &st);
+        if (st.flows == n) return true;
+        run_stack(ctx, 10);
+    }
+    return false;
+}
+
+uint64_t refused_no_buffers(mctx_t ctx) {
+    mtcp_stats st{};
+    mtcp_get_stats(ctx, &st);
+    return st.tcp.refused_no_buffers;
+}
+
+bool echo_byte(mctx_t ctx, int s, char c) {
+    char r = 0;
+    return mtcp_write(ctx, s, &c, 1) == 1 && read_all(ctx, s, &r, 1) && r == c;
+}
+
+}  // namespace
+
+// max_num_buffers bounds the connections that hold send/receive buffers:
+// with 2, a third mtcp_connect fails at once with ENOBUFS (counted in
+// tcp.refused_no_buffers); a closed connection gives its pair back and the
+// next connect succeeds.
+TEST(ApiTcp, MaxNumBuffersBoundsActiveOpens) {
+    alarm(40);
+    peer_process peer;
+    peer.start(unique_link("nbuf_active"), [](mctx_t c, int fd) { return echo_server(c, fd, 3); },
+               "max_num_buffers = 2\n");
+    {
+        local_side me(peer.link);
+        const int s1 = connect_blocking(me.ctx), s2 = connect_blocking(me.ctx);
+        ASSERT_GE(s1, 0);
+        ASSERT_GE(s2, 0);
+        const int s3 = mtcp_socket(me.ctx, AF_INET, SOCK_STREAM, 0);
+        ASSERT_GE(s3, 0);
+        auto a = addr(ip_child, port_echo);
+        errno = 0;
+        EXPECT_EQ(mtcp_connect(me.ctx, s3, sa(a), sizeof a), -1);
+        EXPECT_EQ(errno, ENOBUFS);
+        EXPECT_EQ(mtcp_close(me.ctx, s3), 0);
+        for (int i = 0; i < 300 && refused_no_buffers(me.ctx) == 0; ++i) run_stack(me.ctx, 10);
+        EXPECT_EQ(refused_no_buffers(me.ctx), 1u);
+        EXPECT_TRUE(echo_byte(me.ctx, s1, 'a'));
+        EXPECT_TRUE(echo_byte(me.ctx, s2, 'b'));
+        // s1 closed on both ends: its buffers are free again, here and at the peer.
+        EXPECT_EQ(mtcp_close(me.ctx, s1), 0);
+        ASSERT_TRUE(wait_flows(me.ctx, 1));
+        const int s4 = connect_blocking(me.ctx);
+        ASSERT_GE(s4, 0) << "errno " << errno;
+        EXPECT_TRUE(echo_byte(me.ctx, s4, 'c'));
+        EXPECT_EQ(mtcp_close(me.ctx, s2), 0);
+        EXPECT_EQ(mtcp_close(me.ctx, s4), 0);
+        EXPECT_TRUE(wait_flows(me.ctx, 0));
+        EXPECT_EQ(refused_no_buffers(me.ctx), 1u);
+    }
+    EXPECT_EQ(peer.finish(), 0);
+    alarm(0);
+}
+
+// At the listening end: with one buffer pair taken, a second client's SYN
+// gets a cookie and its ACK is refused with a reset (ECONNRESET at the
+// client, tcp.refused_no_buffers at the server); once the first closes, a
+// new client is served.
+TEST(ApiTcp, MaxNumBuffersBoundsPassiveOpens) {
+    alarm(40);
+    peer_process peer;
+    const std::string link = unique_link("nbuf_passive");
+    peer.start(link, [](mctx_t c, int fd) {
+        const int rc = echo_server(c, fd, 2);
+        if (rc != 0) return rc;
+        for (int i = 0; i < 300 && refused_no_buffers(c) == 0; ++i) run_stack(c, 10);
+        return refused_no_buffers(c) >= 1 ? 0 : 40;
+    }, "max_num_buffers = 1\n");
+    write_conf(link, true);  // this end: the harness's pool (128 pairs)
+    {
+        local_side me(peer.link);
+        const int s1 = connect_blocking(me.ctx);
+        ASSERT_GE(s1, 0);
+        EXPECT_TRUE(echo_byte(me.ctx, s1, 'a'));
+        // The cookie SYN-ACK completes our handshake; the peer's reset follows.
+        const int s2 = connect_blocking(me.ctx);
+        if (s2 >= 0) {
+            char c = 'b';
+            (void)mtcp_write(me.ctx, s2, &c, 1);
+            errno = 0;
+            EXPECT_EQ(mtcp_read(me.ctx, s2, &c, 1), -1);
+            EXPECT_EQ(errno, ECONNRESET);
+            EXPECT_EQ(mtcp_close(me.ctx, s2), 0);
+        } else {
+            EXPECT_EQ(errno, ECONNRESET);
+        }
+        EXPECT_EQ(mtcp_close(me.ctx, s1), 0);
+        ASSERT_TRUE(wait_flows(me.ctx, 0));
+        const int s3 = connect_blocking(me.ctx);
+        ASSERT_GE(s3, 0) << "errno " << errno;
+        EXPECT_TRUE(echo_byte(me.ctx, s3, 'c'));
+        EXPECT_EQ(mtcp_close(me.ctx, s3), 0);
+        EXPECT_TRUE(wait_flows(me.ctx, 0));
+        EXPECT_EQ(refused_no_buffers(me.ctx), 0u);
+    }
+    EXPECT_EQ(peer.finish(), 0);
+    alarm(0);
+}

@@ -1,6 +1,10 @@
 // Send and receive rings are lent to a connection while it can still use
-// them. The arena holds max_concurrency pairs (rcvbuf + sndbuf each); the
-// pool holds twice as many connection blocks. A connection gives its pair
+// them. The arena holds max_buffers pairs (mTCP's max_num_buffers; rcvbuf +
+// sndbuf each, at most one per connection of max_concurrency); the pool
+// holds twice max_concurrency connection blocks. A connection takes a pair
+// when it is created (connect, SYN, SYN cookie) and is refused without one
+// (refused_no_buffers: connect fails with ENOBUFS, a passive open is
+// refused as when the pool is full). A connection gives its pair
 // back as soon as neither ring can matter again:
 //   - in TIME-WAIT (RFC 9293 3.10.7.4: only a retransmitted FIN is answered),
 //     once nothing the user may still read is queued;

@@ -81,10 +81,11 @@ void layer::input(ipv4_addr src, ipv4_addr dst, bytes segment, nanos now, uint8_
         return;
     }
     if (idx != npos && !syn_fin && _pool[idx].st == state::time_wait && seg.has(tcp_flag::syn) &&
-        !seg.has(tcp_flag::ack) && seg.seq > _pool[idx].rcv_nxt &&
+        !seg.has(tcp_flag::ack) && time_wait_reopens(_pool[idx], seg) &&
         find_listener(dst, seg.dst_port) >= 0) {
-        // RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old sequence space
-        // may reopen a connection in TIME-WAIT.
+        // A new incarnation may take over the 4-tuple (RFC 6191 2,
+        // time_wait.cpp); otherwise the SYN goes to the TIME-WAIT connection
+        // below, which answers it with an ACK (RFC 9293 3.10.7.4, RFC 5961 4).
         finish(idx, error::none);
         idx = find_flow(t);
     }
@@ -136,9 +137,10 @@ void layer::input_listen(int li, const four_tuple& t, const tcp_repr& seg, bytes
     if (l.half_open >= l.backlog || free_connections() == 0) {
         if (!_cfg.syn_cookies) {
             // Refused; counted by what ran out: the SYN backlog, or every
-            // connection block (max_concurrency).
+            // connection block or buffer pair (max_concurrency, max_num_buffers).
             if (free_connections() == 0) ++_stats.drop_no_tcb;
             else ++_stats.drop_backlog_full;
+            if (_buf_free.empty()) ++_stats.refused_no_buffers;
             return;
         }
         l.cookies_until = now + 128 * sec;  // two cookie slots
@@ -186,7 +188,8 @@ layer::cookie_result layer::accept_cookie(int li, const four_tuple& t, const tcp
         return cookie_result::held;
     }
     if (free_connections() == 0) {
-        ++_stats.drop_no_tcb;  // every connection block in use: refused
+        ++_stats.drop_no_tcb;  // every connection block or buffer pair in use: refused
+        if (_buf_free.empty()) ++_stats.refused_no_buffers;
         return cookie_result::full;
     }
     const uint32_t idx = alloc_tcb(t, now);

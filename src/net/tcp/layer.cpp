@@ -47,11 +47,15 @@ const char* error_name(error e) {
 
 layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
     // All memory is taken here, once (no allocation on the data path).
-    // Buffers for max_concurrency connections; twice as many connection
-    // blocks, so connections that need no buffers any more (TIME-WAIT, and
-    // closed ones whose data is all delivered: buffers.cpp) do not count
-    // against the connections that do.
-    const size_t nbuf = _cfg.max_concurrency;
+    // max_buffers buffer pairs (as mTCP's max_num_buffers sizes its send and
+    // receive buffer pools), at most one per connection the pool can hold;
+    // twice max_concurrency connection blocks, so connections that need no
+    // buffers any more (TIME-WAIT, and closed ones whose data is all
+    // delivered: buffers.cpp) do not count against the connections that do.
+    // The arena is left uninitialised: the kernel maps its pages when a ring
+    // first writes them, so resident memory follows the bytes connections
+    // have queued, not the configured maximum.
+    const size_t nbuf = buffer_pairs();
     const size_t n = slots_for(_cfg.max_concurrency);
     _pool.resize(n);
     _arena.reset(new std::byte[nbuf * (size_t(_cfg.sndbuf) + _cfg.rcvbuf)]);
@@ -151,7 +155,10 @@ int layer::find_listener(ipv4_addr ip, uint16_t port) const {
 }
 
 uint32_t layer::alloc_tcb(const four_tuple& t, nanos now) {
-    if (_buf_free.empty()) return npos;  // max_concurrency connections hold buffers
+    if (_buf_free.empty()) {  // every buffer pair is lent (max_num_buffers)
+        ++_stats.refused_no_buffers;
+        return npos;
+    }
     if (_free.empty() && !reclaim_time_wait()) return npos;
     const uint32_t idx = _free.back();
     _free.pop_back();

@@ -1,9 +1,12 @@
-// tcp::layer: one core's TCP. Owns the connection pool (max_concurrency control
-// blocks with their rings, allocated once at construction), the 4-tuple flow
-// table, listeners with SYN backlogs, the timer heap and the event queue. The
-// stack feeds it segments (input) and time (poll); the socket API calls the
-// rest. Split by concern: layer.cpp (pool, table, API), input.cpp, output.cpp,
-// timers.cpp, sack.cpp, congestion/.
+// tcp::layer: one core's TCP. Owns the connection pool (2 x max_concurrency
+// control blocks and max_buffers send/receive ring pairs, allocated once at
+// construction), the 4-tuple flow table, listeners with SYN backlogs, the
+// timer wheel and the event queue. The stack feeds it segments (input) and
+// time (poll); the socket API calls the rest. Split by concern: layer.cpp
+// (pool, table, API), input.cpp, output.cpp, timers.cpp, buffers.cpp (ring
+// pairs lent to connections), time_wait.cpp, ctl_queue.cpp (control segments
+// waiting for TX buffers), sack.cpp, rack_tlp.cpp (RFC 8985), undo.cpp
+// (RFC 3522 / 3708 undo), ecn.cpp (RFC 3168), isn.cpp, congestion/.
 #pragma once
 
 #include <algorithm>
@@ -112,8 +115,13 @@ public:
     size_t time_wait_connections() const { return _tw_count; }
     // Connections that are neither free nor in TIME-WAIT.
     size_t live_connections() const { return _pool.size() - _free.size() - _tw_count; }
-    // Connections holding send/receive buffers (at most max_concurrency).
-    size_t buffered_connections() const { return _cfg.max_concurrency - _buf_free.size(); }
+    // Send/receive buffer pairs: max_buffers, at most max_concurrency.
+    size_t buffer_pairs() const {
+        return _cfg.max_buffers == 0 ? _cfg.max_concurrency
+                                     : std::min(_cfg.max_buffers, _cfg.max_concurrency);
+    }
+    // Connections holding send/receive buffers (at most buffer_pairs()).
+    size_t buffered_connections() const { return buffer_pairs() - _buf_free.size(); }
     // Connection blocks: handles index [0, slot_count()), listeners above.
     size_t slot_count() const { return _pool.size(); }
     static size_t slots_for(uint32_t max_concurrency) { return 2 * size_t(max_concurrency); }
@@ -241,6 +249,7 @@ private:
     void retransmit_first(tcb& c, nanos now);
     uint32_t segment_cap(const tcb& c) const;
     bool paws_reject(tcb& c, const wire::tcp_repr& seg, nanos now) const;
+    bool time_wait_reopens(const tcb& c, const wire::tcp_repr& seg) const;
     void note_old_data(tcb& c, const wire::tcp_repr& seg, size_t len);
     void challenge_ack(tcb& c, nanos now);
     bool closed_rst_allowed(nanos now);

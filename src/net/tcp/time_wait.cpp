@@ -9,6 +9,7 @@
 // TIME-WAIT for the newest; reclaiming the oldest keeps the protection where
 // it matters most (segments of a just-closed connection are the likeliest
 // to still be in flight). Each reclaim is counted (time_wait_reclaimed).
+// A SYN for the 4-tuple itself may end TIME-WAIT early (RFC 6191).
 #include "net/tcp/layer.hpp"
 
 namespace mvnf::tcp {
@@ -42,6 +43,24 @@ void layer::tw_unlink(uint32_t idx) {
     else _tw_next[p] = n;
     if (n == npos) _tw_tail = p;
     else _tw_prev[n] = p;
+}
+
+// RFC 6191 2: may a SYN (no ACK) open a new incarnation of the 4-tuple that
+// `c` holds in TIME-WAIT? With timestamps on both incarnations the TSval
+// decides (it increases across connections between two hosts, as ours and
+// Linux's do), so a peer that reuses a port at once is not held up by where
+// its ISN fell; without them the RFC 9293 3.10.7.4 / RFC 1122 4.2.2.13 rule
+// applies (the SYN's sequence number above the old one). A SYN that fails
+// goes to the TIME-WAIT connection as any segment does.
+bool layer::time_wait_reopens(const tcb& c, const wire::tcp_repr& seg) const {
+    // "Timestamps would be enabled for the new incarnation" (RFC 6191 2):
+    // the SYN offers them and we would agree (adopt_syn_options).
+    const bool ts_new = _cfg.timestamps && seg.opts.has_timestamps;
+    const bool seq_above = seg.seq > c.rcv_nxt;  // the last sequence number seen, plus one
+    if (!c.ts_ok) return ts_new || seq_above;  // the previous incarnation had no timestamps
+    if (!ts_new) return seq_above;
+    const int32_t d = int32_t(seg.opts.tsval - c.ts_recent);  // modulo 2^32 (RFC 7323 5.2)
+    return d > 0 || (d == 0 && seq_above);
 }
 
 bool layer::reclaim_time_wait() {

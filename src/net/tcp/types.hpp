@@ -85,6 +85,10 @@ enum class congestion_algo : uint8_t { reno, cubic };
 
 struct config {
     uint32_t max_concurrency = 1024;  // connection pool size (mTCP `max_concurrency`)
+    // Send/receive buffer pairs (mTCP `max_num_buffers`): at most this many
+    // connections hold rings at once (buffers.cpp); 0 or more than
+    // max_concurrency means max_concurrency.
+    uint32_t max_buffers = 0;
     uint32_t max_listeners = 8;
     uint32_t max_backlog = 128;       // accept queue + SYN backlog bound per listener
     uint32_t rcvbuf = 64 * 1024;      // per-connection receive ring (mTCP `rcvbuf`)
@@ -124,7 +128,7 @@ struct config {
     bool verify_checksum = true;      // off when the NIC has verified it
     congestion_algo cc = congestion_algo::cubic;
     nanos rto_initial = 1 * sec, rto_min = 200 * ms, rto_max = 60 * sec;  // RFC 6298 2.1/2.4, min as Linux
-    nanos delayed_ack = 40 * ms;      // RFC 1122 4.2.3.2 allows up to 500; DESIGN says <= 200
+    nanos delayed_ack = 40 * ms;      // RFC 1122 4.2.3.2 allows up to 500 (Linux: 40 ms minimum)
     // Linux's quick-ACK mode: the first data segments of a connection (and
     // the first after the peer was silent for an RTO) are ACKed at once, up
     // to this many (Linux: 16, TCP_MAX_QUICKACKS; fewer when the window is

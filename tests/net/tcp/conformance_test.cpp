@@ -405,3 +405,79 @@ TEST_F(scripted, EphemeralPortsAreKeyedPerDestination) {
     EXPECT_NE(port_to(80), a1);
     sink.out.clear();
 }
+
+namespace {
+
+// RFC 6191 2: a SYN for a 4-tuple in TIME-WAIT opens a new incarnation when
+// its timestamp is above the last one seen from the peer (whatever its
+// sequence number), or equal with the sequence number above; without
+// timestamps on the new incarnation, the sequence number decides (RFC 9293
+// 3.10.7.4). A SYN that may not reopen leaves TIME-WAIT in place.
+class time_wait_reopen : public scripted {
+protected:
+    // Passive connection closed by us; the peer's FIN (TSval 1002 when
+    // with_ts, sequence 101) takes it to TIME-WAIT with RCV.NXT = 102.
+    void to_time_wait(bool with_ts) {
+        auto h = passive_open(seq32(100), with_ts ? ts_opts(1000) : tcp_options{});
+        ASSERT_TRUE(l->close(h, now));
+        open_handles.clear();
+        auto fin = expect();
+        ASSERT_EQ(fin.h.flags, tcp_flag::fin | A);
+        inject(seg({.seq = seq32(101), .ack = fin.h.seq + 1, .flags = A | tcp_flag::fin,
+                    .opts = with_ts ? ts_only(1002, fin.h.opts.tsval) : tcp_options{}}));
+        EXPECT_EQ(expect().h.ack, seq32(102));
+        ASSERT_EQ(l->connections_in(state::time_wait), 1u);
+    }
+    // A SYN on the same 4-tuple: true when answered with a SYN-ACK.
+    bool syn_reopens(seq32 seq, std::optional<uint32_t> tsval) {
+        inject(seg({.seq = seq, .flags = tcp_flag::syn,
+                    .opts = tsval ? ts_opts(*tsval) : tcp_options{}}));
+        bool synack = false;
+        while (!sink.out.empty()) {
+            synack |= expect().h.flags == (tcp_flag::syn | A);
+        }
+        return synack;
+    }
+};
+
+TEST_F(time_wait_reopen, LargerTimestampReopensBelowTheOldSequence) {
+    to_time_wait(true);
+    EXPECT_TRUE(syn_reopens(seq32(50), 2000));
+    EXPECT_EQ(l->connections_in(state::time_wait), 0u);
+}
+
+TEST_F(time_wait_reopen, SmallerTimestampDoesNotReopenAboveTheOldSequence) {
+    to_time_wait(true);
+    EXPECT_FALSE(syn_reopens(seq32(5000), 900));
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u);
+}
+
+TEST_F(time_wait_reopen, EqualTimestampLeavesItToTheSequence) {
+    to_time_wait(true);
+    EXPECT_FALSE(syn_reopens(seq32(50), 1002));
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u);
+    EXPECT_TRUE(syn_reopens(seq32(5000), 1002));
+    EXPECT_EQ(l->connections_in(state::time_wait), 0u);
+}
+
+TEST_F(time_wait_reopen, SynWithoutTimestampsAfterATimestampedConnectionNeedsTheSequence) {
+    to_time_wait(true);
+    EXPECT_FALSE(syn_reopens(seq32(50), std::nullopt));
+    EXPECT_TRUE(syn_reopens(seq32(5000), std::nullopt));
+}
+
+TEST_F(time_wait_reopen, WithoutTimestampsTheSequenceDecides) {
+    to_time_wait(false);
+    EXPECT_FALSE(syn_reopens(seq32(50), std::nullopt));
+    EXPECT_EQ(l->connections_in(state::time_wait), 1u);
+    EXPECT_TRUE(syn_reopens(seq32(5000), std::nullopt));
+}
+
+TEST_F(time_wait_reopen, TimestampsOnTheNewIncarnationOnlyReopen) {
+    // The old incarnation's segments carry no timestamp, so the new one
+    // (which requires them, RFC 7323 3.2) cannot take them for its own.
+    to_time_wait(false);
+    EXPECT_TRUE(syn_reopens(seq32(50), 7));
+}
+
+}  // namespace
