@@ -91,6 +91,7 @@ struct socket_entry {
     bool out_pending = false;  // written this loop iteration, not yet pushed (on pending_out)
     int rcvbuf = 0, sndbuf = 0, maxseg = 0;
     int keepidle = 0, keepintvl = 0, keepcnt = 0;
+    int user_timeout_ms = 0;  // TCP_USER_TIMEOUT; 0: off
     tcp::congestion_algo cc = tcp::congestion_algo::cubic;
     std::array<epoll_reg, max_regs> regs{};
 };

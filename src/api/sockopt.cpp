@@ -28,6 +28,7 @@ void apply_options(mtcp_context* c, const socket_entry& s, tcp::handle h) {
                                  net::sec(uint64_t(s.keepintvl)), uint8_t(s.keepcnt));
     (void)t.set_keepalive(h, s.keepalive, c->now);
     (void)t.set_max_segment(h, uint16_t(s.maxseg));
+    (void)t.set_user_timeout(h, net::msec(uint64_t(s.user_timeout_ms)));
     (void)t.set_buffer_limits(h, clamp_buf(s.sndbuf, t.cfg().sndbuf),
                               clamp_buf(s.rcvbuf, t.cfg().rcvbuf));
     (void)t.set_congestion(h, s.cc);
@@ -111,6 +112,10 @@ int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void*
                 if (v != 0 && (v < 88 || v > 65535)) return set_errno_ret(EINVAL);
                 s->maxseg = v;
                 break;
+            case TCP_USER_TIMEOUT:  // milliseconds; 0 = off (Linux: negative is EINVAL)
+                if (v < 0) return set_errno_ret(EINVAL);
+                s->user_timeout_ms = v;
+                break;
             default: return set_errno_ret(ENOPROTOOPT);
         }
     } else {
@@ -180,6 +185,7 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
             case TCP_KEEPIDLE: v = s->keepidle ? s->keepidle : int(mctx->tcp->cfg().keepalive_idle / net::sec(1)); break;
             case TCP_KEEPINTVL: v = s->keepintvl ? s->keepintvl : int(mctx->tcp->cfg().keepalive_interval / net::sec(1)); break;
             case TCP_KEEPCNT: v = s->keepcnt ? s->keepcnt : mctx->tcp->cfg().keepalive_probes; break;
+            case TCP_USER_TIMEOUT: v = s->user_timeout_ms; break;
             case TCP_MAXSEG: v = info && info->mss ? info->mss : (s->maxseg ? s->maxseg : mctx->tcp->cfg().mss); break;
             case TCP_CONGESTION: {
                 const char* n = s->cc == tcp::congestion_algo::reno ? "reno" : "cubic";

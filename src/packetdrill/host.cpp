@@ -448,6 +448,7 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
     n.nodelay = l.nodelay, n.keepalive = l.keepalive;
     n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt;
     n.maxseg = l.maxseg, n.linger_on = l.linger_on, n.linger_s = l.linger_s;
+    n.user_timeout_ms = l.user_timeout_ms;
     n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf;
     n.reuseaddr = l.reuseaddr;
     n.h = *r;

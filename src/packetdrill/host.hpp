@@ -109,6 +109,7 @@ private:
         int rcvbuf = 0, sndbuf = 0;
         int keepidle = 0, keepintvl = 0, keepcnt = 0;  // seconds / probes; 0: the config's
         int maxseg = 0;                                // TCP_MAXSEG; 0: none
+        int user_timeout_ms = 0;                       // TCP_USER_TIMEOUT; 0: off
         bool linger_on = false;                        // SO_LINGER
         bool inq = false;                              // TCP_INQ
         int linger_s = 0;

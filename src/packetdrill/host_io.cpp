@@ -54,6 +54,7 @@ void host::apply_options(const sock& s) {
                                     net::sec(uint64_t(s.keepintvl)), uint8_t(s.keepcnt));
     (void)_tcp.set_keepalive(s.h, s.keepalive, _now);
     (void)_tcp.set_max_segment(s.h, uint16_t(s.maxseg));
+    (void)_tcp.set_user_timeout(s.h, net::msec(uint64_t(s.user_timeout_ms)));
     (void)_tcp.set_buffer_limits(s.h, linux_buf(s.sndbuf, _o.tcp.sndbuf),
                                  linux_buf(s.rcvbuf, _o.tcp.rcvbuf));
 }
@@ -110,6 +111,7 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
                                                       : int(_o.tcp.keepalive_interval / net::sec(1)));
             case TCP_KEEPCNT:
                 return put_int(val, len, s->keepcnt ? s->keepcnt : int(_o.tcp.keepalive_probes));
+            case TCP_USER_TIMEOUT: return put_int(val, len, s->user_timeout_ms);
             case TCP_INFO: {
                 // Linux's layout, filled as the C API fills it; shorter
                 // buffers get the start of it (as Linux). Newer kernels'
@@ -259,6 +261,12 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                 if (!get_int(val, len, v)) return -EINVAL;
                 if (v < 1 || v > 127) return -EINVAL;
                 s->keepcnt = v;
+                apply_options(*s);
+                return 0;
+            case TCP_USER_TIMEOUT:
+                if (!get_int(val, len, v)) return -EINVAL;
+                if (v < 0) return -EINVAL;
+                s->user_timeout_ms = v;
                 apply_options(*s);
                 return 0;
             case TCP_INQ:

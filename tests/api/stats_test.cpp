@@ -4,8 +4,10 @@
 // JSON keys are exactly the struct's fields; stat_http serves them all in the
 // Prometheus text format (scraped with curl) and tools/mvnf-top reads it;
 // mtcp_get_stats never touches a context another thread is destroying.
+// (The raw end also serves TCP_USER_TIMEOUT's test: a peer that never ACKs.)
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -659,6 +661,53 @@ TEST(ApiStats, LateStateDropReasonsCountThroughTheApi) {
     mtcp_close(b.ctx, fd[2]);
     mtcp_close(b.ctx, ls);
     b.settle();
+    alarm(0);
+}
+
+// TCP_USER_TIMEOUT through the C API (RFC 5482, Linux's semantics): the
+// raw end takes the data and never acknowledges it; the connection ends
+// with ETIMEDOUT once the data has waited that long, not after the 15
+// retransmissions (minutes) R2 would allow, and a reset tells the peer.
+TEST(ApiTcpUserTimeout, UnacknowledgedDataAbortsWithEtimedout) {
+    alarm(30);
+    bench b;
+    ASSERT_TRUE(b.raw);
+    const int ls = mtcp_socket(b.ctx, AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(ls, 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, ls), 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(80);
+    a.sin_addr.s_addr = htonl(ip_us);
+    ASSERT_EQ(mtcp_bind(b.ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(mtcp_listen(b.ctx, ls, 4), 0);
+    b.settle();
+    (void)open_from_raw(b, 41000, 1000);
+    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    int v = 400;
+    ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v), 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
+    ASSERT_EQ(mtcp_write(b.ctx, fd, "never acknowledged", 18), 18);
+    const auto t0 = std::chrono::steady_clock::now();
+    bool rst = false;
+    int err = 0;
+    char buf[64];
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10)) {
+        for (const auto& s : take_tcp(b)) rst = rst || (s.flags & 0x04);
+        if (mtcp_read(b.ctx, fd, buf, sizeof buf) < 0 && errno != EAGAIN) {
+            err = errno;
+            break;
+        }
+    }
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(err, ETIMEDOUT);
+    EXPECT_GE(waited, std::chrono::milliseconds(350));
+    EXPECT_LT(waited, std::chrono::seconds(3)) << "aborted by R2, not by the user timeout";
+    for (const auto& s : take_tcp(b)) rst = rst || (s.flags & 0x04);
+    EXPECT_TRUE(rst) << "no reset told the peer";
+    mtcp_close(b.ctx, fd);
+    mtcp_close(b.ctx, ls);
     alarm(0);
 }
 

@@ -466,6 +466,11 @@ TEST(ApiTcp, SocketOptionsApply) {
         v = 10;
         EXPECT_EQ(mtcp_setsockopt(c, s, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof v), -1);
         EXPECT_EQ(errno, EINVAL);
+        v = 2500;
+        ASSERT_EQ(mtcp_setsockopt(c, s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v), 0);
+        v = -1;
+        EXPECT_EQ(mtcp_setsockopt(c, s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v), -1);
+        EXPECT_EQ(errno, EINVAL);
         auto a = addr(ip_child, port_echo);
         ASSERT_EQ(mtcp_connect(c, s, sa(a), sizeof a), 0);
 
@@ -478,6 +483,8 @@ TEST(ApiTcp, SocketOptionsApply) {
         EXPECT_EQ(v, SOCK_STREAM);
         ASSERT_EQ(mtcp_getsockopt(c, s, IPPROTO_TCP, TCP_KEEPIDLE, &v, &l), 0);
         EXPECT_EQ(v, 30);
+        ASSERT_EQ(mtcp_getsockopt(c, s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &l), 0);
+        EXPECT_EQ(v, 2500);
         char cc[16] = {};
         socklen_t cl = sizeof cc;
         ASSERT_EQ(mtcp_getsockopt(c, s, IPPROTO_TCP, TCP_CONGESTION, cc, &cl), 0);

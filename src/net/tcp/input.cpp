@@ -738,6 +738,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             if (c.snd_una > c.ecn_recover) c.ecn_recover = c.snd_una;  // the same for ECN
         }
         // RFC 6298 5.2/5.3: stop when all is acknowledged, else restart.
+        c.stall_since = 0;  // progress: TCP_USER_TIMEOUT counts afresh (arm_rexmt)
         if (c.flight() == 0) {
             c.t_rexmt = c.t_probe = no_deadline;
         } else {

@@ -506,6 +506,17 @@ result<void, error> layer::set_keepalive_params(handle h, nanos idle, nanos inte
     return {};
 }
 
+result<void, error> layer::set_user_timeout(handle h, nanos timeout) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    c->user_timeout = timeout;
+    // Takes effect from the next timer; an armed RTO is pulled in to it.
+    if (timeout && c->t_rexmt != no_deadline && c->stall_since)
+        c->t_rexmt = std::min(c->t_rexmt, c->stall_since + timeout);
+    reschedule(h.index);
+    return {};
+}
+
 result<void, error> layer::set_max_segment(handle h, uint16_t mss) {
     if (mss && mss < 64) return fail(error::invalid);
     if (listener* l = lookup_listener(h)) {

@@ -95,6 +95,9 @@ public:
                                                            uint8_t probes);
     // TCP_MAXSEG: caps the send MSS (applied to the handshake if still pending).
     [[nodiscard]] result<void, error> set_max_segment(handle h, uint16_t mss);
+    // TCP_USER_TIMEOUT: abort (timed_out, with a RST) when data stays
+    // unacknowledged, or waits behind a zero window, this long. 0: off.
+    [[nodiscard]] result<void, error> set_user_timeout(handle h, nanos timeout);
     // SO_SNDBUF / SO_RCVBUF: usable part of the rings, at most the configured size.
     [[nodiscard]] result<void, error> set_buffer_limits(handle h, uint32_t snd, uint32_t rcv);
     // MSG_PEEK: copies unread bytes without consuming them (0 at EOF).
@@ -202,6 +205,7 @@ private:
     void on_keep_timeout(uint32_t idx, nanos now);
     void rtt_sample(tcb& c, nanos rtt);
     void arm_rexmt(tcb& c, nanos now);
+    bool user_timed_out(const tcb& c, nanos now) const;
 
     // ---- buffers.cpp (send/receive rings lent to connections that need them)
     void take_buffers(uint32_t idx);

@@ -79,6 +79,10 @@ struct tcb {
     nanos last_data_rx = 0;       // when in-order data last arrived
     nanos challenge_ok_at = 0;    // no challenge ACK before (config::challenge_ack_interval)
     nanos neighbor_confirmed = 0; // last reachability confirmation sent down (ACK progress)
+    // TCP_USER_TIMEOUT (RFC 5482; Linux's semantics): 0 = off. stall_since
+    // is when the oldest outstanding data (or the zero window it waits
+    // behind) last saw progress; 0 when nothing is outstanding.
+    nanos user_timeout = 0, stall_since = 0;
 
     // ---- timestamps (RFC 7323 4.3, 5.3)
     uint32_t ts_recent = 0;

@@ -118,11 +118,20 @@ void layer::ts_rtt_sample(tcb& c, uint32_t tsecr, nanos now) {
     rtt_sample(c, nanos(d) * ms);
 }
 
-// RFC 6298 5.1/5.3: (re)start the timer for the current RTO.
+// RFC 6298 5.1/5.3: (re)start the timer for the current RTO. With
+// TCP_USER_TIMEOUT the timer fires no later than the moment it runs out
+// (as Linux clamps its RTO to it), so the abort is on time.
 void layer::arm_rexmt(tcb& c, nanos now) {
     nanos rto = c.rto;
     for (uint8_t i = 0; i < c.retries && rto < _cfg.rto_max; ++i) rto *= 2;  // 5.5 backoff
     c.t_rexmt = now + std::min(rto, _cfg.rto_max);
+    if (c.stall_since == 0) c.stall_since = now;
+    if (c.user_timeout) c.t_rexmt = std::min(c.t_rexmt, std::max(now, c.stall_since + c.user_timeout));
+}
+
+// TCP_USER_TIMEOUT: data (or a zero window) without progress for that long.
+bool layer::user_timed_out(const tcb& c, nanos now) const {
+    return c.user_timeout && c.stall_since && now - c.stall_since >= c.user_timeout;
 }
 
 void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
@@ -132,6 +141,14 @@ void layer::on_rexmt_timeout(uint32_t idx, nanos now) {
         // The peer closed its window under data in flight: probe (persist)
         // instead of counting retransmissions towards R2 (RFC 1122 4.2.2.17).
         on_persist_timeout(c, now);
+        return;
+    }
+    if (user_timed_out(c, now)) {
+        // RFC 5482: the application's limit on unacknowledged data ran
+        // out before R2; give up as at R2.
+        if (is_synchronized(c.st)) send_rst(c, now);
+        c.user_closed = c.user_closed || c.listener != npos;
+        finish(idx, error::timed_out);
         return;
     }
     ++_stats.rto_timeouts;
@@ -187,6 +204,14 @@ void layer::on_persist_timeout(tcb& c, nanos now) {
         c.persist_shift = 0;
         return;
     }
+    // TCP_USER_TIMEOUT also bounds how long buffered data may wait behind a
+    // zero window (Linux: counted from the first probe).
+    if (c.stall_since == 0) c.stall_since = now;
+    if (user_timed_out(c, now)) {
+        send_rst(c, now);
+        finish(uint32_t(&c - _pool.data()), error::timed_out);
+        return;
+    }
     ++_stats.zero_window_probes;
     if (!(c.snd_una < data_end)) {
         send_segment(c, wire::tcp_flag::ack, c.snd_una - 1, 0, now);
@@ -201,6 +226,7 @@ void layer::on_persist_timeout(tcb& c, nanos now) {
     nanos d = c.rto;
     for (uint8_t i = 0; i < c.persist_shift && d < _cfg.rto_max; ++i) d *= 2;
     c.t_persist = now + std::min(std::max(d, c.rto), _cfg.rto_max);
+    if (c.user_timeout) c.t_persist = std::min(c.t_persist, c.stall_since + c.user_timeout);
 }
 
 // Keep-alive (RFC 1122 4.2.3.6), idle timeout and the orphaned FIN-WAIT-2 timeout.
@@ -224,7 +250,10 @@ void layer::on_keep_timeout(uint32_t idx, nanos now) {
         if (idle < keep_idle(c)) {
             c.keep_sent = 0;
             next = std::min(next, c.last_rx + keep_idle(c));
-        } else if (c.keep_sent >= keep_probes(c)) {
+        } else if (c.user_timeout ? (c.keep_sent > 0 && idle >= c.user_timeout)
+                                  : c.keep_sent >= keep_probes(c)) {
+            // With TCP_USER_TIMEOUT the silence it allows decides, not the
+            // probe count (as Linux).
             send_rst(c, now);
             finish(idx, error::timed_out);
             return;

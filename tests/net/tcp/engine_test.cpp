@@ -637,6 +637,53 @@ TEST_F(scripted, MaxSegmentOnListenerAndBeforeConnectIsAdvertised) {
     EXPECT_EQ(cookie.h.opts.mss, 1100);
 }
 
+// TCP_USER_TIMEOUT (RFC 5482, Linux's semantics): data left unacknowledged
+// that long ends the connection (timed_out, a RST to the peer) at that
+// moment, long before R2's 15 retransmissions would.
+TEST_F(scripted, UserTimeoutAbortsUnacknowledgedDataOnTime) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->set_user_timeout(h, 3 * sec));
+    const nanos sent_at = now;
+    ASSERT_TRUE(l->send(h, pattern(100), now));
+    EXPECT_EQ(expect().len(), 100u);
+    nanos ended = 0;
+    for (int i = 0; i < 1000 && l->info(h) && l->info(h)->st != state::closed; ++i) {
+        advance(10 * ms);
+        if (l->info(h) && l->info(h)->st == state::closed && !ended) ended = now;
+    }
+    ASSERT_NE(ended, 0) << "still open after 10 s";
+    EXPECT_GE(ended - sent_at, 3 * sec);
+    EXPECT_LT(ended - sent_at, 3 * sec + 20 * ms);
+    bool rst = false;
+    for (const auto& c : sink.out) rst = rst || c.h.has(tcp_flag::rst);
+    EXPECT_TRUE(rst);
+    std::vector<std::byte> buf(10);
+    auto r = l->recv(h, buf, now);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), error::timed_out);
+}
+
+// ACK progress restarts the count; behind a zero window the queued data
+// may wait that long too.
+TEST_F(scripted, UserTimeoutCountsFromProgressAndBoundsZeroWindowWaits) {
+    auto h = passive_open(seq32(100));
+    ASSERT_TRUE(l->set_user_timeout(h, 2 * sec));
+    ASSERT_TRUE(l->send(h, pattern(200), now));
+    sink.out.clear();
+    advance(1500 * ms);
+    inject(seg({.seq = seq32(101), .ack = our_iss + 101}));  // progress at 1.5 s
+    advance(1500 * ms);                                       // 3 s after the send
+    ASSERT_TRUE(l->info(h));
+    EXPECT_NE(l->info(h)->st, state::closed) << "the count did not restart on progress";
+    // Everything ACKed, then the peer closes its window under new data.
+    inject(seg({.seq = seq32(101), .ack = our_iss + 201, .window = 0}));
+    ASSERT_TRUE(l->send(h, pattern(50), now));
+    const nanos queued = now;
+    for (int i = 0; i < 1000 && l->info(h)->st != state::closed; ++i) advance(10 * ms);
+    EXPECT_EQ(l->info(h)->st, state::closed);
+    EXPECT_LT(now - queued, 2 * sec + 2 * sec) << "a zero window held the data past the timeout";
+}
+
 // RFC 9293 3.10.7.1: a segment to a CLOSED port without RST gets a reset,
 // whatever else it carries, so nmap's NULL, FIN, XMAS and SYN+FIN scans see
 // the port closed, not "open|filtered" (issue #24 item 5). With ACK the
