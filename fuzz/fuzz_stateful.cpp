@@ -3,7 +3,9 @@
 // send, recv, shutdown, close, abort, UDP send/recv), link impairments — that
 // drive two stacks on a virtual clock. After every record the bounds hold and
 // every byte read from a TCP stream or UDP datagram between A and B is exactly
-// what the other side sent; at the end every pool is full again.
+// what the other side sent; at the end every pool is full again. One world
+// serves the process, torn down, checked and reset after each input (see
+// fuzz_ingress.cpp).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -57,13 +59,13 @@ const uint16_t ports[] = {80, 81};
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 16384) return -1;
-    fuzz::world w;
+    static fuzz::world& w = *new fuzz::world(fuzz::fuzz_options());
     w.exact_rx = false;  // B's frames and delayed/duplicated ones may arrive in the same poll
     side sd[2] = {{&w.ta, &w.a, w.udp_a, {{w.conn_a}}, {w.listener}},
                   {&w.tb, &w.b, *w.b.udp_open(), {{w.conn_b}}, {}}};
     MVNF_FUZZ_CHECK(w.b.udp_bind(sd[1].udp, fuzz::udp_port).has_value());
     const ipv4_addr ip[2] = {test::ip_a, test::ip_b};
-    std::vector<std::byte> buf(65536);
+    static std::vector<std::byte> buf(65536);
 
     reader in{data, size};
     for (int records = 0; !in.empty() && records < 512; ++records) {
@@ -207,5 +209,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto h : sd[1].listeners) hb.push_back(h);
     w.b.udp_close(sd[1].udp);
     w.teardown_and_check(ha, hb);
+    w.reset();
     return 0;
 }
