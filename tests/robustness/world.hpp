@@ -83,6 +83,17 @@ inline world_options fuzz_options() {
     o.resolver.max_pending = 8;
     o.resolver.queue_per_dest = 16;
     o.resolver.queue_bytes_per_dest = 16 * 2048;
+    // Few, quick retries and a coarse table poll: a pending resolution ends
+    // within ~0.5 s of virtual time in a few dozen polls, so the teardown
+    // after each input stays cheap. The retry and give-up paths are the same.
+    o.resolver.max_retries = 2;
+    o.resolver.probes = 2;
+    o.resolver.retry_initial = net::msec(100);
+    o.resolver.retry_max = net::msec(200);
+    o.resolver.table_poll = net::msec(50);
+    // The announcement goes out once per resolver lifetime, not once per
+    // reset: with it, the first input would see a different world.
+    o.resolver.gratuitous = false;
     return o;
 }
 
