@@ -54,6 +54,7 @@ stack::stack(const stack_config& cfg, netio::queue& q)
       _udp_port(65536, -1) {
     _idents.resize(ident_buckets);
     seed_idents();
+    _idents_start = _idents;
     _cfg.tx_batch = std::max<uint32_t>(_cfg.tx_batch, 1);
     _cfg.udp_queue_datagrams = std::max<uint32_t>(_cfg.udp_queue_datagrams, 1);
     // Room for frames the port refused (held for the next flush), a full
@@ -85,7 +86,7 @@ bool stack::reset(nanos now) {
         if (u.open || u.count != 0) return false;
     if (!_wheel.reset(now)) return false;
     _stats = {};
-    seed_idents();
+    std::copy(_idents_start.begin(), _idents_start.end(), _idents.begin());
     _icmp_credit = icmp_cost(_cfg) * _cfg.icmp_burst;
     _icmp_last = 0;
     _next_ephemeral = 49152;

@@ -194,6 +194,7 @@ private:
     // destination stay unique for as long as 65536 datagrams take.
     static constexpr uint32_t ident_buckets = 1024;
     std::vector<uint16_t> _idents;
+    std::vector<uint16_t> _idents_start;  // as seeded, for reset()
     uint16_t next_ident(ipv4_addr dst, uint8_t proto);
     void seed_idents();
 
