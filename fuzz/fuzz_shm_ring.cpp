@@ -108,13 +108,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 const uint32_t k = in.u8() % ring;
                 const uint32_t b = near_or_raw(in, lay.first_buf(me, i));
                 reinterpret_cast<uint32_t*>(base + lay.ret_slots(me, i, q))[k] = b;
-                if (b < lay.total_bufs()) returned[b] = 1;
                 break;
             }
             case 3: {  // and publishes that return ring's producer index
                 uint32_t& t = ret_tail[i][q];
                 t = near_or_raw(in, t);
-                ctl(lay.ret_ctl(me, i, q))->tail.store(t, std::memory_order_release);
+                auto* c = ctl(lay.ret_ctl(me, i, q));
+                c->tail.store(t, std::memory_order_release);
                 break;
             }
             case 4:  // peer moves the consumer index of our data ring [me][q][i]
@@ -158,6 +158,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 8: {  // alloc_tx
+                // What the peer has published on the return rings of tx
+                // queue q and the queue has not consumed yet: the buffers
+                // it may take back now (whether or not they are with the
+                // peer; the queue must refuse those that are not).
+                std::fill(returned.begin(), returned.end(), 0);
+                for (unsigned j = 0; j < nq; ++j) {
+                    auto* c = ctl(lay.ret_ctl(me, q, j));
+                    const uint32_t head = c->head.load(std::memory_order_acquire);
+                    const uint32_t tail = c->tail.load(std::memory_order_acquire);
+                    const auto* slots = reinterpret_cast<const uint32_t*>(base + lay.ret_slots(me, q, j));
+                    if (tail - head <= ring)
+                        for (uint32_t k = head; k != tail; ++k)
+                            if (slots[k % ring] < lay.total_bufs()) returned[slots[k % ring]] = 1;
+                }
                 packet ps[ring];
                 const unsigned n = sq.alloc_tx(std::span<packet>(ps, 1 + in.u8() % ring));
                 for (unsigned k = 0; k < n; ++k) {
@@ -168,7 +182,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     // Lent to the peer and not handed back: lending it again
                     // would let two owners write one buffer.
                     MVNF_FUZZ_CHECK(!with_peer[b] || returned[b]);
-                    with_peer[b] = returned[b] = 0;
+                    with_peer[b] = 0;
                     alloc_buf[b] = 1;
                     alloc[q].push_back(ps[k]);
                 }
@@ -185,7 +199,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 for (unsigned k = 0; k < n; ++k) {
                     alloc_buf[alloc[q][k].handle] = 0;
                     with_peer[alloc[q][k].handle] = 1;
-                    returned[alloc[q][k].handle] = 0;
                 }
                 alloc[q].erase(alloc[q].begin(), alloc[q].begin() + n);
                 break;
