@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../tests/robustness/world.hpp"
+#include "fuzz_world.hpp"
 #include "wire/arp.hpp"
 
 using namespace mvnf;
@@ -61,7 +61,7 @@ mac_addr pick_mac(reader& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 4096) return -1;
-    static fuzz::world& w = *new fuzz::world(fuzz::fuzz_options());
+    static fuzz::world& w = fuzz::the_world();
     w.exact_rx = false;  // A's own requests and B's traffic share the link
     const auto& rc = w.opt.resolver;
     std::byte payload[512] = {};
@@ -121,6 +121,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     w.teardown_and_check();
     MVNF_FUZZ_CHECK(w.resolver.held_frames() == 0);
-    w.reset();
+    fuzz::reset_world();
     return 0;
 }

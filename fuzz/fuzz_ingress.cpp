@@ -9,13 +9,13 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../tests/robustness/world.hpp"
+#include "fuzz_world.hpp"
 
 using namespace mvnf;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 2048) return -1;  // larger than a link buffer: never reaches the stack
-    static fuzz::world& w = *new fuzz::world(fuzz::fuzz_options());
+    static fuzz::world& w = fuzz::the_world();
     const auto before = w.ta.tcp().info(w.conn_a);
     const bytes frame(reinterpret_cast<const std::byte*>(data), size);
     w.inject(frame);
@@ -31,6 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::byte buf[2048];
     while (auto d = w.a.udp_recvfrom(w.udp_a, buf)) MVNF_FUZZ_CHECK(d->len <= d->full_len);
     w.teardown_and_check();
-    w.reset();
+    fuzz::reset_world();
     return 0;
 }

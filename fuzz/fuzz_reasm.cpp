@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../tests/robustness/world.hpp"
+#include "fuzz_world.hpp"
 
 using namespace mvnf;
 
@@ -38,7 +38,7 @@ uint8_t pattern(uint16_t ident, size_t k) { return uint8_t(k * 7 + (k >> 8) * 3 
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 8192) return -1;
-    static fuzz::world& w = *new fuzz::world(fuzz::fuzz_options());
+    static fuzz::world& w = fuzz::the_world();
     static std::vector<std::byte> frame(2048), got(65536);
 
     reader in{data, size};
@@ -97,6 +97,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
     }
     w.teardown_and_check();
-    w.reset();
+    fuzz::reset_world();
     return 0;
 }

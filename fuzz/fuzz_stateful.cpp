@@ -11,7 +11,7 @@
 #include <cstring>
 #include <vector>
 
-#include "../tests/robustness/world.hpp"
+#include "fuzz_world.hpp"
 
 using namespace mvnf;
 
@@ -87,7 +87,7 @@ const uint16_t ports[] = {80, 81};
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 16384) return -1;
-    static fuzz::world& w = *new fuzz::world(fuzz::fuzz_options());
+    static fuzz::world& w = fuzz::the_world();
     w.exact_rx = false;  // B's frames and delayed/duplicated ones may arrive in the same poll
     side sd[2] = {{&w.ta, &w.a, w.udp_a, {{w.conn_a}}, {w.listener}},
                   {&w.tb, &w.b, *w.b.udp_open(), {{w.conn_b}}, {}}};
@@ -233,6 +233,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto h : sd[1].listeners) hb.push_back(h);
     w.b.udp_close(sd[1].udp);
     w.teardown_and_check(ha, hb);
-    w.reset();
+    fuzz::reset_world();
     return 0;
 }

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "../tests/robustness/world.hpp"
+#include "fuzz_world.hpp"
 #include "wire/tcp.hpp"
 #include "wire/tcp_options.hpp"
 
@@ -66,7 +66,7 @@ void parse_round_trip(reader& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 4096) return -1;
-    static fuzz::world& w = *new fuzz::world(fuzz::fuzz_options());
+    static fuzz::world& w = fuzz::the_world();
     static b_clock bc;
     static bool filtered = false;
     if (!filtered) {
@@ -206,6 +206,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     MVNF_FUZZ_CHECK(std::memcmp(got.data(), out.data(), have) == 0);
     w.teardown_and_check();
-    w.reset();
+    fuzz::reset_world();
     return 0;
 }
