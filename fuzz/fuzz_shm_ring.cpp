@@ -8,7 +8,8 @@
 //   - every received packet lies inside one of the peer's buffers, with
 //     0 < len <= buf_size, and no two packets held at once share a buffer;
 //   - alloc_tx lends only our own buffers, never one already lent out
-//     (allocated and not sent, or sent and not given back by the peer);
+//     (allocated and not sent, or sent and not named since on a return ring
+//     the queue consumed);
 //   - every descriptor consumed is delivered or counted in rx_dropped;
 //   - what end 0 refuses is counted (shm_queue::peer_faults grows).
 #include <sys/mman.h>
@@ -81,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // buffers, and our buffers the peer has (sent, not yet handed back by a
     // return slot the peer wrote).
     std::vector<packet> held[nq], alloc[nq];
-    std::vector<uint8_t> with_peer(lay.total_bufs(), 0), returned(lay.total_bufs(), 0);
+    std::vector<uint8_t> with_peer(lay.total_bufs(), 0);
     std::vector<uint8_t> held_buf(lay.total_bufs(), 0), alloc_buf(lay.total_bufs(), 0);
     uint32_t peer_tail[nq][nq] = {}, ret_tail[nq][nq] = {};
 
@@ -158,22 +159,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 8: {  // alloc_tx
-                // What the peer has published on the return rings of tx
-                // queue q and the queue has not consumed yet: the buffers
-                // it may take back now (whether or not they are with the
-                // peer; the queue must refuse those that are not).
-                std::fill(returned.begin(), returned.end(), 0);
-                for (unsigned j = 0; j < nq; ++j) {
-                    auto* c = ctl(lay.ret_ctl(me, q, j));
-                    const uint32_t head = c->head.load(std::memory_order_acquire);
-                    const uint32_t tail = c->tail.load(std::memory_order_acquire);
-                    const auto* slots = reinterpret_cast<const uint32_t*>(base + lay.ret_slots(me, q, j));
-                    if (tail - head <= ring)
-                        for (uint32_t k = head; k != tail; ++k)
-                            if (slots[k % ring] < lay.total_bufs()) returned[slots[k % ring]] = 1;
-                }
+                // alloc_tx may take back what the peer published on the
+                // return rings of tx queue q (all of it, in order): a
+                // buffer that is with the peer comes home the first time
+                // it is named; any other entry must be refused.
+                uint32_t heads[nq];
+                for (unsigned j = 0; j < nq; ++j)
+                    heads[j] = ctl(lay.ret_ctl(me, q, j))->head.load(std::memory_order_acquire);
                 packet ps[ring];
                 const unsigned n = sq.alloc_tx(std::span<packet>(ps, 1 + in.u8() % ring));
+                for (unsigned j = 0; j < nq; ++j) {
+                    const uint32_t now = ctl(lay.ret_ctl(me, q, j))->head.load(std::memory_order_acquire);
+                    const auto* slots = reinterpret_cast<const uint32_t*>(base + lay.ret_slots(me, q, j));
+                    MVNF_FUZZ_CHECK(now - heads[j] <= ring);
+                    for (uint32_t k = heads[j]; k != now; ++k) {
+                        const uint32_t b = slots[k % ring];
+                        if (b - lay.first_buf(me, q) < ring) with_peer[b] = 0;
+                    }
+                }
                 for (unsigned k = 0; k < n; ++k) {
                     const uint32_t b = ps[k].handle;
                     MVNF_FUZZ_CHECK(b - lay.first_buf(me, q) < ring);
@@ -181,8 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     MVNF_FUZZ_CHECK(!alloc_buf[b]);
                     // Lent to the peer and not handed back: lending it again
                     // would let two owners write one buffer.
-                    MVNF_FUZZ_CHECK(!with_peer[b] || returned[b]);
-                    with_peer[b] = 0;
+                    MVNF_FUZZ_CHECK(!with_peer[b]);
                     alloc_buf[b] = 1;
                     alloc[q].push_back(ps[k]);
                 }
