@@ -6,7 +6,7 @@
 // Between writes it drives end 0 (rx_burst, release, alloc_tx, tx_burst,
 // free_tx). Whatever the peer writes:
 //   - every received packet lies inside one of the peer's buffers, with
-//     0 < len <= buf_size, and no two packets held at once share a buffer;
+//     0 < len <= buf_size, and no two packets a queue holds share a buffer;
 //   - alloc_tx lends only our own buffers, never one already lent out
 //     (allocated and not sent, or sent and not named since on a return ring
 //     the queue consumed);
@@ -83,7 +83,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // return slot the peer wrote).
     std::vector<packet> held[nq], alloc[nq];
     std::vector<uint8_t> with_peer(lay.total_bufs(), 0);
-    std::vector<uint8_t> held_buf(lay.total_bufs(), 0), alloc_buf(lay.total_bufs(), 0);
+    // held_buf per receiving queue: a queue refuses a buffer it holds; the
+    // peer naming one buffer to two queues is not detectable without state
+    // shared between the queues' threads (see docs/robustness.md).
+    std::vector<uint8_t> held_buf[nq] = {std::vector<uint8_t>(lay.total_bufs(), 0),
+                                         std::vector<uint8_t>(lay.total_bufs(), 0)};
+    std::vector<uint8_t> alloc_buf(lay.total_bufs(), 0);
     uint32_t peer_tail[nq][nq] = {}, ret_tail[nq][nq] = {};
 
     reader in{data, size};
@@ -142,8 +147,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     MVNF_FUZZ_CHECK(lay.in_direction(peer, p.handle));
                     MVNF_FUZZ_CHECK(p.data == base + lay.buf(p.handle));
                     MVNF_FUZZ_CHECK(p.len > 0 && p.len <= buf_size);
-                    MVNF_FUZZ_CHECK(!held_buf[p.handle]);
-                    held_buf[p.handle] = 1;
+                    MVNF_FUZZ_CHECK(!held_buf[q][p.handle]);
+                    held_buf[q][p.handle] = 1;
                     // Read it all, as the stack would.
                     volatile uint8_t sum = 0;
                     for (uint32_t b = 0; b < p.len; ++b) sum = uint8_t(sum + uint8_t(p.data[b]));
@@ -153,7 +158,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
             case 7: {  // release the oldest held packets of queue q
                 const size_t n = std::min<size_t>(held[q].size(), 1 + in.u8() % 8);
-                for (size_t k = 0; k < n; ++k) held_buf[held[q][k].handle] = 0;
+                for (size_t k = 0; k < n; ++k) held_buf[q][held[q][k].handle] = 0;
                 sq.release(std::span<const packet>(held[q].data(), n));
                 held[q].erase(held[q].begin(), held[q].begin() + long(n));
                 break;
