@@ -3,16 +3,19 @@
 // with a listener and an established connection). After the frame: bounds
 // hold, the established connection still carries data byte-exact unless the
 // frame legitimately changed it, and every pool is full again after teardown.
+// One world serves the whole process: after each input it is torn down (the
+// pool checks run), reset to its state of construction and re-established
+// (world::reset), so an input sees exactly what a fresh world would show it.
 #include <cstddef>
 #include <cstdint>
 
-#include "../tests/robustness/world.hpp"
+#include "fuzz_world.hpp"
 
 using namespace mvnf;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 2048) return -1;  // larger than a link buffer: never reaches the stack
-    fuzz::world w;
+    static fuzz::world& w = fuzz::the_world();
     const auto before = w.ta.tcp().info(w.conn_a);
     const bytes frame(reinterpret_cast<const std::byte*>(data), size);
     w.inject(frame);
@@ -28,5 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::byte buf[2048];
     while (auto d = w.a.udp_recvfrom(w.udp_a, buf)) MVNF_FUZZ_CHECK(d->len <= d->full_len);
     w.teardown_and_check();
+    fuzz::reset_world();
     return 0;
 }

@@ -3,12 +3,15 @@
 // send, recv, shutdown, close, abort, UDP send/recv), link impairments — that
 // drive two stacks on a virtual clock. After every record the bounds hold and
 // every byte read from a TCP stream or UDP datagram between A and B is exactly
-// what the other side sent; at the end every pool is full again.
+// what the other side sent; at the end every pool is full again. One world
+// serves the process, torn down, checked and reset after each input (see
+// fuzz_ingress.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
-#include "../tests/robustness/world.hpp"
+#include "fuzz_world.hpp"
 
 using namespace mvnf;
 
@@ -34,8 +37,35 @@ struct reader {
 };
 
 // Stream content: byte i of direction d (0: A->B, 1: B->A).
+// It repeats every 2^17 bytes; the tables hold one period plus the largest
+// send, so any stretch is contiguous and is copied and compared with
+// memcpy/memcmp (per-byte loops in the harness are instrumented too and
+// cost more than the stack's work).
+constexpr size_t stream_period = size_t(1) << 17, max_io = 20000;
 std::byte stream_byte(uint64_t i, int d) { return std::byte(uint8_t(i * 131 + (i >> 9) * 7 + d * 89)); }
-std::byte dgram_byte(size_t i, size_t len) { return std::byte(uint8_t(i * 3 + len)); }
+const std::byte* stream_at(uint64_t i, int d) {
+    static const std::vector<std::byte> tab[2] = {
+        [] {
+            std::vector<std::byte> v(stream_period + max_io);
+            for (size_t k = 0; k < v.size(); ++k) v[k] = stream_byte(k, 0);
+            return v;
+        }(),
+        [] {
+            std::vector<std::byte> v(stream_period + max_io);
+            for (size_t k = 0; k < v.size(); ++k) v[k] = stream_byte(k, 1);
+            return v;
+        }()};
+    return tab[d].data() + i % stream_period;
+}
+// Datagram content: byte i of an n-byte datagram is table[(n & 255) + i].
+const std::byte* dgram_at(size_t len) {
+    static const std::vector<std::byte> tab = [] {
+        std::vector<std::byte> v(256 + 9000);
+        for (size_t k = 0; k < v.size(); ++k) v[k] = std::byte(uint8_t(k * 3 + (k >> 8)));
+        return v;
+    }();
+    return tab.data() + (len & 255);
+}
 
 struct sock {
     tcp::handle h;
@@ -57,13 +87,13 @@ const uint16_t ports[] = {80, 81};
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 16384) return -1;
-    fuzz::world w;
+    static fuzz::world& w = fuzz::the_world();
     w.exact_rx = false;  // B's frames and delayed/duplicated ones may arrive in the same poll
     side sd[2] = {{&w.ta, &w.a, w.udp_a, {{w.conn_a}}, {w.listener}},
                   {&w.tb, &w.b, *w.b.udp_open(), {{w.conn_b}}, {}}};
     MVNF_FUZZ_CHECK(w.b.udp_bind(sd[1].udp, fuzz::udp_port).has_value());
     const ipv4_addr ip[2] = {test::ip_a, test::ip_b};
-    std::vector<std::byte> buf(65536);
+    static std::vector<std::byte> buf(65536);
 
     reader in{data, size};
     for (int records = 0; !in.empty() && records < 512; ++records) {
@@ -113,8 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 sock* k = pick();
                 const size_t n = in.u16() % 20000;
                 if (!k) break;
-                for (size_t i = 0; i < n; ++i) buf[i] = stream_byte(k->sent + i, me);
-                if (auto r = l.send(k->h, std::span(buf).first(n), w.clock.t)) {
+                if (auto r = l.send(k->h, bytes(stream_at(k->sent, me), n), w.clock.t)) {
                     MVNF_FUZZ_CHECK(*r <= n);
                     k->sent += *r;
                 }
@@ -125,8 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 const size_t n = 1 + in.u16() % 20000;
                 if (!k) break;
                 if (auto r = l.recv(k->h, std::span(buf).first(n), w.clock.t)) {
-                    for (size_t i = 0; i < *r; ++i)
-                        MVNF_FUZZ_CHECK(buf[i] == stream_byte(k->read + i, 1 - me));
+                    MVNF_FUZZ_CHECK(std::memcmp(buf.data(), stream_at(k->read, 1 - me), *r) == 0);
                     k->read += *r;
                 }
                 break;
@@ -148,8 +176,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
             case 10: {  // UDP datagram to the other side's port
                 const size_t n = in.u16() % 9000;
-                for (size_t i = 0; i < n; ++i) buf[i] = dgram_byte(i, n);
-                (void)s.s->udp_sendto(s.udp, std::span(buf).first(n), ip[1 - me], fuzz::udp_port,
+                (void)s.s->udp_sendto(s.udp, bytes(dgram_at(n), n), ip[1 - me], fuzz::udp_port,
                                       w.clock.t);
                 break;
             }
@@ -158,8 +185,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     MVNF_FUZZ_CHECK(d->len <= d->full_len);
                     if (d->src != ip[1 - me]) continue;  // injected by the fuzzer
                     MVNF_FUZZ_CHECK(d->len == d->full_len);
-                    for (size_t i = 0; i < d->len; ++i)
-                        MVNF_FUZZ_CHECK(buf[i] == dgram_byte(i, d->len));
+                    MVNF_FUZZ_CHECK(std::memcmp(buf.data(), dgram_at(d->len), d->len) == 0);
                 }
                 break;
             }
@@ -207,5 +233,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto h : sd[1].listeners) hb.push_back(h);
     w.b.udp_close(sd[1].udp);
     w.teardown_and_check(ha, hb);
+    fuzz::reset_world();
     return 0;
 }

@@ -53,6 +53,18 @@ stack::stack(const stack_config& cfg, netio::queue& q)
       _udp_recs(size_t(_udp.size()) * std::max<uint32_t>(cfg.udp_queue_datagrams, 1)),
       _udp_port(65536, -1) {
     _idents.resize(ident_buckets);
+    seed_idents();
+    _idents_start = _idents;
+    _cfg.tx_batch = std::max<uint32_t>(_cfg.tx_batch, 1);
+    _cfg.udp_queue_datagrams = std::max<uint32_t>(_cfg.udp_queue_datagrams, 1);
+    // Room for frames the port refused (held for the next flush), a full
+    // batch and one maximal fragmented datagram queued on top.
+    _tx.reserve(size_t(_cfg.tx_batch) + tx_hold_frames + 64);
+    _icmp_credit = icmp_cost(_cfg) * _cfg.icmp_burst;  // start with a full bucket
+    _nb->attach(*this);
+}
+
+void stack::seed_idents() {
     // Each bucket starts where the key puts it (splitmix64 of key and bucket),
     // so the first ID to a destination says nothing about earlier traffic.
     for (uint32_t i = 0; i < ident_buckets; ++i) {
@@ -61,13 +73,25 @@ stack::stack(const stack_config& cfg, netio::queue& q)
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         _idents[i] = uint16_t(z ^ (z >> 31));
     }
-    _cfg.tx_batch = std::max<uint32_t>(_cfg.tx_batch, 1);
-    _cfg.udp_queue_datagrams = std::max<uint32_t>(_cfg.udp_queue_datagrams, 1);
-    // Room for frames the port refused (held for the next flush), a full
-    // batch and one maximal fragmented datagram queued on top.
-    _tx.reserve(size_t(_cfg.tx_batch) + tx_hold_frames + 64);
-    _icmp_credit = icmp_cost(_cfg) * _cfg.icmp_burst;  // start with a full bucket
-    _nb->attach(*this);
+}
+
+bool stack::reset(nanos now) {
+    // Idle means nothing the constructor would not have: every chunk home,
+    // no datagram in reassembly, no frame waiting for TX, no UDP socket open
+    // (and so no timer armed). Anything else is a leak the caller must see.
+    if (_chunks.counters().in_use != 0 || _reasm.active() != 0 || _reasm.bytes_held() != 0 ||
+        !_tx.empty())
+        return false;
+    for (const auto& u : _udp)
+        if (u.open || u.count != 0) return false;
+    if (!_wheel.reset(now)) return false;
+    _stats = {};
+    std::copy(_idents_start.begin(), _idents_start.end(), _idents.begin());
+    _icmp_credit = icmp_cost(_cfg) * _cfg.icmp_burst;
+    _icmp_last = 0;
+    _next_ephemeral = 49152;
+    _last_echo = {};
+    return true;
 }
 
 uint16_t stack::next_ident(ipv4_addr dst, uint8_t proto) {

@@ -73,6 +73,12 @@ public:
     nanos next_deadline() const;
     // Pushes queued frames to the port (poll() does this itself).
     void flush();
+    // Back to the state of construction with the clock at `now` (counters,
+    // IP ID sequence, ICMP rate limit, ephemeral ports, timer wheel), for a
+    // harness that reuses one stack for many runs (fuzz/). Refuses (false)
+    // unless the stack is idle: every chunk home, reassembly empty, TX
+    // queue empty, no UDP socket open. Registered plug-ins stay.
+    [[nodiscard]] bool reset(nanos now);
 
     // --- UDP sockets (mudp_* translate to these) ---------------------------
     [[nodiscard]] result<int, udp_errc> udp_open();
@@ -189,7 +195,9 @@ private:
     // destination stay unique for as long as 65536 datagrams take.
     static constexpr uint32_t ident_buckets = 1024;
     std::vector<uint16_t> _idents;
+    std::vector<uint16_t> _idents_start;  // as seeded, for reset()
     uint16_t next_ident(ipv4_addr dst, uint8_t proto);
+    void seed_idents();
 
     // ICMP error token bucket, credit in nanoseconds of virtual time.
     nanos _icmp_credit = 0, _icmp_last = 0;

@@ -46,6 +46,17 @@ timer_wheel::~timer_wheel() {
         }
 }
 
+bool timer_wheel::reset(nanos start) {
+    if (_armed) return false;
+    // With nothing armed every slot list, bitmap and counter is already
+    // empty; only the cursor and the cached answers depend on time.
+    _cur = start / _tick;
+    _next_event = UINT64_MAX;
+    _cached_next = never;
+    _next_dirty = false;
+    return true;
+}
+
 void timer_wheel::link(timer_link& head, timer& t) {
     t._prev = head._prev;
     t._next = &head;

@@ -79,6 +79,12 @@ class timer_wheel {
     // Earliest armed deadline (tick-rounded), or `never`.
     nanos next_deadline() const;
 
+    // Moves an idle wheel to `start`, as if it had just been constructed
+    // there (time may go backwards). Refuses (false) while any timer is
+    // armed: their ticks would be meaningless at the new origin. Lets a
+    // harness that reuses a whole stack (fuzz/) restart its virtual clock.
+    bool reset(nanos start);
+
     size_t armed_count() const { return _armed; }
     nanos tick() const { return _tick; }
     unsigned levels() const { return _levels; }

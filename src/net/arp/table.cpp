@@ -238,6 +238,21 @@ bool table::confirm(ipv4_addr ip, nanos now) {
     return wrote;
 }
 
+uint32_t table::forget_learnt() {
+    if (!lock_writers()) return 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i <= _mask; ++i) {
+        slot& s = _slots[i];
+        if (s.ip.load(std::memory_order_relaxed) == 0 ||
+            unpack_state(s.word.load(std::memory_order_relaxed)) == entry_state::permanent)
+            continue;
+        write(s, 0, 0, 0);
+        ++n;
+    }
+    unlock_writers();
+    return n;
+}
+
 uint32_t table::used_slots() const {
     uint32_t n = 0;
     for (uint32_t i = 0; i <= _mask; ++i)

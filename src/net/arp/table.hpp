@@ -82,6 +82,11 @@ public:
     // True when it wrote.
     bool confirm(ipv4_addr ip, nanos now);
 
+    // Frees every entry ARP wrote (reachable, stale, failed); static ones
+    // stay. Returns how many went. For harnesses that reuse one table for
+    // many runs (fuzz/), where learnt entries carry stamps of a past clock.
+    uint32_t forget_learnt();
+
     uint32_t capacity() const { return _mask + 1; }
     size_t static_prefixes() const { return _prefixes.size(); }
     nanos timeout() const { return _timeout; }

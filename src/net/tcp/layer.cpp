@@ -88,8 +88,47 @@ layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
     if (_cfg.ephemeral_lo == 0 || _cfg.ephemeral_lo > _cfg.ephemeral_hi)
         _cfg.ephemeral_lo = 1025, _cfg.ephemeral_hi = 65535;
     // RFC 6056 3.3.3's next_ephemeral: a counter over the range (see connect).
-    _next_port = uint16_t((_cfg.secret[0] | (_cfg.secret[1] << 8)) %
-                          (_cfg.ephemeral_hi - _cfg.ephemeral_lo + 1u));
+    _next_port = first_port();
+}
+
+uint16_t layer::first_port() const {
+    return uint16_t((_cfg.secret[0] | (_cfg.secret[1] << 8)) %
+                    (_cfg.ephemeral_hi - _cfg.ephemeral_lo + 1u));
+}
+
+bool layer::reset(nanos now) {
+    // Idle: every block and buffer pair free, no listener, nothing waiting
+    // for TX, no TIME-WAIT, and the flow table and the per-slot lists
+    // empty. Anything else is state the caller leaked; refuse it.
+    if (_free.size() != _pool.size() || _buf_free.size() != _cfg.max_concurrency ||
+        _tw_count != 0 || _tw_head != npos || _txw_head != npos || _ctl_len != 0)
+        return false;
+    for (const auto& l : _listeners)
+        if (l.in_use) return false;
+    for (uint32_t b : _buckets)
+        if (b != npos) return false;
+    for (size_t i = 0; i < _pool.size(); ++i)
+        if (_pool[i].in_use || _slot_buf[i] != npos || _txw_in[i] || _tw_in[i]) return false;
+    if (!_wheel.reset(now)) return false;
+    // Free stacks in construction order, so slots and buffers repeat too.
+    // Generations stay: a handle from before the reset must not come alive.
+    _free.clear();
+    for (size_t i = _pool.size(); i-- > 0;) _free.push_back(uint32_t(i));
+    _buf_free.clear();
+    for (size_t i = _cfg.max_concurrency; i-- > 0;) _buf_free.push_back(uint32_t(i));
+    for (auto& l : _listeners) {
+        const uint32_t gen = l.gen;
+        l = listener{};
+        l.gen = gen;
+    }
+    std::fill(_accept_slots.begin(), _accept_slots.end(), npos);
+    _ev_head = _ev_len = 0;
+    _ctl_head = 0;
+    _stats = {};
+    _next_port = first_port();
+    _challenge_window = 0;
+    _challenge_count = 0;
+    return true;
 }
 
 // ---------------------------------------------------------------- pool & table

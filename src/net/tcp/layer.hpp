@@ -109,6 +109,13 @@ public:
     uint32_t readiness(handle h) const;
     bool next_event(event& out);
 
+    // Back to the state of construction with the clock at `now` (timer
+    // wheel, counters, ephemeral port sequence, event queue), for a harness
+    // that reuses one layer for many runs (fuzz/). Refuses (false) unless
+    // the layer is idle: no connection in any state (TIME-WAIT included),
+    // no listener, flow table empty, nothing queued for TX.
+    [[nodiscard]] bool reset(nanos now);
+
     std::optional<conn_info> info(handle h) const;
     const stats& counters() const { return _stats; }
     const config& cfg() const { return _cfg; }
@@ -169,6 +176,7 @@ private:
     };
 
     // ---- layer.cpp
+    uint16_t first_port() const;
     tcb* lookup(handle h);
     const tcb* lookup(handle h) const;
     listener* lookup_listener(handle h);

@@ -56,6 +56,7 @@ struct mem_link::impl {
     };
 
     mem_link_config cfg;
+    const mem_link_config initial;  // for reset()
     std::vector<std::byte> arena;
     std::vector<uint32_t> free_list;
     std::vector<flight> q[2];  // q[0]: a→b, q[1]: b→a
@@ -66,7 +67,7 @@ struct mem_link::impl {
     uint64_t seq = 0;
     endpoint ep_a{*this, 0}, ep_b{*this, 1};
 
-    explicit impl(const mem_link_config& c) : cfg(c), rng{c.seed} {
+    explicit impl(const mem_link_config& c) : cfg(c), initial(c), rng{c.seed} {
         arena.resize(size_t(cfg.buf_size) * cfg.num_buffers);
         free_list.reserve(cfg.num_buffers);
         for (uint32_t i = cfg.num_buffers; i-- > 0;) free_list.push_back(i);
@@ -171,6 +172,19 @@ const mem_link_counters& mem_link::counters(dir d) const { return _p->ctr[int(d)
 uint32_t mem_link::num_buffers() const { return _p->cfg.num_buffers; }
 uint32_t mem_link::free_buffers() const { return uint32_t(_p->free_list.size()); }
 size_t mem_link::in_flight(dir d) const { return _p->q[int(d)].size(); }
+bool mem_link::reset() {
+    auto& l = *_p;
+    if (l.free_list.size() != l.cfg.num_buffers || !l.q[0].empty() || !l.q[1].empty())
+        return false;
+    l.cfg = l.initial;
+    l.rng = prng{l.initial.seed};
+    l.seq = 0;
+    l.ctr[0] = l.ctr[1] = {};
+    // The free list back in construction order, so buffer handles repeat too.
+    l.free_list.clear();
+    for (uint32_t i = l.cfg.num_buffers; i-- > 0;) l.free_list.push_back(i);
+    return true;
+}
 uint64_t mem_link::next_delivery() const {
     uint64_t t = UINT64_MAX;
     for (const auto& v : _p->q)

@@ -63,6 +63,11 @@ public:
     uint32_t num_buffers() const;
     uint32_t free_buffers() const;  // == num_buffers() when nothing is lent or in flight
     size_t in_flight(dir d) const;
+    // Back to the state of construction (impairments, PRNG seed, counters,
+    // buffer order; clock and filters stay). Refuses (false) unless every
+    // buffer is home and nothing is in flight. For harnesses that reuse one
+    // link for many runs (fuzz/).
+    bool reset();
     // Earliest time a frame in flight becomes deliverable (UINT64_MAX: none).
     uint64_t next_delivery() const;
 

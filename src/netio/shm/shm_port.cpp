@@ -43,6 +43,8 @@ shm_queue::shm_queue(shm_port& port, unsigned q)
     const unsigned nq = _lay.nq;
     _free.reserve(_lay.ring);
     for (uint32_t k = _lay.ring; k-- > 0;) _free.push_back(_first_buf + k);
+    _lent.assign(_lay.ring, 0);
+    _held.assign(size_t(nq) * _lay.ring, 0);
     for (unsigned j = 0; j < nq; ++j) {
         _tx.emplace_back(reinterpret_cast<ring_ctl*>(b + _lay.data_ctl(_end, q, j)),
                          reinterpret_cast<data_slot*>(b + _lay.data_slots(_end, q, j)), _lay.ring);
@@ -75,16 +77,24 @@ unsigned shm_queue::rx_burst(std::span<packet> out) {
         bool returned = false;
         for (uint32_t t = 0; t < take; ++t) {
             data_slot s = c.at(t);
-            // The slot comes from another process: check it before use.
-            bool own = s.buf - lo < _lay.ring;
-            if (!own || s.len == 0 || s.len > _lay.buf_size) {
+            // The slot comes from another process: check it before use. A
+            // buffer of another queue or direction, a length outside the
+            // buffer, or a buffer we still hold (posted twice: two packets
+            // would alias one buffer) is refused and counted.
+            const bool own = s.buf - lo < _lay.ring;
+            uint8_t* held = own ? &_held[size_t(i) * _lay.ring + (s.buf - lo)] : nullptr;
+            if (!own || *held || s.len == 0 || s.len > _lay.buf_size) {
                 ++_stats.rx_dropped;
-                if (own && _rxret[i].space(1)) {
+                ++_peer_faults;
+                // Hand a refused buffer back, unless we hold it (then it
+                // goes back once, on release).
+                if (own && !*held && _rxret[i].space(1)) {
                     _rxret[i].push(s.buf);
                     returned = true;
                 }
                 continue;
             }
+            *held = 1;
             out[n++] = packet{base + _lay.buf(s.buf), s.len, s.buf};
             bytes += s.len;
         }
@@ -103,7 +113,12 @@ void shm_queue::release(std::span<const packet> pkts) {
     for (const packet& p : pkts) {
         if (!_lay.in_direction(_peer, p.handle)) continue;  // not a buffer we lent
         unsigned i = _lay.owner_queue(_peer, p.handle);
-        // Never full: ring i has as many slots as tx queue i has buffers.
+        if (i >= _lay.nq) continue;
+        uint8_t& held = _held[size_t(i) * _lay.ring + (p.handle - _lay.first_buf(_peer, i))];
+        if (!held) continue;  // released twice, or never received
+        held = 0;
+        // Never full for an honest peer: ring i has as many slots as tx
+        // queue i has buffers (a corrupt index reads as full).
         if (_rxret[i].space(1) == 0) continue;
         _rxret[i].push(p.handle);
         dirty |= uint64_t(1) << i;
@@ -116,8 +131,16 @@ void shm_queue::reclaim() {
         uint32_t avail = c.available();
         if (avail == 0) continue;
         for (uint32_t t = 0; t < avail; ++t) {
-            uint32_t b = c.at(t);
-            if (b - _first_buf < _lay.ring && _free.size() < _lay.ring) _free.push_back(b);
+            // Only a buffer of ours that is with the peer comes home: an
+            // index outside our range, or a buffer returned twice (which
+            // alloc_tx would then lend twice), is refused and counted.
+            const uint32_t b = c.at(t);
+            if (b - _first_buf >= _lay.ring || !_lent[b - _first_buf]) {
+                ++_peer_faults;
+                continue;
+            }
+            _lent[b - _first_buf] = 0;
+            _free.push_back(b);
         }
         c.advance(avail);
         c.publish();
@@ -138,7 +161,8 @@ unsigned shm_queue::alloc_tx(std::span<packet> out) {
 
 void shm_queue::free_tx(std::span<const packet> pkts) {
     for (const packet& p : pkts)
-        if (p.handle - _first_buf < _lay.ring && _free.size() < _lay.ring)
+        if (p.handle - _first_buf < _lay.ring && !_lent[p.handle - _first_buf] &&
+            _free.size() < _lay.ring)
             _free.push_back(p.handle);
 }
 
@@ -159,6 +183,7 @@ unsigned shm_queue::tx_burst(std::span<packet> pkts) {
         const unsigned j = nq == 1 ? 0 : _steer.core(p.data, p.len);
         if (_tx[j].space(1) == 0) break;  // unreachable: ring j holds all our buffers
         _tx[j].push(data_slot{p.handle, p.len});
+        _lent[p.handle - _first_buf] = 1;
         dirty |= uint64_t(1) << j;
         bytes += p.len;
     }
@@ -185,6 +210,15 @@ void shm_queue::wake_peer(uint64_t rings_mask) {
             ++_stats.wakeups;
         }
     }
+}
+
+uint64_t shm_queue::peer_faults() const {
+    uint64_t n = _peer_faults;
+    for (const auto& r : _tx) n += r.faults();
+    for (const auto& r : _txret) n += r.faults();
+    for (const auto& r : _rx) n += r.faults();
+    for (const auto& r : _rxret) n += r.faults();
+    return n;
 }
 
 bool shm_queue::rx_ready() {

@@ -77,6 +77,11 @@ public:
     queue_stats stats() const override { return _stats; }
     uint64_t rx_drops() const override { return _stats.rx_dropped; }
     uint64_t tx_drops() const override { return _stats.tx_dropped; }
+    // What this queue refused from the peer: descriptors naming a buffer
+    // that is not the peer's to send or not ours to get back, buffers
+    // posted or returned twice, and ring indices past the ring (each
+    // rejected read of a corrupt index counts once).
+    uint64_t peer_faults() const;
 
 private:
     bool rx_ready();
@@ -91,6 +96,12 @@ private:
     unsigned _rr = 0;     // round-robin start among the rx rings
     frame_steer _steer;   // the "NIC's" RSS: frame -> peer rx queue (symmetric key)
     std::vector<uint32_t> _free;  // free tx buffers (a stack), sized once at open
+    // Per own tx buffer: 1 while the peer has it (sent, not yet returned).
+    std::vector<uint8_t> _lent;
+    // Per peer buffer of each rx ring [i][k]: 1 while the stack holds it
+    // (received, not yet released).
+    std::vector<uint8_t> _held;
+    uint64_t _peer_faults = 0;
     std::vector<ring_producer<data_slot>> _tx;   // [j]: to peer rx queue j
     std::vector<ring_consumer<uint32_t>> _txret; // [j]: buffers back from peer rx queue j
     std::vector<ring_consumer<data_slot>> _rx;   // [i]: from peer tx queue i

@@ -35,14 +35,21 @@ public:
           _head_cache(ctl->head.load(std::memory_order_acquire)) {}
 
     // Free slots, refreshing the consumer index only when the cache is short.
+    // A corrupt peer index (the consumer claiming to be ahead of what was
+    // produced) reads as full and is counted in faults().
     uint32_t space(uint32_t want) {
-        uint32_t free_slots = _size - (_tail - _head_cache);
-        if (free_slots < want) {
+        uint32_t used = _tail - _head_cache;
+        if (used > _size || _size - used < want) {
             _head_cache = _ctl->head.load(std::memory_order_acquire);
-            free_slots = _size - (_tail - _head_cache);
+            used = _tail - _head_cache;
         }
-        return free_slots;
+        if (used > _size) {
+            ++_faults;
+            return 0;
+        }
+        return _size - used;
     }
+    uint64_t faults() const { return _faults; }
     // Writes one slot (caller checked space()); invisible until publish().
     void push(const Slot& s) { _slots[_tail++ & _mask] = s; }
     // Makes every pushed slot visible to the consumer.
@@ -54,6 +61,7 @@ private:
     Slot* _slots = nullptr;
     uint32_t _mask = 0, _size = 0;
     uint32_t _tail = 0, _head_cache = 0;
+    uint64_t _faults = 0;
 };
 
 template <class Slot>
@@ -67,14 +75,20 @@ public:
 
     // Filled slots; reads the producer index only when the cache holds fewer
     // than `want`. A corrupt peer index (more than `size` ahead) reads as empty.
+    // A corrupt index is counted in faults().
     uint32_t available(uint32_t want = UINT32_MAX) {
         uint32_t n = _tail_cache - _head;
-        if (n < want) {
+        if (n < want || n > _size) {
             _tail_cache = _ctl->tail.load(std::memory_order_acquire);
             n = _tail_cache - _head;
         }
-        return n <= _size ? n : 0;
+        if (n > _size) {
+            ++_faults;
+            return 0;
+        }
+        return n;
     }
+    uint64_t faults() const { return _faults; }
     // Peek without consuming: the i-th filled slot (i < available()).
     const Slot& at(uint32_t i) const { return _slots[(_head + i) & _mask]; }
     void advance(uint32_t n) { _head += n; }
@@ -86,6 +100,7 @@ private:
     Slot* _slots = nullptr;
     uint32_t _mask = 0, _size = 0;
     uint32_t _head = 0, _tail_cache = 0;
+    uint64_t _faults = 0;
 };
 
 }  // namespace mvnf::netio::shm

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -405,4 +406,87 @@ TEST_F(Shm, PeerDeathIsDetectedAndStaleRegionRecovered) {
     packet in[16];
     EXPECT_EQ(a->q(0).rx_burst(in), 10u);
     a->q(0).release(std::span(in, 10));
+}
+
+// The peer is another process and may write anything into the region. These
+// two shapes came out of fuzz/fuzz_shm_ring (a hostile end 1 written into the
+// mapping in-process): a buffer handed back twice must not be lent twice, and
+// a descriptor naming a buffer the stack still holds must not be delivered
+// again. Both are refused and counted.
+TEST_F(Shm, HostilePeerReturningABufferTwiceCannotMakeItLentTwice) {
+    port_config cfg;
+    cfg.ring_size = 8;
+    auto p = open(cfg);
+    ASSERT_TRUE(p);
+    auto& sp = dynamic_cast<shm::shm_port&>(*p);
+    auto& q = dynamic_cast<shm::shm_queue&>(p->q(0));
+    const auto& lay = sp.reg().lay();
+    std::byte* base = sp.reg().base();
+    const unsigned me = sp.end();
+    ASSERT_EQ(me, 0u);
+
+    // Two buffers out: b sent to the peer, c kept (so the free list has
+    // room for a second copy of b).
+    packet pk[8], kept;
+    ASSERT_EQ(q.alloc_tx(std::span(pk, 2)), 2u);
+    kept = pk[1];
+    const uint32_t b = pk[0].handle;
+    test::build_udp_frame(pk[0].data, 64, 1, 1000);
+    pk[0].len = 64;
+    ASSERT_EQ(q.tx_burst(std::span(pk, 1)), 1u);
+    // The peer "returns" b twice on the return ring of our tx queue 0.
+    auto* ret = reinterpret_cast<uint32_t*>(base + lay.ret_slots(me, 0, 0));
+    auto* ctl = reinterpret_cast<shm::ring_ctl*>(base + lay.ret_ctl(me, 0, 0));
+    ret[0] = b;
+    ret[1] = b;
+    ctl->tail.store(2, std::memory_order_release);
+    // Everything alloc_tx lends now, with the kept one: each handle once.
+    const unsigned n = q.alloc_tx(std::span(pk, 8));
+    EXPECT_EQ(n, 7u);
+    std::vector<uint32_t> seen{kept.handle};
+    for (unsigned k = 0; k < n; ++k) seen.push_back(pk[k].handle);
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end()) << "a buffer lent twice";
+    EXPECT_EQ(q.peer_faults(), 1u);
+    q.free_tx(std::span(pk, n));
+    q.free_tx(std::span(&kept, 1));
+}
+
+TEST_F(Shm, HostilePeerPostingAHeldBufferAgainIsRefused) {
+    port_config cfg;
+    cfg.ring_size = 8;
+    auto p = open(cfg);
+    ASSERT_TRUE(p);
+    auto& sp = dynamic_cast<shm::shm_port&>(*p);
+    auto& q = dynamic_cast<shm::shm_queue&>(p->q(0));
+    const auto& lay = sp.reg().lay();
+    std::byte* base = sp.reg().base();
+    const unsigned peer = 1 - sp.end();
+    // Two descriptors for the same peer buffer, then one past the ring.
+    auto* slots = reinterpret_cast<shm::data_slot*>(base + lay.data_slots(peer, 0, 0));
+    auto* ctl = reinterpret_cast<shm::ring_ctl*>(base + lay.data_ctl(peer, 0, 0));
+    const uint32_t b = lay.first_buf(peer, 0) + 3;
+    slots[0] = {b, 60};
+    slots[1] = {b, 60};
+    slots[2] = {lay.total_bufs() + 5, 60};
+    ctl->tail.store(3, std::memory_order_release);
+    packet pk[8];
+    ASSERT_EQ(q.rx_burst(std::span(pk, 8)), 1u);
+    EXPECT_EQ(pk[0].handle, b);
+    EXPECT_EQ(q.stats().rx_dropped, 2u);
+    EXPECT_EQ(q.peer_faults(), 2u);
+    // Released once, it goes back to the peer once; then b may come again.
+    q.release(std::span(pk, 1));
+    q.release(std::span(pk, 1));  // a second release of the same buffer is ignored
+    auto* rret = reinterpret_cast<shm::ring_ctl*>(base + lay.ret_ctl(peer, 0, 0));
+    EXPECT_EQ(rret->tail.load(), 1u);
+    slots[3] = {b, 60};
+    ctl->tail.store(4, std::memory_order_release);
+    ASSERT_EQ(q.rx_burst(std::span(pk, 8)), 1u);
+    EXPECT_EQ(pk[0].handle, b);
+    q.release(std::span(pk, 1));
+    // A producer index more than a ring ahead reads as empty and is counted.
+    ctl->tail.store(4 + 100, std::memory_order_release);
+    EXPECT_EQ(q.rx_burst(std::span(pk, 8)), 0u);
+    EXPECT_GT(q.peer_faults(), 2u);
 }
