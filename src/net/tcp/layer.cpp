@@ -100,7 +100,7 @@ bool layer::reset(nanos now) {
     // Idle: every block and buffer pair free, no listener, nothing waiting
     // for TX, no TIME-WAIT, and the flow table and the per-slot lists
     // empty. Anything else is state the caller leaked; refuse it.
-    if (_free.size() != _pool.size() || _buf_free.size() != _cfg.max_concurrency ||
+    if (_free.size() != _pool.size() || _buf_free.size() != buffer_pairs() ||
         _tw_count != 0 || _tw_head != npos || _txw_head != npos || _ctl_len != 0)
         return false;
     for (const auto& l : _listeners)
@@ -115,7 +115,7 @@ bool layer::reset(nanos now) {
     _free.clear();
     for (size_t i = _pool.size(); i-- > 0;) _free.push_back(uint32_t(i));
     _buf_free.clear();
-    for (size_t i = _cfg.max_concurrency; i-- > 0;) _buf_free.push_back(uint32_t(i));
+    for (size_t i = buffer_pairs(); i-- > 0;) _buf_free.push_back(uint32_t(i));
     for (auto& l : _listeners) {
         const uint32_t gen = l.gen;
         l = listener{};
@@ -127,7 +127,9 @@ bool layer::reset(nanos now) {
     _stats = {};
     _next_port = first_port();
     _challenge_window = 0;
-    _challenge_count = 0;
+    _challenge_count = _challenge_budget = 0;
+    _closed_rst_window = 0;
+    _closed_rst_count = 0;
     return true;
 }
 
