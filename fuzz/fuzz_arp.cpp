@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "input_reader.hpp"
 #include "fuzz_world.hpp"
 #include "wire/arp.hpp"
 
@@ -18,18 +19,7 @@ using namespace mvnf;
 
 namespace {
 
-struct reader {
-    const uint8_t* p;
-    size_t n;
-    bool empty() const { return n == 0; }
-    uint8_t u8() {
-        if (!n) return 0;
-        --n;
-        return *p++;
-    }
-    uint16_t u16() { return uint16_t(u8() | (u8() << 8)); }
-    uint32_t u32() { return uint32_t(u16()) | uint32_t(u16()) << 16; }
-};
+using fuzz::reader;
 
 ipv4_addr pick_ip(reader& in) {
     switch (in.u8() & 7) {

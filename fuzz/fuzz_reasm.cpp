@@ -14,23 +14,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "input_reader.hpp"
 #include "fuzz_world.hpp"
 
 using namespace mvnf;
 
 namespace {
 
-struct reader {
-    const uint8_t* p;
-    size_t n;
-    bool empty() const { return n == 0; }
-    uint8_t u8() {
-        if (!n) return 0;
-        --n;
-        return *p++;
-    }
-    uint16_t u16() { return uint16_t(u8() | (u8() << 8)); }
-};
+using fuzz::reader;
 
 uint8_t pattern(uint16_t ident, size_t k) { return uint8_t(k * 7 + (k >> 8) * 3 + ident * 29); }
 

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "input_reader.hpp"
 #include "netio/port.hpp"
 #include "netio/shm/shm_port.hpp"
 
@@ -40,17 +41,7 @@ namespace {
 
 constexpr uint32_t nq = 2, ring = 8, buf_size = 256;
 
-struct reader {
-    const uint8_t* p;
-    size_t n;
-    bool empty() const { return n == 0; }
-    uint8_t u8() {
-        if (!n) return 0;
-        --n;
-        return *p++;
-    }
-    uint32_t u32() { return uint32_t(u8()) | uint32_t(u8()) << 8 | uint32_t(u8()) << 16 | uint32_t(u8()) << 24; }
-};
+using fuzz::reader;
 
 // A value near `base` (small signed step) or, with the high bit, any value.
 uint32_t near_or_raw(reader& in, uint32_t base) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "input_reader.hpp"
 #include "fuzz_world.hpp"
 
 using namespace mvnf;
@@ -18,23 +19,7 @@ using namespace mvnf;
 namespace {
 
 // Record reader; an exhausted input reads as zeros.
-struct reader {
-    const uint8_t* p;
-    size_t n;
-    bool empty() const { return n == 0; }
-    uint8_t u8() {
-        if (!n) return 0;
-        --n;
-        return *p++;
-    }
-    uint16_t u16() { return uint16_t(u8() | (u8() << 8)); }
-    bytes take(size_t len) {
-        len = std::min(len, n);
-        bytes b(reinterpret_cast<const std::byte*>(p), len);
-        p += len, n -= len;
-        return b;
-    }
-};
+using fuzz::reader;
 
 // Stream content: byte i of direction d (0: A->B, 1: B->A).
 // It repeats every 2^17 bytes; the tables hold one period plus the largest

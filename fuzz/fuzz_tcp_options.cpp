@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "input_reader.hpp"
 #include "fuzz_world.hpp"
 #include "wire/tcp.hpp"
 #include "wire/tcp_options.hpp"
@@ -24,18 +25,7 @@ using namespace mvnf;
 
 namespace {
 
-struct reader {
-    const uint8_t* p;
-    size_t n;
-    bool empty() const { return n == 0; }
-    uint8_t u8() {
-        if (!n) return 0;
-        --n;
-        return *p++;
-    }
-    uint16_t u16() { return uint16_t(u8() | (u8() << 8)); }
-    uint32_t u32() { return uint32_t(u16()) | uint32_t(u16()) << 16; }
-};
+using fuzz::reader;
 
 std::byte stream_byte(uint64_t i) { return std::byte(uint8_t(i * 131 + (i >> 9) * 7 + 89)); }
 

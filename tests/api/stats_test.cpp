@@ -267,6 +267,21 @@ struct bench {
         ASSERT_EQ(raw->q(0).tx_burst(p), 1u);
         raw->q(0).flush();
     }
+    // A non-blocking listener on our port 80; -1 (and a failure) if any step fails.
+    int listen80(int backlog) {
+        const int ls = mtcp_socket(ctx, AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(80);
+        a.sin_addr.s_addr = htonl(ip_us);
+        if (ls < 0 || mtcp_setsock_nonblock(ctx, ls) != 0 ||
+            mtcp_bind(ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            mtcp_listen(ctx, ls, backlog) != 0) {
+            ADD_FAILURE() << "cannot listen on port 80: " << std::strerror(errno);
+            return -1;
+        }
+        return ls;
+    }
     // Runs the stack a while (thread mode: its thread runs anyway) and
     // discards what it sent us.
     void settle(int rounds = 5) {
@@ -411,14 +426,8 @@ TEST(ApiStats, EachDropReasonCountsItsMalformedInput) {
     alarm(40);
     bench b;
     ASSERT_TRUE(b.raw);
-    const int ls = mtcp_socket(b.ctx, AF_INET, SOCK_STREAM, 0);
+    const int ls = b.listen80(4);
     ASSERT_GE(ls, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(80);
-    a.sin_addr.s_addr = htonl(ip_us);
-    ASSERT_EQ(mtcp_bind(b.ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(mtcp_listen(b.ctx, ls, 4), 0);
     b.settle();
     for (const auto& c : drop_cases()) {
         mtcp_stats s0{};
@@ -483,15 +492,8 @@ TEST(ApiStats, StatefulDropReasonsCountThroughTheApi) {
     alarm(40);
     bench b;
     ASSERT_TRUE(b.raw);
-    const int ls = mtcp_socket(b.ctx, AF_INET, SOCK_STREAM, 0);
+    const int ls = b.listen80(1);
     ASSERT_GE(ls, 0);
-    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, ls), 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(80);
-    a.sin_addr.s_addr = htonl(ip_us);
-    ASSERT_EQ(mtcp_bind(b.ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(mtcp_listen(b.ctx, ls, 1), 0);
     b.settle();
 
     // Handshake with timestamps from port 41000: SYN, SYN-ACK, ACK.
@@ -562,15 +564,8 @@ TEST(ApiStats, LateStateDropReasonsCountThroughTheApi) {
     alarm(60);
     bench b("max_concurrency = 3\ntcp_timewait = 60\n");
     ASSERT_TRUE(b.raw);
-    const int ls = mtcp_socket(b.ctx, AF_INET, SOCK_STREAM, 0);
+    const int ls = b.listen80(8);
     ASSERT_GE(ls, 0);
-    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, ls), 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(80);
-    a.sin_addr.s_addr = htonl(ip_us);
-    ASSERT_EQ(mtcp_bind(b.ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(mtcp_listen(b.ctx, ls, 8), 0);
     b.settle();
 
     // Three connections take every block (max_concurrency = 3).
@@ -672,15 +667,8 @@ TEST(ApiTcpUserTimeout, UnacknowledgedDataAbortsWithEtimedout) {
     alarm(30);
     bench b;
     ASSERT_TRUE(b.raw);
-    const int ls = mtcp_socket(b.ctx, AF_INET, SOCK_STREAM, 0);
+    const int ls = b.listen80(4);
     ASSERT_GE(ls, 0);
-    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, ls), 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(80);
-    a.sin_addr.s_addr = htonl(ip_us);
-    ASSERT_EQ(mtcp_bind(b.ctx, ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(mtcp_listen(b.ctx, ls, 4), 0);
     b.settle();
     (void)open_from_raw(b, 41000, 1000);
     const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
