@@ -5,7 +5,8 @@
 // time (poll); the socket API calls the rest. Split by concern: layer.cpp
 // (pool, table, API), input.cpp, output.cpp, timers.cpp, buffers.cpp (ring
 // pairs lent to connections), time_wait.cpp, ctl_queue.cpp (control segments
-// waiting for TX buffers), sack.cpp, rack_tlp.cpp (RFC 8985), undo.cpp
+// waiting for TX buffers), answer_limits.cpp (challenge ACKs and resets to
+// closed ports, rate-limited), sack.cpp, rack_tlp.cpp (RFC 8985), undo.cpp
 // (RFC 3522 / 3708 undo), ecn.cpp (RFC 3168), isn.cpp, congestion/.
 #pragma once
 
@@ -263,6 +264,7 @@ private:
     bool paws_reject(tcb& c, const wire::tcp_repr& seg, nanos now) const;
     bool time_wait_reopens(const tcb& c, const wire::tcp_repr& seg) const;
     void note_old_data(tcb& c, const wire::tcp_repr& seg, size_t len);
+    // answer_limits.cpp
     void challenge_ack(tcb& c, nanos now);
     bool closed_rst_allowed(nanos now);
 
