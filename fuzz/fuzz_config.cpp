@@ -8,19 +8,13 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "../tests/robustness/invariant.hpp"
 #include "config/config.hpp"
 #include "net/arp/conf.hpp"
 #include "net/arp/table.hpp"
 
 using namespace mvnf;
 
-#define MVNF_FUZZ_CHECK(cond)                                                                \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            std::abort();                                                                    \
-        }                                                                                    \
-    } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > 8192) return -1;

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "../tests/robustness/invariant.hpp"
 #include "input_reader.hpp"
 #include "netio/port.hpp"
 #include "netio/shm/shm_port.hpp"
@@ -29,13 +30,6 @@
 using namespace mvnf;
 using namespace mvnf::netio;
 
-#define MVNF_FUZZ_CHECK(cond)                                                                \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            std::abort();                                                                    \
-        }                                                                                    \
-    } while (0)
 
 namespace {
 

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "invariant.hpp"
 #include "../net/harness.hpp"
 #include "net/arp/resolver.hpp"
 #include "net/arp/table.hpp"
@@ -17,13 +18,6 @@
 
 namespace mvnf::fuzz {
 
-#define MVNF_FUZZ_CHECK(cond)                                                        \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            std::abort();                                                            \
-        }                                                                            \
-    } while (0)
 
 inline constexpr uint16_t listen_port = 80, peer_port = 40000, udp_port = 53;
 

@@ -408,6 +408,20 @@ TEST_F(Shm, PeerDeathIsDetectedAndStaleRegionRecovered) {
     a->q(0).release(std::span(in, 10));
 }
 
+// An open port and the mapping behind it: the hostile-peer tests write the
+// peer's rings and descriptors straight into the region.
+struct mapped {
+    shm::shm_port& sp;
+    shm::shm_queue& q;
+    const shm::layout& lay;
+    std::byte* base;
+    explicit mapped(port& p)
+        : sp(dynamic_cast<shm::shm_port&>(p)),
+          q(dynamic_cast<shm::shm_queue&>(p.q(0))),
+          lay(sp.reg().lay()),
+          base(sp.reg().base()) {}
+};
+
 // The peer is another process and may write anything into the region. These
 // two shapes came out of fuzz/fuzz_shm_ring (a hostile end 1 written into the
 // mapping in-process): a buffer handed back twice must not be lent twice, and
@@ -418,10 +432,11 @@ TEST_F(Shm, HostilePeerReturningABufferTwiceCannotMakeItLentTwice) {
     cfg.ring_size = 8;
     auto p = open(cfg);
     ASSERT_TRUE(p);
-    auto& sp = dynamic_cast<shm::shm_port&>(*p);
-    auto& q = dynamic_cast<shm::shm_queue&>(p->q(0));
-    const auto& lay = sp.reg().lay();
-    std::byte* base = sp.reg().base();
+    mapped m(*p);
+    auto& sp = m.sp;
+    auto& q = m.q;
+    const auto& lay = m.lay;
+    std::byte* base = m.base;
     const unsigned me = sp.end();
     ASSERT_EQ(me, 0u);
 
@@ -457,10 +472,11 @@ TEST_F(Shm, HostilePeerPostingAHeldBufferAgainIsRefused) {
     cfg.ring_size = 8;
     auto p = open(cfg);
     ASSERT_TRUE(p);
-    auto& sp = dynamic_cast<shm::shm_port&>(*p);
-    auto& q = dynamic_cast<shm::shm_queue&>(p->q(0));
-    const auto& lay = sp.reg().lay();
-    std::byte* base = sp.reg().base();
+    mapped m(*p);
+    auto& sp = m.sp;
+    auto& q = m.q;
+    const auto& lay = m.lay;
+    std::byte* base = m.base;
     const unsigned peer = 1 - sp.end();
     // Two descriptors for the same peer buffer, then one past the ring.
     auto* slots = reinterpret_cast<shm::data_slot*>(base + lay.data_slots(peer, 0, 0));
