@@ -107,7 +107,8 @@ extern "C" {
     X(time_wait_reclaimed) /* TIME-WAIT blocks given to new connections */      \
     X(ctl_deferred)        /* resets/cookie SYN-ACKs that waited for a buffer */\
     X(refused_no_buffers)  /* opens refused: every max_num_buffers pair taken */\
-    X(closed_rsts_suppressed) /* resets to closed ports over closed_rst_rate */
+    X(closed_rsts_suppressed) /* resets to closed ports over closed_rst_rate */ \
+    X(oow_acks_suppressed) /* unacceptable pure ACKs left unanswered (RFC 5961) */
 
 /* TCP levels (gauges), first in the tcp section. */
 #define MTCP_STATS_TCP_GAUGES(X)                                                \

@@ -51,4 +51,28 @@ void layer::challenge_ack(tcb& c, nanos now) {
     send_ack(c, now);
 }
 
+// RFC 9293 3.10.7.4 answers an unacceptable segment (out of the window, or
+// failing PAWS, RFC 7323 5.3) with an ACK. A SYN is answered by a challenge
+// ACK whatever its sequence number (RFC 5961 4.2). A segment with neither
+// data nor FIN shares the connection's challenge-ACK interval, as Linux's
+// tcp_invalid_ratelimit does: unlimited, any host could make us send one
+// ACK per spoofed segment on a connection's 4-tuple, and two ends that
+// disagree about the window would ACK each other at line rate. Data or a
+// FIN beyond the window is always answered: that ACK is what tells a peer
+// retransmitting old data where we are.
+void layer::answer_unacceptable(tcb& c, const wire::tcp_repr& seg, size_t payload_len, nanos now) {
+    if (seg.has(wire::tcp_flag::syn)) {
+        challenge_ack(c, now);
+        return;
+    }
+    if (payload_len == 0 && !seg.has(wire::tcp_flag::fin)) {
+        if (now < c.challenge_ok_at) {
+            ++_stats.oow_acks_suppressed;
+            return;
+        }
+        c.challenge_ok_at = now + _cfg.challenge_ack_interval;
+    }
+    send_ack(c, now);
+}
+
 }  // namespace mvnf::tcp

@@ -368,7 +368,7 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
     if (paws_reject(c, seg, now)) {
         ++_stats.drop_paws;
         note_old_data(c, seg, payload.size());
-        send_ack(c, now);  // RFC 7323 5.3 R1: ACK and drop
+        answer_unacceptable(c, seg, payload.size(), now);  // RFC 7323 5.3 R1: ACK and drop
         return;
     }
 
@@ -400,7 +400,7 @@ void layer::input_synced(uint32_t idx, const tcp_repr& seg, bytes payload, nanos
         ++_stats.drop_out_of_window;
         if (!rst) {
             note_old_data(c, seg, payload.size());
-            send_ack(c, now);
+            answer_unacceptable(c, seg, payload.size(), now);
         }
         if (c.st == state::time_wait && fin) {
             c.t_wait = now + _cfg.time_wait;  // a retransmitted FIN restarts 2MSL

@@ -266,6 +266,7 @@ private:
     void note_old_data(tcb& c, const wire::tcp_repr& seg, size_t len);
     // answer_limits.cpp
     void challenge_ack(tcb& c, nanos now);
+    void answer_unacceptable(tcb& c, const wire::tcp_repr& seg, size_t payload_len, nanos now);
     bool closed_rst_allowed(nanos now);
 
     // ---- output.cpp

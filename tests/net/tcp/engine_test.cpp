@@ -377,6 +377,35 @@ TEST_F(scripted, ChallengeAcksAreRateLimitedPerConnection) {
     EXPECT_EQ(l->counters().challenge_acks, 2u);
 }
 
+// Unacceptable segments (RFC 9293 3.10.7.4): a SYN out of the window still
+// draws a challenge ACK (RFC 5961 4.2: whatever its sequence number); pure
+// ACKs out of the window are answered once per challenge_ack_interval, the
+// rest counted, so spoofed segments on a connection's tuple cannot make it
+// answer each; data beyond the window is always answered.
+TEST_F(scripted, UnacceptableSegmentsAnsweredWithinTheConnectionsInterval) {
+    auto h = passive_open(seq32(100));
+    inject(seg({.seq = seq32(100000), .flags = tcp_flag::syn}));  // far out of window
+    EXPECT_EQ(expect().h.flags, A);
+    EXPECT_EQ(l->counters().challenge_acks, 1u);
+    for (int i = 0; i < 20; ++i) inject(seg({.seq = seq32(200000 + i), .flags = tcp_flag::syn}));
+    expect_none();
+    EXPECT_EQ(l->counters().challenge_acks_suppressed, 20u);
+    advance(cfg.challenge_ack_interval);
+    sink.out.clear();
+    for (int i = 0; i < 20; ++i) inject(seg({.seq = seq32(300000 + i), .ack = our_iss + 1}));
+    EXPECT_EQ(expect().h.ack, seq32(101));
+    expect_none();
+    EXPECT_EQ(l->counters().oow_acks_suppressed, 19u);
+    // Old data (a retransmission the peer thinks lost) is answered every time.
+    for (int i = 0; i < 3; ++i) {
+        inject(seg({.seq = seq32(90), .ack = our_iss + 1}), pattern(5));
+        EXPECT_EQ(expect().h.ack, seq32(101));
+    }
+    EXPECT_EQ(l->counters().oow_acks_suppressed, 19u);
+    EXPECT_EQ(l->info(h)->st, state::established);
+    EXPECT_GE(l->counters().drop_out_of_window, 43u);
+}
+
 // The per-layer budget, which bounds challenge ACKs over many connections,
 // is redrawn each second from [limit/2, 3*limit/2): not a constant an
 // observer could exhaust exactly.
