@@ -217,7 +217,7 @@ static int do_init(const char* path) {
     };
     const std::string arp_path = conf_file(c.arp_conf, "config/arp.conf");
     const std::string route_path = conf_file(c.route_conf, "config/route.conf");
-    inst->arp_table = std::make_unique<arp::table>(4096);
+    inst->arp_table = std::make_unique<arp::table>(4096, net::msec(uint64_t(c.arp_reachable_ms)));
     if (!arp_path.empty()) {
         auto e = arp::load_arp_conf(arp_path);
         if (!e) return init_error(e.error().message(), EINVAL);

@@ -254,6 +254,7 @@ const std::vector<key_def>& table() {
          int_in(&config::tcp_fin_wait_2, 0, 86400, " s (0: no FIN-WAIT-2 timeout)")},
         {"arp_retries", int_in(&config::arp_retries, 0, 64)},
         {"arp_timeout_ms", int_in(&config::arp_timeout_ms, 1, 60000, " ms")},
+        {"arp_reachable_ms", int_in(&config::arp_reachable_ms, 1000, 3600000, " ms")},
         // Held frames are port TX buffers; each core holds up to 64
         // destinations x arp_queue_len of them, taken from the port's ring.
         {"arp_queue_len", int_in(&config::arp_queue_len, 1, 1024, " frames")},

@@ -62,6 +62,7 @@ struct config {
     int tcp_ecn = 2;  // RFC 3168 ECN: 0 off, 1 ask and grant, 2 grant only (Linux's tcp_ecn)
     int arp_retries = 16;
     int arp_timeout_ms = 1000;        // first ARP retry interval (doubles, capped)
+    int arp_reachable_ms = 60000;     // a learnt MAC is reachable this long, then stale
     int arp_queue_len = 1024;         // frames held per unresolved destination
     // IPv4 reassembly per core (Linux's ipfrag_* names): datagrams at once,
     // fragments each, bytes held across them, seconds a datagram may wait.

@@ -40,7 +40,7 @@ TEST(Config, ProjectKeys) {
         "thread_mode = thread\nrx_batch = 32\ntx_batch=16\nring_size = 2048\npipe_size=512\n"
         "buf_size = 9216\nmtu = 9000\ncongestion_control = reno\nsyn_cookies = off\n"
         "core_mask = 0x6\nnum_cores = 2\ntcp_timeout = -1\npcap_file = /tmp/x.pcap  # trailing\n"
-        "tcp_fin_wait_2 = 0\nmax_listeners = 100\narp_queue_len = 64\n"
+        "tcp_fin_wait_2 = 0\nmax_listeners = 100\narp_queue_len = 64\narp_reachable_ms = 2000\n"
         "destroy_drain_ms = 0\n");
     ASSERT_TRUE(c) << c.error().str();
     EXPECT_EQ(c->ip_addr, ipv4_addr(10, 0, 0, 1));
@@ -58,6 +58,7 @@ TEST(Config, ProjectKeys) {
     EXPECT_EQ(c->tcp_fin_wait_2, 0);
     EXPECT_EQ(c->max_listeners, 100);
     EXPECT_EQ(c->arp_queue_len, 64);
+    EXPECT_EQ(c->arp_reachable_ms, 2000);
     EXPECT_EQ(c->destroy_drain_ms, 0);
 }
 
@@ -68,6 +69,7 @@ TEST(Config, Defaults) {
     EXPECT_EQ(c->max_listeners, 16);
     EXPECT_EQ(c->arp_queue_len, 1024);
     EXPECT_EQ(c->arp_queue_bytes, 212992);
+    EXPECT_EQ(c->arp_reachable_ms, 60000);
     EXPECT_EQ(c->destroy_drain_ms, 2000);
     auto d = parse("tcp_fin_wait_2 = 86400\n");
     ASSERT_TRUE(d) << d.error().str();
@@ -101,6 +103,7 @@ TEST(Config, ErrorsNameFileLineAndCause) {
         {"max_listeners = 1025\n", 1, "max_listeners: value 1025 out of range"},
         {"arp_queue_len = 0\n", 1, "arp_queue_len: value 0 out of range 1..1024 frames"},
         {"arp_queue_len = many\n", 1, "arp_queue_len: expected an integer"},
+        {"arp_reachable_ms = 999\n", 1, "arp_reachable_ms: value 999 out of range 1000..3600000 ms"},
         {"destroy_drain_ms = 60001\n", 1, "destroy_drain_ms: value 60001 out of range 0..60000 ms"},
     };
     for (auto& k : cases) {
