@@ -7,6 +7,7 @@ pkgs=(build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
       bison flex  # packetdrill (built from ../shared/packetdrill by scripts/packetdrill-build.sh)
       iproute2 ethtool iputils-ping curl wrk socat tshark python3 python3-scapy
       python3-matplotlib procps
+      hping3 nmap tcpdump  # robustness_attacks: the attackers' own tools
       libxml2-utils shellcheck libvirt0  # deploy checks: xmllint, shellcheck, libvirt's domain.rng
       groff-base man-db)  # man pages: groff lints them (man_pages), man finds them (install_deb)
 missing=()
