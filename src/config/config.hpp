@@ -60,7 +60,7 @@ struct config {
     int tcp_fin_wait_2 = 60;          // s, orphaned FIN-WAIT-2 hold (Linux tcp_fin_timeout); 0: none
     bool syn_cookies = true;
     int tcp_ecn = 2;  // RFC 3168 ECN: 0 off, 1 ask and grant, 2 grant only (Linux's tcp_ecn)
-    int arp_retries = 16;
+    int arp_retries = 2;  // 3 requests in all, as Linux's mcast_solicit
     int arp_timeout_ms = 1000;        // first ARP retry interval (doubles, capped)
     int arp_reachable_ms = 60000;     // a learnt MAC is reachable this long, then stale
     int arp_queue_len = 1024;         // frames held per unresolved destination

@@ -25,7 +25,7 @@ struct resolver_config {
     // waits for the reply instead of being refused.
     uint32_t queue_per_dest = 1024;
     uint32_t queue_bytes_per_dest = 212992;
-    uint32_t max_retries = 16;       // requests after the first one (mTCP's seed: 16)
+    uint32_t max_retries = 2;        // requests after the first one (Linux: 3 in all)
     // Unicast requests re-confirming a stale entry before it is given up
     // (Linux's ucast_solicit, 3); the stale MAC keeps being used meanwhile.
     uint32_t probes = 3;
