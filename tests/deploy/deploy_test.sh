@@ -68,6 +68,10 @@ if [ -f "$mq" ]; then
         "boolean(/domain/memoryBacking/hugepages)"
     expect_true "$mq" "guest offloads off on the data NIC (needed for XDP on virtio_net)" \
         "boolean(/domain/devices/interface/driver[@queues]/guest[@csum='off' and @tso4='off' and @tso6='off'])"
+    # virtio_net wants a transmit queue per vCPU for XDP beyond the queues
+    # in use, or it falls back to a locked transmit mode (user-manual.md).
+    expect_true "$mq" "queue pairs = the 4 stack queues + one XDP queue per vCPU" \
+        "number(/domain/devices/interface/driver[@name='vhost']/@queues) >= 4 + number(/domain/vcpu)"
 else
     fail "deploy/libvirt/vnf-virtio-mq.xml missing"
 fi
@@ -98,13 +102,15 @@ fi
 
 # ---- 2. shellcheck ------------------------------------------------------------------
 
-# Every script in deploy/ and scripts/, and this test. None is excluded today;
+# Every script in deploy/ and scripts/, this test and the VM test's two
+# (tests/vm: the host side and the guest side). None is excluded today;
 # add an exclusion here only with the reason next to it.
 mapfile -t scripts < <(
     {
         find "$src/deploy" "$src/scripts" -type f -name '*.sh'
         find "$src/deploy" "$src/scripts" -type f ! -name '*.*' -exec grep -lE '^#!.*\b(ba)?sh\b' {} + 2>/dev/null || true
         echo "$src/tests/deploy/deploy_test.sh"
+        find "$src/tests/vm" -type f -name '*.sh'
     } | sort -u)
 for s in "${scripts[@]}"; do
     rel=${s#"$src"/}
