@@ -193,7 +193,7 @@ server_run() {
     # (from --stack-stats): where a slow connection lost its time.
     local c
     for c in 0 1; do
-        info "$tag server core $c: $(grep "core $c stack" "$log" | grep -o -E '"(drop_[a-z_]*|rst_sent|retransmits|rto_timeouts|tlp_probes|syn_cookies_sent|rx_dropped[a-z_]*|tx_dropped[a-z_]*|dropped_[a-z_]*|tx_[a-z_]*|no_buffers|eth_not_for_us|ip_not_for_us)":[1-9][0-9]*' | tr '\n' ' ')"
+        info "$tag server core $c: $(grep "core $c stack" "$log" | grep -o -E '"(drops|passive_opens|retransmits|rto_timeouts|tlp_probes|rst_sent|rst_received|drop_[a-z_]*|rx_dropped[a-z_]*|tx_dropped[a-z_]*|dropped_[a-z_]*|tx_ring_full|tx_no_buffer|tx_full|tx_unresolved|no_buffers|eth_[a-z_]*|ip_[a-z_]*|arp_no_handler|tcp_no_handler|syn_cookies_sent|stale_used|probes_sent)":[1-9][0-9]*' | sort -u | tr '\n' ' ')"
     done
     grep -v "stack {" "$log" | tail -n 3 | sed "s|^|VMTEST LOG httpd-$tag.log: |"
 }
