@@ -13,12 +13,15 @@
 #   vm_test.sh SOURCE_DIR BUILD_DIR
 # Exit 77 (skipped, with the reason) without root, QEMU, a kernel image with
 # its virtio_net module, static busybox, /dev/net/tun or namespaces.
-# VM_TEST_TIMEOUT (seconds, default 420) bounds the QEMU run.
+# VM_TEST_TIMEOUT (seconds, default 420) bounds the QEMU run;
+# VM_TEST_MQ_QUEUES (2..8, default 4) sets the multi-queue vNIC's queue
+# pairs: 2 leaves virtio_net no XDP transmit queues (its locked TX mode).
 set -euo pipefail
 
 src=${1:?usage: vm_test.sh SOURCE_DIR BUILD_DIR}
 bld=${2:?usage: vm_test.sh SOURCE_DIR BUILD_DIR}
 limit=${VM_TEST_TIMEOUT:-420}
+mq_queues=${VM_TEST_MQ_QUEUES:-4}
 skip() {
     echo "vm_test: SKIP: $*"
     exit 77
@@ -28,6 +31,10 @@ die() {
     exit 1
 }
 
+if ! [[ $limit =~ ^[0-9]{2,5}$ ]] || [ "$limit" -lt 30 ]; then
+    die "VM_TEST_TIMEOUT must be a number of seconds >= 30, got '$limit'"
+fi
+[[ $mq_queues =~ ^[2-8]$ ]] || die "VM_TEST_MQ_QUEUES must be 2..8, got '$mq_queues'"
 [ "$(id -u)" = 0 ] || skip "needs root (tap devices and a bridge in a network namespace)"
 command -v qemu-system-x86_64 >/dev/null 2>&1 ||
     skip "qemu-system-x86_64 not installed (Debian: apt-get install --no-install-recommends qemu-system-x86; scripts/install-deps.sh does)"
@@ -157,8 +164,9 @@ if [ -w /dev/kvm ]; then accel=kvm cpu=host; fi
 echo "vm_test: booting ($accel, 2 vCPUs, 1 GiB; at most $limit s)"
 start=$(date +%s)
 console=$work/console.log
-# tmq: 4 queue pairs, two for the stack's cores and two for virtio_net's
-# XDP transmit queues (one per vCPU), so XDP needs no locked TX mode.
+# tmq: 4 queue pairs by default, two for the stack's cores and two for
+# virtio_net's XDP transmit queues (one per vCPU), so XDP needs no locked
+# TX mode; vectors = 2 x queues + 2 (one per virtqueue, config, control).
 # romfile=: no option ROM (nothing boots from the network), so QEMU needs
 # no ipxe firmware.
 ip netns exec "$ns" timeout -k 5 "$limit" qemu-system-x86_64 \
@@ -168,8 +176,8 @@ ip netns exec "$ns" timeout -k 5 "$limit" qemu-system-x86_64 \
     -append "console=ttyS0 panic=-1 loglevel=4 quiet" \
     -netdev tap,id=nsq,ifname=tsq,script=no,downscript=no \
     -device virtio-net-pci,netdev=nsq,mac=52:54:00:31:00:01,romfile= \
-    -netdev tap,id=nmq,ifname=tmq,script=no,downscript=no,queues=4 \
-    -device virtio-net-pci,netdev=nmq,mac=52:54:00:31:00:02,mq=on,vectors=10,rss=on,romfile= \
+    -netdev tap,id=nmq,ifname=tmq,script=no,downscript=no,queues="$mq_queues" \
+    -device virtio-net-pci,netdev=nmq,mac=52:54:00:31:00:02,mq=on,vectors=$((2 * mq_queues + 2)),rss=on,romfile= \
     -netdev tap,id=nk,ifname=tk,script=no,downscript=no \
     -device virtio-net-pci,netdev=nk,mac=52:54:00:31:00:03,romfile= \
     >"$work/qemu.out" 2>&1 &
