@@ -325,6 +325,9 @@ flow_hash_letters() {
 
 # cmds[i] changes the NIC; undo[i] puts back what it changed ("" when the
 # previous setting is unknown).
+# Order matters: -X comes after -L because changing the queue count makes
+# virtio_net send the device a queue-pair command, on which QEMU's
+# virtio-net turns RSS off; the key set afterwards turns it back on.
 cmds=()
 undo=()
 add() {  # UNDO COMMAND...
