@@ -376,8 +376,8 @@ result<std::unique_ptr<port>> open_afxdp(const port_spec& spec, const port_confi
     // zero-copy, e.g. veth or virtio_net on Linux 6.1, says EOPNOTSUPP).
     if (!zc)
         p->_info.copy_reason = cfg.force_copy ? "force_copy"
-                               : zc_err       ? "zero-copy bind: " + std::string(std::strerror(zc_err))
-                                              : "zero-copy not offered";
+                               : zc_err ? "zero-copy bind: " + std::string(std::strerror(zc_err))
+                                        : "zero-copy not offered";
     return std::unique_ptr<port>(std::move(p));
 }
 
