@@ -112,19 +112,37 @@ EOF
 # json_num FILE KEY: the first "KEY":number in a one-line JSON file.
 json_num() { sed -n "s/.*\"$2\":\([0-9.e+-]*\).*/\1/p" "$1" | head -n1; }
 
-# load NAME TOOL ARGS...: 2000 one-request connections, 8 in flight; 0 errors.
+# The guest kernel's count of SYNs it sent again (TcpExt TCPSynRetrans):
+# each is a connection whose SYN or SYN-ACK was lost (or a SYN-ACK more
+# than 1 s late), which then waited for the 1 s retransmission.
+syn_retrans() {
+    awk '/^TcpExt:/ { if (!n) { for (i = 1; i <= NF; i++) if ($i == "TCPSynRetrans") n = i; next }
+                      print $n; exit }' /proc/net/netstat
+}
+
+# load NAME TOOL ARGS...: 2000 one-request connections, 8 in flight; 0
+# errors. With the guest kernel as the client, also at most 1% (20) of the
+# connections may have waited for a SYN retransmission: more would be
+# packets lost on their way to or from the stack, not the emulation's
+# slowness (which shows in the response times, printed, not judged).
 load() {
-    local name=$1 j=/tmp/$1.json
+    local name=$1 j=/tmp/$1.json kernel_client=0
     shift
+    [ "$1" = mvnf-wget-kernel ] && kernel_client=1
     rm -f "$j"
+    local syn0 syn
+    syn0=$(syn_retrans)
     timeout 150 "$@" 2000 -c 8 -q --timeout 10 --json-out "$j" >/tmp/"$name".out 2>&1
-    local got errs p99 max
+    syn=$(($(syn_retrans) - syn0))
+    local got errs p99 max what
     got=$(json_num "$j" completed) errs=$(sed -n 's/.*"errors":{"total":\([0-9]*\).*/\1/p' "$j")
     p99=$(json_num "$j" p99_us) max=$(json_num "$j" max_us)
-    if [ "$got" = 2000 ] && [ "$errs" = 0 ]; then
-        step "$name" ok "2000/2000, 0 errors, $(json_num "$j" requests_per_s) req/s, p50 $(json_num "$j" p50_us) us, p99 $p99 us, max $max us"
+    what="$(json_num "$j" requests_per_s) req/s, p50 $(json_num "$j" p50_us) us, p99 $p99 us, max $max us"
+    [ "$kernel_client" = 0 ] || what+=", $syn SYN retransmissions"
+    if [ "$got" = 2000 ] && [ "$errs" = 0 ] && { [ "$kernel_client" = 0 ] || [ "$syn" -le 20 ]; }; then
+        step "$name" ok "2000/2000, 0 errors, $what"
     else
-        step "$name" FAIL "completed '${got}' errors '${errs}' of 2000"
+        step "$name" FAIL "completed '${got}' errors '${errs}' of 2000; $what (at most 20 allowed)"
         show /tmp/"$name".out
     fi
 }
