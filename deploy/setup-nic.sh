@@ -2,8 +2,12 @@
 # Configures a multi-queue NIC for mtcp-vnf's `dist_mode = hw` (one NIC queue
 # per stack core): queue count, ring sizes, a symmetric RSS key, 4-tuple flow
 # hashing for TCP and UDP over IPv4, and receive/segmentation offloads off.
-# Used by hand or from provisioning; tests/deploy/deploy_test.sh checks its
-# --dry-run output. See docs/user-manual.md, "A real NIC".
+# Every limit is read before the first change, and a NIC that cannot do
+# dist_mode = hw (one queue, no settable RSS) is refused untouched; when a
+# command fails anyway, the settings already changed are put back.
+# Used by hand or from provisioning; tests/deploy/deploy_test.sh checks it
+# against a fake ethtool and tests/vm/vm_test.sh runs it on virtio-net vNICs
+# in a QEMU guest. See docs/user-manual.md, "A real NIC".
 set -euo pipefail
 
 prog=${0##*/}
@@ -13,8 +17,10 @@ usage() {
 usage: $prog [options] IFACE
 
 Prepares IFACE for mtcp-vnf in dist_mode = hw (afxdp:IFACE or netmap:IFACE
-with num_queues = num_cores). Reads the NIC's limits with ethtool -l/-g/-x/-k
-first and refuses what the NIC cannot do.
+with num_queues = num_cores). Reads the NIC's limits and current settings
+with ethtool -l/-g/-x/-n/-k first and refuses, changing nothing, what the NIC
+cannot do: a single queue or no settable RSS table means dist_mode = sw.
+If a command fails, the settings already changed are restored.
 
   -q, --queues N      combined queues (channels) to configure; default: the
                       number of online CPUs, capped at the NIC's maximum
@@ -35,7 +41,8 @@ What it runs (IFACE=eth0, 4 queues):
   ethtool -N eth0 rx-flow-hash udp4 sdfn
   ethtool -K eth0 gro off lro off tso off gso off rx off tx off rxvlan off
 
-Exit status: 0 done, 1 a check or a command failed, 2 bad usage.
+Exit status: 0 done, 1 a check or a command failed (the NIC left or put
+back as it was), 2 bad usage.
 EOF
 }
 
@@ -118,16 +125,17 @@ fi
 
 # ---- read the NIC's limits ---------------------------------------------------
 
-# Prints the value of "FIELD:" in the "Pre-set maximums" section of the
-# output of `ethtool -l` or `-g` given on stdin (empty for n/a).
-preset_max() {
-    local field=$1 section="" line key val
+# Prints the value of "FIELD:" in the SECTION ("max": "Pre-set maximums",
+# "cur": "Current hardware settings") of the output of `ethtool -l` or `-g`
+# given on stdin (empty for n/a).
+section_value() {
+    local want=$1 field=$2 section="" line key val
     while IFS= read -r line; do
         case $line in
             "Pre-set maximums"*) section=max; continue ;;
             "Current hardware settings"*) section=cur; continue ;;
         esac
-        [ "$section" = max ] || continue
+        [ "$section" = "$want" ] || continue
         key=${line%%:*}
         val=${line#*:}
         val=${val//[[:space:]]/}
@@ -138,6 +146,8 @@ preset_max() {
     done
     return 0
 }
+preset_max() { section_value max "$1"; }
+current() { section_value cur "$1"; }
 
 if ! chan=$(ethtool -l "$iface" 2>&1); then
     die "$iface does not report its queues (ethtool -l: ${chan##*$'\n'}); a single-queue device cannot run dist_mode = hw: use dist_mode = sw (see docs/user-manual.md)"
@@ -156,6 +166,13 @@ if [ "$max_combined" -eq 0 ] && [ "$max_rx" -gt 0 ] && [ "$max_tx" -gt 0 ]; then
 fi
 [ "$nic_max" -gt 0 ] ||
     die "$iface reports no configurable queues in 'ethtool -l'; use dist_mode = sw"
+# One queue (a single-queue virtio-net vNIC, most emulated NICs): there is
+# nothing to spread over cores, whatever RSS says.
+[ "$nic_max" -gt 1 ] ||
+    die "$iface has a single queue (ethtool -l); dist_mode = hw needs one per core: use dist_mode = sw (one queue spread over cores by the stack; see docs/user-manual.md, \"Running in a VM\")"
+cur_combined=$(current Combined <<<"$chan")
+cur_rx=$(current RX <<<"$chan")
+cur_tx=$(current TX <<<"$chan")
 
 if [ -z "$queues" ]; then
     cpus=$(nproc)
@@ -180,6 +197,8 @@ if [ "$ring" -gt 0 ]; then
     if [ -z "$max_rx_ring" ] || [ -z "$max_tx_ring" ]; then
         die "cannot read the maximum ring sizes of $iface from 'ethtool -g'; pass --ring 0"
     fi
+    cur_rx_ring=$(current RX <<<"$rings")
+    cur_tx_ring=$(current TX <<<"$rings")
     rx_ring=$ring tx_ring=$ring
     if [ "$ring" -gt "$max_rx_ring" ] || [ "$ring" -gt "$max_tx_ring" ]; then
         if [ "$ring_given" = 1 ]; then
@@ -197,17 +216,26 @@ if ! rss=$(ethtool -x "$iface" 2>&1); then
 fi
 # The key is printed as colon-separated hex bytes on the line(s) after
 # "RSS hash key:"; count them to learn the length the NIC wants.
+# Some drivers answer `ethtool -x` with exit status 0 and print "Operation
+# not supported" in place of the table or the key (virtio_net without the
+# RSS feature does): that is no settable RSS either.
 nic_key_len=0
+old_key=""
 toeplitz_state=""
 in_key=0
+have_table=0
+unsupported=""
 while IFS= read -r line; do
     case $line in
+        "RX flow hash indirection table"*) have_table=1; continue ;;
         "RSS hash key:"*) in_key=1; continue ;;
         "RSS hash function:"*) in_key=0; continue ;;
+        *[Nn]"ot supported"*) unsupported=$line; continue ;;
     esac
     if [ "$in_key" = 1 ]; then
         compact=${line//[[:space:]]/}
         if [[ $compact =~ ^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})*:?$ ]]; then
+            old_key+=${old_key:+:}${compact%:}
             colons=${compact//[^:]/}
             nic_key_len=$((nic_key_len + ${#colons} + 1))
             [[ $compact == *: ]] && nic_key_len=$((nic_key_len - 1))
@@ -219,6 +247,9 @@ while IFS= read -r line; do
         toeplitz_state=${BASH_REMATCH[1]}
     fi
 done <<<"$rss"
+if [ -n "$unsupported" ] || [ "$have_table" = 0 ]; then
+    die "$iface has no settable RSS table (ethtool -x: ${unsupported:-no indirection table}); it cannot spread flows symmetrically over queues: use dist_mode = sw (a virtio-net vNIC needs rss=\"on\" for hw mode; see docs/user-manual.md, \"Running in a VM\")"
+fi
 if [ -z "$key_len" ]; then
     key_len=$nic_key_len
     if [ "$key_len" -eq 0 ]; then
@@ -268,27 +299,71 @@ for f in "${features[@]}"; do
     esac
 done
 
+# ---- what each change undoes ------------------------------------------------------
+
+# The fields `ethtool -n IF rx-flow-hash FLOW` lists, as the letters
+# `ethtool -N` takes; empty when the NIC does not say (that change then
+# cannot be undone, which is reported if it comes to it).
+flow_hash_letters() {
+    local out line letters=""
+    out=$(ethtool -n "$iface" rx-flow-hash "$1" 2>/dev/null) || return 0
+    while IFS= read -r line; do
+        case $line in
+            L2DA*) letters+=m ;;
+            "VLAN tag"*) letters+=v ;;
+            "L3 proto"*) letters+=t ;;
+            "IP SA"*) letters+=s ;;
+            "IP DA"*) letters+=d ;;
+            "L4 bytes 0 & 1"*) letters+=f ;;
+            "L4 bytes 2 & 3"*) letters+=n ;;
+        esac
+    done <<<"$out"
+    echo "$letters"
+}
+
 # ---- the commands ---------------------------------------------------------------
 
+# cmds[i] changes the NIC; undo[i] puts back what it changed ("" when the
+# previous setting is unknown).
+# Order matters: -X comes after -L because changing the queue count makes
+# virtio_net send the device a queue-pair command, on which QEMU's
+# virtio-net turns RSS off; the key set afterwards turns it back on.
 cmds=()
-add() {
-    local IFS=' '
+undo=()
+add() {  # UNDO COMMAND...
+    local u=$1 IFS=' '
+    shift
     cmds+=("$*")
+    undo+=("$u")
 }
 if [ "$split_channels" = 1 ]; then
-    add ethtool -L "$iface" rx "$queues" tx "$queues"
+    u=""
+    [ -z "$cur_rx" ] || [ -z "$cur_tx" ] || u="ethtool -L $iface rx $cur_rx tx $cur_tx"
+    add "$u" ethtool -L "$iface" rx "$queues" tx "$queues"
 else
-    add ethtool -L "$iface" combined "$queues"
+    add "${cur_combined:+ethtool -L $iface combined $cur_combined}" ethtool -L "$iface" combined "$queues"
 fi
-[ ${#ring_cmd[@]} -eq 0 ] || add "${ring_cmd[@]}"
+if [ ${#ring_cmd[@]} -gt 0 ]; then
+    u=""
+    [ -z "$cur_rx_ring" ] || [ -z "$cur_tx_ring" ] || u="ethtool -G $iface rx $cur_rx_ring tx $cur_tx_ring"
+    add "$u" "${ring_cmd[@]}"
+fi
+# The old key goes back with the default (even) indirection table.
+rss_undo="ethtool -X $iface ${old_key:+hkey $old_key }default"
 if [ "$toeplitz_state" = off ]; then
-    add ethtool -X "$iface" hfunc toeplitz hkey "$key" equal "$queues"
+    add "$rss_undo" ethtool -X "$iface" hfunc toeplitz hkey "$key" equal "$queues"
 else
-    add ethtool -X "$iface" hkey "$key" equal "$queues"
+    add "$rss_undo" ethtool -X "$iface" hkey "$key" equal "$queues"
 fi
-add ethtool -N "$iface" rx-flow-hash tcp4 sdfn
-add ethtool -N "$iface" rx-flow-hash udp4 sdfn
-[ ${#offload_args[@]} -eq 0 ] || add ethtool -K "$iface" "${offload_args[@]}"
+for flow in tcp4 udp4; do
+    old=$(flow_hash_letters "$flow")
+    add "${old:+ethtool -N $iface rx-flow-hash $flow $old}" ethtool -N "$iface" rx-flow-hash "$flow" sdfn
+done
+if [ ${#offload_args[@]} -gt 0 ]; then
+    on_args=()
+    for ((i = 0; i < ${#offload_args[@]}; i += 2)); do on_args+=("${offload_args[i]}" on); done
+    add "ethtool -K $iface ${on_args[*]}" ethtool -K "$iface" "${offload_args[@]}"
+fi
 
 if [ "$dry_run" = 1 ]; then
     printf '%s\n' "${cmds[@]}"
@@ -296,12 +371,37 @@ if [ "$dry_run" = 1 ]; then
     exit 0
 fi
 
-for c in "${cmds[@]}"; do
-    echo "+ $c"
-    read -r -a argv <<<"$c"
+# Puts back, newest first, what commands 0..$1-1 changed.
+roll_back() {
+    local n=$1 i failed=0 argv
+    for ((i = n - 1; i >= 0; i--)); do
+        if [ -z "${undo[i]}" ]; then
+            note "cannot restore after '${cmds[i]}': the previous setting was not readable"
+            failed=1
+            continue
+        fi
+        note "restoring: ${undo[i]}"
+        read -r -a argv <<<"${undo[i]}"
+        if ! out=$("${argv[@]}" 2>&1); then
+            note "restore failed: ${undo[i]}: ${out##*$'\n'}"
+            failed=1
+        fi
+    done
+    return "$failed"
+}
+
+for ((c = 0; c < ${#cmds[@]}; c++)); do
+    echo "+ ${cmds[c]}"
+    read -r -a argv <<<"${cmds[c]}"
     if ! out=$("${argv[@]}" 2>&1); then
         [ -z "$out" ] || echo "$out" >&2
-        die "failed: $c"
+        if [ "$c" -eq 0 ]; then
+            die "failed: ${cmds[c]} (nothing was changed)"
+        elif roll_back "$c"; then
+            die "failed: ${cmds[c]} (the earlier changes were undone; the NIC is as it was)"
+        else
+            die "failed: ${cmds[c]} (and not every earlier change could be undone: check 'ethtool -l/-g/-x/-k $iface')"
+        fi
     fi
     [ -z "$out" ] || echo "$out"
 done

@@ -9,7 +9,8 @@ pkgs=(build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
       python3-matplotlib procps
       hping3 nmap tcpdump  # robustness_attacks: the attackers' own tools
       libxml2-utils shellcheck libvirt0  # deploy checks: xmllint, shellcheck, libvirt's domain.rng
-      groff-base man-db)  # man pages: groff lints them (man_pages), man finds them (install_deb)
+      groff-base man-db  # man pages: groff lints them (man_pages), man finds them (install_deb)
+      qemu-system-x86 linux-image-amd64 busybox-static cpio)  # vm_guest: a Debian kernel booted under QEMU
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -163,6 +163,14 @@ extern "C" {
 
 #define MTCP_STATS_PORT(X) X(rx_received) X(dispatcher_sleeps)
 
+/* What the port is, set when it opens (gauges; core 0 only, like the
+ * port's counters, in both dispatch modes): queues opened, frame (buffer)
+ * size in bytes, zero_copy 1 when frames reach the stack without a kernel
+ * copy (AF_XDP zero-copy, shm, netmap), and xdp_mode for an afxdp: port:
+ * 2 native (driver) XDP, 1 generic (skb) XDP, 0 not AF_XDP. mtcp_init
+ * prints the same once, with the reason for copy mode. */
+#define MTCP_STATS_PORT_INFO(X) X(queues) X(frame_size) X(zero_copy) X(xdp_mode)
+
 /* ---- the struct ------------------------------------------------------------
  * ABI: struct mtcp_stats only grows, at its end. Each layer's section has a
  * fixed capacity (the MTCP_STATS_CAP_* words, the unused tail reserved and
@@ -211,8 +219,9 @@ struct mtcp_stats_queue {
 struct mtcp_stats_port {
     MTCP_STATS_PORT_DROPS(MTCP_STATS_FIELD_)
     MTCP_STATS_PORT(MTCP_STATS_FIELD_)
+    MTCP_STATS_PORT_INFO(MTCP_STATS_FIELD_)
     uint64_t reserved_[MTCP_STATS_CAP_PORT - MTCP_STATS_COUNT(MTCP_STATS_PORT_DROPS) -
-                       MTCP_STATS_COUNT(MTCP_STATS_PORT)];
+                       MTCP_STATS_COUNT(MTCP_STATS_PORT) - MTCP_STATS_COUNT(MTCP_STATS_PORT_INFO)];
 };
 
 struct mtcp_stats {

@@ -246,6 +246,9 @@ static int do_init(const char* path) {
     pc.pcap_file = c.pcap_file;
     auto port = netio::open_port(spec, pc);
     if (!port) return init_error("mtcp_init: " + port.error().message, ENODEV);
+    // How frames move (XDP mode, zero-copy or why not, queues, frame size):
+    // what decides the cost per packet, and otherwise invisible.
+    std::fprintf(stderr, "mtcp_init: port %s\n", netio::describe((*port)->info()).c_str());
     if (!sw && (*port)->num_queues() < unsigned(c.num_cores))
         return init_error("mtcp_init: port " + spec + " has fewer queues than num_cores", EINVAL);
     inst->mac = c.mac.is_zero() ? (*port)->info().mac : c.mac;

@@ -64,6 +64,9 @@ void for_each_stat(const mtcp_stats& s, F&& f) {
     MTCP_STATS_PORT(MVNF_C)
 #undef MVNF_D
 #undef MVNF_C
+#define MVNF_G(n) f("port", #n, s.port.n, k::gauge);
+    MTCP_STATS_PORT_INFO(MVNF_G)
+#undef MVNF_G
 }
 
 // The sum of every drop reason of every layer (what mtcp_stats.drops holds).

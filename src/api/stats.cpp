@@ -26,7 +26,8 @@ static_assert(MTCP_STATS_COUNT(MTCP_STATS_ARP_INVALID) + MTCP_STATS_COUNT(MTCP_S
               MTCP_STATS_CAP_ARP);
 static_assert(MTCP_STATS_COUNT(MTCP_STATS_QUEUE_DROPS) + MTCP_STATS_COUNT(MTCP_STATS_QUEUE) <
               MTCP_STATS_CAP_QUEUE);
-static_assert(MTCP_STATS_COUNT(MTCP_STATS_PORT_DROPS) + MTCP_STATS_COUNT(MTCP_STATS_PORT) <
+static_assert(MTCP_STATS_COUNT(MTCP_STATS_PORT_DROPS) + MTCP_STATS_COUNT(MTCP_STATS_PORT) +
+                  MTCP_STATS_COUNT(MTCP_STATS_PORT_INFO) <
               MTCP_STATS_CAP_PORT);
 static_assert(MTCP_STATS_COUNT(MTCP_STATS_NET_DROPS) == net::num_drop_reasons);
 
@@ -77,6 +78,13 @@ void fill_stats(mtcp_context& c, mtcp_stats& o) {
         MTCP_STATS_PORT_DROPS(MVNF_X)
         MTCP_STATS_PORT(MVNF_X)
 #undef MVNF_X
+    }
+    if (c.cpu == 0 && !c.inst->ports.empty()) {  // what the port is: core 0 only, too
+        const netio::port_info& i = c.inst->ports[0]->info();
+        o.port.queues = i.num_queues;
+        o.port.frame_size = i.buf_size;
+        o.port.zero_copy = i.zero_copy ? 1 : 0;
+        o.port.xdp_mode = i.xdp_mode == "native" ? 2 : i.xdp_mode == "generic" ? 1 : 0;
     }
     // The version-1 totals.
     o.rx_packets = s.rx_packets, o.rx_bytes = s.rx_bytes;

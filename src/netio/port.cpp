@@ -3,6 +3,8 @@
 // backend, never inside one.
 #include "netio/port.hpp"
 
+#include <string>
+
 #include "netio/backends.hpp"
 #include "netio/pcap/pcap_port.hpp"
 #include "netio/spec.hpp"
@@ -33,6 +35,21 @@ result<std::unique_ptr<port>> open_port(std::string_view spec_str, const port_co
     }();
     if (!opened || cfg.pcap_file.empty()) return opened;
     return wrap_pcap(std::move(*opened), cfg.pcap_file);
+}
+
+std::string describe(const port_info& i) {
+    std::string d = i.spec + ":";
+    if (!i.xdp_mode.empty()) d += " XDP " + i.xdp_mode + ",";
+    if (i.zero_copy)
+        d += " zero-copy";
+    else if (i.copy_reason.empty())
+        d += " copy mode";
+    else
+        d += " copy mode (" + i.copy_reason + ")";
+    d += ", " + std::to_string(i.num_queues) + " queue(s), " + std::to_string(i.buf_size) +
+         "-byte frames, MTU " + std::to_string(i.mtu);
+    if (!i.note.empty()) d += "; " + i.note;
+    return d;
 }
 
 }  // namespace mvnf::netio

@@ -32,7 +32,20 @@ struct port_info {
     uint32_t num_queues = 1;
     uint32_t buf_size = 2048;
     bool zero_copy = false;
+    // Why frames are copied when !zero_copy, in the backend's words (e.g.
+    // "zero-copy bind: Operation not supported" for a driver without it).
+    std::string copy_reason;
+    // afxdp only: how the XDP program is attached, "native" (in the driver)
+    // or "generic" (after the kernel built an skb: slower, never zero-copy).
+    std::string xdp_mode;
+    // Anything else done to the device at open that the user should know.
+    std::string note;
 };
+
+// One line saying how the port moves frames, printed by mtcp_init when it
+// opens the port: "afxdp:eth1: XDP native, copy mode (zero-copy bind:
+// Operation not supported), 2 queue(s), 2048-byte frames, MTU 1500".
+std::string describe(const port_info& info);
 
 class port {
 public:

@@ -218,6 +218,7 @@ std::map<std::string, uint64_t> fields(const mtcp_stats& s) {
 #define F(n) m["port." #n] = s.port.n;
     MTCP_STATS_PORT_DROPS(F)
     MTCP_STATS_PORT(F)
+    MTCP_STATS_PORT_INFO(F)
 #undef F
     return m;
 }
@@ -392,6 +393,12 @@ TEST(ApiStats, JsonKeysAreTheStructFields) {
         if (is_drop_key(k)) sum += v;
     EXPECT_EQ(s.drops, sum);
     EXPECT_GE(s.stack.drops.udp_no_port, 1u);
+    // What the port is: one shm queue of 2048-byte buffers, mapped by both
+    // ends (zero-copy), no XDP.
+    EXPECT_EQ(s.port.queues, 1u);
+    EXPECT_EQ(s.port.frame_size, 2048u);
+    EXPECT_EQ(s.port.zero_copy, 1u);
+    EXPECT_EQ(s.port.xdp_mode, 0u);
     // An older caller's shorter struct is filled only as far as it goes.
     mtcp_stats v1;
     std::memset(&v1, 0xab, sizeof v1);

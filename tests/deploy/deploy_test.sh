@@ -68,6 +68,10 @@ if [ -f "$mq" ]; then
         "boolean(/domain/memoryBacking/hugepages)"
     expect_true "$mq" "guest offloads off on the data NIC (needed for XDP on virtio_net)" \
         "boolean(/domain/devices/interface/driver[@queues]/guest[@csum='off' and @tso4='off' and @tso6='off'])"
+    # virtio_net wants a transmit queue per vCPU for XDP beyond the queues
+    # in use, or it falls back to a locked transmit mode (user-manual.md).
+    expect_true "$mq" "queue pairs = the 4 stack queues + one XDP queue per vCPU" \
+        "number(/domain/devices/interface/driver[@name='vhost']/@queues) >= 4 + number(/domain/vcpu)"
 else
     fail "deploy/libvirt/vnf-virtio-mq.xml missing"
 fi
@@ -98,13 +102,15 @@ fi
 
 # ---- 2. shellcheck ------------------------------------------------------------------
 
-# Every script in deploy/ and scripts/, and this test. None is excluded today;
+# Every script in deploy/ and scripts/, this test and the VM test's two
+# (tests/vm: the host side and the guest side). None is excluded today;
 # add an exclusion here only with the reason next to it.
 mapfile -t scripts < <(
     {
         find "$src/deploy" "$src/scripts" -type f -name '*.sh'
         find "$src/deploy" "$src/scripts" -type f ! -name '*.*' -exec grep -lE '^#!.*\b(ba)?sh\b' {} + 2>/dev/null || true
         echo "$src/tests/deploy/deploy_test.sh"
+        find "$src/tests/vm" -type f -name '*.sh'
     } | sort -u)
 for s in "${scripts[@]}"; do
     rel=${s#"$src"/}
@@ -134,10 +140,18 @@ case ${1:-} in
         printf 'Current hardware settings:\nRX:\t\t256\nRX Mini:\tn/a\nRX Jumbo:\tn/a\nTX:\t\t256\n' ;;
     -x)
         [ "${FAKE_NO_RSS:-0}" = 0 ] || { echo "Cannot get RX ring count: Operation not supported" >&2; exit 1; }
+        if [ "${FAKE_RSS_UNSUPPORTED:-0}" = 1 ]; then
+            # What virtio_net without the RSS feature answers: exit 0.
+            printf 'RX flow hash indirection table for %s with 1 RX ring(s):\nOperation not supported\n' "$dev"
+            printf 'RSS hash key:\nOperation not supported\nRSS hash function:\n    toeplitz: on\n    xor: off\n    crc32: off\n'
+            exit 0
+        fi
         printf 'RX flow hash indirection table for %s with 8 RX ring(s):\n    0:      0     1     2     3     4     5     6     7\n' "$dev"
         key=""
         for ((i = 0; i < ${FAKE_KEY_LEN:-40}; i++)); do key+=${key:+:}$(printf '%02x' $(((i * 37 + 11) % 256))); done
         printf 'RSS hash key:\n%s\nRSS hash function:\n    toeplitz: %s\n    xor: off\n    crc32: off\n' "$key" "${FAKE_TOEPLITZ:-on}" ;;
+    -n)
+        printf 'TCP over IPV4 flows use these fields for computing Hash flow key:\nIP SA\nIP DA\n' ;;
     -k)
         printf 'Features for %s:\nrx-checksumming: on\ntx-checksumming: on\n\ttx-checksum-ipv4: on\nscatter-gather: on\n' "$dev"
         printf 'tcp-segmentation-offload: on\n\ttx-tcp-segmentation: on\ngeneric-segmentation-offload: on\n'
@@ -243,6 +257,10 @@ run_setup 1 "more queues than the NIC has" -- --dry-run --queues 16 "$dev" &&
     expect_err "more queues than the NIC has" "has at most 8 queues (ethtool -l), asked for 16"
 run_setup 1 "no RSS" FAKE_NO_RSS=1 -- --dry-run -q 2 "$dev" &&
     expect_err "a NIC without RSS points to sw mode" "use dist_mode = sw"
+run_setup 1 "RSS query answered with exit 0 and 'not supported'" FAKE_RSS_UNSUPPORTED=1 -- --dry-run -q 2 "$dev" &&
+    expect_err "an RSS table the driver cannot show points to sw mode" "has no settable RSS table"
+run_setup 1 "single-queue NIC" FAKE_MAX_COMBINED=1 -- --dry-run "$dev" &&
+    expect_err "a single-queue NIC is refused with the sw-mode hint" "has a single queue (ethtool -l); dist_mode = hw needs one per core: use dist_mode = sw"
 run_setup 1 "key length mismatch" -- --dry-run -q 2 --key-len 52 "$dev" &&
     expect_err "--key-len must match the NIC" "uses a 40-byte RSS key"
 run_setup 1 "missing interface" -- --dry-run mvnfnosuch0 &&
@@ -285,8 +303,22 @@ if [ "$(id -u)" = 0 ]; then
         if [ "$(cat "$FAKE_LOG")" = "$expected_4q" ]; then pass "a real run executes exactly the dry-run commands"
         else fail "real run executed:"; sed 's/^/  /' "$FAKE_LOG"; fi
     fi
-    run_setup 1 "a failing ethtool command" FAKE_FAIL_ON=-N -- -q 4 "$dev" &&
+    if run_setup 1 "a failing ethtool command" FAKE_FAIL_ON=-N -- -q 4 "$dev"; then
         expect_err "a failing command stops the script and is named" "failed: ethtool -N $dev rx-flow-hash tcp4 sdfn"
+        # Rolled back newest first: the RSS key (the fake's, with the default
+        # table), the rings and the channels as the fake reported them.
+        fake_key=$(for ((i = 0; i < 40; i++)); do printf '%02x\n' $(((i * 37 + 11) % 256)); done | paste -sd:)
+        want="ethtool -L $dev combined 4
+ethtool -G $dev rx 1024 tx 1024
+ethtool -X $dev hkey $key40 equal 4
+ethtool -N $dev rx-flow-hash tcp4 sdfn
+ethtool -X $dev hkey $fake_key default
+ethtool -G $dev rx 256 tx 256
+ethtool -L $dev combined 2"
+        if [ "$(cat "$FAKE_LOG")" = "$want" ]; then pass "a failing command rolls back the earlier changes"
+        else fail "rollback: the fake saw:"; diff <(echo "$want") "$FAKE_LOG" | sed 's/^/  /'; fi
+        expect_err "the rollback is reported" "the earlier changes were undone"
+    fi
 else
     rc=0
     PATH="$fake:$PATH" bash "$setup" -q 2 "$dev" >"$work/out" 2>"$work/err" || rc=$?

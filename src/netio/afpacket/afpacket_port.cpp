@@ -357,7 +357,8 @@ result<std::unique_ptr<port>> open_afpacket(const port_spec& spec, const port_co
                          facts->mtu,
                          cfg.num_queues,
                          cfg.buf_size,
-                         false};
+                         false,
+                         "AF_PACKET copies every frame"};
     bool fanout = cfg.num_queues > 1;
     uint16_t group = 0;
     for (uint32_t i = 0; i < cfg.num_queues; ++i) {

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace mvnf::netio::linux_if {
 
@@ -32,6 +33,57 @@ error from_errno(int err, const std::string& who, const std::string& what,
         default:
             return {errc::system, msg};
     }
+}
+
+namespace {
+
+// A throw-away datagram socket for SIOCETHTOOL, closed on scope exit.
+struct ctl_socket {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ~ctl_socket() {
+        if (fd >= 0) close(fd);
+    }
+    // SIOCETHTOOL with `data` on ifname: 0 or errno.
+    int ethtool(const std::string& ifname, void* data) const {
+        if (fd < 0) return errno ? errno : EBADF;
+        if (ifname.empty() || ifname.size() >= IFNAMSIZ) return EINVAL;
+        ifreq ifr{};
+        std::memcpy(ifr.ifr_name, ifname.c_str(), ifname.size());
+        ifr.ifr_data = static_cast<char*>(data);
+        return ioctl(fd, SIOCETHTOOL, &ifr) == 0 ? 0 : errno;
+    }
+};
+
+}  // namespace
+
+std::string driver_name(const std::string& ifname) {
+    ctl_socket s;
+    ethtool_drvinfo d{};
+    d.cmd = ETHTOOL_GDRVINFO;
+    if (s.ethtool(ifname, &d) != 0) return {};
+    return std::string(d.driver, strnlen(d.driver, sizeof d.driver));
+}
+
+int reapply_rss(const std::string& ifname) {
+    ctl_socket s;
+    ethtool_rxfh sizes{};
+    sizes.cmd = ETHTOOL_GRSSH;  // sizes only: indir_size = key_size = 0
+    if (int e = s.ethtool(ifname, &sizes)) return e;
+    if (sizes.indir_size == 0 && sizes.key_size == 0) return EOPNOTSUPP;
+    if (sizes.indir_size > 65536 || sizes.key_size > 1024) return EINVAL;  // not a real device
+    // ethtool_rxfh ends in a flexible array (indirection table, then key):
+    // a vector of u32 is aligned for both.
+    const size_t bytes = sizeof(ethtool_rxfh) + sizes.indir_size * 4u + sizes.key_size;
+    std::vector<uint32_t> buf((bytes + 3) / 4);
+    auto* r = reinterpret_cast<ethtool_rxfh*>(buf.data());
+    r->cmd = ETHTOOL_GRSSH;
+    r->indir_size = sizes.indir_size;
+    r->key_size = sizes.key_size;
+    if (int e = s.ethtool(ifname, r)) return e;
+    r->cmd = ETHTOOL_SRSSH;
+    r->hfunc = 0;  // the kernel's ETH_RSS_HASH_NO_CHANGE (not in the uapi header)
+    r->rss_context = 0;
+    return s.ethtool(ifname, r);
 }
 
 result<if_facts> lookup(const std::string& ifname, const std::string& who) {

@@ -22,6 +22,16 @@ struct if_facts {
 // no_such_device naming it; any other failure -> system with strerror.
 result<if_facts> lookup(const std::string& ifname, const std::string& who);
 
+// The device's driver (ETHTOOL_GDRVINFO: "virtio_net", "veth"...); empty
+// when it does not say.
+std::string driver_name(const std::string& ifname);
+
+// Reads the device's RSS indirection table and hash key (ETHTOOL_GRSSH) and
+// writes them back unchanged (ETHTOOL_SRSSH), which makes the driver send
+// them to the device again. Returns 0, or the errno of the step that failed
+// (EOPNOTSUPP: the device has no RSS table).
+int reapply_rss(const std::string& ifname);
+
 // Maps an errno from socket()/setsockopt()/bpf() to our error enum: EPERM and
 // EACCES become errc::permission with `needs` ("CAP_NET_RAW") in the text,
 // ENODEV/ENXIO no_such_device, EBUSY busy, EOPNOTSUPP unsupported.

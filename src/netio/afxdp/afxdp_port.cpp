@@ -85,6 +85,7 @@ class afxdp_queue final : public queue {
             r = xsk_socket__create(&_xsk, ifname.c_str(), qid, _umem, &_rx, &_tx, &sc);
             if (r == 0) {
                 _zero_copy = zc;
+                _zc_err = zc_err;
                 break;
             }
             _xsk = nullptr;
@@ -114,6 +115,8 @@ class afxdp_queue final : public queue {
 
     xsk_socket* socket() const { return _xsk; }
     bool zero_copy() const { return _zero_copy; }
+    // The errno of the refused zero-copy bind (0: not tried, or it worked).
+    int zero_copy_error() const { return _zc_err; }
 
     unsigned rx_burst(std::span<packet> out) override {
         refill();
@@ -287,6 +290,7 @@ class afxdp_queue final : public queue {
     int _fd = -1;
     wake_fd _wake;  // interrupt(): polled next to _fd in wait()
     bool _zero_copy = false, _kick = false;
+    int _zc_err = 0;
     queue_stats _st;
 };
 
@@ -333,6 +337,7 @@ result<std::unique_ptr<port>> open_afxdp(const port_spec& spec, const port_confi
     if (auto r = p->_prog.claim(facts->ifindex, spec.name, who); !r) return fail(r.error());
     if (auto r = p->_prog.load(facts->rx_queues, who); !r) return fail(r.error());
     bool zc = true;
+    int zc_err = 0;  // the first queue's refusal says why for all
     for (uint32_t i = 0; i < cfg.num_queues; ++i) {
         auto q = std::make_unique<afxdp_queue>(who, cfg.buf_size, cfg.ring_size,
                                                facts->mtu + eth_hdr_len);
@@ -340,13 +345,39 @@ result<std::unique_ptr<port>> open_afxdp(const port_spec& spec, const port_confi
         if (int r = xsk_socket__update_xskmap(q->socket(), p->_prog.map_fd()); r != 0)
             return fail(linux_if::from_errno(-r, who, "XSKMAP insert", needs_caps));
         zc = zc && q->zero_copy();
+        if (!zc_err) zc_err = q->zero_copy_error();
         p->_queues.push_back(std::move(q));
     }
     // Sockets are in the map before the program goes live, so the first
     // redirected frame already has a socket to land in.
     if (auto r = p->_prog.attach(facts->ifindex, who); !r) return fail(r.error());
+    // virtio_net, on attaching XDP, sets the device's queue-pair count again
+    // (adding a transmit queue per CPU for XDP when it has them); QEMU's
+    // virtio-net answers that command by turning RSS off, so the symmetric
+    // key deploy/setup-nic.sh programmed stops steering: the host's tap
+    // then spreads new flows over every queue pair, XDP's included, and
+    // frames on queues without a socket of ours go to the kernel and are
+    // lost (tests/vm: half the connections to a 2-queue server). Writing
+    // the driver's own table and key back turns RSS on again as configured.
+    std::string note;
+    if (cfg.num_queues > 1 && linux_if::driver_name(spec.name) == "virtio_net") {
+        int e = linux_if::reapply_rss(spec.name);
+        note = e == 0 ? "virtio_net: RSS table and key re-sent after the XDP attach"
+                      : "virtio_net: cannot re-send RSS after the XDP attach (" +
+                            std::string(std::strerror(e)) +
+                            "): flows may land on queues without a socket";
+    }
     p->_info = port_info{who,        "afxdp",        spec.name,    facts->mac,
                          facts->mtu, cfg.num_queues, cfg.buf_size, zc};
+    p->_info.xdp_mode = p->_prog.native() ? "native" : "generic";
+    p->_info.note = std::move(note);
+    // The zero-copy refusal was only a reason to try copy mode, which
+    // worked: kept so the user learns why (a driver without AF_XDP
+    // zero-copy, e.g. veth or virtio_net on Linux 6.1, says EOPNOTSUPP).
+    if (!zc)
+        p->_info.copy_reason = cfg.force_copy ? "force_copy"
+                               : zc_err ? "zero-copy bind: " + std::string(std::strerror(zc_err))
+                                        : "zero-copy not offered";
     return std::unique_ptr<port>(std::move(p));
 }
 

@@ -276,6 +276,7 @@ result<std::unique_ptr<port>> open_tap(const port_spec& spec, const port_config&
     info.num_queues = nq;
     info.buf_size = cfg.buf_size;
     info.zero_copy = false;
+    info.copy_reason = "a tap device copies every frame";
     return std::unique_ptr<port>(std::move(p));
 }
 

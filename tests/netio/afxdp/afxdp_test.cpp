@@ -41,6 +41,13 @@ TEST(afxdp, receives_kernel_udp_and_detaches_on_close) {
         EXPECT_EQ((*p)->info().backend, "afxdp");
         EXPECT_EQ((*p)->info().mtu, 1500u);
         EXPECT_FALSE((*p)->info().zero_copy);  // veth has no zero-copy
+        // ... and says so: the refused bind is the reason copy mode is used.
+        EXPECT_EQ((*p)->info().copy_reason.rfind("zero-copy bind: ", 0), 0u)
+            << (*p)->info().copy_reason;
+        EXPECT_EQ((*p)->info().xdp_mode, "native");  // veth has driver XDP
+        EXPECT_NE(describe((*p)->info()).find(" XDP native, copy mode (zero-copy bind: "),
+                  std::string::npos)
+            << describe((*p)->info());
         EXPECT_GE((*p)->q(0).poll_fd(), 0);
         EXPECT_TRUE(xdp_attached(lab));
         ASSERT_EQ(lab.kernel_send(4, 16, 7101), 64);
