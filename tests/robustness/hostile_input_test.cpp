@@ -407,6 +407,7 @@ TEST_F(Hostile, ArpTableAndPendingFloodsStillResolveANewNeighbour) {
     //    A resolution gives up after three requests (under a second with
     //    this world's 100 ms first interval), so it takes 200 SYNs a second
     //    to have more pending than there are slots.
+    const uint64_t requests_before_syns = rs.requests_sent, learnt_before_syns = rs.learnt;
     for (int host = 100; host < 200; ++host) {
         ASSERT_TRUE(w.inject(tcp_frame(
             {.src = ipv4_addr(10, 0, 0, uint8_t(host)),
@@ -414,6 +415,15 @@ TEST_F(Hostile, ArpTableAndPendingFloodsStillResolveANewNeighbour) {
         w.step(net::msec(5));
     }
     EXPECT_GT(rs.pending_evicted, 0u);
+    // No state for a SYN's source beyond the resolution its SYN-ACK needs:
+    // nothing is learnt from the SYN's frame (a spoofed MAC never enters
+    // the table), and a source costs at most three broadcasts (arp_retries
+    // 2, as Linux's mcast_solicit).
+    EXPECT_EQ(rs.learnt, learnt_before_syns);
+    for (int host = 100; host < 200; ++host)
+        EXPECT_NE(w.arp_table.lookup(ipv4_addr(10, 0, 0, uint8_t(host)), w.clock.t).state,
+                  arp::entry_state::reachable);
+    EXPECT_LE(rs.requests_sent - requests_before_syns, 3u * 100u);
     // Every frame the resolver held is accounted for: sent, or dropped by reason.
     EXPECT_EQ(rs.flushed + rs.dropped_evicted + rs.dropped_gave_up + w.resolver.held_frames(),
               rs.queued);
