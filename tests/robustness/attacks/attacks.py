@@ -52,6 +52,7 @@ SRC = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 NET = "10.89.0."
 SERVER, CLIENT, ATTACKER, GATEWAY = NET + "1", NET + "2", NET + "3", NET + "254"
 HTTP_PORT, UDP_PORT = 8080, 7007
+BIG = 4 << 20  # the file pmtu_floor downloads
 IO = "afxdp"  # our server's port backend (--io)
 LEGACY = False  # --legacy-build: a build without the arp_reachable_ms key
 
@@ -360,7 +361,92 @@ def role_kernel_http(a):
     Server((a.host, a.port), functools.partial(Handler, directory=a.dir)).serve_forever()
 
 
-ROLES = {"kernel_http": role_kernel_http, "http": role_http, "udp": role_udp, "hold": role_hold, "frags": role_flood_frags,
+def role_pmtu(a):
+    """The client downloads a file slowly and, mid-transfer, reports (as a
+    router would) "fragmentation needed, next-hop MTU 400" for the server's
+    segments. RFC 1191 7: the server cannot go below its floor (576 ours,
+    552 Linux), so DF must be cleared there, or a path that narrow would
+    black-hole. A report counts only if it quotes a sequence number in
+    flight (RFC 5927 4.1), which the client cannot know exactly, so every
+    30 ms it sends reports quoting the last segment seen and the next eight
+    MSS after it, until the server's segments shrink. Reports the size and
+    DF bit of the server's segments from 100 ms after that."""
+    rx = raw_socket("c0")
+    rx.settimeout(0.1)
+    tx = raw_socket("c0")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(10)
+    s.connect((a.host, a.port))
+    cport = s.getsockname()[1]
+    s.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+    last = {}
+    after = {"n": 0, "max_len": 0, "df": 0}
+    small = [0]
+    shrunk = [None]
+    stop = threading.Event()
+
+    def sniff():
+        while not stop.is_set():
+            try:
+                f = rx.recv(4096)
+            except socket.timeout:
+                continue
+            if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6 or f[26:30] != ip4(a.host):
+                continue
+            ihl = (f[14] & 15) * 4
+            t = f[14 + ihl:]
+            if struct.unpack("!H", t[2:4])[0] != cport:
+                continue
+            total = struct.unpack("!H", f[16:18])[0]
+            payload = total - ihl - (t[12] >> 4) * 4
+            if payload <= 0:
+                continue
+            last["frame"], last["plen"] = f, payload
+            if shrunk[0] is None:
+                small[0] = small[0] + 1 if total <= 600 else 0
+                if small[0] >= 10:
+                    shrunk[0] = time.monotonic()
+            elif time.monotonic() > shrunk[0] + 0.1:
+                after["n"] += 1
+                after["max_len"] = max(after["max_len"], total)
+                after["df"] += 1 if struct.unpack("!H", f[20:22])[0] & 0x4000 else 0
+
+    def report():
+        f, plen = last["frame"], last["plen"]
+        ihl = (f[14] & 15) * 4
+        seq = struct.unpack("!I", f[14 + ihl + 4:14 + ihl + 8])[0]
+        for k in range(-1, 8):
+            quote = bytearray(f[14:14 + ihl + 8])
+            quote[ihl + 4:ihl + 8] = struct.pack("!I", (seq + plen * (k + 1)) & 0xFFFFFFFF)
+            icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 400) + bytes(quote)
+            icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+            tx.send(frame(mac(a.dst_mac), mac(a.src_mac), ipv4(CLIENT, a.host, 1, icmp)))
+
+    th = threading.Thread(target=sniff, daemon=True)
+    th.start()
+    got, reports, last_report = 0, 0, 0.0
+    t0 = time.monotonic()
+    while True:
+        d = s.recv(8192)
+        if not d:
+            break
+        got += len(d)
+        now = time.monotonic()
+        if shrunk[0] is None and now > t0 + 0.5 and now < t0 + 3.5 and "frame" in last \
+                and now - last_report >= 0.03:
+            report()
+            reports += 1
+            last_report = now
+        time.sleep(0.005)  # a slow reader: data stays in flight
+    stop.set()
+    th.join(1)
+    print(json.dumps({"bytes": got, "report_rounds": reports, "shrunk": shrunk[0] is not None,
+                      "segments_after": after["n"], "max_ip_len_after": after["max_len"],
+                      "df_after": after["df"]}))
+
+
+ROLES = {"pmtu": role_pmtu, "kernel_http": role_kernel_http, "http": role_http, "udp": role_udp, "hold": role_hold, "frags": role_flood_frags,
          "onlink": role_onlink_syns, "challenge": role_challenge}
 
 
@@ -393,6 +479,8 @@ class World:
         os.makedirs(self.tmp + "/www", exist_ok=True)
         with open(self.tmp + "/www/index.html", "w") as f:
             f.write("<html><body>%s</body></html>\n" % ("x" * 600))
+        with open(self.tmp + "/www/big.bin", "wb") as f:
+            f.write(bytes(range(256)) * (BIG // 256))
 
     def up(self):
         n = self.ns
@@ -707,8 +795,23 @@ def run_land(w, target, secs):
     return out
 
 
+def run_pmtu(w, target, secs):
+    srv = Server(w, target)
+    srv.start()
+    res = wait_json(w.role("c", "pmtu", "--host", SERVER, "--port", HTTP_PORT, "--dst-mac",
+                           w.mac["s"], "--src-mac", w.mac["c"], cpu=0), 120, "pmtu client")
+    res["expected_bytes"] = BIG
+    stats = srv.stop()
+    if stats:
+        res["icmp_accepted"] = counter(stats, "tcp", "icmp_accepted")
+        res["icmp_ignored"] = counter(stats, "tcp", "icmp_ignored")
+        if os.environ.get("ATTACKS_DEBUG"):
+            print(json.dumps(stats), file=sys.stderr)
+    return res
+
+
 ATTACKS = {"syn_flood": run_syn_flood, "onlink_syn": run_onlink, "frag_flood": run_frag,
-           "challenge": run_challenge, "scan": run_scan, "land": run_land}
+           "challenge": run_challenge, "scan": run_scan, "land": run_land, "pmtu_floor": run_pmtu}
 
 
 def check(row, target, r, errors):
@@ -734,6 +837,13 @@ def check(row, target, r, errors):
     elif row == "scan":
         for k in ("sN", "sF", "sX"):
             need(r[k]["closed"] == 100, "%s: closed ports did not answer RST" % k)
+    elif row == "pmtu_floor":
+        need(r["bytes"] > BIG, "the download did not complete")
+        need(r["shrunk"], "no report accepted: the segments never shrank")
+        need(r["segments_after"] > 100, "too few segments after the report to judge")
+        need(r["max_ip_len_after"] <= 576, "segments above the 576-byte floor after the report")
+        need(r["df_after"] == 0, "DF still set at the floor (RFC 1191 7): a narrower path "
+             "would black-hole")
     elif row == "land":
         need(r["frames_to_itself"] == 0, "the server sent frames to itself")
         need(r["served_after"].split("/")[0] == r["served_after"].split("/")[1],
