@@ -449,6 +449,7 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
     n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt;
     n.maxseg = l.maxseg, n.linger_on = l.linger_on, n.linger_s = l.linger_s;
     n.user_timeout_ms = l.user_timeout_ms;
+    n.cork = l.cork, n.notsent_lowat = l.notsent_lowat;
     n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf;
     n.reuseaddr = l.reuseaddr;
     n.h = *r;
@@ -535,18 +536,26 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     sock* s = find(fd);
     if (!s) return -EBADF;
     if (s->k != kind::conn) return s->k == kind::listener ? -ENOTCONN : -EPIPE;
-    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return -EOPNOTSUPP;  // MSG_OOB, MSG_MORE...
+    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR)) return -EOPNOTSUPP;  // MSG_OOB...
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
     if (null_buffer(iov, iovcnt)) return -EFAULT;
     if (s->shut_wr) return -EPIPE;
     const tcp::handle h = s->h;
     const bool nb = s->nonblock || (flags & MSG_DONTWAIT);
+    // The write is one to the TCP layer: its pieces but the last are queued
+    // as MSG_MORE (no PSH mark, no record end) and sent together.
+    int last = iovcnt - 1;
+    while (last > 0 && iov[last].iov_len == 0) --last;
+    const uint8_t tail_flags = uint8_t(((flags & MSG_MORE) ? tcp::layer::send_more : 0) |
+                                       ((flags & MSG_EOR) ? tcp::layer::send_eor : 0));
     long total = 0;
     for (int k = 0; k < iovcnt; ++k) {
         size_t off = 0;
         while (off < iov[k].iov_len) {
+            const bool tail = k == last;
             auto r = _tcp.send(h, bytes(static_cast<const std::byte*>(iov[k].iov_base) + off,
-                                        iov[k].iov_len - off), _now);
+                                        iov[k].iov_len - off), _now, tail,
+                               tail ? tail_flags : tcp::layer::send_more);
             if (r) {
                 off += *r, total += long(*r);
                 continue;
@@ -556,6 +565,7 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
                 return total ? total : errno_of(r.error());
             }
             // Blocking sockets write everything (Linux): wait for room.
+            _tcp.push(h, _now);
             run();
             long rc = block_until(lk, nb, [&] {
                 return (_tcp.readiness(h) & (tcp::ev::writable | tcp::ev::error)) != 0;

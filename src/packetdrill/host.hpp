@@ -112,6 +112,8 @@ private:
         int user_timeout_ms = 0;                       // TCP_USER_TIMEOUT; 0: off
         bool linger_on = false;                        // SO_LINGER
         bool inq = false;                              // TCP_INQ
+        bool cork = false;                             // TCP_CORK
+        uint32_t notsent_lowat = 0;                    // TCP_NOTSENT_LOWAT; 0: the sysctl's
         int linger_s = 0;
         bool err_reported = false;  // SO_ERROR reports a connection's error once
         kernel_fd kfd;              // the descriptor number handed out (kernel_fd.hpp)
@@ -127,6 +129,7 @@ private:
     // The options recorded on a socket, applied to its connection (at
     // connect/accept, and on every change once connected), as the C API does.
     void apply_options(const sock& s);
+    static uint32_t sysctl_notsent_lowat();
     // The stack is built once the local address is known.
     void ensure_stack(ipv4_addr ip);
     // Runs the stack at the current virtual time and pushes its output.

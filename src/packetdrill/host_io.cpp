@@ -57,6 +57,20 @@ void host::apply_options(const sock& s) {
     (void)_tcp.set_user_timeout(s.h, net::msec(uint64_t(s.user_timeout_ms)));
     (void)_tcp.set_buffer_limits(s.h, linux_buf(s.sndbuf, _o.tcp.sndbuf),
                                  linux_buf(s.rcvbuf, _o.tcp.rcvbuf));
+    (void)_tcp.set_notsent_lowat(s.h, s.notsent_lowat ? s.notsent_lowat : sysctl_notsent_lowat());
+    if (s.cork) (void)_tcp.set_cork(s.h, true, _now);
+}
+
+// net.ipv4.tcp_notsent_lowat of the namespace the library runs in (a
+// script's defaults.sh sets it): the mark of sockets that set none.
+// Linux's default, UINT_MAX, and an unreadable file mean no limit.
+uint32_t host::sysctl_notsent_lowat() {
+    FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_notsent_lowat", "re");
+    if (!f) return 0;
+    unsigned long v = 0;
+    const bool ok = std::fscanf(f, "%lu", &v) == 1;
+    std::fclose(f);
+    return ok && v < 0xffffffffUL ? uint32_t(v) : 0;
 }
 
 long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
@@ -101,6 +115,8 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
         switch (name) {
             case TCP_NODELAY: return put_int(val, len, s->nodelay);
             case TCP_INQ: return put_int(val, len, s->inq);
+            case TCP_CORK: return put_int(val, len, s->cork);
+            case TCP_NOTSENT_LOWAT: return put_int(val, len, int(s->notsent_lowat));
             case TCP_MAXSEG:
                 return put_int(val, len, have && ci.mss ? ci.mss : (s->maxseg ? s->maxseg : _o.tcp.mss));
             case TCP_KEEPIDLE:
@@ -244,9 +260,26 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                 s->nodelay = v != 0;
                 if (conn) {
                     auto r = _tcp.set_nodelay(s->h, v != 0);
-                    run();  // turning Nagle off may release a held segment
+                    if (!r) return errno_of(r.error());
+                    // Linux pushes each time it is set: what Nagle, a cork
+                    // or MSG_MORE held goes now.
+                    if (v) _tcp.push(s->h, _now, true);
+                    run();
+                }
+                return 0;
+            case TCP_CORK:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->cork = v != 0;
+                if (conn) {
+                    auto r = _tcp.set_cork(s->h, v != 0, _now);  // uncorking sends
+                    run();
                     if (!r) return errno_of(r.error());
                 }
+                return 0;
+            case TCP_NOTSENT_LOWAT:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->notsent_lowat = uint32_t(v);  // as Linux: any value, 0 = the sysctl's
+                apply_options(*s);
                 return 0;
             // Bounds as Linux's do_tcp_setsockopt (and the C API).
             case TCP_KEEPIDLE:

@@ -528,10 +528,10 @@ uint32_t layer::segment_cap(const tcb& c) const {
 void layer::retransmit_first(tcb& c, nanos now) {
     const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
     uint32_t len = data_end > c.snd_una ? data_end.since(c.snd_una) : 0;
-    len = std::min(len, segment_cap(c));
+    len = record_cap(c, c.snd_una, std::min(len, segment_cap(c)));
     if (c.sack_ok && !c.scoreboard.empty() && c.scoreboard[0].left > c.snd_una)
         len = std::min(len, c.scoreboard[0].left.since(c.snd_una));
-    uint8_t flags = tcp_flag::ack;
+    uint8_t flags = tcp_flag::ack | push_flag(c, c.snd_una, len);
     if (c.fin_queued && c.snd_una + len == data_end && c.snd_max > data_end) flags |= tcp_flag::fin;
     if (len == 0 && !(flags & tcp_flag::fin)) return;
     if (!send_segment(c, flags, c.snd_una, len, now)) return;  // RTO or NextSeg resends it

@@ -247,7 +247,7 @@ void layer::finish(uint32_t idx, error why) {
     tw_unlink(idx);
     c.st = state::closed;
     if (why != error::none && c.err == error::none) c.err = why;
-    c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = no_deadline;
+    c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = c.t_cork = no_deadline;
     // Queued for accept but dead: accept() skips and frees it.
     if (user_holds || c.in_accept_queue) {
         hash_remove(idx);
@@ -307,7 +307,11 @@ uint32_t layer::readiness(handle h) const {
     uint32_t r = 0;
     if (!c->rcv.empty() || has_received_fin(c->st) || c->st == state::closed) r |= ev::readable;
     if (has_received_fin(c->st)) r |= ev::hangup;
-    if (is_synchronized(c->st) && can_send_data(c->st) && !c->fin_queued && c->snd_room() > 0)
+    // TCP_NOTSENT_LOWAT: Linux wakes a writer only once the unsent octets
+    // are below half the mark (tcp_stream_memory_free with wake = 1).
+    const uint32_t lowat = notsent_lowat(*c);
+    if (is_synchronized(c->st) && can_send_data(c->st) && !c->fin_queued && c->snd_room() > 0 &&
+        (lowat == 0 || uint64_t(c->unsent()) * 2 < lowat))
         r |= ev::writable;
     if (c->err != error::none) r |= ev::error;
     if (c->st == state::closed) r |= ev::closed | ev::hangup;
@@ -400,20 +404,47 @@ result<handle, error> layer::connect(ipv4_addr local_ip, uint16_t local_port, ip
     return handle_of(idx);
 }
 
-result<size_t, error> layer::send(handle h, bytes data, nanos now, bool push_now) {
+result<size_t, error> layer::send(handle h, bytes data, nanos now, bool push_now, uint8_t flags) {
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     if (c->st == state::closed) return fail(c->err != error::none ? c->err : error::not_connected);
     if (!can_send_data(c->st) || c->fin_queued) return fail(error::broken_pipe);
-    const size_t n = c->snd.push(data.first(std::min(data.size(), c->snd_room())));
+    size_t room = c->snd_room();
+    // TCP_NOTSENT_LOWAT: queue only while fewer than lowat octets wait unsent.
+    if (const uint32_t lowat = notsent_lowat(*c); lowat) {
+        const uint32_t unsent = c->unsent();
+        room = unsent >= lowat ? 0 : room;
+    }
+    if (flags & send_eor) {
+        const seq32 una = seq32::max(c->snd_una, c->buf_seq);
+        while (c->eor_n && c->eor[c->eor_head] <= una) {  // records the peer has
+            c->eor_head = uint8_t((c->eor_head + 1) % tcb::max_records);
+            --c->eor_n;
+        }
+        if (c->eor_n == tcb::max_records) room = 0;
+    }
+    const size_t n = c->snd.push(data.first(std::min(data.size(), room)));
     if (n == 0) return fail(error::would_block);
-    if (push_now && is_synchronized(c->st)) output(h.index, now);
+    const seq32 end = c->buf_seq + uint32_t(c->snd.size());
+    // Linux marks PSH at the end of every write but a MSG_MORE one
+    // (tcp_push -> tcp_mark_push), and ends a record only when the whole
+    // MSG_EOR write was queued (tcp_sendmsg_locked).
+    if (!(flags & send_more)) c->push_set = true, c->push_end = end;
+    if ((flags & send_eor) && n == data.size()) {
+        const bool repeat = c->eor_n && c->eor[(c->eor_head + c->eor_n - 1) % tcb::max_records] == end;
+        if (!repeat) c->eor[(c->eor_head + c->eor_n++) % tcb::max_records] = end;
+    }
+    if (push_now && is_synchronized(c->st)) {
+        c->hold_tail = (flags & send_more) != 0;
+        output(h.index, now);
+        c->hold_tail = false;
+    }
     return n;
 }
 
-void layer::push(handle h, nanos now) {
+void layer::push(handle h, nanos now, bool force) {
     tcb* c = lookup(h);
-    if (c && is_synchronized(c->st)) output(h.index, now);
+    if (c && is_synchronized(c->st)) output(h.index, now, force ? push_force : push_normal);
 }
 
 result<size_t, error> layer::recv(handle h, mut_bytes out, nanos now) {
@@ -495,6 +526,21 @@ result<void, error> layer::set_nodelay(handle h, bool on) {
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     c->nodelay = on;
+    return {};
+}
+
+result<void, error> layer::set_cork(handle h, bool on, nanos now) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    c->cork = on;
+    if (!on && is_synchronized(c->st)) output(h.index, now);
+    return {};
+}
+
+result<void, error> layer::set_notsent_lowat(handle h, uint32_t lowat) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    c->notsent_lowat = lowat;
     return {};
 }
 

@@ -56,6 +56,21 @@ struct tcb {
     seq32 buf_seq;             // sequence number of snd ring byte 0
     bool fin_queued = false;   // user shut the write side: FIN follows the data
     ring snd;
+    // What the application said of its writes (output.cpp cuts segments
+    // and places PSH by it; Linux's semantics). push_end: the end of the
+    // latest write made without MSG_MORE (when push_set). eor: the ends of
+    // records written with MSG_EOR not yet acknowledged, oldest first (a
+    // segment never spans one). cork: TCP_CORK holds a partial last
+    // segment; hold_tail does so for the output run of one MSG_MORE write;
+    // t_cork sends what either held once nothing is in flight for a while.
+    bool cork = false, hold_tail = false, push_set = false;
+    seq32 push_end;
+    static constexpr uint8_t max_records = 32;
+    std::array<seq32, max_records> eor{};
+    uint8_t eor_head = 0, eor_n = 0;
+    // TCP_NOTSENT_LOWAT: writable only while fewer octets than this wait
+    // unsent (0: the layer's config).
+    uint32_t notsent_lowat = 0;
 
     // ---- receive sequence space
     seq32 irs, rcv_nxt, rcv_adv;  // rcv_adv: right edge we advertised
@@ -101,7 +116,7 @@ struct tcb {
     // ---- timers: absolute deadlines, no_deadline when off (timers.cpp)
     nanos t_rexmt = no_deadline, t_persist = no_deadline, t_delack = no_deadline,
           t_keep = no_deadline, t_wait = no_deadline, t_probe = no_deadline,
-          t_reo = no_deadline;
+          t_reo = no_deadline, t_cork = no_deadline;
     nanos last_rx = 0;            // for keep-alive and idle timeout
     uint8_t persist_shift = 0, keep_sent = 0;
     // ---- per-socket options set through the API (0: the layer's config)

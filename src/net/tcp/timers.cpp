@@ -22,7 +22,7 @@ namespace mvnf::tcp {
 void layer::reschedule(uint32_t idx) {
     tcb& c = _pool[idx];
     const nanos d =
-        std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait, c.t_probe, c.t_reo});
+        std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait, c.t_probe, c.t_reo, c.t_cork});
     c.deadline = c.in_use ? d : no_deadline;
     net::timer& t = _timers[idx];
     if (c.deadline == no_deadline) {
@@ -76,6 +76,10 @@ void layer::on_timers(uint32_t idx, nanos now) {
     if (c.t_persist <= now) {
         c.t_persist = no_deadline;
         on_persist_timeout(c, now);
+    }
+    if (c.t_cork <= now) {  // what a cork or MSG_MORE held (output.cpp)
+        c.t_cork = no_deadline;
+        output(idx, now, push_wakeup);
     }
     if (c.t_keep <= now) {
         c.t_keep = no_deadline;

@@ -135,6 +135,9 @@ struct config {
     // small). 0 = off: every in-order segment may wait for the delayed-ACK
     // timer or a reply to piggyback on, one packet fewer per request.
     uint8_t quickacks = 0;
+    // TCP_NOTSENT_LOWAT for sockets that set none (Linux's sysctl
+    // tcp_notsent_lowat; 0 here, UINT_MAX there: no limit).
+    uint32_t notsent_lowat = 0;
     nanos time_wait = 60 * sec;       // 2MSL (mTCP `tcp_timewait`)
     nanos idle_timeout = 0;           // 0 = off (mTCP `tcp_timeout`)
     nanos fin_wait_2_timeout = 60 * sec;  // orphaned FIN-WAIT-2, as Linux tcp_fin_timeout
