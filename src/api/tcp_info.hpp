@@ -48,6 +48,7 @@ inline tcp_info linux_tcp_info(const tcp::conn_info* info, bool listener, const 
     ti.tcpi_rto = uint32_t(info->rto / 1000);
     ti.tcpi_snd_mss = info->mss;
     ti.tcpi_rcv_mss = cfg.mss;
+    ti.tcpi_advmss = info->advmss;
     ti.tcpi_unacked = info->mss ? info->flight / info->mss : 0;
     ti.tcpi_rtt = uint32_t(info->srtt / 1000);
     ti.tcpi_snd_ssthresh = info->mss ? info->ssthresh / info->mss : 0;

@@ -161,6 +161,9 @@ options parse_flags(const char* flags) {
     // The scripts are written against Linux: its quick-ACK mode (the C API
     // keeps it off unless tcp_quickack is set; docs/tcp.md).
     o.tcp.quickacks = 16;
+    // ... and its slow start, which grows cwnd by every segment an ACK
+    // covers (RFC 3465's L = 2 SMSS otherwise; docs/tcp.md).
+    o.tcp.ss_ack_limit = 0;
     // The layer takes every connection's rings up front, and packetdrill
     // locks all its memory (mlockall): size the pool by --max_sockets, not
     // the layer's default of 1024 (which with 8 MiB rings is 16 GiB).

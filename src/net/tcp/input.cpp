@@ -687,7 +687,7 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             }
         } else {
             c.dupacks = 0;
-            if (data_acked && !rto_undone) cc_on_ack(c, data_acked, now);
+            if (data_acked && !rto_undone) cc_on_ack(c, data_acked, now, _cfg.ss_ack_limit);
             // Keep "recover" trailing SND.UNA: sequence comparisons are modulo
             // 2^32, so a recover left 2 GiB behind would look ahead again and
             // block fast retransmit (RFC 6582 3.2 step 2) for the next 2 GiB.

@@ -650,6 +650,7 @@ std::optional<conn_info> layer::info(handle h) const {
     if (!c) return std::nullopt;
     conn_info i;
     i.st = c->st, i.err = c->err, i.mss = c->mss;
+    i.advmss = advertised_mss(c->user_mss);
     i.ws_ok = c->ws_ok, i.ts_ok = c->ts_ok, i.sack_ok = c->sack_ok, i.ecn_ok = c->ecn_ok;
     i.snd_shift = c->snd_shift, i.rcv_shift = c->rcv_shift;
     i.cwnd = c->cwnd, i.ssthresh = c->ssthresh, i.snd_wnd = c->snd_wnd, i.flight = c->flight();

@@ -32,6 +32,7 @@ struct conn_info {
     state st = state::closed;
     error err = error::none;
     uint16_t mss = 0;
+    uint16_t advmss = 0;  // the MSS our SYN or SYN-ACK offers (TCP_MAXSEG-capped)
     bool ws_ok = false, ts_ok = false, sack_ok = false, ecn_ok = false;
     uint8_t snd_shift = 0, rcv_shift = 0;
     uint32_t cwnd = 0, ssthresh = 0, snd_wnd = 0, flight = 0;

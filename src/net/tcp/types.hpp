@@ -135,6 +135,10 @@ struct config {
     // small). 0 = off: every in-order segment may wait for the delayed-ACK
     // timer or a reply to piggyback on, one packet fewer per request.
     uint8_t quickacks = 0;
+    // Slow-start growth per ACK, in SMSS: RFC 3465's L (2, as RFC 3465 2.3
+    // recommends at most). 0: by all the ACK covers, as Linux (the
+    // packetdrill library's setting, so scripts written for it match).
+    uint8_t ss_ack_limit = 2;
     // TCP_NOTSENT_LOWAT for sockets that set none (Linux's sysctl
     // tcp_notsent_lowat; 0 here, UINT_MAX there: no limit).
     uint32_t notsent_lowat = 0;
