@@ -567,8 +567,9 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
                 run();
                 return total ? total : errno_of(r.error());
             }
-            // Blocking sockets write everything (Linux): wait for room.
-            _tcp.push(h, _now);
+            // Blocking sockets write everything (Linux): wait for room,
+            // having sent what is queued (Linux pushes with TCP_NAGLE_PUSH).
+            _tcp.push(h, _now, true);
             run();
             long rc = block_until(lk, nb, [&] {
                 return (_tcp.readiness(h) & (tcp::ev::writable | tcp::ev::error)) != 0;

@@ -408,7 +408,7 @@ TEST(packetdrill_so, unsupported_calls_fail_cleanly) {
     const int fd = d.ifc.socket(d.u, AF_INET, SOCK_STREAM, 0);
     ASSERT_EQ(fd, 1000);
     int one = 1;
-    EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_TCP, TCP_CORK, &one, sizeof one), EOPNOTSUPP);
+    EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_TCP, TCP_FASTOPEN, &one, sizeof one), EOPNOTSUPP);
     EXPECT_ERRNO(d.ifc.setsockopt(d.u, fd, IPPROTO_IP, IP_TOS, &one, sizeof one), EOPNOTSUPP);
     EXPECT_EQ(d.ifc.setsockopt(d.u, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
     EXPECT_EQ(d.ifc.setsockopt(d.u, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);

@@ -410,10 +410,10 @@ result<size_t, error> layer::send(handle h, bytes data, nanos now, bool push_now
     if (c->st == state::closed) return fail(c->err != error::none ? c->err : error::not_connected);
     if (!can_send_data(c->st) || c->fin_queued) return fail(error::broken_pipe);
     size_t room = c->snd_room();
-    // TCP_NOTSENT_LOWAT: queue only while fewer than lowat octets wait unsent.
+    // TCP_NOTSENT_LOWAT: queue no more than lowat octets unsent.
     if (const uint32_t lowat = notsent_lowat(*c); lowat) {
         const uint32_t unsent = c->unsent();
-        room = unsent >= lowat ? 0 : room;
+        room = unsent >= lowat ? 0 : std::min<size_t>(room, lowat - unsent);
     }
     if (flags & send_eor) {
         const seq32 una = seq32::max(c->snd_una, c->buf_seq);
@@ -429,22 +429,24 @@ result<size_t, error> layer::send(handle h, bytes data, nanos now, bool push_now
     // Linux marks PSH at the end of every write but a MSG_MORE one
     // (tcp_push -> tcp_mark_push), and ends a record only when the whole
     // MSG_EOR write was queued (tcp_sendmsg_locked).
-    if (!(flags & send_more)) c->push_set = true, c->push_end = end;
+    c->more_pending = (flags & send_more) != 0;
+    if (!c->more_pending) c->push_set = true, c->push_end = end;
     if ((flags & send_eor) && n == data.size()) {
         const bool repeat = c->eor_n && c->eor[(c->eor_head + c->eor_n - 1) % tcb::max_records] == end;
         if (!repeat) c->eor[(c->eor_head + c->eor_n++) % tcb::max_records] = end;
     }
-    if (push_now && is_synchronized(c->st)) {
-        c->hold_tail = (flags & send_more) != 0;
-        output(h.index, now);
-        c->hold_tail = false;
-    }
+    if (push_now) push(h, now);
     return n;
 }
 
 void layer::push(handle h, nanos now, bool force) {
     tcb* c = lookup(h);
-    if (c && is_synchronized(c->st)) output(h.index, now, force ? push_force : push_normal);
+    if (!c || !is_synchronized(c->st)) return;
+    // The push ending a MSG_MORE write holds its partial tail (Linux's
+    // tcp_push with TCP_NAGLE_CORK); any later one (an ACK's) does not.
+    c->hold_tail = c->more_pending && !force;
+    output(h.index, now, force ? push_force : push_normal);
+    c->hold_tail = false;
 }
 
 result<size_t, error> layer::recv(handle h, mut_bytes out, nanos now) {

@@ -89,8 +89,8 @@ public:
     static constexpr uint8_t send_more = 1, send_eor = 2;
     [[nodiscard]] result<size_t, error> send(handle h, bytes data, nanos now, bool push = true,
                                              uint8_t flags = 0);
-    // Sends what send(..., push = false) queued, as far as the windows allow.
-    // force: also what Nagle, a cork or MSG_MORE holds (Linux pushes so
+    // Sends what send(..., push = false) queued, as far as the windows allow
+    // (holding a partial tail if the latest write had send_more). force: also what Nagle, a cork or MSG_MORE holds (Linux pushes so
     // each time TCP_NODELAY is set to 1).
     void push(handle h, nanos now, bool force = false);
     [[nodiscard]] result<size_t, error> recv(handle h, mut_bytes out, nanos now);

@@ -61,9 +61,10 @@ struct tcb {
     // latest write made without MSG_MORE (when push_set). eor: the ends of
     // records written with MSG_EOR not yet acknowledged, oldest first (a
     // segment never spans one). cork: TCP_CORK holds a partial last
-    // segment; hold_tail does so for the output run of one MSG_MORE write;
+    // segment; hold_tail does so for the output run of one MSG_MORE write
+    // (more_pending: the latest write had MSG_MORE, for a deferred push);
     // t_cork sends what either held once nothing is in flight for a while.
-    bool cork = false, hold_tail = false, push_set = false;
+    bool cork = false, hold_tail = false, more_pending = false, push_set = false;
     seq32 push_end;
     static constexpr uint8_t max_records = 32;
     std::array<seq32, max_records> eor{};
