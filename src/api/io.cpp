@@ -59,8 +59,13 @@ ssize_t stream_recv(mtcp_context* c, int sockid, char* buf, size_t len, bool pee
     socket_entry* s = &c->socks[size_t(sockid)];
     if (s->kind == sock_kind::listener) return set_errno_ret(ENOTCONN);
     if (!s->h.valid()) return set_errno_ret(ENOTCONN);
-    if (s->shut_rd) return 0;
     const tcp::handle h = s->h;
+    // After SHUT_RD what still arrives is queued and read (as Linux, whose
+    // tcp_recvmsg checks RCV_SHUTDOWN only once the queue is empty).
+    if (s->shut_rd) {
+        auto i = c->tcp->info(h);
+        if (!i || i->recv_queued == 0) return 0;
+    }
     const bool nonblock = s->nonblock;
     mut_bytes out(reinterpret_cast<std::byte*>(buf), len);
     auto once = [&] { return peek ? c->tcp->peek(h, out) : c->tcp->recv(h, out, c->now); };

@@ -326,14 +326,19 @@ uint32_t host::readiness(const sock& s) const {
 template <class Ready>
 long host::block_until(lock& lk, bool nonblock, Ready ready, nanos limit, bool sleep_to_limit) {
     for (;;) {
-        if (ready()) return 0;
+        const bool now_ready = ready();
+        _checked = _gen;  // usleep waits for this before moving the clock
+        _cv_checked.notify_all();
+        if (now_ready) return 0;
         if (nonblock) return -EAGAIN;
         // packetdrill runs a call the script marks as blocking on a second
         // thread: give the main thread a chance to inject what we wait for.
         if (_o.block_wait_ms) {
             const uint64_t gen = _gen;
+            ++_blocked;
             _cv.wait_for(lk, std::chrono::milliseconds(_o.block_wait_ms),
                          [&] { return _gen != gen; });
+            --_blocked;
             if (_gen != gen) continue;
         }
         // Nobody else will act: only our own timers can make progress.
@@ -513,8 +518,14 @@ long host::readv(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     if (s->k != kind::conn) return -ENOTCONN;
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
     if (null_buffer(iov, iovcnt)) return -EFAULT;
-    if (s->shut_rd) return 0;
     const tcp::handle h = s->h;
+    // After SHUT_RD Linux still queues what arrives and hands it out; only
+    // an empty queue reads as the end (tcp_recvmsg checks RCV_SHUTDOWN
+    // after the queue).
+    if (s->shut_rd) {
+        auto i = _tcp.info(h);
+        if (!i || i->recv_queued == 0) return 0;
+    }
     long rc = block_until(lk, s->nonblock || (flags & MSG_DONTWAIT), [&] {
         return (_tcp.readiness(h) & (tcp::ev::readable | tcp::ev::error)) != 0;
     }, _now + _o.max_wait, false);

@@ -86,7 +86,7 @@ public:
     // ---- the wire and the clock
     long netdev_send(bytes ip_packet);
     long netdev_receive(void* buf, size_t* count, long long* time_usecs);
-    void usleep(uint64_t usec);
+    void usleep(lock& lk, uint64_t usec);
     uint64_t gettimeofday_us();
     // Any call but gettimeofday: gettimeofday's spin detection starts over.
     void note_call() { _spins = 0; }
@@ -152,6 +152,12 @@ private:
     std::mutex _mu;
     std::condition_variable _cv;
     uint64_t _gen = 0;  // bumped by netdev_send/usleep: blocked calls re-check
+    // Calls blocked in block_until, and the _gen they last checked against:
+    // usleep lets them see what the main thread injected before it moves
+    // the clock on (else a read woken by data at T returns at T + sleep).
+    uint32_t _blocked = 0;
+    uint64_t _checked = 0;
+    std::condition_variable _cv_checked;
     nanos _now = 0;
     uint32_t _spins = 0;
     ip_link _link;

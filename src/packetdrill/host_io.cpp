@@ -165,7 +165,12 @@ long host::recv_control(int fd, msghdr* m) {
     if (!s->inq || s->k != kind::conn) return 0;
     // Linux (tcp_recvmsg): the bytes still queued after this read.
     int left = 0;
-    if (auto i = _tcp.info(s->h)) left = int(std::min<size_t>(i->recv_queued, INT32_MAX));
+    // With all read and the peer's FIN in, Linux reports one "byte" (the
+    // end of the stream is still to be read: tcp_inq_hint).
+    if (auto i = _tcp.info(s->h)) {
+        left = int(std::min<size_t>(i->recv_queued, INT32_MAX));
+        if (left == 0 && tcp::has_received_fin(i->st)) left = 1;
+    }
     if (!m->msg_control || room < CMSG_SPACE(sizeof left)) {
         m->msg_flags |= MSG_CTRUNC;
         return 0;
@@ -412,7 +417,14 @@ long host::netdev_receive(void* buf, size_t* count, long long* time_usecs) {
     return 0;
 }
 
-void host::usleep(uint64_t usec) {
+void host::usleep(lock& lk, uint64_t usec) {
+    // A call blocked on another thread that has not looked since the last
+    // injection gets to return at the present time first.
+    if (_blocked && _checked != _gen && _o.block_wait_ms) {
+        _cv.notify_all();
+        _cv_checked.wait_for(lk, std::chrono::milliseconds(_o.block_wait_ms),
+                             [&] { return _checked == _gen || !_blocked; });
+    }
     advance_to(_now + net::usec(usec));
     ++_gen;
     _cv.notify_all();

@@ -149,8 +149,8 @@ int pd_netdev_receive(void* ud, void* buf, size_t* count, long long* time_usecs)
     return int(call(ud, [&](host& h, host::lock&) { return h.netdev_receive(buf, count, time_usecs); }));
 }
 int pd_usleep(void* ud, useconds_t usec) {
-    return int(call(ud, [&](host& h, host::lock&) {
-        h.usleep(usec);
+    return int(call(ud, [&](host& h, host::lock& lk) {
+        h.usleep(lk, usec);
         return 0L;
     }));
 }

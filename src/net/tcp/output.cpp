@@ -41,13 +41,18 @@ uint16_t layer::window_field(tcb& c) {
 // 7323 2.3): without window scaling a receive ring above 64 KiB always has
 // "more" room than the field can say, and an update that repeats the
 // advertised edge is a duplicate ACK to the peer (three reads would make
-// three, a spurious fast retransmit, RFC 5681 3.2).
+// three, a spurious fast retransmit, RFC 5681 3.2). An update of its own
+// (RFC 9293 3.8.6.2.2 moves the edge but does not ask for one) goes only
+// when the window at least doubles, as Linux's tcp_cleanup_rbuf: a peer
+// that still has half of what we can offer is not held up, and the next
+// ACK carries the new edge anyway; one that was stopped (a zero or small
+// window) learns at once.
 bool layer::window_update_due(const tcb& c) const {
     const uint32_t offered = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
     const uint32_t step = std::min<uint32_t>(uint32_t(c.rcv.capacity() / 2), _cfg.mss);
     const uint32_t can_say = std::min<uint32_t>(receive_window(c) >> c.rcv_shift, 65535)
                              << c.rcv_shift;
-    return can_say >= offered + step;
+    return can_say >= offered + step && uint64_t(can_say) >= 2 * uint64_t(offered);
 }
 
 void layer::after_recv(tcb& c, nanos now) {
