@@ -362,6 +362,7 @@ long host::socket(int domain, int type, int protocol) {
     if (protocol != 0 && protocol != IPPROTO_TCP) return -EPROTONOSUPPORT;
     const long fd = open_slot(kind::tcp);
     if (fd >= 0) find(int(fd))->nonblock = (type & SOCK_NONBLOCK) != 0;
+    apply_sysctls();
     return fd;
 }
 

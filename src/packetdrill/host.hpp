@@ -130,6 +130,7 @@ private:
     // connect/accept, and on every change once connected), as the C API does.
     void apply_options(const sock& s);
     static uint32_t sysctl_notsent_lowat();
+    void apply_sysctls();
     // The stack is built once the local address is known.
     void ensure_stack(ipv4_addr ip);
     // Runs the stack at the current virtual time and pushes its output.

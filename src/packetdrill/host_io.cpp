@@ -61,16 +61,37 @@ void host::apply_options(const sock& s) {
     if (s.cork) (void)_tcp.set_cork(s.h, true, _now);
 }
 
+namespace {
+// An integer sysctl of the namespace the library runs in; false if unreadable.
+bool read_sysctl(const char* path, unsigned long& v) {
+    FILE* f = std::fopen(path, "re");
+    if (!f) return false;
+    const bool ok = std::fscanf(f, "%lu", &v) == 1;
+    std::fclose(f);
+    return ok;
+}
+}  // namespace
+
+// A script's init commands set sysctls in the namespace after the library
+// was made: net.ipv4.tcp_timestamps and tcp_ecn (0 off, 1 ask and accept,
+// 2 accept: the layer's meaning too) are read for each new socket, as Linux
+// reads them at each handshake. --no_ts keeps timestamps off.
+void host::apply_sysctls() {
+    unsigned long ts = 0, ecn = 0;
+    bool timestamps = _o.tcp.timestamps;
+    uint8_t e = _o.tcp.ecn;
+    if (timestamps && read_sysctl("/proc/sys/net/ipv4/tcp_timestamps", ts)) timestamps = ts != 0;
+    if (read_sysctl("/proc/sys/net/ipv4/tcp_ecn", ecn) && ecn <= 2) e = uint8_t(ecn);
+    _tcp.set_negotiation(timestamps, e);
+}
+
 // net.ipv4.tcp_notsent_lowat of the namespace the library runs in (a
 // script's defaults.sh sets it): the mark of sockets that set none.
 // Linux's default, UINT_MAX, and an unreadable file mean no limit.
 uint32_t host::sysctl_notsent_lowat() {
-    FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_notsent_lowat", "re");
-    if (!f) return 0;
     unsigned long v = 0;
-    const bool ok = std::fscanf(f, "%lu", &v) == 1;
-    std::fclose(f);
-    return ok && v < 0xffffffffUL ? uint32_t(v) : 0;
+    return read_sysctl("/proc/sys/net/ipv4/tcp_notsent_lowat", v) && v < 0xffffffffUL ? uint32_t(v)
+                                                                                     : 0;
 }
 
 long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {

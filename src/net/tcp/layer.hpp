@@ -104,6 +104,13 @@ public:
     // TCP_CORK: hold a partial last segment until uncorked, a full segment
     // is queued, or the cork timer (Linux's 200 ms ceiling) fires.
     [[nodiscard]] result<void, error> set_cork(handle h, bool on, nanos now);
+    // What later handshakes offer and accept (Linux's sysctls tcp_timestamps
+    // and tcp_ecn, config::timestamps and config::ecn); open connections keep
+    // what they agreed.
+    void set_negotiation(bool timestamps, uint8_t ecn) {
+        _cfg.timestamps = timestamps;
+        _cfg.ecn = ecn;
+    }
     // TCP_NOTSENT_LOWAT: writable (readiness) only while fewer than
     // lowat/2 octets wait unsent, and send() queues only while fewer than
     // lowat do (Linux's tcp_stream_memory_free). 0: no limit.
