@@ -208,7 +208,7 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
             }
             case TCP_INFO: {
                 const tcp_info ti =
-                    linux_tcp_info(info, s->kind == sock_kind::listener, mctx->tcp->cfg());
+                    linux_tcp_info(info, s->kind == sock_kind::listener, mctx->tcp->cfg(), mctx->now);
                 if (int e = put(optval, optlen, &ti, sizeof ti)) return set_errno_ret(e);
                 return 0;
             }

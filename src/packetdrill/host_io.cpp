@@ -157,7 +157,7 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
                 // library's read 0, up to kernel_tcp_info_max bytes.
                 if (!val || !len) return -EINVAL;
                 const tcp_info ti = api::linux_tcp_info(have ? &ci : nullptr,
-                                                        s->k == kind::listener, _o.tcp);
+                                                        s->k == kind::listener, _o.tcp, _now);
                 const size_t n = std::min<size_t>(*len, kernel_tcp_info_max);
                 std::memset(val, 0, n);
                 std::memcpy(val, &ti, std::min(n, sizeof ti));

@@ -257,6 +257,7 @@ void layer::adopt_syn_options(tcb& c, const tcp_repr& seg, nanos now) {
 
 void layer::on_established(uint32_t idx, nanos now) {
     tcb& c = _pool[idx];
+    c.last_data_rx = now;  // Linux's lrcvtime starts at the handshake too
     // RFC 6298 5.7: a lost SYN/SYN-ACK with no RTT sample -> RTO back to 3 s.
     if (!c.have_rtt && c.retries > 0) c.rto = std::max<nanos>(c.rto, 3 * sec);
     c.retries = 0;

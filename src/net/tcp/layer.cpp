@@ -656,7 +656,7 @@ std::optional<conn_info> layer::info(handle h) const {
     i.ws_ok = c->ws_ok, i.ts_ok = c->ts_ok, i.sack_ok = c->sack_ok, i.ecn_ok = c->ecn_ok;
     i.snd_shift = c->snd_shift, i.rcv_shift = c->rcv_shift;
     i.cwnd = c->cwnd, i.ssthresh = c->ssthresh, i.snd_wnd = c->snd_wnd, i.flight = c->flight();
-    i.srtt = c->srtt, i.rto = c->rto;
+    i.srtt = c->srtt, i.rto = c->rto, i.last_data_rx = c->last_data_rx;
     i.iss = c->iss, i.irs = c->irs, i.snd_una = c->snd_una, i.snd_nxt = c->snd_nxt;
     i.rcv_nxt = c->rcv_nxt;
     i.send_queued = c->snd.size(), i.recv_queued = c->rcv.size();

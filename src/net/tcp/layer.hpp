@@ -37,6 +37,7 @@ struct conn_info {
     uint8_t snd_shift = 0, rcv_shift = 0;
     uint32_t cwnd = 0, ssthresh = 0, snd_wnd = 0, flight = 0;
     nanos srtt = 0, rto = 0;
+    nanos last_data_rx = 0;  // when in-order data last arrived (or the handshake ended)
     seq32 iss, irs, snd_una, snd_nxt, rcv_nxt;
     size_t send_queued = 0, recv_queued = 0;
 };
