@@ -206,10 +206,10 @@ void host::ensure_stack(ipv4_addr ip) {
 
 void host::run() {
     if (_stack) _stack->poll(_now);
-    // Readiness is polled level-triggered; the edge queue is not needed.
+    // Readiness is polled level-triggered; the edge queue only wakes
+    // edge-triggered epoll entries (epoll.cpp).
     tcp::event ev;
-    while (_tcp.next_event(ev)) {
-    }
+    while (_tcp.next_event(ev)) epoll_wake(ev.h);
 }
 
 void host::advance_to(nanos t) {
@@ -260,6 +260,7 @@ long host::open_slot(kind k) {
         // it was closed with the kernel's close() behind our back (as
         // packetdrill does with what a script leaves open). Close it now.
         sock& old = _socks[size_t(_slot_of[size_t(fd)])];
+        epoll_forget(int(fd));  // closed: gone from every interest list
         old.kfd.fd = -1;  // the number is the new socket's: keep it open
         free_slot(old);
         run();
@@ -275,6 +276,7 @@ void host::free_slot(sock& s) {
     // SO_LINGER with a zero timeout: close() aborts with a RST (as Linux).
     if (s.k == kind::conn && s.linger_on && s.linger_s == 0) (void)_tcp.abort(s.h, _now);
     else if (s.k == kind::conn || s.k == kind::listener) (void)_tcp.close(s.h, _now);
+    if (s.kfd.fd >= 0 && s.k != kind::epoll) epoll_forget(s.kfd.fd);  // as close() on Linux
     if (s.kfd.fd >= 0 && size_t(s.kfd.fd) < _slot_of.size() &&
         _slot_of[size_t(s.kfd.fd)] == int32_t(&s - _socks.data()))
         _slot_of[size_t(s.kfd.fd)] = -1;
@@ -352,6 +354,11 @@ long host::block_until(lock& lk, bool nonblock, Ready ready, nanos limit, bool s
         }
         advance_to(std::max(d, _now));
     }
+}
+
+long host::block_until_fn(lock& lk, bool nonblock, const std::function<bool()>& ready,
+                          nanos limit, bool sleep_to_limit) {
+    return block_until(lk, nonblock, ready, limit, sleep_to_limit);
 }
 
 // --------------------------------------------------------------- sockets --

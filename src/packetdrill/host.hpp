@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 
 #include "net/stack.hpp"
@@ -77,6 +79,9 @@ public:
     long fcntl(int fd, int cmd, long arg);
     long ioctl(int fd, unsigned long request, void* arg);
     long poll(lock& lk, pollfd* fds, nfds_t n, int timeout_ms);
+    long epoll_create(int size);
+    long epoll_ctl(int epfd, int op, int fd, const epoll_event* ev);
+    long epoll_wait(lock& lk, int epfd, epoll_event* evs, int maxevents, int timeout_ms);
     // What the kernel's getsockopt would say of one of our descriptors, for
     // packetdrill's code events (code_events.cpp): TCP_INFO, TCP_CC_INFO,
     // SO_MEMINFO; not_ours when fd is not one of this host's sockets.
@@ -96,7 +101,14 @@ public:
     const tcp::layer& tcp_layer() const { return _tcp; }
 
 private:
-    enum class kind : uint8_t { free, tcp, listener, conn };
+    enum class kind : uint8_t { free, tcp, listener, conn, epoll };
+    // An epoll instance's interest list entry (epoll.cpp).
+    struct ep_reg {
+        int fd = -1;
+        uint32_t events = 0;  // EPOLLIN... and EPOLLET / EPOLLONESHOT as given
+        uint64_t data = 0;
+        bool pending = false;  // woken since last reported (edge-triggered)
+    };
     struct sock {
         kind k = kind::free;
         bool nonblock = false;
@@ -117,6 +129,7 @@ private:
         int linger_s = 0;
         bool err_reported = false;  // SO_ERROR reports a connection's error once
         kernel_fd kfd;              // the descriptor number handed out (kernel_fd.hpp)
+        std::vector<ep_reg> regs;   // kind::epoll: its interest list
     };
     class glue;  // net::transport + tcp::segment_sink between stack and layer
 
@@ -142,8 +155,15 @@ private:
     // (poll's timeout first moves the clock to `limit`: sleep_to_limit).
     template <class Ready>
     long block_until(lock& lk, bool nonblock, Ready ready, nanos limit, bool sleep_to_limit);
+    // The same for callers in other files (the template lives in host.cpp).
+    long block_until_fn(lock& lk, bool nonblock, const std::function<bool()>& ready, nanos limit,
+                        bool sleep_to_limit);
     uint32_t readiness(const sock& s) const;
     short poll_events(int fd) const;
+    // A socket's wake-up (the layer posted an event for it): its epoll
+    // entries become pending; and its entries go when it is closed.
+    void epoll_wake(tcp::handle h);
+    void epoll_forget(int fd);
     uint16_t pick_port();
     // The 4-tuple of a connection, from the SYN or SYN-ACK it sent.
     std::optional<tcp::four_tuple> tuple_of(tcp::handle h) const;
