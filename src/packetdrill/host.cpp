@@ -327,9 +327,10 @@ uint32_t host::readiness(const sock& s) const {
 
 template <class Ready>
 long host::block_until(lock& lk, bool nonblock, Ready ready, nanos limit, bool sleep_to_limit) {
-    for (;;) {
+    for (bool waited = false;; waited = true) {
         const bool now_ready = ready();
         _checked = _gen;  // usleep waits for this before moving the clock
+        if (now_ready && waited) _stamp_due = true, _stamp_thread = std::this_thread::get_id();
         _cv_checked.notify_all();
         if (now_ready) return 0;
         if (nonblock) return -EAGAIN;

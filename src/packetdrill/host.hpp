@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <netinet/in.h>
@@ -179,6 +180,11 @@ private:
     uint32_t _blocked = 0;
     uint64_t _checked = 0;
     std::condition_variable _cv_checked;
+    // A call that blocked has returned on its thread, which has yet to read
+    // the clock for its end time (packetdrill's end_syscall): usleep waits
+    // for that too.
+    bool _stamp_due = false;
+    std::thread::id _stamp_thread;
     nanos _now = 0;
     uint32_t _spins = 0;
     ip_link _link;

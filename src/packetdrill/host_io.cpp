@@ -441,17 +441,25 @@ long host::netdev_receive(void* buf, size_t* count, long long* time_usecs) {
 void host::usleep(lock& lk, uint64_t usec) {
     // A call blocked on another thread that has not looked since the last
     // injection gets to return at the present time first.
-    if (_blocked && _checked != _gen && _o.block_wait_ms) {
+    // ... and reads the clock for its end time before it moves.
+    if (_stamp_due && _stamp_thread == std::this_thread::get_id()) _stamp_due = false;
+    if (((_blocked && _checked != _gen) || _stamp_due) && _o.block_wait_ms) {
         _cv.notify_all();
-        _cv_checked.wait_for(lk, std::chrono::milliseconds(_o.block_wait_ms),
-                             [&] { return _checked == _gen || !_blocked; });
+        _cv_checked.wait_for(lk, std::chrono::milliseconds(_o.block_wait_ms), [&] {
+            return (_checked == _gen || !_blocked) && !_stamp_due;
+        });
     }
+    _stamp_due = false;
     advance_to(_now + net::usec(usec));
     ++_gen;
     _cv.notify_all();
 }
 
 uint64_t host::gettimeofday_us() {
+    if (_stamp_due && std::this_thread::get_id() == _stamp_thread) {
+        _stamp_due = false;  // the blocked call's end time: usleep may go on
+        _cv_checked.notify_all();
+    }
     // packetdrill spins on gettimeofday for the last microseconds before an
     // event; a clock that never moves would spin forever. Back-to-back calls
     // (nothing else in between) therefore advance the clock 1 us each.
