@@ -398,7 +398,12 @@ void layer::output(uint32_t idx, nanos now, uint8_t how) {
     // Whatever is in flight must be covered by a timer (RFC 6298 5.1).
     if (c.flight() > 0 && c.t_rexmt == no_deadline && c.t_persist == no_deadline)
         arm_rexmt(c, now);
-    if (sent_new) arm_probe(c, now);  // RFC 8985 7.2: after new data
+    if (sent_new) {
+        arm_probe(c, now);  // RFC 8985 7.2: after new data
+        // Linux's tcp_cwnd_validate: the largest flight of this window.
+        if (c.snd_una >= c.flight_seq || c.flight() > c.max_flight)
+            c.max_flight = c.flight(), c.flight_seq = c.snd_nxt;
+    }
     // Data a cork or MSG_MORE holds with nothing in flight (no ACK will come
     // to send it): Linux's probe timer sends it after its RTO (at least
     // 200 ms: TCP_CORK's documented ceiling), which is SRTT + max(4 RTTVAR,

@@ -133,6 +133,11 @@ struct tcb {
 
     // ---- congestion (RFC 5681, 6582, 6675, 9438)
     uint32_t cwnd = 0, ssthresh = 0, bytes_acked = 0;
+    // The largest flight sent since SND.UNA passed flight_seq (Linux's
+    // max_packets_out / cwnd_usage_seq, in octets): whether cwnd limits
+    // the sender (congestion.hpp, cc_on_ack with ss_limit 0).
+    uint32_t max_flight = 0;
+    seq32 flight_seq;
     uint8_t dupacks = 0;
     bool in_recovery = false;
     seq32 recover;                // RFC 6582 "recover"
