@@ -646,6 +646,12 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         const seq32 lo = seq32::max(c.snd_una, c.buf_seq);
         const seq32 hi = seq32::min(seg.ack, data_end);
         const uint32_t data_acked = hi > lo ? hi.since(lo) : 0;  // SYN/FIN do not grow cwnd
+        // Linux grows cwnd by what this ACK delivered: octets SACKed before
+        // (without SACK, a segment per duplicate ACK) count once, when
+        // SACKed (ss_ack_limit 0, congestion.hpp).
+        const uint32_t delivered = data_acked + newly_sacked -
+            std::min(data_acked, c.sack_ok ? c.scoreboard.bytes_above(lo) - c.scoreboard.bytes_above(hi)
+                                           : uint32_t(c.dupacks) * c.mss);
         if (hi > lo) {
             c.snd.consume(hi.since(lo));
             c.buf_seq = hi;
@@ -688,7 +694,8 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             }
         } else {
             c.dupacks = 0;
-            if (data_acked && !rto_undone) cc_on_ack(c, data_acked, now, _cfg.ss_ack_limit);
+            if (data_acked && !rto_undone)
+                cc_on_ack(c, _cfg.ss_ack_limit ? data_acked : delivered, now, _cfg.ss_ack_limit);
             // Keep "recover" trailing SND.UNA: sequence comparisons are modulo
             // 2^32, so a recover left 2 GiB behind would look ahead again and
             // block fast retransmit (RFC 6582 3.2 step 2) for the next 2 GiB.
