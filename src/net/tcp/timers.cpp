@@ -104,7 +104,10 @@ void layer::rtt_sample(tcb& c, nanos r) {
         c.srtt = (7 * c.srtt + r) / 8;
     }
     const nanos g = ms;  // clock granularity G
-    c.rto = std::clamp(c.srtt + std::max(g, 4 * c.rttvar), _cfg.rto_min, _cfg.rto_max);
+    // config::rto_linux: the minimum is a floor of the variance term, as
+    // Linux's tcp_set_rto (SRTT + max(4 RTTVAR, rto_min)), not of the RTO.
+    const nanos var = _cfg.rto_linux ? std::max(4 * c.rttvar, _cfg.rto_min) : std::max(g, 4 * c.rttvar);
+    c.rto = std::clamp(c.srtt + var, _cfg.rto_min, _cfg.rto_max);
 }
 
 // RFC 7323 4.1: an RTT sample from an echoed timestamp, if the echo can be
