@@ -45,7 +45,8 @@ const char* error_name(error e) {
     return "?";
 }
 
-layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
+layer::layer(const config& cfg, segment_sink& out)
+    : _cfg(cfg), _timestamps0(cfg.timestamps), _ecn0(cfg.ecn), _out(out) {
     // All memory is taken here, once (no allocation on the data path).
     // max_buffers buffer pairs (as mTCP's max_num_buffers sizes its send and
     // receive buffer pools), at most one per connection the pool can hold;
@@ -130,6 +131,7 @@ bool layer::reset(nanos now) {
     _challenge_count = _challenge_budget = 0;
     _closed_rst_window = 0;
     _closed_rst_count = 0;
+    _cfg.timestamps = _timestamps0, _cfg.ecn = _ecn0;
     return true;
 }
 

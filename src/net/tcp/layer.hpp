@@ -361,6 +361,10 @@ private:
     void on_reorder_timeout(uint32_t idx, nanos now);
 
     config _cfg;
+    // The handshake options of construction, which set_negotiation changes
+    // and reset() restores.
+    bool _timestamps0 = false;
+    uint8_t _ecn0 = 0;
     segment_sink& _out;
     std::vector<tcb> _pool;
     std::unique_ptr<std::byte[]> _arena;
