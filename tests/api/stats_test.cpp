@@ -5,7 +5,8 @@
 // Prometheus text format (scraped with curl) and tools/mvnf-top reads it;
 // mtcp_get_stats never touches a context another thread is destroying.
 // (The raw end also serves TCP_USER_TIMEOUT's test, a peer that never ACKs,
-// and that of the send flags and options: TCP_CORK, MSG_MORE, MSG_EOR.)
+// and those of the send flags and options (TCP_CORK, MSG_MORE, MSG_EOR,
+// TCP_NOTSENT_LOWAT) and of reads after SHUT_RD.)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -813,6 +814,33 @@ TEST(ApiTcpSendFlags, CorkMoreEorAndNotsentLowat) {
     for (const auto& s : data_segs()) sent += s.len;
     EXPECT_GT(sent, 0u);
     EXPECT_EQ(queued, sent + 1000) << "sent " << sent;
+    mtcp_close(b.ctx, fd);
+    mtcp_close(b.ctx, ls);
+    alarm(0);
+}
+
+// SHUT_RD as Linux: reads return 0 while nothing is queued, but what the
+// peer still sends is taken and read (tcp_recvmsg checks RCV_SHUTDOWN only
+// once the queue is empty).
+TEST(ApiTcpShutRd, DataArrivingAfterShutRdIsRead) {
+    alarm(30);
+    bench b;
+    ASSERT_TRUE(b.raw);
+    const int ls = b.listen80(4);
+    ASSERT_GE(ls, 0);
+    b.settle();
+    const auto [peer, ours] = open_from_raw(b, 41000, 1000);
+    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
+    ASSERT_EQ(mtcp_shutdown(b.ctx, fd, SHUT_RD), 0);
+    char buf[64];
+    EXPECT_EQ(mtcp_read(b.ctx, fd, buf, sizeof buf), 0);
+    b.send(ipv4(6, tcp({.sport = 41000, .dport = 80, .flags = 0x18, .seq = peer, .ack = ours,
+                        .payload = frame(10, 'x')})));
+    (void)take_tcp(b);
+    EXPECT_EQ(mtcp_read(b.ctx, fd, buf, sizeof buf), 10);
+    EXPECT_EQ(mtcp_read(b.ctx, fd, buf, sizeof buf), 0);
     mtcp_close(b.ctx, fd);
     mtcp_close(b.ctx, ls);
     alarm(0);
