@@ -166,6 +166,7 @@ options parse_flags(const char* flags) {
     o.tcp.ss_ack_limit = 0;
     // ... and its RTO formula, SRTT + max(4 RTTVAR, 200 ms).
     o.tcp.rto_linux = true;
+    o.tcp.tlp_linux = true;  // and its tail loss probe timeout
     // The layer takes every connection's rings up front, and packetdrill
     // locks all its memory (mlockall): size the pool by --max_sockets, not
     // the layer's default of 1024 (which with 8 MiB rings is 16 GiB).

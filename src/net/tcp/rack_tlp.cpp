@@ -54,7 +54,11 @@ bool layer::probe_allowed(const tcb& c) const {
 void layer::arm_probe(tcb& c, nanos now) {
     if (!probe_allowed(c)) return;
     nanos pto = 1 * sec;
-    if (c.have_rtt) {
+    if (c.have_rtt && _cfg.tlp_linux) {
+        // Linux's tcp_schedule_loss_probe: 2 SRTT plus its minimum RTO for
+        // a lone segment (a delayed ACK), else plus 2 ms.
+        pto = 2 * c.srtt + (c.flight() <= c.mss ? _cfg.rto_min : 2 * ms);
+    } else if (c.have_rtt) {
         pto = std::max(2 * c.srtt, pto_floor);
         if (c.flight() <= c.mss) pto += _cfg.max_ack_delay;
     }

@@ -124,6 +124,10 @@ struct config {
     // of the tail that Linux never sends (docs/tcp.md).
     bool rescue_retransmit = false;
     nanos max_ack_delay = 200 * ms;   // RFC 8985 WCDelAckT: the peer's worst delayed ACK
+    // The probe timeout as Linux computes it: 2 SRTT + 2 ms (+ rto_min for a
+    // lone segment) instead of max(2 SRTT, 10 ms) (+ max_ack_delay); the
+    // packetdrill library's setting (rack_tlp.cpp).
+    bool tlp_linux = false;
     bool syn_cookies = true;
     bool verify_checksum = true;      // off when the NIC has verified it
     congestion_algo cc = congestion_algo::cubic;
