@@ -96,6 +96,11 @@ ssize_t mtcp_read(mctx_t mctx, int sockid, char *buf, size_t len);
 ssize_t mtcp_recv(mctx_t mctx, int sockid, char *buf, size_t len, int flags);
 int mtcp_readv(mctx_t mctx, int sockid, const struct iovec *iov, int numIOV);
 ssize_t mtcp_write(mctx_t mctx, int sockid, const char *buf, size_t len);
+/* flags: 0 or any of MSG_MORE (hold a partial last segment for later
+ * writes; no PSH at its end), MSG_EOR (end a record: no segment carries it
+ * together with later data), MSG_DONTWAIT, MSG_NOSIGNAL (no signals are
+ * raised anyway). MSG_MORE and MSG_EOR on a non-TCP socket: EOPNOTSUPP. */
+ssize_t mtcp_send(mctx_t mctx, int sockid, const char *buf, size_t len, int flags);
 int mtcp_writev(mctx_t mctx, int sockid, const struct iovec *iov, int numIOV);
 
 /* Number of online CPUs (mTCP's applications' helper). */

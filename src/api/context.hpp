@@ -92,6 +92,8 @@ struct socket_entry {
     int rcvbuf = 0, sndbuf = 0, maxseg = 0;
     int keepidle = 0, keepintvl = 0, keepcnt = 0;
     int user_timeout_ms = 0;  // TCP_USER_TIMEOUT; 0: off
+    bool cork = false;        // TCP_CORK
+    uint32_t notsent_lowat = 0;  // TCP_NOTSENT_LOWAT; 0: none
     tcp::congestion_algo cc = tcp::congestion_algo::cubic;
     std::array<epoll_reg, max_regs> regs{};
 };

@@ -59,8 +59,13 @@ ssize_t stream_recv(mtcp_context* c, int sockid, char* buf, size_t len, bool pee
     socket_entry* s = &c->socks[size_t(sockid)];
     if (s->kind == sock_kind::listener) return set_errno_ret(ENOTCONN);
     if (!s->h.valid()) return set_errno_ret(ENOTCONN);
-    if (s->shut_rd) return 0;
     const tcp::handle h = s->h;
+    // After SHUT_RD what still arrives is queued and read (as Linux, whose
+    // tcp_recvmsg checks RCV_SHUTDOWN only once the queue is empty).
+    if (s->shut_rd) {
+        auto i = c->tcp->info(h);
+        if (!i || i->recv_queued == 0) return 0;
+    }
     const bool nonblock = s->nonblock;
     mut_bytes out(reinterpret_cast<std::byte*>(buf), len);
     auto once = [&] { return peek ? c->tcp->peek(h, out) : c->tcp->recv(h, out, c->now); };
@@ -78,12 +83,15 @@ ssize_t stream_recv(mtcp_context* c, int sockid, char* buf, size_t len, bool pee
     return ssize_t(*r);
 }
 
-ssize_t stream_send(mtcp_context* c, int sockid, const char* buf, size_t len) {
+// flags: MSG_MORE, MSG_EOR (their tcp::layer::send meanings), MSG_DONTWAIT.
+ssize_t stream_send(mtcp_context* c, int sockid, const char* buf, size_t len, int flags) {
     socket_entry* s = &c->socks[size_t(sockid)];
     if (s->kind == sock_kind::listener || !s->h.valid()) return set_errno_ret(ENOTCONN);
     if (s->shut_wr) return set_errno_ret(EPIPE);
     const tcp::handle h = s->h;
-    const bool nonblock = s->nonblock;
+    const bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+    const uint8_t tflags = uint8_t(((flags & MSG_MORE) ? tcp::layer::send_more : 0) |
+                                   ((flags & MSG_EOR) ? tcp::layer::send_eor : 0));
     size_t done = 0;
     int error = 0;
     c->tcp_adapter->set_now(c->now);
@@ -92,7 +100,7 @@ ssize_t stream_send(mtcp_context* c, int sockid, const char* buf, size_t len) {
         const bool defer = c->in_iteration;
         auto r = c->tcp->send(h, bytes(reinterpret_cast<const std::byte*>(buf) + done,
                                        len - done),
-                              c->now, !defer);
+                              c->now, !defer, tflags);
         if (r) {
             done += *r;
             if (defer) c->note_write(sockid);
@@ -132,15 +140,18 @@ ssize_t dispatch_read(mtcp_context* c, int sockid, char* buf, size_t len, bool p
     }
 }
 
-ssize_t dispatch_write(mtcp_context* c, int sockid, const char* buf, size_t len) {
+ssize_t dispatch_write(mtcp_context* c, int sockid, const char* buf, size_t len, int flags = 0) {
     socket_entry* s = &c->socks[size_t(sockid)];
+    // MSG_MORE and MSG_EOR are TCP's here (Linux's UDP corking is not offered).
+    if (s->kind != sock_kind::stream && (flags & (MSG_MORE | MSG_EOR)))
+        return set_errno_ret(EOPNOTSUPP);
     switch (s->kind) {
         case sock_kind::pipe: return pipe_write(c, sockid, buf, len);
         case sock_kind::dgram:
             if (!s->connected) return set_errno_ret(EDESTADDRREQ);
             return mudp_sendto(c, sockid, buf, len, 0, nullptr, 0);
         case sock_kind::epoll: return set_errno_ret(EINVAL);
-        default: return stream_send(c, sockid, buf, len);
+        default: return stream_send(c, sockid, buf, len, flags);
     }
 }
 
@@ -200,6 +211,19 @@ ssize_t mtcp_write(mctx_t mctx, int sockid, const char* buf, size_t len) try {
     return dispatch_write(mctx, sockid, buf, len);
 } catch (...) {
     return api_exception("mtcp_write");
+}
+
+ssize_t mtcp_send(mctx_t mctx, int sockid, const char* buf, size_t len, int flags) try {
+    MVNF_ROUTE(mctx, -1, mtcp_send(mctx, sockid, buf, len, flags));
+    if (!lookup(mctx, sockid)) return -1;
+    if (flags & ~(MSG_MORE | MSG_EOR | MSG_DONTWAIT | MSG_NOSIGNAL))
+        return set_errno_ret(EOPNOTSUPP);  // MSG_OOB, MSG_CONFIRM...
+    if (!buf && len) return set_errno_ret(EFAULT);
+    // A stream socket's MSG_DONTWAIT only; a pipe or datagram one must be
+    // made non-blocking (mtcp_setsock_nonblock) for it.
+    return dispatch_write(mctx, sockid, buf, len, flags);
+} catch (...) {
+    return api_exception("mtcp_send");
 }
 
 int mtcp_writev(mctx_t mctx, int sockid, const struct iovec* iov, int numIOV) try {

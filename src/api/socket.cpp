@@ -221,6 +221,7 @@ int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr* addr, socklen_t* addrl
     n.linger_s = l.linger_s, n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf, n.maxseg = l.maxseg;
     n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt, n.cc = l.cc;
     n.user_timeout_ms = l.user_timeout_ms;
+    n.cork = l.cork, n.notsent_lowat = l.notsent_lowat;
     mctx->map_handle(id, *r);
     if (auto t = mctx->tcp->tuple(*r)) {
         n.local_ip = t->local_ip, n.local_port = t->local_port;

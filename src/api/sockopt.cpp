@@ -32,6 +32,8 @@ void apply_options(mtcp_context* c, const socket_entry& s, tcp::handle h) {
     (void)t.set_buffer_limits(h, clamp_buf(s.sndbuf, t.cfg().sndbuf),
                               clamp_buf(s.rcvbuf, t.cfg().rcvbuf));
     (void)t.set_congestion(h, s.cc);
+    (void)t.set_notsent_lowat(h, s.notsent_lowat);
+    (void)t.set_cork(h, s.cork, c->now);  // uncorking sends what the cork held
 }
 
 static int get_int(const void* v, socklen_t len, int& out) {
@@ -116,12 +118,22 @@ int mtcp_setsockopt(mctx_t mctx, int sockid, int level, int optname, const void*
                 if (v < 0) return set_errno_ret(EINVAL);
                 s->user_timeout_ms = v;
                 break;
+            case TCP_CORK: s->cork = v != 0; break;
+            // Any value, as Linux (read as unsigned); 0: no mark.
+            case TCP_NOTSENT_LOWAT: s->notsent_lowat = uint32_t(v); break;
             default: return set_errno_ret(ENOPROTOOPT);
         }
     } else {
         return set_errno_ret(ENOPROTOOPT);
     }
-    if (is_tcp && s->kind == sock_kind::stream) apply_options(mctx, *s, s->h);
+    if (is_tcp && s->kind == sock_kind::stream) {
+        apply_options(mctx, *s, s->h);
+        // Linux pushes each time TCP_NODELAY is set to 1: what Nagle, a cork
+        // or MSG_MORE held goes now.
+        if (level == IPPROTO_TCP && optname == TCP_NODELAY && v && s->h.valid())
+            mctx->tcp->push(s->h, mctx->now, true);
+        mctx->sync_after_user_call();  // uncorking may have sent
+    }
     // A listener's TCP_MAXSEG is what its SYN-ACKs advertise and what its
     // connections inherit (as Linux).
     if (is_tcp && s->kind == sock_kind::listener)
@@ -186,6 +198,8 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
             case TCP_KEEPINTVL: v = s->keepintvl ? s->keepintvl : int(mctx->tcp->cfg().keepalive_interval / net::sec(1)); break;
             case TCP_KEEPCNT: v = s->keepcnt ? s->keepcnt : mctx->tcp->cfg().keepalive_probes; break;
             case TCP_USER_TIMEOUT: v = s->user_timeout_ms; break;
+            case TCP_CORK: v = s->cork; break;
+            case TCP_NOTSENT_LOWAT: v = int(s->notsent_lowat); break;
             case TCP_MAXSEG: v = info && info->mss ? info->mss : (s->maxseg ? s->maxseg : mctx->tcp->cfg().mss); break;
             case TCP_CONGESTION: {
                 const char* n = s->cc == tcp::congestion_algo::reno ? "reno" : "cubic";
@@ -194,7 +208,7 @@ int mtcp_getsockopt(mctx_t mctx, int sockid, int level, int optname, void* optva
             }
             case TCP_INFO: {
                 const tcp_info ti =
-                    linux_tcp_info(info, s->kind == sock_kind::listener, mctx->tcp->cfg());
+                    linux_tcp_info(info, s->kind == sock_kind::listener, mctx->tcp->cfg(), mctx->now);
                 if (int e = put(optval, optlen, &ti, sizeof ti)) return set_errno_ret(e);
                 return 0;
             }

@@ -30,7 +30,9 @@ inline uint8_t linux_tcp_state(tcp::state s) {
 
 // info: the connection's, or null (a socket never connected: CLOSE, or a
 // listener: LISTEN). Times in microseconds, windows in segments, as Linux.
-inline tcp_info linux_tcp_info(const tcp::conn_info* info, bool listener, const tcp::config& cfg) {
+// now: the stack's clock, for the "ago" fields.
+inline tcp_info linux_tcp_info(const tcp::conn_info* info, bool listener, const tcp::config& cfg,
+                               tcp::nanos now) {
     tcp_info ti{};
     if (listener) {
         ti.tcpi_state = 10;
@@ -48,11 +50,14 @@ inline tcp_info linux_tcp_info(const tcp::conn_info* info, bool listener, const 
     ti.tcpi_rto = uint32_t(info->rto / 1000);
     ti.tcpi_snd_mss = info->mss;
     ti.tcpi_rcv_mss = cfg.mss;
+    ti.tcpi_advmss = info->advmss;
     ti.tcpi_unacked = info->mss ? info->flight / info->mss : 0;
     ti.tcpi_rtt = uint32_t(info->srtt / 1000);
     ti.tcpi_snd_ssthresh = info->mss ? info->ssthresh / info->mss : 0;
     ti.tcpi_snd_cwnd = info->mss ? info->cwnd / info->mss : 0;
     ti.tcpi_rcv_space = uint32_t(cfg.rcvbuf - info->recv_queued);
+    if (info->last_data_rx && now >= info->last_data_rx)
+        ti.tcpi_last_data_recv = uint32_t((now - info->last_data_rx) / 1000000);  // ms
     return ti;
 }
 

@@ -161,6 +161,12 @@ options parse_flags(const char* flags) {
     // The scripts are written against Linux: its quick-ACK mode (the C API
     // keeps it off unless tcp_quickack is set; docs/tcp.md).
     o.tcp.quickacks = 16;
+    // ... and its slow start, which grows cwnd by every segment an ACK
+    // covers (RFC 3465's L = 2 SMSS otherwise; docs/tcp.md).
+    o.tcp.ss_ack_limit = 0;
+    // ... and its RTO formula, SRTT + max(4 RTTVAR, 200 ms).
+    o.tcp.rto_linux = true;
+    o.tcp.tlp_linux = true;  // and its tail loss probe timeout
     // The layer takes every connection's rings up front, and packetdrill
     // locks all its memory (mlockall): size the pool by --max_sockets, not
     // the layer's default of 1024 (which with 8 MiB rings is 16 GiB).
@@ -203,10 +209,10 @@ void host::ensure_stack(ipv4_addr ip) {
 
 void host::run() {
     if (_stack) _stack->poll(_now);
-    // Readiness is polled level-triggered; the edge queue is not needed.
+    // Readiness is polled level-triggered; the edge queue only wakes
+    // edge-triggered epoll entries (epoll.cpp).
     tcp::event ev;
-    while (_tcp.next_event(ev)) {
-    }
+    while (_tcp.next_event(ev)) epoll_wake(ev.h);
 }
 
 void host::advance_to(nanos t) {
@@ -257,6 +263,7 @@ long host::open_slot(kind k) {
         // it was closed with the kernel's close() behind our back (as
         // packetdrill does with what a script leaves open). Close it now.
         sock& old = _socks[size_t(_slot_of[size_t(fd)])];
+        epoll_forget(int(fd));  // closed: gone from every interest list
         old.kfd.fd = -1;  // the number is the new socket's: keep it open
         free_slot(old);
         run();
@@ -272,6 +279,7 @@ void host::free_slot(sock& s) {
     // SO_LINGER with a zero timeout: close() aborts with a RST (as Linux).
     if (s.k == kind::conn && s.linger_on && s.linger_s == 0) (void)_tcp.abort(s.h, _now);
     else if (s.k == kind::conn || s.k == kind::listener) (void)_tcp.close(s.h, _now);
+    if (s.kfd.fd >= 0 && s.k != kind::epoll) epoll_forget(s.kfd.fd);  // as close() on Linux
     if (s.kfd.fd >= 0 && size_t(s.kfd.fd) < _slot_of.size() &&
         _slot_of[size_t(s.kfd.fd)] == int32_t(&s - _socks.data()))
         _slot_of[size_t(s.kfd.fd)] = -1;
@@ -322,15 +330,21 @@ uint32_t host::readiness(const sock& s) const {
 
 template <class Ready>
 long host::block_until(lock& lk, bool nonblock, Ready ready, nanos limit, bool sleep_to_limit) {
-    for (;;) {
-        if (ready()) return 0;
+    for (bool waited = false;; waited = true) {
+        const bool now_ready = ready();
+        _checked = _gen;  // usleep waits for this before moving the clock
+        if (now_ready && waited) _stamp_due = true, _stamp_thread = std::this_thread::get_id();
+        _cv_checked.notify_all();
+        if (now_ready) return 0;
         if (nonblock) return -EAGAIN;
         // packetdrill runs a call the script marks as blocking on a second
         // thread: give the main thread a chance to inject what we wait for.
         if (_o.block_wait_ms) {
             const uint64_t gen = _gen;
+            ++_blocked;
             _cv.wait_for(lk, std::chrono::milliseconds(_o.block_wait_ms),
                          [&] { return _gen != gen; });
+            --_blocked;
             if (_gen != gen) continue;
         }
         // Nobody else will act: only our own timers can make progress.
@@ -346,6 +360,11 @@ long host::block_until(lock& lk, bool nonblock, Ready ready, nanos limit, bool s
     }
 }
 
+long host::block_until_fn(lock& lk, bool nonblock, const std::function<bool()>& ready,
+                          nanos limit, bool sleep_to_limit) {
+    return block_until(lk, nonblock, ready, limit, sleep_to_limit);
+}
+
 // --------------------------------------------------------------- sockets --
 long host::socket(int domain, int type, int protocol) {
     if (domain != AF_INET) return -EAFNOSUPPORT;
@@ -354,6 +373,7 @@ long host::socket(int domain, int type, int protocol) {
     if (protocol != 0 && protocol != IPPROTO_TCP) return -EPROTONOSUPPORT;
     const long fd = open_slot(kind::tcp);
     if (fd >= 0) find(int(fd))->nonblock = (type & SOCK_NONBLOCK) != 0;
+    apply_sysctls();
     return fd;
 }
 
@@ -449,6 +469,7 @@ long host::accept(lock& lk, int fd, sockaddr* addr, socklen_t* len) {
     n.keepidle = l.keepidle, n.keepintvl = l.keepintvl, n.keepcnt = l.keepcnt;
     n.maxseg = l.maxseg, n.linger_on = l.linger_on, n.linger_s = l.linger_s;
     n.user_timeout_ms = l.user_timeout_ms;
+    n.cork = l.cork, n.notsent_lowat = l.notsent_lowat;
     n.rcvbuf = l.rcvbuf, n.sndbuf = l.sndbuf;
     n.reuseaddr = l.reuseaddr;
     n.h = *r;
@@ -509,8 +530,14 @@ long host::readv(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     if (s->k != kind::conn) return -ENOTCONN;
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
     if (null_buffer(iov, iovcnt)) return -EFAULT;
-    if (s->shut_rd) return 0;
     const tcp::handle h = s->h;
+    // After SHUT_RD Linux still queues what arrives and hands it out; only
+    // an empty queue reads as the end (tcp_recvmsg checks RCV_SHUTDOWN
+    // after the queue).
+    if (s->shut_rd) {
+        auto i = _tcp.info(h);
+        if (!i || i->recv_queued == 0) return 0;
+    }
     long rc = block_until(lk, s->nonblock || (flags & MSG_DONTWAIT), [&] {
         return (_tcp.readiness(h) & (tcp::ev::readable | tcp::ev::error)) != 0;
     }, _now + _o.max_wait, false);
@@ -535,18 +562,26 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
     sock* s = find(fd);
     if (!s) return -EBADF;
     if (s->k != kind::conn) return s->k == kind::listener ? -ENOTCONN : -EPIPE;
-    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) return -EOPNOTSUPP;  // MSG_OOB, MSG_MORE...
+    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR)) return -EOPNOTSUPP;  // MSG_OOB...
     if (iovcnt < 0 || (iovcnt > 0 && !iov)) return -EINVAL;
     if (null_buffer(iov, iovcnt)) return -EFAULT;
     if (s->shut_wr) return -EPIPE;
     const tcp::handle h = s->h;
     const bool nb = s->nonblock || (flags & MSG_DONTWAIT);
+    // The write is one to the TCP layer: its pieces but the last are queued
+    // as MSG_MORE (no PSH mark, no record end) and sent together.
+    int last = iovcnt - 1;
+    while (last > 0 && iov[last].iov_len == 0) --last;
+    const uint8_t tail_flags = uint8_t(((flags & MSG_MORE) ? tcp::layer::send_more : 0) |
+                                       ((flags & MSG_EOR) ? tcp::layer::send_eor : 0));
     long total = 0;
     for (int k = 0; k < iovcnt; ++k) {
         size_t off = 0;
         while (off < iov[k].iov_len) {
+            const bool tail = k == last;
             auto r = _tcp.send(h, bytes(static_cast<const std::byte*>(iov[k].iov_base) + off,
-                                        iov[k].iov_len - off), _now);
+                                        iov[k].iov_len - off), _now, tail,
+                               tail ? tail_flags : tcp::layer::send_more);
             if (r) {
                 off += *r, total += long(*r);
                 continue;
@@ -555,7 +590,9 @@ long host::writev(lock& lk, int fd, const iovec* iov, int iovcnt, int flags) {
                 run();
                 return total ? total : errno_of(r.error());
             }
-            // Blocking sockets write everything (Linux): wait for room.
+            // Blocking sockets write everything (Linux): wait for room,
+            // having sent what is queued (Linux pushes with TCP_NAGLE_PUSH).
+            _tcp.push(h, _now, true);
             run();
             long rc = block_until(lk, nb, [&] {
                 return (_tcp.readiness(h) & (tcp::ev::writable | tcp::ev::error)) != 0;

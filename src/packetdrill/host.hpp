@@ -6,15 +6,18 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 
 #include "net/stack.hpp"
@@ -77,6 +80,9 @@ public:
     long fcntl(int fd, int cmd, long arg);
     long ioctl(int fd, unsigned long request, void* arg);
     long poll(lock& lk, pollfd* fds, nfds_t n, int timeout_ms);
+    long epoll_create(int size);
+    long epoll_ctl(int epfd, int op, int fd, const epoll_event* ev);
+    long epoll_wait(lock& lk, int epfd, epoll_event* evs, int maxevents, int timeout_ms);
     // What the kernel's getsockopt would say of one of our descriptors, for
     // packetdrill's code events (code_events.cpp): TCP_INFO, TCP_CC_INFO,
     // SO_MEMINFO; not_ours when fd is not one of this host's sockets.
@@ -86,7 +92,7 @@ public:
     // ---- the wire and the clock
     long netdev_send(bytes ip_packet);
     long netdev_receive(void* buf, size_t* count, long long* time_usecs);
-    void usleep(uint64_t usec);
+    void usleep(lock& lk, uint64_t usec);
     uint64_t gettimeofday_us();
     // Any call but gettimeofday: gettimeofday's spin detection starts over.
     void note_call() { _spins = 0; }
@@ -96,7 +102,14 @@ public:
     const tcp::layer& tcp_layer() const { return _tcp; }
 
 private:
-    enum class kind : uint8_t { free, tcp, listener, conn };
+    enum class kind : uint8_t { free, tcp, listener, conn, epoll };
+    // An epoll instance's interest list entry (epoll.cpp).
+    struct ep_reg {
+        int fd = -1;
+        uint32_t events = 0;  // EPOLLIN... and EPOLLET / EPOLLONESHOT as given
+        uint64_t data = 0;
+        bool pending = false;  // woken since last reported (edge-triggered)
+    };
     struct sock {
         kind k = kind::free;
         bool nonblock = false;
@@ -112,9 +125,12 @@ private:
         int user_timeout_ms = 0;                       // TCP_USER_TIMEOUT; 0: off
         bool linger_on = false;                        // SO_LINGER
         bool inq = false;                              // TCP_INQ
+        bool cork = false;                             // TCP_CORK
+        uint32_t notsent_lowat = 0;                    // TCP_NOTSENT_LOWAT; 0: the sysctl's
         int linger_s = 0;
         bool err_reported = false;  // SO_ERROR reports a connection's error once
         kernel_fd kfd;              // the descriptor number handed out (kernel_fd.hpp)
+        std::vector<ep_reg> regs;   // kind::epoll: its interest list
     };
     class glue;  // net::transport + tcp::segment_sink between stack and layer
 
@@ -127,6 +143,8 @@ private:
     // The options recorded on a socket, applied to its connection (at
     // connect/accept, and on every change once connected), as the C API does.
     void apply_options(const sock& s);
+    static uint32_t sysctl_notsent_lowat();
+    void apply_sysctls();
     // The stack is built once the local address is known.
     void ensure_stack(ipv4_addr ip);
     // Runs the stack at the current virtual time and pushes its output.
@@ -138,8 +156,15 @@ private:
     // (poll's timeout first moves the clock to `limit`: sleep_to_limit).
     template <class Ready>
     long block_until(lock& lk, bool nonblock, Ready ready, nanos limit, bool sleep_to_limit);
+    // The same for callers in other files (the template lives in host.cpp).
+    long block_until_fn(lock& lk, bool nonblock, const std::function<bool()>& ready, nanos limit,
+                        bool sleep_to_limit);
     uint32_t readiness(const sock& s) const;
     short poll_events(int fd) const;
+    // A socket's wake-up (the layer posted an event for it): its epoll
+    // entries become pending; and its entries go when it is closed.
+    void epoll_wake(tcp::handle h);
+    void epoll_forget(int fd);
     uint16_t pick_port();
     // The 4-tuple of a connection, from the SYN or SYN-ACK it sent.
     std::optional<tcp::four_tuple> tuple_of(tcp::handle h) const;
@@ -149,6 +174,17 @@ private:
     std::mutex _mu;
     std::condition_variable _cv;
     uint64_t _gen = 0;  // bumped by netdev_send/usleep: blocked calls re-check
+    // Calls blocked in block_until, and the _gen they last checked against:
+    // usleep lets them see what the main thread injected before it moves
+    // the clock on (else a read woken by data at T returns at T + sleep).
+    uint32_t _blocked = 0;
+    uint64_t _checked = 0;
+    std::condition_variable _cv_checked;
+    // A call that blocked has returned on its thread, which has yet to read
+    // the clock for its end time (packetdrill's end_syscall): usleep waits
+    // for that too.
+    bool _stamp_due = false;
+    std::thread::id _stamp_thread;
     nanos _now = 0;
     uint32_t _spins = 0;
     ip_link _link;

@@ -57,6 +57,41 @@ void host::apply_options(const sock& s) {
     (void)_tcp.set_user_timeout(s.h, net::msec(uint64_t(s.user_timeout_ms)));
     (void)_tcp.set_buffer_limits(s.h, linux_buf(s.sndbuf, _o.tcp.sndbuf),
                                  linux_buf(s.rcvbuf, _o.tcp.rcvbuf));
+    (void)_tcp.set_notsent_lowat(s.h, s.notsent_lowat ? s.notsent_lowat : sysctl_notsent_lowat());
+    if (s.cork) (void)_tcp.set_cork(s.h, true, _now);
+}
+
+namespace {
+// An integer sysctl of the namespace the library runs in; false if unreadable.
+bool read_sysctl(const char* path, unsigned long& v) {
+    FILE* f = std::fopen(path, "re");
+    if (!f) return false;
+    const bool ok = std::fscanf(f, "%lu", &v) == 1;
+    std::fclose(f);
+    return ok;
+}
+}  // namespace
+
+// A script's init commands set sysctls in the namespace after the library
+// was made: net.ipv4.tcp_timestamps and tcp_ecn (0 off, 1 ask and accept,
+// 2 accept: the layer's meaning too) are read for each new socket, as Linux
+// reads them at each handshake. --no_ts keeps timestamps off.
+void host::apply_sysctls() {
+    unsigned long ts = 0, ecn = 0;
+    bool timestamps = _o.tcp.timestamps;
+    uint8_t e = _o.tcp.ecn;
+    if (timestamps && read_sysctl("/proc/sys/net/ipv4/tcp_timestamps", ts)) timestamps = ts != 0;
+    if (read_sysctl("/proc/sys/net/ipv4/tcp_ecn", ecn) && ecn <= 2) e = uint8_t(ecn);
+    _tcp.set_negotiation(timestamps, e);
+}
+
+// net.ipv4.tcp_notsent_lowat of the namespace the library runs in (a
+// script's defaults.sh sets it): the mark of sockets that set none.
+// Linux's default, UINT_MAX, and an unreadable file mean no limit.
+uint32_t host::sysctl_notsent_lowat() {
+    unsigned long v = 0;
+    return read_sysctl("/proc/sys/net/ipv4/tcp_notsent_lowat", v) && v < 0xffffffffUL ? uint32_t(v)
+                                                                                     : 0;
 }
 
 long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
@@ -101,6 +136,8 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
         switch (name) {
             case TCP_NODELAY: return put_int(val, len, s->nodelay);
             case TCP_INQ: return put_int(val, len, s->inq);
+            case TCP_CORK: return put_int(val, len, s->cork);
+            case TCP_NOTSENT_LOWAT: return put_int(val, len, int(s->notsent_lowat));
             case TCP_MAXSEG:
                 return put_int(val, len, have && ci.mss ? ci.mss : (s->maxseg ? s->maxseg : _o.tcp.mss));
             case TCP_KEEPIDLE:
@@ -120,7 +157,7 @@ long host::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
                 // library's read 0, up to kernel_tcp_info_max bytes.
                 if (!val || !len) return -EINVAL;
                 const tcp_info ti = api::linux_tcp_info(have ? &ci : nullptr,
-                                                        s->k == kind::listener, _o.tcp);
+                                                        s->k == kind::listener, _o.tcp, _now);
                 const size_t n = std::min<size_t>(*len, kernel_tcp_info_max);
                 std::memset(val, 0, n);
                 std::memcpy(val, &ti, std::min(n, sizeof ti));
@@ -149,7 +186,12 @@ long host::recv_control(int fd, msghdr* m) {
     if (!s->inq || s->k != kind::conn) return 0;
     // Linux (tcp_recvmsg): the bytes still queued after this read.
     int left = 0;
-    if (auto i = _tcp.info(s->h)) left = int(std::min<size_t>(i->recv_queued, INT32_MAX));
+    // With all read and the peer's FIN in, Linux reports one "byte" (the
+    // end of the stream is still to be read: tcp_inq_hint).
+    if (auto i = _tcp.info(s->h)) {
+        left = int(std::min<size_t>(i->recv_queued, INT32_MAX));
+        if (left == 0 && tcp::has_received_fin(i->st)) left = 1;
+    }
     if (!m->msg_control || room < CMSG_SPACE(sizeof left)) {
         m->msg_flags |= MSG_CTRUNC;
         return 0;
@@ -244,9 +286,26 @@ long host::setsockopt(int fd, int level, int name, const void* val, socklen_t le
                 s->nodelay = v != 0;
                 if (conn) {
                     auto r = _tcp.set_nodelay(s->h, v != 0);
-                    run();  // turning Nagle off may release a held segment
+                    if (!r) return errno_of(r.error());
+                    // Linux pushes each time it is set: what Nagle, a cork
+                    // or MSG_MORE held goes now.
+                    if (v) _tcp.push(s->h, _now, true);
+                    run();
+                }
+                return 0;
+            case TCP_CORK:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->cork = v != 0;
+                if (conn) {
+                    auto r = _tcp.set_cork(s->h, v != 0, _now);  // uncorking sends
+                    run();
                     if (!r) return errno_of(r.error());
                 }
+                return 0;
+            case TCP_NOTSENT_LOWAT:
+                if (!get_int(val, len, v)) return -EINVAL;
+                s->notsent_lowat = uint32_t(v);  // as Linux: any value, 0 = the sysctl's
+                apply_options(*s);
                 return 0;
             // Bounds as Linux's do_tcp_setsockopt (and the C API).
             case TCP_KEEPIDLE:
@@ -379,13 +438,28 @@ long host::netdev_receive(void* buf, size_t* count, long long* time_usecs) {
     return 0;
 }
 
-void host::usleep(uint64_t usec) {
+void host::usleep(lock& lk, uint64_t usec) {
+    // A call blocked on another thread that has not looked since the last
+    // injection gets to return at the present time first.
+    // ... and reads the clock for its end time before it moves.
+    if (_stamp_due && _stamp_thread == std::this_thread::get_id()) _stamp_due = false;
+    if (((_blocked && _checked != _gen) || _stamp_due) && _o.block_wait_ms) {
+        _cv.notify_all();
+        _cv_checked.wait_for(lk, std::chrono::milliseconds(_o.block_wait_ms), [&] {
+            return (_checked == _gen || !_blocked) && !_stamp_due;
+        });
+    }
+    _stamp_due = false;
     advance_to(_now + net::usec(usec));
     ++_gen;
     _cv.notify_all();
 }
 
 uint64_t host::gettimeofday_us() {
+    if (_stamp_due && std::this_thread::get_id() == _stamp_thread) {
+        _stamp_due = false;  // the blocked call's end time: usleep may go on
+        _cv_checked.notify_all();
+    }
     // packetdrill spins on gettimeofday for the last microseconds before an
     // event; a clock that never moves would spin forever. Back-to-back calls
     // (nothing else in between) therefore advance the clock 1 us each.

@@ -149,8 +149,8 @@ int pd_netdev_receive(void* ud, void* buf, size_t* count, long long* time_usecs)
     return int(call(ud, [&](host& h, host::lock&) { return h.netdev_receive(buf, count, time_usecs); }));
 }
 int pd_usleep(void* ud, useconds_t usec) {
-    return int(call(ud, [&](host& h, host::lock&) {
-        h.usleep(usec);
+    return int(call(ud, [&](host& h, host::lock& lk) {
+        h.usleep(lk, usec);
         return 0L;
     }));
 }
@@ -163,14 +163,16 @@ int pd_gettimeofday(void* ud, timeval* tv, struct timezone* tz) {
     if (tz) tz->tz_minuteswest = 0, tz->tz_dsttime = 0;
     return 0;
 }
-int pd_epoll_create(void* ud, int) {
-    return int(call(ud, [](host&, host::lock&) { return unsupported(); }));
+int pd_epoll_create(void* ud, int size) {
+    return int(call(ud, [&](host& h, host::lock&) { return h.epoll_create(size); }));
 }
-int pd_epoll_ctl(void* ud, int, int, int, epoll_event*) {
-    return int(call(ud, [](host&, host::lock&) { return unsupported(); }));
+int pd_epoll_ctl(void* ud, int epfd, int op, int fd, epoll_event* ev) {
+    return int(call(ud, [&](host& h, host::lock&) { return h.epoll_ctl(epfd, op, fd, ev); }));
 }
-int pd_epoll_wait(void* ud, int, epoll_event*, int, int) {
-    return int(call(ud, [](host&, host::lock&) { return unsupported(); }));
+int pd_epoll_wait(void* ud, int epfd, epoll_event* evs, int maxevents, int timeout) {
+    return int(call(ud, [&](host& h, host::lock& lk) {
+        return h.epoll_wait(lk, epfd, evs, maxevents, timeout);
+    }));
 }
 int pd_pipe(void* ud, int*) {
     return int(call(ud, [](host&, host::lock&) { return unsupported(); }));

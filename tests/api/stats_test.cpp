@@ -4,7 +4,9 @@
 // JSON keys are exactly the struct's fields; stat_http serves them all in the
 // Prometheus text format (scraped with curl) and tools/mvnf-top reads it;
 // mtcp_get_stats never touches a context another thread is destroying.
-// (The raw end also serves TCP_USER_TIMEOUT's test: a peer that never ACKs.)
+// (The raw end also serves TCP_USER_TIMEOUT's test, a peer that never ACKs,
+// and those of the send flags and options (TCP_CORK, MSG_MORE, MSG_EOR,
+// TCP_NOTSENT_LOWAT) and of reads after SHUT_RD.)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -452,6 +454,7 @@ TEST(ApiStats, EachDropReasonCountsItsMalformedInput) {
 struct seen_seg {
     uint32_t seq = 0, ack = 0, tsval = 0;
     uint8_t flags = 0;
+    uint32_t len = 0;  // payload octets
 };
 std::vector<seen_seg> take_tcp(bench& b) {
     std::vector<seen_seg> out;
@@ -469,6 +472,9 @@ std::vector<seen_seg> take_tcp(bench& b) {
                 s.ack = uint32_t(t[8] << 24 | t[9] << 16 | t[10] << 8 | t[11]);
                 s.flags = t[13];
                 const size_t doff = size_t(t[12] >> 4) * 4;
+                const size_t ip_len = size_t(f[16] << 8 | f[17]);
+                const size_t hdrs = size_t(f[14] & 0xf) * 4 + doff;
+                s.len = ip_len > hdrs ? uint32_t(ip_len - hdrs) : 0;
                 for (size_t o = 20; o + 1 < doff;) {
                     if (t[o] == 0) break;
                     if (t[o] == 1) { ++o; continue; }
@@ -701,6 +707,147 @@ TEST(ApiTcpUserTimeout, UnacknowledgedDataAbortsWithEtimedout) {
     EXPECT_LT(waited, std::chrono::seconds(3)) << "aborted by R2, not by the user timeout";
     for (const auto& s : take_tcp(b)) rst = rst || (s.flags & 0x04);
     EXPECT_TRUE(rst) << "no reset told the peer";
+    mtcp_close(b.ctx, fd);
+    mtcp_close(b.ctx, ls);
+    alarm(0);
+}
+
+// What the application says of its writes, through the C API (Linux's
+// semantics): TCP_CORK holds a partial segment until uncorked; MSG_MORE
+// holds one until a write without it, which also gets PSH; MSG_EOR ends a
+// record, so a later write never shares its segment; TCP_NOTSENT_LOWAT
+// stops queueing once that many octets wait unsent. The raw end opens the
+// connection without options (MSS 536, window 8192) and acknowledges by hand.
+TEST(ApiTcpSendFlags, CorkMoreEorAndNotsentLowat) {
+    alarm(30);
+    bench b;
+    ASSERT_TRUE(b.raw);
+    const int ls = b.listen80(4);
+    ASSERT_GE(ls, 0);
+    b.settle();
+    const auto [peer, ours] = open_from_raw(b, 41000, 1000);
+    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
+    uint32_t next = ours;  // our next sequence number
+    auto ack_all = [&] {
+        b.send(ipv4(6, tcp({.sport = 41000, .dport = 80, .flags = 0x10, .seq = peer, .ack = next})));
+        (void)take_tcp(b);
+    };
+    auto data_segs = [&] {
+        std::vector<seen_seg> d;
+        for (const auto& s : take_tcp(b))
+            if (s.len) d.push_back(s), next = std::max(next, s.seq + s.len);
+        return d;
+    };
+    int v = -1;
+    socklen_t vl = sizeof v;
+    ASSERT_EQ(mtcp_getsockopt(b.ctx, fd, IPPROTO_TCP, TCP_CORK, &v, &vl), 0);
+    EXPECT_EQ(v, 0);
+    ASSERT_EQ(mtcp_getsockopt(b.ctx, fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &vl), 0);
+    EXPECT_EQ(v, 0);
+
+    // TCP_CORK: two writes of 40 leave as one segment of 80, with PSH, when uncorked.
+    v = 1;
+    ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v), 0);
+    ASSERT_EQ(mtcp_getsockopt(b.ctx, fd, IPPROTO_TCP, TCP_CORK, &v, &vl), 0);
+    EXPECT_EQ(v, 1);
+    char buf[4096] = {};
+    ASSERT_EQ(mtcp_write(b.ctx, fd, buf, 40), 40);
+    ASSERT_EQ(mtcp_write(b.ctx, fd, buf, 40), 40);
+    EXPECT_TRUE(data_segs().empty()) << "a cork held nothing";
+    v = 0;
+    ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v), 0);
+    auto d = data_segs();
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].len, 80u);
+    EXPECT_EQ(d[0].flags, 0x18) << "PSH and ACK";
+    ack_all();
+
+    // MSG_MORE (Nagle off, so only the flag holds it): no segment until a
+    // write without it; the segment then has PSH.
+    v = 1;
+    ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v), 0);
+    ASSERT_EQ(mtcp_send(b.ctx, fd, buf, 30, MSG_MORE), 30);
+    EXPECT_TRUE(data_segs().empty()) << "MSG_MORE held nothing";
+    ASSERT_EQ(mtcp_send(b.ctx, fd, buf, 20, 0), 20);
+    d = data_segs();
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].len, 50u);
+    EXPECT_EQ(d[0].flags, 0x18);
+    ack_all();
+
+    // MSG_EOR: corked, a record of 100 and a write of 100 still leave as two
+    // segments (one of 200 without the record end), each with PSH.
+    v = 1;
+    ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v), 0);
+    ASSERT_EQ(mtcp_send(b.ctx, fd, buf, 100, MSG_EOR), 100);
+    ASSERT_EQ(mtcp_send(b.ctx, fd, buf, 100, 0), 100);
+    v = 0;
+    ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v), 0);
+    d = data_segs();
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[0].len, 100u);
+    EXPECT_EQ(d[1].len, 100u);
+    EXPECT_EQ(d[0].flags & 0x08, 0x08);
+    ack_all();
+
+    // Flags the C API does not offer, and TCP's flags on a pipe.
+    EXPECT_EQ(mtcp_send(b.ctx, fd, buf, 1, MSG_OOB), -1);
+    EXPECT_EQ(errno, EOPNOTSUPP);
+    int pp[2];
+    ASSERT_EQ(mtcp_pipe(b.ctx, pp), 0);
+    EXPECT_EQ(mtcp_send(b.ctx, pp[1], buf, 1, MSG_MORE), -1);
+    EXPECT_EQ(errno, EOPNOTSUPP);
+    mtcp_close(b.ctx, pp[0]);
+    mtcp_close(b.ctx, pp[1]);
+
+    // TCP_NOTSENT_LOWAT 1000, nothing acknowledged: writes queue until 1000
+    // octets wait unsent behind what cwnd and the window let out.
+    v = 1000;
+    ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof v), 0);
+    ASSERT_EQ(mtcp_getsockopt(b.ctx, fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &vl), 0);
+    EXPECT_EQ(v, 1000);
+    size_t queued = 0;
+    for (int i = 0; i < 100; ++i) {
+        const ssize_t n = mtcp_send(b.ctx, fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            EXPECT_EQ(errno, EAGAIN);
+            break;
+        }
+        queued += size_t(n);
+    }
+    size_t sent = 0;
+    for (const auto& s : data_segs()) sent += s.len;
+    EXPECT_GT(sent, 0u);
+    EXPECT_EQ(queued, sent + 1000) << "sent " << sent;
+    mtcp_close(b.ctx, fd);
+    mtcp_close(b.ctx, ls);
+    alarm(0);
+}
+
+// SHUT_RD as Linux: reads return 0 while nothing is queued, but what the
+// peer still sends is taken and read (tcp_recvmsg checks RCV_SHUTDOWN only
+// once the queue is empty).
+TEST(ApiTcpShutRd, DataArrivingAfterShutRdIsRead) {
+    alarm(30);
+    bench b;
+    ASSERT_TRUE(b.raw);
+    const int ls = b.listen80(4);
+    ASSERT_GE(ls, 0);
+    b.settle();
+    const auto [peer, ours] = open_from_raw(b, 41000, 1000);
+    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
+    ASSERT_EQ(mtcp_shutdown(b.ctx, fd, SHUT_RD), 0);
+    char buf[64];
+    EXPECT_EQ(mtcp_read(b.ctx, fd, buf, sizeof buf), 0);
+    b.send(ipv4(6, tcp({.sport = 41000, .dport = 80, .flags = 0x18, .seq = peer, .ack = ours,
+                        .payload = frame(10, 'x')})));
+    (void)take_tcp(b);
+    EXPECT_EQ(mtcp_read(b.ctx, fd, buf, sizeof buf), 10);
+    EXPECT_EQ(mtcp_read(b.ctx, fd, buf, sizeof buf), 0);
     mtcp_close(b.ctx, fd);
     mtcp_close(b.ctx, ls);
     alarm(0);

@@ -257,6 +257,7 @@ void layer::adopt_syn_options(tcb& c, const tcp_repr& seg, nanos now) {
 
 void layer::on_established(uint32_t idx, nanos now) {
     tcb& c = _pool[idx];
+    c.last_data_rx = now;  // Linux's lrcvtime starts at the handshake too
     // RFC 6298 5.7: a lost SYN/SYN-ACK with no RTT sample -> RTO back to 3 s.
     if (!c.have_rtt && c.retries > 0) c.rto = std::max<nanos>(c.rto, 3 * sec);
     c.retries = 0;
@@ -528,10 +529,10 @@ uint32_t layer::segment_cap(const tcb& c) const {
 void layer::retransmit_first(tcb& c, nanos now) {
     const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
     uint32_t len = data_end > c.snd_una ? data_end.since(c.snd_una) : 0;
-    len = std::min(len, segment_cap(c));
+    len = record_cap(c, c.snd_una, std::min(len, segment_cap(c)));
     if (c.sack_ok && !c.scoreboard.empty() && c.scoreboard[0].left > c.snd_una)
         len = std::min(len, c.scoreboard[0].left.since(c.snd_una));
-    uint8_t flags = tcp_flag::ack;
+    uint8_t flags = tcp_flag::ack | push_flag(c, c.snd_una, len);
     if (c.fin_queued && c.snd_una + len == data_end && c.snd_max > data_end) flags |= tcp_flag::fin;
     if (len == 0 && !(flags & tcp_flag::fin)) return;
     if (!send_segment(c, flags, c.snd_una, len, now)) return;  // RTO or NextSeg resends it
@@ -645,6 +646,12 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
         const seq32 lo = seq32::max(c.snd_una, c.buf_seq);
         const seq32 hi = seq32::min(seg.ack, data_end);
         const uint32_t data_acked = hi > lo ? hi.since(lo) : 0;  // SYN/FIN do not grow cwnd
+        // Linux grows cwnd by what this ACK delivered: octets SACKed before
+        // (without SACK, a segment per duplicate ACK) count once, when
+        // SACKed (ss_ack_limit 0, congestion.hpp).
+        const uint32_t delivered = data_acked + newly_sacked -
+            std::min(data_acked, c.sack_ok ? c.scoreboard.bytes_above(lo) - c.scoreboard.bytes_above(hi)
+                                           : uint32_t(c.dupacks) * c.mss);
         if (hi > lo) {
             c.snd.consume(hi.since(lo));
             c.buf_seq = hi;
@@ -687,7 +694,8 @@ bool layer::process_ack(uint32_t idx, const tcp_repr& seg, uint32_t payload_len,
             }
         } else {
             c.dupacks = 0;
-            if (data_acked && !rto_undone) cc_on_ack(c, data_acked, now);
+            if (data_acked && !rto_undone)
+                cc_on_ack(c, _cfg.ss_ack_limit ? data_acked : delivered, now, _cfg.ss_ack_limit);
             // Keep "recover" trailing SND.UNA: sequence comparisons are modulo
             // 2^32, so a recover left 2 GiB behind would look ahead again and
             // block fast retransmit (RFC 6582 3.2 step 2) for the next 2 GiB.

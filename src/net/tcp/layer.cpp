@@ -45,7 +45,8 @@ const char* error_name(error e) {
     return "?";
 }
 
-layer::layer(const config& cfg, segment_sink& out) : _cfg(cfg), _out(out) {
+layer::layer(const config& cfg, segment_sink& out)
+    : _cfg(cfg), _timestamps0(cfg.timestamps), _ecn0(cfg.ecn), _out(out) {
     // All memory is taken here, once (no allocation on the data path).
     // max_buffers buffer pairs (as mTCP's max_num_buffers sizes its send and
     // receive buffer pools), at most one per connection the pool can hold;
@@ -130,6 +131,7 @@ bool layer::reset(nanos now) {
     _challenge_count = _challenge_budget = 0;
     _closed_rst_window = 0;
     _closed_rst_count = 0;
+    _cfg.timestamps = _timestamps0, _cfg.ecn = _ecn0;
     return true;
 }
 
@@ -247,7 +249,7 @@ void layer::finish(uint32_t idx, error why) {
     tw_unlink(idx);
     c.st = state::closed;
     if (why != error::none && c.err == error::none) c.err = why;
-    c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = no_deadline;
+    c.t_rexmt = c.t_persist = c.t_delack = c.t_keep = c.t_wait = c.t_cork = no_deadline;
     // Queued for accept but dead: accept() skips and frees it.
     if (user_holds || c.in_accept_queue) {
         hash_remove(idx);
@@ -307,7 +309,11 @@ uint32_t layer::readiness(handle h) const {
     uint32_t r = 0;
     if (!c->rcv.empty() || has_received_fin(c->st) || c->st == state::closed) r |= ev::readable;
     if (has_received_fin(c->st)) r |= ev::hangup;
-    if (is_synchronized(c->st) && can_send_data(c->st) && !c->fin_queued && c->snd_room() > 0)
+    // TCP_NOTSENT_LOWAT: Linux wakes a writer only once the unsent octets
+    // are below half the mark (tcp_stream_memory_free with wake = 1).
+    const uint32_t lowat = notsent_lowat(*c);
+    if (is_synchronized(c->st) && can_send_data(c->st) && !c->fin_queued && c->snd_room() > 0 &&
+        (lowat == 0 || uint64_t(c->unsent()) * 2 < lowat))
         r |= ev::writable;
     if (c->err != error::none) r |= ev::error;
     if (c->st == state::closed) r |= ev::closed | ev::hangup;
@@ -400,20 +406,49 @@ result<handle, error> layer::connect(ipv4_addr local_ip, uint16_t local_port, ip
     return handle_of(idx);
 }
 
-result<size_t, error> layer::send(handle h, bytes data, nanos now, bool push_now) {
+result<size_t, error> layer::send(handle h, bytes data, nanos now, bool push_now, uint8_t flags) {
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     if (c->st == state::closed) return fail(c->err != error::none ? c->err : error::not_connected);
     if (!can_send_data(c->st) || c->fin_queued) return fail(error::broken_pipe);
-    const size_t n = c->snd.push(data.first(std::min(data.size(), c->snd_room())));
+    size_t room = c->snd_room();
+    // TCP_NOTSENT_LOWAT: queue no more than lowat octets unsent.
+    if (const uint32_t lowat = notsent_lowat(*c); lowat) {
+        const uint32_t unsent = c->unsent();
+        room = unsent >= lowat ? 0 : std::min<size_t>(room, lowat - unsent);
+    }
+    if (flags & send_eor) {
+        const seq32 una = seq32::max(c->snd_una, c->buf_seq);
+        while (c->eor_n && c->eor[c->eor_head] <= una) {  // records the peer has
+            c->eor_head = uint8_t((c->eor_head + 1) % tcb::max_records);
+            --c->eor_n;
+        }
+        if (c->eor_n == tcb::max_records) room = 0;
+    }
+    const size_t n = c->snd.push(data.first(std::min(data.size(), room)));
     if (n == 0) return fail(error::would_block);
-    if (push_now && is_synchronized(c->st)) output(h.index, now);
+    const seq32 end = c->buf_seq + uint32_t(c->snd.size());
+    // Linux marks PSH at the end of every write but a MSG_MORE one
+    // (tcp_push -> tcp_mark_push), and ends a record only when the whole
+    // MSG_EOR write was queued (tcp_sendmsg_locked).
+    c->more_pending = (flags & send_more) != 0;
+    if (!c->more_pending) c->push_set = true, c->push_end = end;
+    if ((flags & send_eor) && n == data.size()) {
+        const bool repeat = c->eor_n && c->eor[(c->eor_head + c->eor_n - 1) % tcb::max_records] == end;
+        if (!repeat) c->eor[(c->eor_head + c->eor_n++) % tcb::max_records] = end;
+    }
+    if (push_now) push(h, now);
     return n;
 }
 
-void layer::push(handle h, nanos now) {
+void layer::push(handle h, nanos now, bool force) {
     tcb* c = lookup(h);
-    if (c && is_synchronized(c->st)) output(h.index, now);
+    if (!c || !is_synchronized(c->st)) return;
+    // The push ending a MSG_MORE write holds its partial tail (Linux's
+    // tcp_push with TCP_NAGLE_CORK); any later one (an ACK's) does not.
+    c->hold_tail = c->more_pending && !force;
+    output(h.index, now, force ? push_force : push_normal);
+    c->hold_tail = false;
 }
 
 result<size_t, error> layer::recv(handle h, mut_bytes out, nanos now) {
@@ -495,6 +530,21 @@ result<void, error> layer::set_nodelay(handle h, bool on) {
     tcb* c = lookup(h);
     if (!c) return fail(error::invalid);
     c->nodelay = on;
+    return {};
+}
+
+result<void, error> layer::set_cork(handle h, bool on, nanos now) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    c->cork = on;
+    if (!on && is_synchronized(c->st)) output(h.index, now);
+    return {};
+}
+
+result<void, error> layer::set_notsent_lowat(handle h, uint32_t lowat) {
+    tcb* c = lookup(h);
+    if (!c) return fail(error::invalid);
+    c->notsent_lowat = lowat;
     return {};
 }
 
@@ -604,10 +654,11 @@ std::optional<conn_info> layer::info(handle h) const {
     if (!c) return std::nullopt;
     conn_info i;
     i.st = c->st, i.err = c->err, i.mss = c->mss;
+    i.advmss = advertised_mss(c->user_mss);
     i.ws_ok = c->ws_ok, i.ts_ok = c->ts_ok, i.sack_ok = c->sack_ok, i.ecn_ok = c->ecn_ok;
     i.snd_shift = c->snd_shift, i.rcv_shift = c->rcv_shift;
     i.cwnd = c->cwnd, i.ssthresh = c->ssthresh, i.snd_wnd = c->snd_wnd, i.flight = c->flight();
-    i.srtt = c->srtt, i.rto = c->rto;
+    i.srtt = c->srtt, i.rto = c->rto, i.last_data_rx = c->last_data_rx;
     i.iss = c->iss, i.irs = c->irs, i.snd_una = c->snd_una, i.snd_nxt = c->snd_nxt;
     i.rcv_nxt = c->rcv_nxt;
     i.send_queued = c->snd.size(), i.recv_queued = c->rcv.size();

@@ -32,10 +32,12 @@ struct conn_info {
     state st = state::closed;
     error err = error::none;
     uint16_t mss = 0;
+    uint16_t advmss = 0;  // the MSS our SYN or SYN-ACK offers (TCP_MAXSEG-capped)
     bool ws_ok = false, ts_ok = false, sack_ok = false, ecn_ok = false;
     uint8_t snd_shift = 0, rcv_shift = 0;
     uint32_t cwnd = 0, ssthresh = 0, snd_wnd = 0, flight = 0;
     nanos srtt = 0, rto = 0;
+    nanos last_data_rx = 0;  // when in-order data last arrived (or the handshake ended)
     seq32 iss, irs, snd_una, snd_nxt, rcv_nxt;
     size_t send_queued = 0, recv_queued = 0;
 };
@@ -77,9 +79,21 @@ public:
     // push = false only queues the data: the caller sends it later with
     // push() (the C API coalesces the writes of one loop iteration so that
     // back-to-back writes leave as one segment, as mTCP does).
-    [[nodiscard]] result<size_t, error> send(handle h, bytes data, nanos now, bool push = true);
-    // Sends what send(..., push = false) queued, as far as the windows allow.
-    void push(handle h, nanos now);
+    //
+    // flags (Linux's semantics): send_more (MSG_MORE) holds a partial last
+    // segment for this write's own output (the next ACK, push or the cork
+    // timer sends it) and puts no PSH at its end; send_eor (MSG_EOR) ends a
+    // record: no segment, first transmission or retransmission, carries
+    // octets of it and of later writes together. A record end is kept only
+    // when the whole write was queued; when max_records ends wait
+    // unacknowledged, a further send_eor write is refused (would_block).
+    static constexpr uint8_t send_more = 1, send_eor = 2;
+    [[nodiscard]] result<size_t, error> send(handle h, bytes data, nanos now, bool push = true,
+                                             uint8_t flags = 0);
+    // Sends what send(..., push = false) queued, as far as the windows allow
+    // (holding a partial tail if the latest write had send_more). force: also what Nagle, a cork or MSG_MORE holds (Linux pushes so
+    // each time TCP_NODELAY is set to 1).
+    void push(handle h, nanos now, bool force = false);
     [[nodiscard]] result<size_t, error> recv(handle h, mut_bytes out, nanos now);
     [[nodiscard]] result<void, error> shutdown_write(handle h, nanos now);
     // Graceful close; RST instead if unread data remains (RFC 9293 3.10.4 / RFC 1122 4.2.2.13).
@@ -88,6 +102,20 @@ public:
     [[nodiscard]] result<void, error> abort(handle h, nanos now);
 
     [[nodiscard]] result<void, error> set_nodelay(handle h, bool on);
+    // TCP_CORK: hold a partial last segment until uncorked, a full segment
+    // is queued, or the cork timer (Linux's 200 ms ceiling) fires.
+    [[nodiscard]] result<void, error> set_cork(handle h, bool on, nanos now);
+    // What later handshakes offer and accept (Linux's sysctls tcp_timestamps
+    // and tcp_ecn, config::timestamps and config::ecn); open connections keep
+    // what they agreed.
+    void set_negotiation(bool timestamps, uint8_t ecn) {
+        _cfg.timestamps = timestamps;
+        _cfg.ecn = ecn;
+    }
+    // TCP_NOTSENT_LOWAT: writable (readiness) only while fewer than
+    // lowat/2 octets wait unsent, and send() queues only while fewer than
+    // lowat do (Linux's tcp_stream_memory_free). 0: no limit.
+    [[nodiscard]] result<void, error> set_notsent_lowat(handle h, uint32_t lowat);
     [[nodiscard]] result<void, error> set_keepalive(handle h, bool on, nanos now);
     [[nodiscard]] result<void, error> set_congestion(handle h, congestion_algo a);
 
@@ -270,7 +298,22 @@ private:
     bool closed_rst_allowed(nanos now);
 
     // ---- output.cpp
-    void output(uint32_t idx, nanos now);
+    // how: push_normal; push_force sends what a cork, MSG_MORE or Nagle
+    // holds (TCP_NODELAY set); push_wakeup does so and flags the last
+    // segment PSH (the cork timer, as Linux's tcp_write_wakeup).
+    static constexpr uint8_t push_normal = 0, push_force = 1, push_wakeup = 2;
+    void output(uint32_t idx, nanos now, uint8_t how = push_normal);
+    uint32_t notsent_lowat(const tcb& c) const {
+        return c.notsent_lowat ? c.notsent_lowat : _cfg.notsent_lowat;
+    }
+    // Linux's TSO frame size for this connection, in segments (output.cpp).
+    uint32_t tso_segs(const tcb& c) const;
+    // MSG_EOR records (output.cpp): the first record end above s, if any;
+    // len cut so a segment at s spans no record end; PSH for a segment
+    // (it covers the end of a write without MSG_MORE, or ends a record).
+    bool record_end_after(const tcb& c, seq32 s, seq32& end) const;
+    uint32_t record_cap(const tcb& c, seq32 s, uint32_t len) const;
+    uint8_t push_flag(const tcb& c, seq32 s, uint32_t len) const;
     // False when the sink had no TX buffer: nothing changed but the
     // connection is queued for tx_retry().
     bool send_segment(tcb& c, uint8_t flags, seq32 seq, uint32_t len, nanos now);
@@ -319,6 +362,10 @@ private:
     void on_reorder_timeout(uint32_t idx, nanos now);
 
     config _cfg;
+    // The handshake options of construction, which set_negotiation changes
+    // and reset() restores.
+    bool _timestamps0 = false;
+    uint8_t _ecn0 = 0;
     segment_sink& _out;
     std::vector<tcb> _pool;
     std::unique_ptr<std::byte[]> _arena;

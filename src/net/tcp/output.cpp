@@ -41,13 +41,18 @@ uint16_t layer::window_field(tcb& c) {
 // 7323 2.3): without window scaling a receive ring above 64 KiB always has
 // "more" room than the field can say, and an update that repeats the
 // advertised edge is a duplicate ACK to the peer (three reads would make
-// three, a spurious fast retransmit, RFC 5681 3.2).
+// three, a spurious fast retransmit, RFC 5681 3.2). An update of its own
+// (RFC 9293 3.8.6.2.2 moves the edge but does not ask for one) goes only
+// when the window at least doubles, as Linux's tcp_cleanup_rbuf: a peer
+// that still has half of what we can offer is not held up, and the next
+// ACK carries the new edge anyway; one that was stopped (a zero or small
+// window) learns at once.
 bool layer::window_update_due(const tcb& c) const {
     const uint32_t offered = c.rcv_adv > c.rcv_nxt ? c.rcv_adv.since(c.rcv_nxt) : 0;
     const uint32_t step = std::min<uint32_t>(uint32_t(c.rcv.capacity() / 2), _cfg.mss);
     const uint32_t can_say = std::min<uint32_t>(receive_window(c) >> c.rcv_shift, 65535)
                              << c.rcv_shift;
-    return can_say >= offered + step;
+    return can_say >= offered + step && uint64_t(can_say) >= 2 * uint64_t(offered);
 }
 
 void layer::after_recv(tcb& c, nanos now) {
@@ -216,7 +221,7 @@ void layer::send_synack_cookie(const four_tuple& t, const tcp_repr& seg, uint16_
     emit_or_defer(t, h);
 }
 
-void layer::output(uint32_t idx, nanos now) {
+void layer::output(uint32_t idx, nanos now, uint8_t how) {
     tcb& c = _pool[idx];
     switch (c.st) {
         case state::closed:
@@ -255,14 +260,21 @@ void layer::output(uint32_t idx, nanos now) {
         c.persist_shift = 0;
         c.snd_nxt = c.snd_una;
     }
+    // Marks the peer has acknowledged are of no more use (and would compare
+    // wrongly once the sequence space wraps).
+    while (c.eor_n && c.eor[c.eor_head] <= c.snd_una) {
+        c.eor_head = uint8_t((c.eor_head + 1) % tcb::max_records);
+        --c.eor_n;
+    }
+    if (c.push_set && c.push_end <= c.snd_una) c.push_set = false;
     const bool sack_recovery = c.in_recovery && c.sack_ok;
     // RFC 6675 5 (C): retransmit lost holes first while the pipe has room.
     if (sack_recovery) {
         seq32 s;
         uint32_t len;
         while (sack_pipe(c) + cap <= c.cwnd && sack_next_seg(c, s, len)) {
-            len = std::min(len, cap);
-            if (!send_segment(c, tcp_flag::ack, s, len, now)) break;
+            len = record_cap(c, s, std::min(len, cap));
+            if (!send_segment(c, tcp_flag::ack | push_flag(c, s, len), s, len, now)) break;
             c.high_rxt = s + len;
             if (s == c.snd_una) c.una_rxt = true, c.una_fence = c.snd_max;
             undo_note_retransmit(c, s, len, now);
@@ -270,47 +282,94 @@ void layer::output(uint32_t idx, nanos now) {
         }
     }
     const seq32 data_end = c.buf_seq + uint32_t(c.snd.size());
-    bool sent_new = false;
-    // Once the sink has refused a segment (no TX buffer), send nothing more:
-    // tx_retry() runs this again at the next poll.
-    for (int guard = 0; guard < 4096 && !_txw_in[idx]; ++guard) {
-        const seq32 s = c.snd_nxt;
-        const uint32_t avail = data_end > s ? data_end.since(s) : 0;
-        const uint32_t in_flight = sack_recovery ? sack_pipe(c) : c.snd_nxt.since(c.snd_una);
+    // A cork or a MSG_MORE write holds a partial last segment (Linux's
+    // TCP_NAGLE_CORK); a FIN to send, TCP_NODELAY being set or the cork
+    // timer lets it go.
+    const bool hold = (c.cork || c.hold_tail) && how == push_normal && !c.fin_queued;
+    // What the loop below would send at `s` with `in_flight` octets in the
+    // pipe and SND.MAX at `top`: the segment's length (cut at a record end,
+    // `rec`), whether it goes now, and whether our FIN rides on it.
+    struct cut {
+        uint32_t len, avail;
+        bool go, fin, retransmitting, rec;
+    };
+    const auto plan = [&](seq32 s, uint32_t in_flight, seq32 top) {
+        cut p{};
+        seq32 rec_end;
+        p.rec = record_end_after(c, s, rec_end) && rec_end < data_end;
+        if (!p.rec) rec_end = data_end;
+        p.avail = rec_end > s ? rec_end.since(s) : 0;
         const uint32_t wnd_edge_room =
             (c.snd_una + c.snd_wnd) > s ? (c.snd_una + c.snd_wnd).since(s) : 0;
         // RFC 3042 Limited Transmit: each of the first two DupAcks lets one
         // new segment out beyond cwnd, so a small window still produces the
         // DupAcks that fast retransmit needs instead of waiting for the RTO.
-        const uint32_t limited = !c.in_recovery && c.dupacks && s == c.snd_max
-                                     ? std::min<uint32_t>(c.dupacks, 2) * c.mss
-                                     : 0;
+        const uint32_t limited =
+            !c.in_recovery && c.dupacks && s == top ? std::min<uint32_t>(c.dupacks, 2) * c.mss : 0;
         const uint32_t cwnd_room =
             c.cwnd + limited > in_flight ? c.cwnd + limited - in_flight : 0;
-        uint32_t len = std::min({avail, wnd_edge_room, cwnd_room, cap});
-        const bool retransmitting = s < c.snd_max;
+        p.len = std::min({p.avail, wnd_edge_room, cwnd_room, cap});
+        p.retransmitting = s < top;
         // The FIN follows the last data octet (RFC 9293 3.10.4 CLOSE). It
         // occupies a sequence number, so it goes only where the peer's window
         // has room for it (3.8.6.1: a closed window is probed, not filled;
         // a receiver would drop it, and Linux holds it back the same way).
-        const bool fin_now = c.fin_queued && s + len == data_end && wnd_edge_room > len;
-        if (len > 0) {
-            bool go = len == cap;                                          // a full segment
-            go = go || ((c.nodelay || c.flight() == 0) && len == avail);   // Nagle, RFC 1122 4.2.3.4
-            go = go || (c.max_snd_wnd && len >= c.max_snd_wnd / 2);        // SWS, RFC 9293 3.8.6.2.1
+        p.fin = c.fin_queued && s + p.len == data_end && wnd_edge_room > p.len;
+        if (p.len > 0) {
+            const uint32_t flight = top.since(c.snd_una);
+            const bool whole = p.len == p.avail;  // all there is (up to the record end)
+            bool go = p.len == cap;               // a full segment
+            // A record cut short by its end goes at once: Linux applies
+            // Nagle to the last buffer of its queue only.
+            go = go || (whole && p.rec);
+            if (!hold || p.rec) {
+                go = go || ((c.nodelay || flight == 0 || how != push_normal) && whole);  // Nagle, RFC 1122 4.2.3.4
+                go = go || (c.max_snd_wnd && p.len >= c.max_snd_wnd / 2);  // SWS, RFC 9293 3.8.6.2.1
+            }
             // Resent data goes as it was cut before, but not as a runt that
             // only the last octets of cwnd allow: cwnd counts SMSS including
             // the options' room, so one segment after a timeout left 12
             // octets over (RFC 5681 3.1's loss window is one full segment).
-            const bool cwnd_sliver = cwnd_room < std::min({avail, wnd_edge_room, cap});
-            go = go || (retransmitting && !cwnd_sliver) || fin_now;
-            if (!go) break;
-        } else if (!fin_now) {
-            break;
+            const bool cwnd_sliver = cwnd_room < std::min({p.avail, wnd_edge_room, cap});
+            p.go = go || (p.retransmitting && !cwnd_sliver) || p.fin;
+        } else {
+            p.go = p.fin;
         }
+        return p;
+    };
+    // PSH (RFC 9293 3.9.1 leaves it to the sender) as Linux places it. Linux
+    // sends a run of segments as TSO frames of up to tso_segs() segments and
+    // flags every frame of two or more PSH (so the receiver's GRO flushes
+    // it; the device's split keeps PSH on the frame's last segment); a
+    // one-segment frame has it only if it carries the end of a write made
+    // without MSG_MORE or of a record (push_flag), or leaves by the cork
+    // timer. A frame ends at a record end too (no coalescing across it).
+    const uint32_t frame_max = tso_segs(c);
+    uint32_t frame = 0;  // segments of the current frame sent so far
+    bool sent_new = false;
+    // Once the sink has refused a segment (no TX buffer), send nothing more:
+    // tx_retry() runs this again at the next poll.
+    for (int guard = 0; guard < 4096 && !_txw_in[idx]; ++guard) {
+        const seq32 s = c.snd_nxt;
+        const uint32_t in_flight = sack_recovery ? sack_pipe(c) : c.snd_nxt.since(c.snd_una);
+        const cut p = plan(s, in_flight, c.snd_max);
+        if (!p.go) break;
+        const uint32_t len = p.len;
+        const bool retransmitting = p.retransmitting;
+        const bool fin_now = p.fin;
+        const bool limited = !c.in_recovery && c.dupacks && s == c.snd_max;
         uint8_t flags = tcp_flag::ack;
         if (fin_now) flags |= tcp_flag::fin;
-        if (len && len == avail) flags |= tcp_flag::psh;
+        if (len) {
+            ++frame;
+            const bool run_ends =
+                fin_now || !plan(s + len, in_flight + len, seq32::max(c.snd_max, s + len)).go;
+            const bool frame_ends = frame == frame_max || run_ends || (p.rec && len == p.avail);
+            if (frame_ends && (frame >= 2 || (run_ends && how == push_wakeup)))
+                flags |= tcp_flag::psh;
+            flags |= push_flag(c, s, len);
+            if (frame_ends) frame = 0;
+        }
         if (!send_segment(c, flags, s, len, now)) break;  // retried at the next poll
         if (limited && in_flight + len > c.cwnd) ++_stats.limited_transmits;
         if (retransmitting) undo_note_retransmit(c, s, std::min(len, c.snd_max.since(s)), now);
@@ -339,8 +398,66 @@ void layer::output(uint32_t idx, nanos now) {
     // Whatever is in flight must be covered by a timer (RFC 6298 5.1).
     if (c.flight() > 0 && c.t_rexmt == no_deadline && c.t_persist == no_deadline)
         arm_rexmt(c, now);
-    if (sent_new) arm_probe(c, now);  // RFC 8985 7.2: after new data
+    if (sent_new) {
+        arm_probe(c, now);  // RFC 8985 7.2: after new data
+        // Linux's tcp_cwnd_validate: the largest flight of this window.
+        if (c.snd_una >= c.flight_seq || c.flight() > c.max_flight)
+            c.max_flight = c.flight(), c.flight_seq = c.snd_nxt;
+    }
+    // Data a cork or MSG_MORE holds with nothing in flight (no ACK will come
+    // to send it): Linux's probe timer sends it after its RTO (at least
+    // 200 ms: TCP_CORK's documented ceiling), which is SRTT + max(4 RTTVAR,
+    // 200 ms) where ours is RFC 6298's (docs/tcp.md).
+    if (c.unsent() > 0 && c.flight() == 0 && c.snd_wnd != 0 && (c.cork || c.hold_tail)) {
+        if (c.t_cork == no_deadline) {
+            const nanos linux_rto = c.have_rtt ? c.srtt + std::max(4 * c.rttvar, _cfg.rto_min) : c.rto;
+            c.t_cork = now + std::max(linux_rto, _cfg.rto_min);
+        }
+    } else {
+        c.t_cork = no_deadline;
+    }
     reschedule(idx);
+}
+
+// Linux's TSO autosizing (tcp_tso_autosize): a frame carries what the
+// pacing rate sends in about 1 ms (rate >> 10), at least 2 segments, at
+// most 64 KiB; the rate is cwnd (or the flight, if larger) per SRTT, times
+// 2 in slow start (cwnd below half ssthresh) and 1.2 after; unpaced before
+// the first RTT sample. Only PSH placement depends on it.
+uint32_t layer::tso_segs(const tcb& c) const {
+    const uint32_t cap = std::max<uint32_t>(segment_cap(c), 1);
+    constexpr double gso_max = 65536;
+    double bytes = gso_max;
+    if (c.have_rtt && c.srtt > 0) {
+        const double segs = double(std::max(c.cwnd, c.flight()) / cap);
+        const double ratio = c.cwnd < c.ssthresh / 2 ? 2.0 : 1.2;
+        const double rate = segs * cap * ratio * double(sec) / double(c.srtt);  // bytes per second
+        bytes = std::min(rate / 1024, gso_max);
+    }
+    return std::max<uint32_t>(2, uint32_t(bytes / cap));
+}
+
+bool layer::record_end_after(const tcb& c, seq32 s, seq32& end) const {
+    for (uint8_t i = 0; i < c.eor_n; ++i) {
+        const seq32 e = c.eor[(c.eor_head + i) % tcb::max_records];
+        if (e > s) {
+            end = e;
+            return true;
+        }
+    }
+    return false;
+}
+
+uint32_t layer::record_cap(const tcb& c, seq32 s, uint32_t len) const {
+    seq32 e;
+    return record_end_after(c, s, e) ? std::min(len, e.since(s)) : len;
+}
+
+uint8_t layer::push_flag(const tcb& c, seq32 s, uint32_t len) const {
+    if (len == 0) return 0;
+    if (c.push_set && s < c.push_end && c.push_end <= s + len) return tcp_flag::psh;
+    seq32 e;
+    return record_end_after(c, s, e) && e == s + len ? tcp_flag::psh : 0;
 }
 
 }  // namespace mvnf::tcp

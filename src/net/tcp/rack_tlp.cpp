@@ -54,7 +54,11 @@ bool layer::probe_allowed(const tcb& c) const {
 void layer::arm_probe(tcb& c, nanos now) {
     if (!probe_allowed(c)) return;
     nanos pto = 1 * sec;
-    if (c.have_rtt) {
+    if (c.have_rtt && _cfg.tlp_linux) {
+        // Linux's tcp_schedule_loss_probe: 2 SRTT plus its minimum RTO for
+        // a lone segment (a delayed ACK), else plus 2 ms.
+        pto = 2 * c.srtt + (c.flight() <= c.mss ? _cfg.rto_min : 2 * ms);
+    } else if (c.have_rtt) {
         pto = std::max(2 * c.srtt, pto_floor);
         if (c.flight() <= c.mss) pto += _cfg.max_ack_delay;
     }
@@ -79,8 +83,8 @@ void layer::on_probe_timeout(uint32_t idx, nanos now) {
     const bool retrans = avail == 0 || room == 0;
     if (!retrans) {
         s = c.snd_nxt;
-        len = std::min({avail, room, cap});
-        if (len == avail) flags |= tcp_flag::psh;
+        len = record_cap(c, s, std::min({avail, room, cap}));
+        flags |= push_flag(c, s, len);
         if (c.fin_queued && s + len == data_end) flags |= tcp_flag::fin;
     } else {
         // The last segment sent: its data (within one segment) and the FIN if
@@ -90,7 +94,11 @@ void layer::on_probe_timeout(uint32_t idx, nanos now) {
         const seq32 low = seq32::max(c.snd_una, c.buf_seq);
         len = std::min(top > low ? top.since(low) : 0u, cap);
         s = top - len;
-        if (len && s + len == data_end) flags |= tcp_flag::psh;
+        for (uint8_t i = 0; i < c.eor_n; ++i) {  // within the last record (MSG_EOR)
+            const seq32 e = c.eor[(c.eor_head + i) % tcb::max_records];
+            if (s < e && e < top) len = top.since(e), s = e;
+        }
+        flags |= push_flag(c, s, len);
         if (fin_sent) flags |= tcp_flag::fin;
         if (len == 0 && !fin_sent) return;
     }

@@ -177,8 +177,8 @@ void layer::sack_rules_3_4(uint32_t idx, uint32_t cap, nanos now) {
     seq32 s;
     uint32_t len;
     while (sack_pipe(c) + cap <= c.cwnd && sack_next_seg(c, s, len, false)) {
-        len = std::min(len, cap);
-        if (!send_segment(c, wire::tcp_flag::ack, s, len, now)) return;
+        len = record_cap(c, s, std::min(len, cap));
+        if (!send_segment(c, wire::tcp_flag::ack | push_flag(c, s, len), s, len, now)) return;
         c.high_rxt = s + len;
         undo_note_retransmit(c, s, len, now);
         ++_stats.retransmits;
@@ -202,7 +202,13 @@ void layer::sack_rules_3_4(uint32_t idx, uint32_t cap, nanos now) {
         if (c.scoreboard[i].right <= top) low = seq32::max(low, c.scoreboard[i].right);
     len = std::min(top.since(low), cap);
     s = top - len;
-    uint8_t flags = wire::tcp_flag::ack;
+    // Within one record (MSG_EOR): from the start of the record holding
+    // the top octet, if that is later.
+    for (uint8_t i = 0; i < c.eor_n; ++i) {
+        const seq32 e = c.eor[(c.eor_head + i) % tcb::max_records];
+        if (s < e && e < top) len = top.since(e), s = e;
+    }
+    uint8_t flags = wire::tcp_flag::ack | push_flag(c, s, len);
     if (fin_sent && top == data_end) flags |= wire::tcp_flag::fin;
     if (!send_segment(c, flags, s, len, now)) return;
     c.rescue_set = true;

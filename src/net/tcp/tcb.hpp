@@ -56,6 +56,22 @@ struct tcb {
     seq32 buf_seq;             // sequence number of snd ring byte 0
     bool fin_queued = false;   // user shut the write side: FIN follows the data
     ring snd;
+    // What the application said of its writes (output.cpp cuts segments
+    // and places PSH by it; Linux's semantics). push_end: the end of the
+    // latest write made without MSG_MORE (when push_set). eor: the ends of
+    // records written with MSG_EOR not yet acknowledged, oldest first (a
+    // segment never spans one). cork: TCP_CORK holds a partial last
+    // segment; hold_tail does so for the output run of one MSG_MORE write
+    // (more_pending: the latest write had MSG_MORE, for a deferred push);
+    // t_cork sends what either held once nothing is in flight for a while.
+    bool cork = false, hold_tail = false, more_pending = false, push_set = false;
+    seq32 push_end;
+    static constexpr uint8_t max_records = 32;
+    std::array<seq32, max_records> eor{};
+    uint8_t eor_head = 0, eor_n = 0;
+    // TCP_NOTSENT_LOWAT: writable only while fewer octets than this wait
+    // unsent (0: the layer's config).
+    uint32_t notsent_lowat = 0;
 
     // ---- receive sequence space
     seq32 irs, rcv_nxt, rcv_adv;  // rcv_adv: right edge we advertised
@@ -101,7 +117,7 @@ struct tcb {
     // ---- timers: absolute deadlines, no_deadline when off (timers.cpp)
     nanos t_rexmt = no_deadline, t_persist = no_deadline, t_delack = no_deadline,
           t_keep = no_deadline, t_wait = no_deadline, t_probe = no_deadline,
-          t_reo = no_deadline;
+          t_reo = no_deadline, t_cork = no_deadline;
     nanos last_rx = 0;            // for keep-alive and idle timeout
     uint8_t persist_shift = 0, keep_sent = 0;
     // ---- per-socket options set through the API (0: the layer's config)
@@ -117,6 +133,11 @@ struct tcb {
 
     // ---- congestion (RFC 5681, 6582, 6675, 9438)
     uint32_t cwnd = 0, ssthresh = 0, bytes_acked = 0;
+    // The largest flight sent since SND.UNA passed flight_seq (Linux's
+    // max_packets_out / cwnd_usage_seq, in octets): whether cwnd limits
+    // the sender (congestion.hpp, cc_on_ack with ss_limit 0).
+    uint32_t max_flight = 0;
+    seq32 flight_seq;
     uint8_t dupacks = 0;
     bool in_recovery = false;
     seq32 recover;                // RFC 6582 "recover"

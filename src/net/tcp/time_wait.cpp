@@ -17,7 +17,7 @@ namespace mvnf::tcp {
 void layer::enter_time_wait(uint32_t idx, nanos now) {
     tcb& c = _pool[idx];
     c.st = state::time_wait;
-    c.t_rexmt = c.t_persist = c.t_keep = c.t_delack = no_deadline;
+    c.t_rexmt = c.t_persist = c.t_keep = c.t_delack = c.t_cork = no_deadline;
     c.t_wait = now + _cfg.time_wait;  // RFC 9293 3.10.7.4: 2MSL
     post(idx, ev::hangup | ev::readable);
     reschedule(idx);

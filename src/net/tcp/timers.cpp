@@ -22,7 +22,7 @@ namespace mvnf::tcp {
 void layer::reschedule(uint32_t idx) {
     tcb& c = _pool[idx];
     const nanos d =
-        std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait, c.t_probe, c.t_reo});
+        std::min({c.t_rexmt, c.t_persist, c.t_delack, c.t_keep, c.t_wait, c.t_probe, c.t_reo, c.t_cork});
     c.deadline = c.in_use ? d : no_deadline;
     net::timer& t = _timers[idx];
     if (c.deadline == no_deadline) {
@@ -77,6 +77,10 @@ void layer::on_timers(uint32_t idx, nanos now) {
         c.t_persist = no_deadline;
         on_persist_timeout(c, now);
     }
+    if (c.t_cork <= now) {  // what a cork or MSG_MORE held (output.cpp)
+        c.t_cork = no_deadline;
+        output(idx, now, push_wakeup);
+    }
     if (c.t_keep <= now) {
         c.t_keep = no_deadline;
         on_keep_timeout(idx, now);
@@ -100,7 +104,10 @@ void layer::rtt_sample(tcb& c, nanos r) {
         c.srtt = (7 * c.srtt + r) / 8;
     }
     const nanos g = ms;  // clock granularity G
-    c.rto = std::clamp(c.srtt + std::max(g, 4 * c.rttvar), _cfg.rto_min, _cfg.rto_max);
+    // config::rto_linux: the minimum is a floor of the variance term, as
+    // Linux's tcp_set_rto (SRTT + max(4 RTTVAR, rto_min)), not of the RTO.
+    const nanos var = _cfg.rto_linux ? std::max(4 * c.rttvar, _cfg.rto_min) : std::max(g, 4 * c.rttvar);
+    c.rto = std::clamp(c.srtt + var, _cfg.rto_min, _cfg.rto_max);
 }
 
 // RFC 7323 4.1: an RTT sample from an echoed timestamp, if the echo can be

@@ -124,10 +124,18 @@ struct config {
     // of the tail that Linux never sends (docs/tcp.md).
     bool rescue_retransmit = false;
     nanos max_ack_delay = 200 * ms;   // RFC 8985 WCDelAckT: the peer's worst delayed ACK
+    // The probe timeout as Linux computes it: 2 SRTT + 2 ms (+ rto_min for a
+    // lone segment) instead of max(2 SRTT, 10 ms) (+ max_ack_delay); the
+    // packetdrill library's setting (rack_tlp.cpp).
+    bool tlp_linux = false;
     bool syn_cookies = true;
     bool verify_checksum = true;      // off when the NIC has verified it
     congestion_algo cc = congestion_algo::cubic;
     nanos rto_initial = 1 * sec, rto_min = 200 * ms, rto_max = 60 * sec;  // RFC 6298 2.1/2.4, min as Linux
+    // RTO = SRTT + max(4·RTTVAR, rto_min), Linux's formula, instead of RFC
+    // 6298's max(rto_min, SRTT + 4·RTTVAR): 10–200 ms later on short paths
+    // (the packetdrill library's setting; docs/tcp.md).
+    bool rto_linux = false;
     nanos delayed_ack = 40 * ms;      // RFC 1122 4.2.3.2 allows up to 500 (Linux: 40 ms minimum)
     // Linux's quick-ACK mode: the first data segments of a connection (and
     // the first after the peer was silent for an RTO) are ACKed at once, up
@@ -135,6 +143,13 @@ struct config {
     // small). 0 = off: every in-order segment may wait for the delayed-ACK
     // timer or a reply to piggyback on, one packet fewer per request.
     uint8_t quickacks = 0;
+    // Slow-start growth per ACK, in SMSS: RFC 3465's L (2, as RFC 3465 2.3
+    // recommends at most). 0: by all the ACK covers, as Linux (the
+    // packetdrill library's setting, so scripts written for it match).
+    uint8_t ss_ack_limit = 2;
+    // TCP_NOTSENT_LOWAT for sockets that set none (Linux's sysctl
+    // tcp_notsent_lowat; 0 here, UINT_MAX there: no limit).
+    uint32_t notsent_lowat = 0;
     nanos time_wait = 60 * sec;       // 2MSL (mTCP `tcp_timewait`)
     nanos idle_timeout = 0;           // 0 = off (mTCP `tcp_timeout`)
     nanos fin_wait_2_timeout = 60 * sec;  // orphaned FIN-WAIT-2, as Linux tcp_fin_timeout

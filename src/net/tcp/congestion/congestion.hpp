@@ -12,7 +12,8 @@ void cc_init(tcb& c, uint16_t iw_segments);
 // Re-seeds algorithm state after set_congestion().
 void cc_switch(tcb& c);
 // New data acknowledged outside recovery (slow start / congestion avoidance).
-void cc_on_ack(tcb& c, uint32_t acked, nanos now);
+// ss_limit: slow-start growth per ACK in SMSS (config::ss_ack_limit).
+void cc_on_ack(tcb& c, uint32_t acked, nanos now, uint8_t ss_limit);
 // Loss detected by duplicate ACKs or SACK: sets ssthresh (RFC 5681 eq. 4,
 // RFC 9438 4.6) and returns it.
 uint32_t cc_on_loss(tcb& c, nanos now);

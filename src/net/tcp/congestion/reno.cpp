@@ -16,10 +16,19 @@ void cc_init(tcb& c, uint16_t iw_segments) {
 
 void cc_switch(tcb& c) { cubic_reset(c); }
 
-void cc_on_ack(tcb& c, uint32_t acked, nanos now) {
+void cc_on_ack(tcb& c, uint32_t acked, nanos now, uint8_t ss_limit) {
     if (c.cwnd < c.ssthresh) {
-        // RFC 5681 3.1 eq. 2 with RFC 3465 byte counting, L = 2*SMSS.
-        c.cwnd += std::min<uint32_t>(acked, 2u * c.mss);
+        // RFC 5681 3.1 eq. 2 with RFC 3465 byte counting, L = ss_limit SMSS
+        // (2 by default); 0: all the ACK covers, as Linux's tcp_slow_start
+        // (capped at ssthresh there too).
+        if (ss_limit) {
+            c.cwnd += std::min<uint32_t>(acked, uint32_t(ss_limit) * c.mss);
+        } else if (uint64_t(c.cwnd) < 2 * uint64_t(c.max_flight)) {
+            // Linux's tcp_is_cwnd_limited in slow start: only while the
+            // flight used more than half of cwnd (an application that
+            // sends less does not earn a larger window; RFC 7661 1).
+            c.cwnd = std::min<uint32_t>(c.cwnd + acked, std::max(c.ssthresh, c.cwnd));
+        }
         return;
     }
     if (c.cc == congestion_algo::cubic) cubic_on_ack(c, acked, now);
