@@ -41,6 +41,7 @@ def client(addr, port, count, size):
     done = [False] * count
     tries = [0] * count
     echoed = sent = bad = dup = 0
+    bad_seen = []  # what a mismatching datagram looked like (first 3)
     nxt = 0
     start = time.monotonic()
     deadline = start + 120
@@ -64,6 +65,12 @@ def client(addr, port, count, size):
                 q = struct.unpack("<I", data[:4])[0] if len(data) >= 4 else count
                 if len(data) != size or q >= count or data != fill(q, size):
                     bad += 1
+                    if len(bad_seen) < 3:
+                        want = fill(q, size) if q < count else b""
+                        diff = [i for i in range(min(len(data), len(want))) if data[i] != want[i]]
+                        bad_seen.append({"len": len(data), "seq": q, "differing_bytes": len(diff),
+                                         "first_diff": diff[0] if diff else None,
+                                         "last_diff": diff[-1] if diff else None})
                     continue
                 if done[q]:
                     dup += 1
@@ -74,7 +81,8 @@ def client(addr, port, count, size):
         while nxt < count and done[nxt]:
             nxt += 1
     print(json.dumps({"mode": "client", "count": count, "size": size, "echoed": echoed,
-                      "sent": sent, "resent": sent - echoed, "bad": bad, "duplicates": dup,
+                      "sent": sent, "resent": sent - echoed, "bad": bad, "bad_seen": bad_seen,
+                      "duplicates": dup,
                       "seconds": round(time.monotonic() - start, 2)}))
     return 0 if echoed == count and bad == 0 else 1
 
