@@ -757,14 +757,12 @@ def run_scan(w, target, secs):
         t = time.monotonic()
         g = sh("nmap", "-n", "-Pn", kind, "-p", "1-100", "--max-retries", "1", "--host-timeout",
                "60s", "-oG", "-", SERVER, ns=w.ns["a"], timeout=90)
-        ports = g.split("Ports:")[1].split("Ignored")[0] if "Ports:" in g else ""
         closed = g.count("/closed/")
         m = [l for l in g.splitlines() if "Ignored State:" in l]
         ignored = m[0].split("Ignored State:")[1].strip() if m else ""
         if ignored.startswith("closed"):
             closed += int(ignored.split("(")[1].split(")")[0])
         out[kind[1:]] = {"closed": closed, "seconds": round(time.monotonic() - t, 1)}
-        del ports
     stats = srv.stop()
     if stats:
         out["closed_rsts_suppressed"] = counter(stats, "tcp", "closed_rsts_suppressed")
