@@ -567,6 +567,24 @@ std::pair<uint32_t, uint32_t> open_from_raw(bench& b, uint16_t sport, uint32_t i
     return {isn + 1, ours};
 }
 
+// open_from_raw on port 41000 (ISN 1000) to the listener `ls`, accepted
+// and made non-blocking: {our socket (-1 on failure), the peer's next
+// sequence number, ours}.
+struct raw_conn {
+    int fd;
+    uint32_t peer, ours;
+};
+raw_conn accept_from_raw(bench& b, int ls) {
+    b.settle();
+    const auto [peer, ours] = open_from_raw(b, 41000, 1000);
+    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) {
+        EXPECT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
+    }
+    return {fd, peer, ours};
+}
+
 // The rest of the TCP drop reasons, which need a connection in a later
 // state, a full pool or a blocked port, through the C API: every
 // connection block in use (a cookie's ACK refused), the out-of-order ranges
@@ -682,13 +700,10 @@ TEST(ApiTcpUserTimeout, UnacknowledgedDataAbortsWithEtimedout) {
     ASSERT_TRUE(b.raw);
     const int ls = b.listen80(4);
     ASSERT_GE(ls, 0);
-    b.settle();
-    (void)open_from_raw(b, 41000, 1000);
-    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    const int fd = accept_from_raw(b, ls).fd;
     ASSERT_GE(fd, 0);
     int v = 400;
     ASSERT_EQ(mtcp_setsockopt(b.ctx, fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof v), 0);
-    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
     ASSERT_EQ(mtcp_write(b.ctx, fd, "never acknowledged", 18), 18);
     const auto t0 = std::chrono::steady_clock::now();
     bool rst = false;
@@ -724,11 +739,8 @@ TEST(ApiTcpSendFlags, CorkMoreEorAndNotsentLowat) {
     ASSERT_TRUE(b.raw);
     const int ls = b.listen80(4);
     ASSERT_GE(ls, 0);
-    b.settle();
-    const auto [peer, ours] = open_from_raw(b, 41000, 1000);
-    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    const auto [fd, peer, ours] = accept_from_raw(b, ls);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
     uint32_t next = ours;  // our next sequence number
     auto ack_all = [&] {
         b.send(ipv4(6, tcp({.sport = 41000, .dport = 80, .flags = 0x10, .seq = peer, .ack = next})));
@@ -835,11 +847,8 @@ TEST(ApiTcpShutRd, DataArrivingAfterShutRdIsRead) {
     ASSERT_TRUE(b.raw);
     const int ls = b.listen80(4);
     ASSERT_GE(ls, 0);
-    b.settle();
-    const auto [peer, ours] = open_from_raw(b, 41000, 1000);
-    const int fd = mtcp_accept(b.ctx, ls, nullptr, nullptr);
+    const auto [fd, peer, ours] = accept_from_raw(b, ls);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(mtcp_setsock_nonblock(b.ctx, fd), 0);
     ASSERT_EQ(mtcp_shutdown(b.ctx, fd, SHUT_RD), 0);
     char buf[64];
     EXPECT_EQ(mtcp_read(b.ctx, fd, buf, sizeof buf), 0);

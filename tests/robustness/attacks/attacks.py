@@ -658,6 +658,14 @@ def counter(stats, *path):
     return v
 
 
+def add_counters(res, stats, **paths):
+    """Our server's counters (paths like "tcp.segs_out") into a row's result;
+    the kernel's server has none."""
+    for name, path in paths.items():
+        if stats:
+            res[name] = counter(stats, *path.split("."))
+
+
 # ------------------------------------------------------------------ attacks
 def http_client(w, rate, seconds, timeout=5):
     return w.role("c", "http", "--host", SERVER, "--port", HTTP_PORT, "--rate", rate,
@@ -681,9 +689,8 @@ def run_syn_flood(w, target, secs):
     after = wait_json(http_client(w, 50, 1), 30, "syn_flood client after")
     stats = srv.stop()
     res["after_ok"] = "%d/%d" % (after["ok"], after["n"])
-    if stats:
-        res["syn_cookies_sent"] = counter(stats, "tcp", "syn_cookies_sent")
-        res["rx_dropped"] = counter(stats, "queue", "rx_dropped")
+    add_counters(res, stats, syn_cookies_sent="tcp.syn_cookies_sent",
+                 rx_dropped="queue.rx_dropped")
     return res
 
 
@@ -705,8 +712,7 @@ def run_onlink(w, target, secs):
     res["spoofed_syns"] = syns
     res["arp_requests_per_spoofed_syn"] = round(requests / max(syns, 1), 2)
     stats = srv.stop()
-    if stats:
-        res["arp_pending_evicted"] = counter(stats, "arp", "pending_evicted")
+    add_counters(res, stats, arp_pending_evicted="arp.pending_evicted")
     return res
 
 
@@ -743,9 +749,8 @@ def run_challenge(w, target, secs):
     acks = res["challenge_acks"]
     out = {"alone": acks["alone"], "victim": acks["victim"], "none": acks["none"],
            "signal": sum(acks["none"]) - sum(acks["victim"]), "victim_alive": v["alive"]}
-    if stats:
-        out["challenge_acks_sent"] = counter(stats, "tcp", "challenge_acks")
-        out["challenge_acks_suppressed"] = counter(stats, "tcp", "challenge_acks_suppressed")
+    add_counters(out, stats, challenge_acks_sent="tcp.challenge_acks",
+                 challenge_acks_suppressed="tcp.challenge_acks_suppressed")
     return out
 
 
@@ -764,8 +769,7 @@ def run_scan(w, target, secs):
             closed += int(ignored.split("(")[1].split(")")[0])
         out[kind[1:]] = {"closed": closed, "seconds": round(time.monotonic() - t, 1)}
     stats = srv.stop()
-    if stats:
-        out["closed_rsts_suppressed"] = counter(stats, "tcp", "closed_rsts_suppressed")
+    add_counters(out, stats, closed_rsts_suppressed="tcp.closed_rsts_suppressed")
     return out
 
 
@@ -787,9 +791,7 @@ def run_land(w, target, secs):
                ("> %s." % SERVER) in l]
     stats = srv.stop()
     out = {"frames_to_itself": len(to_self), "served_after": "%d/%d" % (res["ok"], res["n"])}
-    if stats:
-        out["ip_bad_src"] = counter(stats, "stack", "drops", "ip_bad_src")
-        out["segs_out"] = counter(stats, "tcp", "segs_out")
+    add_counters(out, stats, ip_bad_src="stack.drops.ip_bad_src", segs_out="tcp.segs_out")
     return out
 
 
@@ -800,11 +802,7 @@ def run_pmtu(w, target, secs):
                            w.mac["s"], "--src-mac", w.mac["c"], cpu=0), 120, "pmtu client")
     res["expected_bytes"] = BIG
     stats = srv.stop()
-    if stats:
-        res["icmp_accepted"] = counter(stats, "tcp", "icmp_accepted")
-        res["icmp_ignored"] = counter(stats, "tcp", "icmp_ignored")
-        if os.environ.get("ATTACKS_DEBUG"):
-            print(json.dumps(stats), file=sys.stderr)
+    add_counters(res, stats, icmp_accepted="tcp.icmp_accepted", icmp_ignored="tcp.icmp_ignored")
     return res
 
 
